@@ -1,0 +1,30 @@
+/* arena.h — a region allocator: many small allocations, one release.
+ *
+ * A request is decoded into one arena that is released when its response is sent
+ * (as h2o's and nginx's per-request pools). Not thread-safe: one arena, one thread. */
+#ifndef LT_CORE_ARENA_H
+#define LT_CORE_ARENA_H
+
+#include <stddef.h>
+
+#include "core/str.h"
+
+typedef struct lt_arena lt_arena;
+
+/* Returns a new arena or NULL on allocation failure. */
+lt_arena *arena_new(void);
+/* Returns size bytes aligned to 8, or NULL (the arena stays usable). size 0 is allowed. */
+void *arena_alloc(lt_arena *a, size_t size);
+/* Like arena_alloc for count*size bytes, zeroed; NULL on failure or overflow. */
+void *arena_calloc(lt_arena *a, size_t count, size_t size);
+/* Copies s into the arena; returns a slice of the copy, or a {NULL,0} slice on failure
+ * (check ok with s.len == 0 || r.ptr). The copy is NUL-terminated. */
+lt_str arena_strdup(lt_arena *a, lt_str s);
+/* Frees everything allocated since arena_new but keeps one block for reuse. */
+void arena_reset(lt_arena *a);
+/* Total bytes handed out since the last reset (for limits). */
+size_t arena_used(const lt_arena *a);
+/* NULL-tolerant. */
+void arena_free(lt_arena *a);
+
+#endif

@@ -1,0 +1,57 @@
+/* pb.h — the OTLP protobuf wire form of the model (opentelemetry-proto v1.x).
+ *
+ * Decoders read ExportTraceServiceRequest / ExportLogsServiceRequest (and the inner
+ * messages on their own, which is how the store keeps rows) into an arena. Strings and
+ * bytes are slices of the input, which must outlive the result. Unknown fields are skipped
+ * by wire type; field 1000 (the pre-0.19 instrumentation_library_spans / _logs) is read as
+ * scope_spans / scope_logs. String fields must be valid UTF-8 (proto3).
+ *
+ * Encoders write the canonical form: fields in number order, default values omitted, so
+ * the same model always encodes to the same bytes (the store relies on this, and on the
+ * JSON and protobuf forms of one request storing identically).
+ *
+ * Errors: LT_EINVAL for malformed input (truncation, wrong wire type for a known field,
+ * lengths past the end, invalid UTF-8, trace ids not 16 bytes or span ids not 8 bytes
+ * when non-empty), LT_ETOOBIG when a limit of model.h is passed, LT_ENOMEM when the arena
+ * or buffer cannot grow. On error the output is unspecified (but safe to discard with the
+ * arena). Spans with an all-zero trace or span id are dropped and counted in
+ * batch->rejected. All functions are thread-safe (no shared state). */
+#ifndef LT_MODEL_PB_H
+#define LT_MODEL_PB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/str.h"
+#include "model/model.h"
+
+int pb_decode_traces(lt_arena *a, const uint8_t *p, size_t n, lt_trace_batch *out);
+int pb_decode_logs(lt_arena *a, const uint8_t *p, size_t n, lt_log_batch *out);
+
+/* Inner messages, as the store keeps them. */
+int pb_decode_span(lt_arena *a, const uint8_t *p, size_t n, lt_span *out);
+int pb_decode_resource(lt_arena *a, const uint8_t *p, size_t n, lt_resource *out);
+int pb_decode_scope(lt_arena *a, const uint8_t *p, size_t n, lt_scope *out);
+int pb_decode_log_record(lt_arena *a, const uint8_t *p, size_t n, lt_log_record *out);
+
+/* Append the canonical encoding to out; 0 or LT_ENOMEM. */
+int pb_encode_traces(lt_buf *out, const lt_trace_batch *b);
+int pb_encode_logs(lt_buf *out, const lt_log_batch *b);
+int pb_encode_span(lt_buf *out, const lt_span *s);
+int pb_encode_resource(lt_buf *out, const lt_resource *r);
+int pb_encode_scope(lt_buf *out, const lt_scope *s);
+int pb_encode_log_record(lt_buf *out, const lt_log_record *r);
+
+/* Export{Trace,Logs,Metrics}ServiceResponse (one layout for all three): partial_success
+ * set when rejected > 0 or msg is non-empty, an empty message otherwise. */
+int pb_encode_export_response(lt_buf *out, uint64_t rejected, lt_str msg);
+/* google.rpc.Status { code = 1, message = 2 }. */
+int pb_encode_status(lt_buf *out, int32_t code, lt_str msg);
+
+/* Wire primitives, for other protobuf users (gRPC framing, the client library). */
+int pb_put_varint(lt_buf *out, uint64_t v);
+/* Reads a varint at *p (not past end); advances *p. Returns 0 or LT_EINVAL. */
+int pb_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+
+#endif

@@ -1,0 +1,147 @@
+/* store.h — the storage interface: one contract, several engines.
+ *
+ * An engine keeps spans and log records as immutable rows, appended, and can give every
+ * one of them back as it was sent (lossless). It maintains a summary per trace on write so
+ * that listing traces never scans spans. Traces arrive in pieces, over many requests and
+ * minutes; log records may arrive before or after the span they belong to.
+ *
+ * No SQL and no engine types appear here: a second engine (ClickHouse) implements the
+ * same table of functions. Open an engine with store_open(); every function of an open
+ * store is thread-safe (writes are serialised inside the engine; reads run concurrently
+ * with writes). Results are allocated in the caller's arena and live as long as it. */
+#ifndef LT_STORE_STORE_H
+#define LT_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/str.h"
+#include "model/model.h"
+
+typedef struct lt_store lt_store;
+
+typedef struct {
+    uint8_t trace_id[16];
+    lt_str root_name;      /* empty until a span without parent has arrived */
+    lt_str root_service;
+    uint64_t start_unix_nano;
+    uint64_t end_unix_nano;
+    uint32_t span_count;
+    uint32_t error_count;
+    lt_str *services;      /* distinct service names, sorted */
+    uint32_t n_services;
+} lt_trace_summary;
+
+/* Filters for store_list_traces; zero/NULL fields do not filter. Results are newest first
+ * by (start, trace id); cursor, when set, is the last item of the previous page. */
+typedef struct {
+    lt_str service;          /* a service that took part in the trace */
+    lt_str name;             /* the root span's name */
+    uint64_t start_min;      /* trace start >= start_min */
+    uint64_t start_max;      /* trace start <= start_max */
+    uint64_t min_duration_ns;
+    uint64_t max_duration_ns;
+    bool errors_only;        /* at least one span with status ERROR */
+    lt_str attr_key;         /* some span (or its resource) has attribute key ... */
+    lt_str attr_value;       /* ... whose value, rendered as text, equals this */
+    uint32_t limit;          /* 0 = 20; capped at 1000 */
+    bool has_cursor;
+    uint64_t cursor_start;
+    uint8_t cursor_trace_id[16];
+} lt_trace_query;
+
+typedef struct {
+    lt_trace_summary *items;
+    uint32_t n;
+    bool more;               /* another page exists */
+} lt_trace_list;
+
+/* A whole trace: its spans grouped by resource and scope as they were sent (one
+ * lt_resource_spans per stored resource/scope pair), and every log record that carries
+ * its trace id. */
+typedef struct {
+    lt_trace_batch spans;
+    lt_log_batch logs;
+} lt_trace_data;
+
+typedef struct {
+    lt_str name;
+    uint32_t span_kind;
+} lt_operation;
+
+typedef struct {
+    uint64_t max_age_ns;     /* 0 = keep forever */
+    uint64_t max_bytes;      /* 0 = no size bound */
+} lt_retention;
+
+typedef struct {
+    const char *name;
+    int (*write_traces)(lt_store *s, const lt_trace_batch *b);
+    int (*write_logs)(lt_store *s, const lt_log_batch *b);
+    int (*list_traces)(lt_store *s, const lt_trace_query *q, lt_arena *a, lt_trace_list *out);
+    int (*get_trace)(lt_store *s, const uint8_t id[16], lt_arena *a, lt_trace_data *out);
+    int (*list_services)(lt_store *s, lt_arena *a, lt_str **out, uint32_t *n);
+    int (*list_operations)(lt_store *s, lt_str service, lt_arena *a, lt_operation **out,
+                           uint32_t *n);
+    int (*enforce_retention)(lt_store *s, const lt_retention *r, uint64_t now_ns);
+    int (*bytes_used)(lt_store *s, uint64_t *out);
+    void (*close)(lt_store *s);
+} lt_store_ops;
+
+struct lt_store {
+    const lt_store_ops *ops;
+};
+
+/* Opens the store named by url: a directory path (the SQLite engine, created when
+ * missing) or, later, "clickhouse://…". Returns 0 and *out, or an error code with a
+ * one-line reason in errbuf. */
+int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen);
+
+/* Writes are atomic per call: on success every span (record) of b is durable, on error
+ * none is. Errors: LT_EIO (retryable), LT_EFULL (disk full; retryable), LT_ENOMEM. */
+static inline int store_write_traces(lt_store *s, const lt_trace_batch *b)
+{
+    return s->ops->write_traces(s, b);
+}
+static inline int store_write_logs(lt_store *s, const lt_log_batch *b)
+{
+    return s->ops->write_logs(s, b);
+}
+static inline int store_list_traces(lt_store *s, const lt_trace_query *q, lt_arena *a,
+                                    lt_trace_list *out)
+{
+    return s->ops->list_traces(s, q, a, out);
+}
+/* LT_ENOTFOUND when no span of the trace is stored (log records alone do not make one). */
+static inline int store_get_trace(lt_store *s, const uint8_t id[16], lt_arena *a,
+                                  lt_trace_data *out)
+{
+    return s->ops->get_trace(s, id, a, out);
+}
+static inline int store_list_services(lt_store *s, lt_arena *a, lt_str **out, uint32_t *n)
+{
+    return s->ops->list_services(s, a, out, n);
+}
+static inline int store_list_operations(lt_store *s, lt_str service, lt_arena *a,
+                                        lt_operation **out, uint32_t *n)
+{
+    return s->ops->list_operations(s, service, a, out, n);
+}
+/* Deletes whole ingest batches, oldest first, that are older than max_age_ns or while the
+ * store is over max_bytes. Safe to call while writes go on. */
+static inline int store_enforce_retention(lt_store *s, const lt_retention *r, uint64_t now)
+{
+    return s->ops->enforce_retention(s, r, now);
+}
+static inline int store_bytes_used(lt_store *s, uint64_t *out)
+{
+    return s->ops->bytes_used(s, out);
+}
+/* NULL-tolerant; the store must not be used afterwards. */
+static inline void store_close(lt_store *s)
+{
+    if (s) s->ops->close(s);
+}
+
+#endif

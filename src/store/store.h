@@ -54,7 +54,12 @@ typedef struct {
 typedef struct {
     lt_trace_summary *items;
     uint32_t n;
-    bool more;               /* another page exists */
+    bool more;               /* another page may exist */
+    /* Where the next page starts when more is set: pass as the query's cursor. It is the
+     * last trace examined, which lies past the last item returned when an attribute
+     * filter stopped early to bound its work (items may then be fewer than limit). */
+    uint64_t next_start;
+    uint8_t next_trace_id[16];
 } lt_trace_list;
 
 /* A whole trace: its spans grouped by resource and scope as they were sent (one

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/run.sh — the measurements quoted in the README, reproducible with one command.
+#
+#   bench/run.sh [SECONDS]      (default 10 s per ingest run)
+#
+# 1. decode only: bench_decode over the realistic batch fixtures (protobuf and JSON), with
+#    the memcpy baseline of the same bytes;
+# 2. store only: bench_store (synthetic ~1 KB GenAI spans straight into the SQLite engine);
+# 3. end to end: a fresh `llmtrace serve` on a temporary store, OTLP/HTTP protobuf from 1 and
+#    4 loopback clients (bench_ingest), acknowledged only after commit; peak RSS of the
+#    server from /proc.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-10}
+fixtures=${LT_FIXTURES:-$here/../shared/fixtures}
+build=$here/build
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+make -C "$build" -j2 llmtrace bench_decode bench_store bench_ingest >/dev/null
+
+echo "== decode only (one core)"
+"$build/bench_decode" "$fixtures/otlp/otel/batch-proto/0002-traces.pb" \
+    "$fixtures/otlp/openinference/batch/0001-traces.pb" \
+    "$fixtures/otlp/traceloop/batch/0001-traces.pb" \
+    "$fixtures/otlp/otel/batch-json/0002-traces.json" \
+    "$fixtures/otlp/langfuse/batch/0001-traces.json"
+
+echo "== store only"
+"$build/bench_store" 1000000 100
+
+echo "== end to end: OTLP/HTTP protobuf -> SQLite, acknowledged after commit"
+for body in "$fixtures/otlp/otel/batch-proto/0002-traces.pb" "$fixtures/otlp/openinference/batch/0001-traces.pb"; do
+    for clients in 1 4; do
+        data=$(mktemp -d)
+        "$build/llmtrace" serve --data "$data" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 \
+            >"$data/out" 2>"$data/err" &
+        pid=$!
+        for _ in $(seq 100); do grep -q listening "$data/out" 2>/dev/null && break; sleep 0.05; done
+        addr=$(sed -n 's/.*otlp_http=\([^ ]*\).*/\1/p' "$data/out")
+        echo "-- $(basename "$(dirname "$body")")/$(basename "$body"), $clients client(s)"
+        "$build/bench_ingest" "$addr" "$body" "$clients" "$secs"
+        echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)," \
+             "store size: $(du -sh "$data" | cut -f1)"
+        kill -TERM $pid
+        wait $pid || true
+        rm -rf "$data"
+    done
+done

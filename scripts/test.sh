@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite, as CI runs it (through .ci/run).
+#
+#   release  release build in build/, `npm ci` in tests/integration, ctest -j2
+#   asan     ASan+UBSan build in build-asan/ (-DLT_SANITIZE=ON), ctest -j2 there (the
+#            integration tests then drive the sanitized server)
+#   fuzz     clang libFuzzer build in build-fuzz/ (-DLT_FUZZ=ON -DLT_SANITIZE=ON); every
+#            fuzz_* target runs LT_FUZZ_SECONDS (default 60) seeded from the fixture bodies;
+#            a missing fuzz binary is a failure; crashes are kept in build-fuzz/artifacts/
+#   lint     banned calls (sprintf strcpy strcat gets atoi atol) in src/, and
+#            clang-format --dry-run --Werror over the C sources of src/ tests/ bench/
+#
+# The last line printed is "N passed, N failed": ctest's test counts plus one per fuzz target
+# plus one per lint check (a build or install step that fails counts as one failure). Exits
+# non-zero on any failure. LT_STEPS="release lint" runs only the named steps (the others are
+# reported as not run); the default is all four.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+JOBS=2
+FUZZ_SECONDS="${LT_FUZZ_SECONDS:-60}"
+STEPS="${LT_STEPS:-release asan fuzz lint}"
+FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
+# Fuzz targets that must exist (besides any tests/fuzz/fuzz_*.c): the decoders of every
+# byte that arrives from the network.
+REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip)
+
+PASSED=0
+FAILED=0
+RESULTS=()
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+banner() { printf '\n======== %s ========\n' "$*"; }
+ok() { PASSED=$((PASSED + 1)); RESULTS+=("pass  $1"); }
+bad() { FAILED=$((FAILED + 1)); RESULTS+=("FAIL  $1"); echo "FAIL: $1"; }
+wanted() { [[ " $STEPS " == *" $1 "* ]]; }
+elapsed() { printf '%dm%02ds' $((SECONDS / 60)) $((SECONDS % 60)); }
+
+# ctest in build dir $1, counted into the totals under label $2.
+run_ctest() {
+  local dir="$1" label="$2" log="$TMP/ctest-$2.log" line total nfail
+  ctest --test-dir "$dir" --output-on-failure -j"$JOBS" 2>&1 | tee "$log"
+  line="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)"
+  if [ -z "$line" ]; then
+    bad "$label: ctest printed no summary (no tests found?)"
+    return
+  fi
+  total="$(sed -E 's/.* out of ([0-9]+)/\1/' <<<"$line")"
+  nfail="$(sed -E 's/.*, ([0-9]+) tests? failed.*/\1/' <<<"$line")"
+  if [ "$total" -eq 0 ]; then
+    bad "$label: ctest ran no test"
+    return
+  fi
+  PASSED=$((PASSED + total - nfail))
+  FAILED=$((FAILED + nfail))
+  RESULTS+=("$( [ "$nfail" -eq 0 ] && echo 'pass ' || echo 'FAIL ') $label: $((total - nfail))/$total ctest tests passed")
+  if [ "$nfail" -gt 0 ]; then
+    sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^[[:space:]]+[0-9]+ - ' | sed "s/^[[:space:]]*/  $label: /" || true
+  fi
+}
+
+build() { # dir label cmake-args...
+  local dir="$1" label="$2"
+  shift 2
+  if ! cmake -S . -B "$dir" "$@"; then
+    bad "$label: cmake configure failed"
+    return 1
+  fi
+  if ! cmake --build "$dir" -j"$JOBS"; then
+    bad "$label: build failed"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------
+# (a) release build + integration test dependencies + ctest
+
+if wanted release; then
+  banner "release build (build/)  [$(elapsed)]"
+  if build build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+    banner "npm ci (tests/integration)  [$(elapsed)]"
+    if (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error); then
+      banner "ctest (release)  [$(elapsed)]"
+      run_ctest build release
+    else
+      bad "release: npm ci in tests/integration failed"
+    fi
+  fi
+else
+  RESULTS+=("----  release: not run (LT_STEPS)")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (b) ASan + UBSan
+
+if wanted asan; then
+  banner "ASan+UBSan build (build-asan/)  [$(elapsed)]"
+  if build build-asan asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLT_SANITIZE=ON; then
+    if [ ! -d tests/integration/node_modules ]; then
+      (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error) || bad "asan: npm ci in tests/integration failed"
+    fi
+    banner "ctest (ASan+UBSan)  [$(elapsed)]"
+    saved_asan="${ASAN_OPTIONS-}" saved_ubsan="${UBSAN_OPTIONS-}"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+    run_ctest build-asan asan
+    export ASAN_OPTIONS="$saved_asan" UBSAN_OPTIONS="$saved_ubsan"
+  fi
+else
+  RESULTS+=("----  asan: not run (LT_STEPS)")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (c) libFuzzer targets
+
+seed_corpus() { # target dir
+  local target="$1" dir="$2" f name
+  mkdir -p "$dir"
+  local pbs jsons
+  pbs="$(find "$FIXTURES/otlp" -type f \( -name '*.pb' -o -name '*.grpc.bin' \) | sort)"
+  jsons="$(find "$FIXTURES/otlp" -type f -name '[0-9][0-9][0-9][0-9]-*.json' ! -name '*.meta.json' | sort)"
+  case "$target" in
+    fuzz_pb) list="$pbs" ;;
+    fuzz_json) list="$jsons" ;;
+    *) list="$pbs"$'\n'"$jsons" ;;
+  esac
+  while IFS= read -r f; do
+    [ -n "$f" ] || continue
+    name="$(realpath --relative-to="$FIXTURES/otlp" "$f" | tr '/' '_')"
+    if [ "$target" = fuzz_gzip ]; then
+      gzip -c -n "$f" >"$dir/$name.gz"
+    else
+      cp "$f" "$dir/$name"
+    fi
+  done <<<"$list"
+  find "$dir" -type f | wc -l
+}
+
+if wanted fuzz; then
+  banner "fuzz build (build-fuzz/, clang)  [$(elapsed)]"
+  targets=("${REQUIRED_FUZZERS[@]}")
+  for src in tests/fuzz/fuzz_*.c; do
+    [ -e "$src" ] || continue
+    t="$(basename "$src" .c)"
+    [[ " ${targets[*]} " == *" $t "* ]] || targets+=("$t")
+  done
+  if [ ! -d "$FIXTURES/otlp" ]; then
+    bad "fuzz: fixtures not found at $FIXTURES (set LT_FIXTURES)"
+  elif ! command -v clang >/dev/null 2>&1; then
+    bad "fuzz: clang not installed (scripts/setup.sh --deps-only)"
+  elif ! cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLT_FUZZ=ON -DLT_SANITIZE=ON -DCMAKE_C_COMPILER=clang; then
+    bad "fuzz: cmake configure failed"
+  else
+    mkdir -p build-fuzz/artifacts
+    for t in "${targets[@]}"; do
+      banner "$t: build + ${FUZZ_SECONDS}s  [$(elapsed)]"
+      if [ ! -e "tests/fuzz/$t.c" ]; then
+        bad "$t: no fuzz target (tests/fuzz/$t.c does not exist)"
+        continue
+      fi
+      if ! cmake --build build-fuzz -j"$JOBS" --target "$t"; then
+        bad "$t: build failed"
+        continue
+      fi
+      if [ ! -x "build-fuzz/$t" ]; then
+        bad "$t: binary build-fuzz/$t missing after the build"
+        continue
+      fi
+      corpus="$TMP/corpus-$t"
+      n="$(seed_corpus "$t" "$corpus")"
+      echo "$t: $n seed inputs"
+      log="$TMP/$t.log"
+      if timeout -k 10 $((FUZZ_SECONDS + 300)) "build-fuzz/$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+          -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$ROOT/build-fuzz/artifacts/$t-" \
+          "$corpus" >"$log" 2>&1; then
+        grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+.*DONE)' "$log" | sed "s/^/  $t: /"
+        ok "$t: ${FUZZ_SECONDS}s, no crash"
+      else
+        tail -n 60 "$log"
+        ls -1 build-fuzz/artifacts/ | grep "^$t-" | sed "s|^|  artifact: build-fuzz/artifacts/|" || true
+        bad "$t: crashed or failed (see the log above)"
+      fi
+    done
+  fi
+else
+  RESULTS+=("----  fuzz: not run (LT_STEPS)")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (d) lint
+
+if wanted lint; then
+  banner "lint  [$(elapsed)]"
+  BANNED='\b(sprintf|strcpy|strcat|gets|atoi|atol)[[:space:]]*\('
+  hits=""
+  while IFS= read -r f; do
+    # comments removed first (a comment may name a banned call)
+    if gcc -fpreprocessed -dD -E -P "$f" 2>/dev/null | grep -Eq "$BANNED"; then
+      hits+="$(grep -nE "$BANNED" "$f" | sed "s|^|$f:|")"$'\n'
+    fi
+  done < <(find src -type f \( -name '*.c' -o -name '*.h' \) | sort)
+  if [ -z "$hits" ]; then
+    ok "lint: no banned calls in src/"
+  else
+    printf '%s' "$hits"
+    bad "lint: banned calls in src/ (use snprintf, memcpy with lengths, strtol/strtoull)"
+  fi
+
+  mapfile -t cfiles < <(find src tests bench -type f \( -name '*.c' -o -name '*.h' \) -not -path '*/node_modules/*' 2>/dev/null | sort)
+  if ! command -v clang-format >/dev/null 2>&1; then
+    bad "lint: clang-format not installed"
+  elif [ "${#cfiles[@]}" -eq 0 ]; then
+    bad "lint: no C sources found"
+  elif clang-format --dry-run --Werror "${cfiles[@]}" >"$TMP/format.log" 2>&1; then
+    ok "lint: clang-format clean (${#cfiles[@]} files)"
+  else
+    grep -E '^[^ ].*: error:' "$TMP/format.log" | cut -d: -f1 | sort | uniq -c | sed 's/^/  needs formatting: /'
+    head -n 40 "$TMP/format.log"
+    bad "lint: clang-format --dry-run --Werror (run clang-format -i on the files above)"
+  fi
+else
+  RESULTS+=("----  lint: not run (LT_STEPS)")
+fi
+
+banner "summary  [$(elapsed)]"
+printf '%s\n' "${RESULTS[@]}"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,350 @@
+/* api_trace.c — one trace as the API's JSON document.
+ *
+ * The store hands back a trace as it was sent: spans grouped by resource and scope, log
+ * records apart. Here the spans are flattened, ordered by start time (a parent before its
+ * children on a tie, so a waterfall can be drawn top-down), and each log record is
+ * attached to the span whose id it carries; the others stay at trace level. Lookups go
+ * through an index of span ids sorted once, so a trace of n spans and m records costs
+ * O((n + m) log n) whatever its shape, and parent chains are followed iteratively with
+ * cycle detection: a hostile sender cannot make this recurse or loop. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "core/err.h"
+#include "core/jsonw.h"
+
+void api_value_json(lt_buf *out, const lt_value *v)
+{
+    switch (v->type) {
+    case LT_VAL_STRING:
+        jsonw_str(out, v->u.s);
+        break;
+    case LT_VAL_BOOL:
+        buf_append_c(out, v->u.b ? "true" : "false");
+        break;
+    case LT_VAL_INT:
+        jsonw_i64(out, v->u.i);
+        break;
+    case LT_VAL_DOUBLE:
+        jsonw_double(out, v->u.d);
+        break;
+    case LT_VAL_BYTES:
+        jsonw_base64(out, (const uint8_t *)v->u.s.ptr, v->u.s.len);
+        break;
+    case LT_VAL_ARRAY:
+        buf_putc(out, '[');
+        for (uint32_t i = 0; i < v->u.arr.n; i++) {
+            if (i) buf_putc(out, ',');
+            api_value_json(out, &v->u.arr.items[i]);
+        }
+        buf_putc(out, ']');
+        break;
+    case LT_VAL_KVLIST:
+        api_attrs_json(out, &v->u.kv);
+        break;
+    default:
+        buf_append_c(out, "null");
+    }
+}
+
+void api_attrs_json(lt_buf *out, const lt_attrs *a)
+{
+    buf_putc(out, '{');
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (i) buf_putc(out, ',');
+        jsonw_str(out, a->items[i].key);
+        buf_putc(out, ':');
+        api_value_json(out, &a->items[i].value);
+    }
+    buf_putc(out, '}');
+}
+
+typedef struct span_ref span_ref;
+
+typedef struct {
+    const lt_log_record *rec;
+    const lt_resource *res;
+    uint64_t time;   /* time_unix_nano, or the observed time when that is unset */
+    uint32_t seq;    /* arrival order, for a stable sort */
+    span_ref *owner; /* NULL: no stored span carries this record's span id */
+} log_ref;
+
+struct span_ref {
+    const lt_span *span;
+    const lt_resource *res;
+    const lt_scope *scope;
+    uint32_t seq;
+    uint32_t depth;
+    span_ref *parent;
+    log_ref **logs;
+    uint32_t n_logs;
+};
+
+enum { DEPTH_UNKNOWN = UINT32_MAX, DEPTH_VISITING = UINT32_MAX - 1 };
+
+static int cmp_by_id(const void *pa, const void *pb)
+{
+    const span_ref *a = *(span_ref *const *)pa, *b = *(span_ref *const *)pb;
+    int c = memcmp(a->span->span_id, b->span->span_id, 8);
+    if (c) return c;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int cmp_by_start(const void *pa, const void *pb)
+{
+    const span_ref *a = *(span_ref *const *)pa, *b = *(span_ref *const *)pb;
+    uint64_t sa = a->span->start_time_unix_nano, sb = b->span->start_time_unix_nano;
+    if (sa != sb) return sa < sb ? -1 : 1;
+    if (a->depth != b->depth) return a->depth < b->depth ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int cmp_log(const void *pa, const void *pb)
+{
+    const log_ref *a = pa, *b = pb;
+    if (a->time != b->time) return a->time < b->time ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The first span (in arrival order) with this id, or NULL. */
+static span_ref *find_span(span_ref **by_id, uint32_t n, const uint8_t id[8])
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (memcmp(by_id[mid]->span->span_id, id, 8) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && memcmp(by_id[lo]->span->span_id, id, 8) == 0 ? by_id[lo] : NULL;
+}
+
+/* Depth of every span below its furthest known ancestor. Walks each parent chain once
+ * (memoised); a span on a cycle counts as a root where the walk closes the cycle. */
+static void compute_depths(span_ref *refs, uint32_t n, span_ref **path)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len = 0;
+        span_ref *cur = &refs[i];
+        while (cur && cur->depth == DEPTH_UNKNOWN) {
+            cur->depth = DEPTH_VISITING;
+            path[len++] = cur;
+            cur = cur->parent;
+        }
+        uint32_t d = cur && cur->depth != DEPTH_VISITING ? cur->depth + 1 : 0;
+        while (len > 0)
+            path[--len]->depth = d++;
+    }
+}
+
+static void write_log(lt_buf *out, const log_ref *l)
+{
+    const lt_log_record *r = l->rec;
+    lt_str event = r->event_name;
+    if (event.len == 0) {
+        const lt_value *v = model_attr_get(&r->attrs, LT_STR("event.name"));
+        if (v && v->type == LT_VAL_STRING) event = v->u.s;
+    }
+    buf_append_c(out, "{\"time_unix_nano\":");
+    jsonw_u64_str(out, r->time_unix_nano);
+    buf_append_c(out, ",\"observed_time_unix_nano\":");
+    jsonw_u64_str(out, r->observed_time_unix_nano);
+    buf_printf(out, ",\"severity_number\":%u,\"severity_text\":", r->severity_number);
+    jsonw_str(out, r->severity_text);
+    buf_append_c(out, ",\"event_name\":");
+    jsonw_str(out, event);
+    buf_append_c(out, ",\"body\":");
+    api_value_json(out, &r->body);
+    buf_append_c(out, ",\"attributes\":");
+    api_attrs_json(out, &r->attrs);
+    buf_append_c(out, ",\"span_id\":");
+    if (model_id_is_zero(r->span_id, 8))
+        buf_append_c(out, "null");
+    else
+        jsonw_hex(out, r->span_id, 8);
+    buf_append_c(out, ",\"service\":");
+    jsonw_str(out, model_service_name(l->res));
+    if (r->flags) buf_printf(out, ",\"flags\":%u", r->flags);
+    if (r->dropped_attributes_count)
+        buf_printf(out, ",\"dropped_attributes_count\":%u", r->dropped_attributes_count);
+    buf_putc(out, '}');
+}
+
+static void write_span(lt_buf *out, const span_ref *r)
+{
+    const lt_span *s = r->span;
+    buf_append_c(out, "{\"span_id\":");
+    jsonw_hex(out, s->span_id, 8);
+    buf_append_c(out, ",\"parent_span_id\":");
+    if (s->has_parent && !model_id_is_zero(s->parent_span_id, 8))
+        jsonw_hex(out, s->parent_span_id, 8);
+    else
+        buf_append_c(out, "null");
+    buf_append_c(out, ",\"name\":");
+    jsonw_str(out, s->name);
+    buf_append_c(out, ",\"kind\":");
+    jsonw_cstr(out, api_kind_name(s->kind));
+    buf_append_c(out, ",\"service\":");
+    jsonw_str(out, model_service_name(r->res));
+    buf_append_c(out, ",\"start_unix_nano\":");
+    jsonw_u64_str(out, s->start_time_unix_nano);
+    buf_append_c(out, ",\"end_unix_nano\":");
+    jsonw_u64_str(out, s->end_time_unix_nano);
+    buf_append_c(out, ",\"duration_ns\":");
+    jsonw_u64_str(out, s->end_time_unix_nano > s->start_time_unix_nano
+                           ? s->end_time_unix_nano - s->start_time_unix_nano
+                           : 0);
+    buf_append_c(out, ",\"status\":{\"code\":");
+    jsonw_cstr(out, api_status_name(s->status_code));
+    buf_append_c(out, ",\"message\":");
+    jsonw_str(out, s->status_message);
+    buf_append_c(out, "},\"resource\":");
+    api_attrs_json(out, &r->res->attrs);
+    buf_append_c(out, ",\"scope\":{\"name\":");
+    jsonw_str(out, r->scope->name);
+    buf_append_c(out, ",\"version\":");
+    jsonw_str(out, r->scope->version);
+    buf_append_c(out, ",\"attributes\":");
+    api_attrs_json(out, &r->scope->attrs);
+    buf_append_c(out, "},\"attributes\":");
+    api_attrs_json(out, &s->attrs);
+    buf_append_c(out, ",\"events\":[");
+    for (uint32_t i = 0; i < s->events.n; i++) {
+        const lt_event *e = &s->events.items[i];
+        buf_append_c(out, i ? ",{\"time_unix_nano\":" : "{\"time_unix_nano\":");
+        jsonw_u64_str(out, e->time_unix_nano);
+        buf_append_c(out, ",\"name\":");
+        jsonw_str(out, e->name);
+        buf_append_c(out, ",\"attributes\":");
+        api_attrs_json(out, &e->attrs);
+        if (e->dropped_attributes_count)
+            buf_printf(out, ",\"dropped_attributes_count\":%u", e->dropped_attributes_count);
+        buf_putc(out, '}');
+    }
+    buf_append_c(out, "],\"links\":[");
+    for (uint32_t i = 0; i < s->links.n; i++) {
+        const lt_link *l = &s->links.items[i];
+        buf_append_c(out, i ? ",{\"trace_id\":" : "{\"trace_id\":");
+        jsonw_hex(out, l->trace_id, 16);
+        buf_append_c(out, ",\"span_id\":");
+        jsonw_hex(out, l->span_id, 8);
+        buf_append_c(out, ",\"trace_state\":");
+        jsonw_str(out, l->trace_state);
+        buf_append_c(out, ",\"attributes\":");
+        api_attrs_json(out, &l->attrs);
+        if (l->flags) buf_printf(out, ",\"flags\":%u", l->flags);
+        if (l->dropped_attributes_count)
+            buf_printf(out, ",\"dropped_attributes_count\":%u", l->dropped_attributes_count);
+        buf_putc(out, '}');
+    }
+    buf_append_c(out, "],\"logs\":[");
+    for (uint32_t i = 0; i < r->n_logs; i++) {
+        if (i) buf_putc(out, ',');
+        write_log(out, r->logs[i]);
+    }
+    buf_putc(out, ']');
+    if (s->trace_state.len) {
+        buf_append_c(out, ",\"trace_state\":");
+        jsonw_str(out, s->trace_state);
+    }
+    if (s->flags) buf_printf(out, ",\"flags\":%u", s->flags);
+    if (s->dropped_attributes_count)
+        buf_printf(out, ",\"dropped_attributes_count\":%u", s->dropped_attributes_count);
+    if (s->dropped_events_count)
+        buf_printf(out, ",\"dropped_events_count\":%u", s->dropped_events_count);
+    if (s->dropped_links_count)
+        buf_printf(out, ",\"dropped_links_count\":%u", s->dropped_links_count);
+    buf_putc(out, '}');
+}
+
+int api_trace_json(lt_buf *out, lt_arena *a, const uint8_t trace_id[16], const lt_trace_data *d)
+{
+    uint64_t n64 = 0, m64 = 0;
+    for (uint32_t i = 0; i < d->spans.n_rs; i++)
+        for (uint32_t j = 0; j < d->spans.rs[i].n_scopes; j++)
+            n64 += d->spans.rs[i].scopes[j].n_spans;
+    for (uint32_t i = 0; i < d->logs.n_rl; i++)
+        for (uint32_t j = 0; j < d->logs.rl[i].n_scopes; j++)
+            m64 += d->logs.rl[i].scopes[j].n_records;
+    if (n64 >= DEPTH_VISITING || m64 >= UINT32_MAX) return LT_ETOOBIG;
+    uint32_t n = (uint32_t)n64, m = (uint32_t)m64;
+
+    span_ref *refs = arena_calloc(a, n ? n : 1, sizeof *refs);
+    span_ref **by_id = arena_calloc(a, n ? n : 1, sizeof *by_id);
+    span_ref **order = arena_calloc(a, n ? n : 1, sizeof *order);
+    log_ref *logs = arena_calloc(a, m ? m : 1, sizeof *logs);
+    log_ref **log_slots = arena_calloc(a, m ? m : 1, sizeof *log_slots);
+    if (!refs || !by_id || !order || !logs || !log_slots) return LT_ENOMEM;
+
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < d->spans.n_rs; i++) {
+        const lt_resource_spans *rs = &d->spans.rs[i];
+        for (uint32_t j = 0; j < rs->n_scopes; j++)
+            for (uint32_t x = 0; x < rs->scopes[j].n_spans; x++, k++) {
+                refs[k] = (span_ref){.span = &rs->scopes[j].spans[x],
+                                     .res = &rs->resource,
+                                     .scope = &rs->scopes[j].scope,
+                                     .seq = k,
+                                     .depth = DEPTH_UNKNOWN};
+                by_id[k] = order[k] = &refs[k];
+            }
+    }
+    qsort(by_id, n, sizeof *by_id, cmp_by_id);
+    for (uint32_t i = 0; i < n; i++) {
+        const lt_span *s = refs[i].span;
+        span_ref *p = s->has_parent ? find_span(by_id, n, s->parent_span_id) : NULL;
+        refs[i].parent = p == &refs[i] ? NULL : p;
+    }
+    /* order doubles as the path stack here; it is refilled below */
+    compute_depths(refs, n, order);
+    for (uint32_t i = 0; i < n; i++)
+        order[i] = &refs[i];
+    qsort(order, n, sizeof *order, cmp_by_start);
+
+    k = 0;
+    for (uint32_t i = 0; i < d->logs.n_rl; i++) {
+        const lt_resource_logs *rl = &d->logs.rl[i];
+        for (uint32_t j = 0; j < rl->n_scopes; j++)
+            for (uint32_t x = 0; x < rl->scopes[j].n_records; x++, k++) {
+                const lt_log_record *r = &rl->scopes[j].records[x];
+                logs[k] = (log_ref){.rec = r,
+                                    .res = &rl->resource,
+                                    .seq = k,
+                                    .time = r->time_unix_nano ? r->time_unix_nano
+                                                              : r->observed_time_unix_nano};
+                if (!model_id_is_zero(r->span_id, 8))
+                    logs[k].owner = find_span(by_id, n, r->span_id);
+                if (logs[k].owner) logs[k].owner->n_logs++;
+            }
+    }
+    qsort(logs, m, sizeof *logs, cmp_log);
+    /* hand each span a run of log_slots, filled in time order */
+    uint32_t next = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        refs[i].logs = log_slots + next;
+        next += refs[i].n_logs;
+        refs[i].n_logs = 0;
+    }
+    for (uint32_t i = 0; i < m; i++)
+        if (logs[i].owner) logs[i].owner->logs[logs[i].owner->n_logs++] = &logs[i];
+
+    buf_append_c(out, "{\"trace_id\":");
+    jsonw_hex(out, trace_id, 16);
+    buf_append_c(out, ",\"spans\":[");
+    for (uint32_t i = 0; i < n && !out->oom; i++) {
+        if (i) buf_putc(out, ',');
+        write_span(out, order[i]);
+    }
+    buf_append_c(out, "],\"logs\":[");
+    bool first = true;
+    for (uint32_t i = 0; i < m && !out->oom; i++) {
+        if (logs[i].owner) continue;
+        if (!first) buf_putc(out, ',');
+        first = false;
+        write_log(out, &logs[i]);
+    }
+    buf_append_c(out, "]}");
+    return out->oom ? LT_ENOMEM : 0;
+}

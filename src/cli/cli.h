@@ -1,0 +1,12 @@
+/* cli.h — the commands of the llmtrace binary. Each takes the arguments after its name
+ * (argv[0] is the command name), prints a one-line error and returns non-zero on failure,
+ * and prints its usage for --help. Called from main() only. */
+#ifndef LT_CLI_CLI_H
+#define LT_CLI_CLI_H
+
+int cmd_serve(int argc, char **argv);
+int cmd_traces(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

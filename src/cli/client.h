@@ -1,0 +1,81 @@
+/* client.h — what the read commands of the CLI (traces, show) share: getting API answers,
+ * and writing them for a terminal.
+ *
+ * An answer comes either from a running server over HTTP (libcurl) or, with --data, from
+ * a store directory opened in-process and asked through api_handle(): both paths give
+ * the same JSON, so the commands have one parser (jansson) and one renderer. Renderers
+ * write into an lt_buf with a client_style, so tests can render without a terminal.
+ * Single-threaded (the CLI's main thread). */
+#ifndef LT_CLI_CLIENT_H
+#define LT_CLI_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/str.h"
+#include "store/store.h"
+
+typedef struct {
+    const char *cmd;    /* command name for error messages ("show") */
+    const char *server; /* base URL of a running server, used when data is NULL */
+    const char *data;   /* store directory read in-process, or NULL */
+    lt_store *store;
+    void *curl; /* CURL *, created on first use */
+} client;
+
+/* Prepares c; opens the store when data is set (it must exist: a read command never
+ * creates one). Returns 0, or -1 after printing a one-line error. */
+int client_open(client *c, const char *cmd, const char *server, const char *data);
+/* GETs path (e.g. "/api/traces") with query (already encoded, NULL for none) into body.
+ * Returns the HTTP status, or -1 after printing a one-line error (server unreachable). */
+long client_get(client *c, const char *path, const char *query, lt_buf *body);
+/* Parses an answer as a JSON object. NULL after printing a one-line error. The caller
+ * json_decref()s the result. */
+json_t *client_parse(client *c, const lt_buf *body);
+/* Prints "llmtrace CMD: <what> (HTTP status): <the answer's error text>" for a failed
+ * call. */
+void client_report(client *c, long status, const lt_buf *body);
+/* NULL-tolerant; releases the store and the HTTP handle. */
+void client_close(client *c);
+
+/* Appends "&name=value" (no '&' for the first) percent-encoded (RFC 3986 unreserved
+ * characters kept) to query. */
+void client_param(lt_buf *query, const char *name, const char *value);
+
+/* How to write for the terminal at hand. */
+typedef struct {
+    bool color;    /* ANSI SGR colours */
+    bool utf8;     /* block and box-drawing characters; otherwise ASCII only */
+    int bar_width; /* columns of a waterfall bar */
+} client_style;
+
+/* Colour when stdout is a TTY, NO_COLOR is unset or empty and TERM is not "dumb"; UTF-8
+ * when the locale (LC_ALL, LC_CTYPE or LANG) names it. */
+client_style client_style_detect(void);
+
+/* Appends s in exactly width columns: characters that could drive the terminal (C0, DEL,
+ * C1 controls) become '?', non-ASCII becomes '?' without utf8, a longer text is cut with
+ * an ellipsis, a shorter one padded with spaces (on the left when right_align). Counts
+ * one column per code point. */
+void client_fit(lt_buf *out, const char *s, size_t width, bool right_align, bool utf8);
+/* Human-readable duration with three significant digits: "850ns", "12.3µs" ("us"
+ * without utf8), "123ms", "1.90s", "2m03s", "1h02m". */
+void client_duration(char *dst, size_t n, uint64_t ns, bool utf8);
+/* Local time as ISO 8601 with milliseconds: "2024-11-21T19:20:00.123". */
+void client_time(char *dst, size_t n, uint64_t unix_ns);
+/* A uint64 member written as a decimal string (or a JSON integer); 0 when absent. */
+uint64_t client_u64(const json_t *obj, const char *key);
+/* A string member, or "" when absent or not a string. */
+const char *client_str(const json_t *obj, const char *key);
+
+/* ANSI SGR sequences, or "" when colour is off. */
+const char *client_sgr(const client_style *st, const char *code);
+
+/* Renderers (traces.c, show.c): append the text of an API answer to out. Return 0, or
+ * LT_EINVAL when doc has not the expected shape, LT_ENOMEM. */
+int traces_render(lt_buf *out, const json_t *doc, const client_style *st);
+int show_render(lt_buf *out, const json_t *doc, const client_style *st, bool events);
+
+#endif

@@ -1,0 +1,37 @@
+/* store.c — store_open: picks the engine named by a store URL.
+ *
+ * A plain path is a directory holding the embedded SQLite engine (created when missing);
+ * "clickhouse://" is recognised and refused until that engine exists. */
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+
+/* Defined in sqlite.c (there is no engine header: engines are reached only through
+ * store_open and the function table). */
+int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errlen);
+
+int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen)
+{
+    if (errbuf && errlen) errbuf[0] = 0;
+    *out = NULL;
+    if (!url || !*url) {
+        if (errbuf && errlen) snprintf(errbuf, errlen, "empty store location");
+        return LT_EINVAL;
+    }
+    if (strncmp(url, "clickhouse://", 13) == 0) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen,
+                     "the ClickHouse engine is not available in this build yet; "
+                     "give a directory for the embedded SQLite store");
+        return LT_EUNSUPPORTED;
+    }
+    if (strstr(url, "://")) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "unknown store scheme in '%s' (use a directory path)", url);
+        return LT_EUNSUPPORTED;
+    }
+    return store_sqlite_open(url, out, errbuf, errlen);
+}

@@ -1,0 +1,651 @@
+// lib.mjs — shared helpers of the black-box integration tests.
+//
+// Everything here talks to a real `llmtrace serve` started on a temporary data directory
+// with port 0 (the kernel picks free ports), over 127.0.0.1 only. Every wait is bounded.
+//
+// Environment: LLMTRACE_BIN (the binary under test) and LT_FIXTURES (the fixtures folder);
+// ctest sets both (see CMakeLists.txt).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const BIN = process.env.LLMTRACE_BIN || path.resolve(here, '../../build/llmtrace');
+export const FIXTURES = process.env.LT_FIXTURES || path.resolve(here, '../../../shared/fixtures');
+
+// Sanitized builds are several times slower; give them room, but never wait forever.
+export const START_TIMEOUT_MS = 30_000;
+export const STOP_TIMEOUT_MS = 30_000;
+export const REQUEST_TIMEOUT_MS = 60_000;
+
+const LISTEN_RE = /^llmtrace listening otlp_http=(\S+) http=(\S+)\s*$/;
+// Reports that ASan/UBSan/LeakSanitizer print on stderr; any of them fails the test.
+const SANITIZER_RE = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer)/;
+
+export function makeTempDir(prefix = 'lt-it-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir) {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Starts `llmtrace serve` on a fresh (or the given) data directory with both ports 0.
+ * Resolves once the single listening line was printed on stdout.
+ * Returns { otlp, http, dataDir, proc, stderr(), stdoutExtra(), alive(), stop() }:
+ * otlp/http are base URLs ("http://127.0.0.1:PORT").
+ */
+export async function startServer({ args = [], dataDir, keepData = false } = {}) {
+  if (!fs.existsSync(BIN)) throw new Error(`llmtrace binary not found: ${BIN} (set LLMTRACE_BIN)`);
+  const ownDir = !dataDir;
+  const dir = dataDir || makeTempDir();
+  const argv = ['serve', '--data', dir, '--otlp-http', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args];
+  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
+  });
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => {
+    stderr += d;
+    if (stderr.length > 4_000_000) stderr = stderr.slice(-2_000_000);
+  });
+  proc.stdout.setEncoding('utf8');
+
+  const listening = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`llmtrace serve printed no listening line within ${START_TIMEOUT_MS} ms; ` +
+        `stdout=${JSON.stringify(stdout)} stderr=${JSON.stringify(stderr.slice(-2000))}`));
+    }, START_TIMEOUT_MS);
+    const onData = (d) => {
+      stdout += d;
+      const nl = stdout.indexOf('\n');
+      if (nl < 0) return;
+      const line = stdout.slice(0, nl);
+      clearTimeout(timer);
+      proc.stdout.off('data', onData);
+      const m = LISTEN_RE.exec(line);
+      if (!m) {
+        proc.kill('SIGKILL');
+        reject(new Error(`unexpected first stdout line of llmtrace serve: ${JSON.stringify(line)}`));
+        return;
+      }
+      resolve({ otlp: m[1], http: m[2], rest: stdout.slice(nl + 1) });
+    };
+    proc.stdout.on('data', onData);
+    exitPromise.then((e) => {
+      clearTimeout(timer);
+      reject(new Error(`llmtrace serve exited before listening (code ${e.code}, signal ${e.signal}); ` +
+        `stderr=${JSON.stringify(stderr.slice(-2000))}`));
+    });
+  });
+  // Anything printed on stdout after the listening line is collected (it must stay empty).
+  let stdoutExtra = listening.rest;
+  proc.stdout.on('data', (d) => { stdoutExtra += d; });
+
+  for (const [name, addr] of [['otlp_http', listening.otlp], ['http', listening.http]]) {
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(addr);
+    if (!m || Number(m[1]) === 0) {
+      proc.kill('SIGKILL');
+      throw new Error(`listening line gives ${name}=${addr}, expected 127.0.0.1:<non-zero port>`);
+    }
+  }
+
+  let stopped = null;
+  const server = {
+    otlp: `http://${listening.otlp}`,
+    http: `http://${listening.http}`,
+    otlpAddr: listening.otlp,
+    httpAddr: listening.http,
+    dataDir: dir,
+    proc,
+    stderr: () => stderr,
+    stdoutExtra: () => stdoutExtra,
+    alive: () => exited === null,
+    exitInfo: () => exited,
+    /**
+     * SIGTERM, then wait (bounded) for the exit. Resolves { code, signal, stderr }; throws
+     * if it did not stop in time (then kills it), exited non-zero, printed more on stdout,
+     * or a sanitizer reported anything. Removes the data directory unless keepData.
+     */
+    async stop({ keep = keepData } = {}) {
+      if (stopped) return stopped;
+      if (exited === null) proc.kill('SIGTERM');
+      let timer;
+      const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); });
+      const res = await Promise.race([exitPromise, timeout]);
+      clearTimeout(timer);
+      if (res === null) {
+        proc.kill('SIGKILL');
+        await exitPromise;
+        stopped = { code: null, signal: 'SIGKILL', stderr };
+        if (ownDir && !keep) removeDir(dir);
+        throw new Error(`llmtrace serve did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
+      }
+      stopped = { ...res, stderr };
+      if (ownDir && !keep) removeDir(dir);
+      const problems = [];
+      if (res.code !== 0) problems.push(`exit code ${res.code}, signal ${res.signal}`);
+      if (SANITIZER_RE.test(stderr)) problems.push('sanitizer report on stderr');
+      if (stdoutExtra.trim() !== '') problems.push(`more than one line on stdout: ${JSON.stringify(stdoutExtra.slice(0, 500))}`);
+      if (problems.length) {
+        throw new Error(`llmtrace serve did not stop cleanly: ${problems.join('; ')}\n` +
+          `stderr (tail): ${stderr.slice(-4000)}`);
+      }
+      return stopped;
+    },
+  };
+  liveServers.set(server.otlp, server);
+  liveServers.set(server.http, server);
+  return server;
+}
+
+// base URL -> server, so that a failed request can tell whether the server died
+const liveServers = new Map();
+
+function serverContext(url) {
+  const s = liveServers.get(`${url.protocol}//${url.host}`);
+  if (!s) return '';
+  const e = s.exitInfo();
+  return ` [llmtrace ${e ? `EXITED code ${e.code} signal ${e.signal}` : 'still running'}; stderr tail: ${s.stderr().slice(-1500)}]`;
+}
+
+/** Fails if the server died or a sanitizer complained so far. */
+export function assertHealthy(server) {
+  if (!server.alive()) {
+    const e = server.exitInfo();
+    throw new Error(`llmtrace serve died (code ${e.code}, signal ${e.signal}); stderr tail: ${server.stderr().slice(-3000)}`);
+  }
+  if (SANITIZER_RE.test(server.stderr())) {
+    throw new Error(`sanitizer report on stderr: ${server.stderr().slice(-4000)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP
+
+/**
+ * One HTTP request. body: Buffer | string | undefined. Resolves
+ * { status, headers, body: Buffer, text(), json() }. When the server answers before reading
+ * the whole body (413) and then closes, the write error that follows is ignored.
+ * Options: chunked (no Content-Length), timeoutMs.
+ */
+export function request(method, baseUrl, urlPath, { headers = {}, body, chunked = false, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+  const url = new URL(urlPath, baseUrl);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
+    return Promise.reject(new Error(`refusing non-loopback target ${url}`));
+  }
+  const buf = body === undefined ? null : (Buffer.isBuffer(body) ? body : Buffer.from(body));
+  const hdrs = { ...headers };
+  if (buf && !chunked) hdrs['content-length'] = String(buf.length);
+  if (chunked) hdrs['transfer-encoding'] = 'chunked';
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let gotResponse = false;
+    const done = (fn, v) => { if (!settled) { settled = true; clearTimeout(timer); fn(v); } };
+    const req = http.request({
+      host: url.hostname, port: url.port, method, path: url.pathname + url.search, headers: hdrs,
+      agent: false,
+    }, (res) => {
+      gotResponse = true;
+      const chunks = [];
+      const finish = () => {
+        const b = Buffer.concat(chunks);
+        done(resolve, {
+          status: res.statusCode,
+          headers: res.headers,
+          body: b,
+          complete: res.complete,
+          text: () => b.toString('utf8'),
+          json: () => JSON.parse(b.toString('utf8')),
+        });
+      };
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', finish);
+      // The server may close right after an early answer (413): keep what arrived.
+      res.on('close', finish);
+      res.on('error', () => finish());
+    });
+    const timer = setTimeout(() => {
+      req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${url}`));
+    }, timeoutMs);
+    req.on('error', (e) => {
+      if (gotResponse) return;
+      // give a dying server a moment to be reaped, then say so
+      setTimeout(() => { e.message += ` (${method} ${url.pathname})${serverContext(url)}`; done(reject, e); }, 100);
+    });
+    if (buf) {
+      if (chunked) {
+        // Several chunks so that the server really sees chunked framing.
+        const step = Math.max(1, Math.ceil(buf.length / 4));
+        for (let i = 0; i < buf.length; i += step) req.write(buf.subarray(i, i + step));
+      } else {
+        req.write(buf);
+      }
+    }
+    req.end();
+  });
+}
+
+export function post(baseUrl, urlPath, body, headers = {}, opts = {}) {
+  return request('POST', baseUrl, urlPath, { headers, body, ...opts });
+}
+
+/** GET returning { status, json, text, headers }; json is undefined when not JSON. */
+export async function getJson(baseUrl, urlPath) {
+  const r = await request('GET', baseUrl, urlPath);
+  let json;
+  try { json = JSON.parse(r.text()); } catch { json = undefined; }
+  return { status: r.status, json, text: r.text(), headers: r.headers };
+}
+
+/** GET that must answer 200 with JSON; returns the parsed body. */
+export async function getOk(baseUrl, urlPath) {
+  const r = await getJson(baseUrl, urlPath);
+  if (r.status !== 200 || r.json === undefined) {
+    throw new Error(`GET ${urlPath}: expected 200 JSON, got ${r.status} ${r.text.slice(0, 500)}`);
+  }
+  return r.json;
+}
+
+/** Every trace summary of /api/traces (following next_cursor), newest first. */
+export async function listAllTraces(server, query = {}, { pageSize = 100, maxPages = 200 } = {}) {
+  const out = [];
+  let cursor = null;
+  for (let page = 0; page < maxPages; page++) {
+    const q = new URLSearchParams({ ...query, limit: String(pageSize) });
+    if (cursor) q.set('cursor', cursor);
+    const j = await getOk(server.http, `/api/traces?${q}`);
+    if (!Array.isArray(j.traces)) throw new Error(`/api/traces: no traces array: ${JSON.stringify(j).slice(0, 300)}`);
+    out.push(...j.traces);
+    if (j.next_cursor === null || j.next_cursor === undefined || j.next_cursor === '') return out;
+    if (j.traces.length === 0) throw new Error('/api/traces returned an empty page with a next_cursor');
+    cursor = j.next_cursor;
+  }
+  throw new Error(`/api/traces: more than ${maxPages} pages`);
+}
+
+export const getTrace = (server, id) => getOk(server.http, `/api/traces/${id}`);
+export const getTraceOtlp = (server, id) => getOk(server.http, `/api/traces/${id}?format=otlp`);
+
+/** Polls fn (async, returns truthy when done) every 50 ms for at most ms; returns its value. */
+export async function waitFor(fn, ms = 5000, what = 'condition') {
+  const until = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Typed values: expected.json form <-> OTLP/JSON AnyValue <-> plain JSON
+
+/** expected.json typed value ({"string":..},{"int":..},...) -> OTLP/JSON AnyValue as the
+ * API must print it (int64 as a decimal string). */
+export function typedToAnyValue(t) {
+  if (t === null || typeof t !== 'object') throw new Error(`not a typed value: ${JSON.stringify(t)}`);
+  const keys = Object.keys(t);
+  if (keys.length !== 1) throw new Error(`typed value must have one key: ${JSON.stringify(t)}`);
+  const [k] = keys;
+  const v = t[k];
+  switch (k) {
+    case 'string': return { stringValue: v };
+    case 'int': return { intValue: String(v) };
+    case 'double': return { doubleValue: v };
+    case 'bool': return { boolValue: v };
+    case 'bytes': return { bytesValue: v };
+    case 'array': return { arrayValue: { values: v.map(typedToAnyValue) } };
+    case 'kvlist': return { kvlistValue: { values: Object.entries(v).map(([key, x]) => ({ key, value: typedToAnyValue(x) })) } };
+    default: throw new Error(`unknown typed value kind ${k}`);
+  }
+}
+
+/** expected.json typed value -> plain JSON (as /api/traces/{id} prints attributes). */
+export function typedToPlain(t) {
+  const [k] = Object.keys(t);
+  const v = t[k];
+  switch (k) {
+    case 'string': case 'int': case 'double': case 'bool': case 'bytes': return v;
+    case 'array': return v.map(typedToPlain);
+    case 'kvlist': return Object.fromEntries(Object.entries(v).map(([key, x]) => [key, typedToPlain(x)]));
+    default: throw new Error(`unknown typed value kind ${k}`);
+  }
+}
+
+/** OTLP/JSON AnyValue -> plain JSON (ints as numbers). */
+export function anyValueToPlain(av) {
+  if (av === null || av === undefined) return null;
+  if ('stringValue' in av) return av.stringValue;
+  if ('intValue' in av) return Number(av.intValue);
+  if ('doubleValue' in av) return Number(av.doubleValue);
+  if ('boolValue' in av) return av.boolValue;
+  if ('bytesValue' in av) return av.bytesValue;
+  if ('arrayValue' in av) return (av.arrayValue.values || []).map(anyValueToPlain);
+  if ('kvlistValue' in av) return Object.fromEntries((av.kvlistValue.values || []).map((kv) => [kv.key, anyValueToPlain(kv.value)]));
+  return null;
+}
+
+/** Canonical form for comparing AnyValues: empty repeated fields are the same whether
+ * omitted or printed (proto3 JSON), everything else must match exactly (types included). */
+export function normAnyValue(av) {
+  if (av === null || typeof av !== 'object') return av;
+  if ('arrayValue' in av) return { arrayValue: { values: (av.arrayValue?.values || []).map(normAnyValue) } };
+  if ('kvlistValue' in av) {
+    return { kvlistValue: { values: (av.kvlistValue?.values || []).map((kv) => ({ key: kv.key, value: normAnyValue(kv.value) })) } };
+  }
+  return av;
+}
+
+/** [{key,value}] -> Map key -> AnyValue; throws on duplicate keys. */
+export function kvMap(kvs, where = 'attributes') {
+  const m = new Map();
+  for (const kv of kvs || []) {
+    if (m.has(kv.key)) throw new Error(`duplicate key ${kv.key} in ${where}`);
+    m.set(kv.key, kv.value);
+  }
+  return m;
+}
+
+export const SPAN_KINDS = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
+export const STATUS_CODES = ['UNSET', 'OK', 'ERROR'];
+
+/** "SEVERITY_NUMBER_INFO" -> 9, "SEVERITY_NUMBER_WARN2" -> 14 ... */
+export function severityNumber(name) {
+  if (typeof name === 'number') return name;
+  const m = /^SEVERITY_NUMBER_([A-Z]+)(\d?)$/.exec(name || '');
+  if (!m) return 0;
+  const base = { UNSPECIFIED: 0, TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17, FATAL: 21 }[m[1]];
+  if (base === undefined) throw new Error(`unknown severity ${name}`);
+  return m[1] === 'UNSPECIFIED' ? 0 : base + (m[2] ? Number(m[2]) - 1 : 0);
+}
+
+/** Flattens an OTLP/JSON ExportTraceServiceRequest into spans with their resource and scope. */
+export function flattenOtlp(req) {
+  const out = [];
+  for (const rs of req.resourceSpans || []) {
+    for (const ss of rs.scopeSpans || []) {
+      for (const sp of ss.spans || []) out.push({ resource: rs.resource || {}, scope: ss.scope || {}, span: sp });
+    }
+  }
+  return out;
+}
+
+/** Stable JSON with sorted object keys (for multiset comparisons). */
+export function canon(v) {
+  if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+/** Every scenario: [{ library, scenario, dir, expected, files: [{ name, signal, meta, path, transport }] }] */
+export function loadScenarios(root = FIXTURES) {
+  const otlpDir = path.join(root, 'otlp');
+  if (!fs.existsSync(otlpDir)) throw new Error(`fixtures not found: ${otlpDir} (set LT_FIXTURES)`);
+  const out = [];
+  for (const library of fs.readdirSync(otlpDir).sort()) {
+    const libDir = path.join(otlpDir, library);
+    if (!fs.statSync(libDir).isDirectory()) continue;
+    for (const scenario of fs.readdirSync(libDir).sort()) {
+      const dir = path.join(libDir, scenario);
+      if (!fs.statSync(dir).isDirectory()) continue;
+      const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
+      const files = [];
+      for (const f of fs.readdirSync(dir).sort()) {
+        if (!f.endsWith('.meta.json')) continue;
+        const meta = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+        files.push({ name: meta.file, signal: meta.signal, meta, path: path.join(dir, meta.file), transport: meta.transport });
+      }
+      out.push({ library, scenario, dir, expected, files });
+    }
+  }
+  return out;
+}
+
+/** How a captured body is sent over OTLP/HTTP: { urlPath, headers }. gRPC captures (the bare
+ * protobuf message) go as application/x-protobuf to the signal's path. */
+export function fixtureRequest(file) {
+  const headers = {};
+  if (file.transport === 'grpc') {
+    headers['content-type'] = 'application/x-protobuf';
+  } else {
+    headers['content-type'] = file.meta.content_type;
+    if (file.meta.content_encoding) headers['content-encoding'] = file.meta.content_encoding;
+  }
+  return { urlPath: `/v1/${file.signal}`, headers };
+}
+
+export async function postFixtureFile(server, file) {
+  const { urlPath, headers } = fixtureRequest(file);
+  const body = fs.readFileSync(file.path);
+  const res = await post(server.otlp, urlPath, body, headers);
+  return { res, headers, body };
+}
+
+/** Checks an OTLP success answer: 200, the request's content type, and an empty
+ * Export*ServiceResponse (0 bytes of protobuf, or JSON {}). Returns a problem string or null. */
+export function successProblem(res, contentType) {
+  if (res.status !== 200) return `status ${res.status} (body ${res.body.toString('utf8').slice(0, 300)})`;
+  const ct = (res.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
+  if (ct !== contentType) return `response content-type ${res.headers['content-type']}, expected ${contentType}`;
+  if (contentType === 'application/x-protobuf') {
+    if (res.body.length !== 0) return `expected an empty protobuf response, got ${res.body.length} bytes ${res.body.toString('hex').slice(0, 200)}`;
+  } else {
+    let j;
+    try { j = JSON.parse(res.body.toString('utf8')); } catch { return `response is not JSON: ${res.body.toString('utf8').slice(0, 200)}`; }
+    if (canon(j) !== '{}') return `expected {} got ${res.body.toString('utf8').slice(0, 300)}`;
+  }
+  return null;
+}
+
+export function gzip(buf) {
+  return zlib.gzipSync(buf);
+}
+
+// ---------------------------------------------------------------------------------------
+// A small protobuf writer/reader, enough to build OTLP requests (valid and broken) and to
+// read the google.rpc.Status and Export*ServiceResponse answers.
+
+export const pb = {
+  varint(n) {
+    let v = BigInt(n);
+    if (v < 0n) v += 1n << 64n;
+    const bytes = [];
+    do {
+      let b = Number(v & 0x7fn);
+      v >>= 7n;
+      if (v > 0n) b |= 0x80;
+      bytes.push(b);
+    } while (v > 0n);
+    return Buffer.from(bytes);
+  },
+  tag(field, wire) { return pb.varint((field << 3) | wire); },
+  uint(field, n) { return Buffer.concat([pb.tag(field, 0), pb.varint(n)]); },
+  len(field, payload) {
+    const p = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
+    return Buffer.concat([pb.tag(field, 2), pb.varint(p.length), p]);
+  },
+  str(field, s) { return pb.len(field, Buffer.from(s, 'utf8')); },
+  msg(field, ...parts) { return pb.len(field, Buffer.concat(parts)); },
+  fixed64(field, n) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(n));
+    return Buffer.concat([pb.tag(field, 1), b]);
+  },
+  double(field, d) {
+    const b = Buffer.alloc(8);
+    b.writeDoubleLE(d);
+    return Buffer.concat([pb.tag(field, 1), b]);
+  },
+  fixed32(field, n) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n >>> 0);
+    return Buffer.concat([pb.tag(field, 5), b]);
+  },
+  cat(...parts) { return Buffer.concat(parts); },
+
+  /** Decodes one message level: [{ field, wire, value }] (value: BigInt for varint/fixed,
+   * Buffer for length-delimited). Throws on malformed input. */
+  decode(buf) {
+    const out = [];
+    let i = 0;
+    const readVarint = () => {
+      let v = 0n;
+      let shift = 0n;
+      for (let k = 0; k < 10; k++) {
+        if (i >= buf.length) throw new Error('truncated varint');
+        const b = buf[i++];
+        v |= BigInt(b & 0x7f) << shift;
+        if (!(b & 0x80)) return v;
+        shift += 7n;
+      }
+      throw new Error('varint too long');
+    };
+    while (i < buf.length) {
+      const key = readVarint();
+      const field = Number(key >> 3n);
+      const wire = Number(key & 7n);
+      if (wire === 0) out.push({ field, wire, value: readVarint() });
+      else if (wire === 1) { if (i + 8 > buf.length) throw new Error('truncated fixed64'); out.push({ field, wire, value: buf.readBigUInt64LE(i) }); i += 8; }
+      else if (wire === 5) { if (i + 4 > buf.length) throw new Error('truncated fixed32'); out.push({ field, wire, value: BigInt(buf.readUInt32LE(i)) }); i += 4; }
+      else if (wire === 2) {
+        const n = Number(readVarint());
+        if (i + n > buf.length) throw new Error('length past end');
+        out.push({ field, wire, value: buf.subarray(i, i + n) });
+        i += n;
+      } else throw new Error(`bad wire type ${wire}`);
+    }
+    return out;
+  },
+};
+
+/** google.rpc.Status protobuf -> { code, message }. */
+export function decodeStatusPb(buf) {
+  const st = { code: 0, message: '' };
+  for (const f of pb.decode(buf)) {
+    if (f.field === 1 && f.wire === 0) st.code = Number(f.value);
+    else if (f.field === 2 && f.wire === 2) st.message = f.value.toString('utf8');
+  }
+  return st;
+}
+
+/** Export*ServiceResponse protobuf -> { partialSuccess: { rejected, errorMessage } | null }. */
+export function decodeExportResponsePb(buf) {
+  let partial = null;
+  for (const f of pb.decode(buf)) {
+    if (f.field === 1 && f.wire === 2) {
+      partial = { rejected: 0n, errorMessage: '' };
+      for (const g of pb.decode(f.value)) {
+        if (g.field === 1 && g.wire === 0) partial.rejected = g.value;
+        else if (g.field === 2 && g.wire === 2) partial.errorMessage = g.value.toString('utf8');
+      }
+    }
+  }
+  return { partialSuccess: partial };
+}
+
+// OTLP protobuf builders (field numbers from opentelemetry-proto; see genai-conventions.md §6.2)
+export const otlpPb = {
+  anyString: (s) => pb.str(1, s),
+  anyInt: (n) => pb.uint(3, n),
+  anyDouble: (d) => pb.double(4, d),
+  anyBool: (b) => pb.uint(2, b ? 1 : 0),
+  keyValue: (key, anyValueBytes) => pb.cat(pb.str(1, key), pb.len(2, anyValueBytes)),
+  /** span: { traceId: Buffer(16), spanId: Buffer(8), parentSpanId?, name, kind?, start?, end?,
+   * attrs?: [[key, anyValueBytes]], nameBytes?: Buffer (raw name bytes), status?: {code, message} } */
+  span(s) {
+    const parts = [pb.len(1, s.traceId), pb.len(2, s.spanId)];
+    if (s.parentSpanId) parts.push(pb.len(4, s.parentSpanId));
+    parts.push(s.nameBytes ? pb.len(5, s.nameBytes) : pb.str(5, s.name ?? 'span'));
+    parts.push(pb.uint(6, s.kind ?? 1));
+    parts.push(pb.fixed64(7, s.start ?? 1_700_000_000_000_000_000n));
+    parts.push(pb.fixed64(8, s.end ?? 1_700_000_000_500_000_000n));
+    for (const [k, v] of s.attrs || []) parts.push(pb.len(9, otlpPb.keyValue(k, v)));
+    if (s.status) {
+      const st = [];
+      if (s.status.message) st.push(pb.str(2, s.status.message));
+      if (s.status.code) st.push(pb.uint(3, s.status.code));
+      parts.push(pb.len(15, Buffer.concat(st)));
+    }
+    return Buffer.concat(parts);
+  },
+  /** ExportTraceServiceRequest with one resource (service.name) and one scope. */
+  traceRequest(spans, { service = 'badinput-test', scope = 'lt-tests' } = {}) {
+    const resource = pb.len(1, pb.len(1, otlpPb.keyValue('service.name', otlpPb.anyString(service))));
+    const scopeSpans = pb.len(2, pb.cat(pb.len(1, pb.str(1, scope)), ...spans.map((s) => pb.len(2, Buffer.isBuffer(s) ? s : otlpPb.span(s)))));
+    return pb.len(1, pb.cat(resource, scopeSpans));
+  },
+};
+
+/** OTLP/JSON ExportTraceServiceRequest builder (the same shape as otlpPb.traceRequest). */
+export function otlpJsonTraceRequest(spans, { service = 'badinput-test', scope = 'lt-tests' } = {}) {
+  return {
+    resourceSpans: [{
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+      scopeSpans: [{
+        scope: { name: scope },
+        spans: spans.map((s) => ({
+          traceId: s.traceId,
+          spanId: s.spanId,
+          ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+          name: s.name ?? 'span',
+          kind: s.kind ?? 1,
+          startTimeUnixNano: s.start ?? '1700000000000000000',
+          endTimeUnixNano: s.end ?? '1700000000500000000',
+          attributes: s.attributes || [],
+          ...(s.status ? { status: s.status } : {}),
+        })),
+      }],
+    }],
+  };
+}
+
+export function randomHex(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes; i++) s += Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  // never all zero
+  return /^0+$/.test(s) ? `${s.slice(0, -1)}1` : s;
+}
+
+/** Runs the llmtrace CLI (piped, not a terminal). Resolves { code, signal, stdout, stderr }. */
+export function runCli(args, { timeoutMs = 60_000, env = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`llmtrace ${args.join(' ')}: timeout after ${timeoutMs} ms`)); }, timeoutMs);
+    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
+    proc.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (SANITIZER_RE.test(stderr)) {
+        reject(new Error(`sanitizer report from llmtrace ${args.join(' ')}:\n${stderr.slice(-4000)}`));
+        return;
+      }
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}

@@ -93,7 +93,8 @@ static double time_decode(lt_arena *a, const input *in, uint8_t *work, double se
     uint64_t batch = 1, iters = 0;
     uint64_t t0 = time_mono_ns(), limit = (uint64_t)(seconds * 1e9), t;
     for (;;) {
-        for (uint64_t i = 0; i < batch; i++) decode_once(a, in, work);
+        for (uint64_t i = 0; i < batch; i++)
+            decode_once(a, in, work);
         iters += batch;
         t = time_mono_ns() - t0;
         if (t >= limit) break;
@@ -130,8 +131,10 @@ int main(int argc, char **argv)
         first = 3;
     }
     if (first >= argc) {
-        fprintf(stderr, "usage: %s [-t SECONDS] FILE...   (.pb, .grpc.bin or .json; "
-                        "names with \"logs\" are log requests)\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s [-t SECONDS] FILE...   (.pb, .grpc.bin or .json; "
+                "names with \"logs\" are log requests)\n",
+                argv[0]);
         return 2;
     }
     lt_arena *a = arena_new();
@@ -165,9 +168,8 @@ int main(int argc, char **argv)
         double copy_mb_s = (double)in.len * 1e3 / ns_copy;
         printf("%s\n", in.path);
         printf("  %s, %zu bytes, %ld %s per request, %llu decodes in %.1f s%s\n",
-               in.json ? "OTLP/JSON" : "protobuf", in.len, items, what,
-               (unsigned long long)iters, ns_decode * (double)iters / 1e9,
-               in.json ? " (input restore subtracted)" : "");
+               in.json ? "OTLP/JSON" : "protobuf", in.len, items, what, (unsigned long long)iters,
+               ns_decode * (double)iters / 1e9, in.json ? " (input restore subtracted)" : "");
         printf("  decode: %.0f %s/s, %.0f ns/%s, %.1f MB/s, arena %zu bytes\n", per_s, what,
                items ? ns_decode / (double)items : 0.0, in.logs ? "record" : "span", mb_s,
                arena_used(a));

@@ -5,7 +5,9 @@
 #   asan     ASan+UBSan build in build-asan/ (-DLT_SANITIZE=ON), ctest -j2 there (the
 #            integration tests then drive the sanitized server)
 #   fuzz     clang libFuzzer build in build-fuzz/ (-DLT_FUZZ=ON -DLT_SANITIZE=ON); every
-#            fuzz_* target runs LT_FUZZ_SECONDS (default 60) seeded from the fixture bodies;
+#            fuzz_* target runs LT_FUZZ_SECONDS (default 60; 0 = the seeds once) seeded from
+#            the fixture bodies (.pb/.grpc.bin for fuzz_pb, .json for fuzz_json, gzipped
+#            bodies for fuzz_gzip, all bodies for any other target);
 #            a missing fuzz binary is a failure; crashes are kept in build-fuzz/artifacts/
 #   lint     banned calls (sprintf strcpy strcat gets atoi atol) in src/, and
 #            clang-format --dry-run --Werror over the C sources of src/ tests/ bench/
@@ -21,6 +23,10 @@ cd "$ROOT"
 
 JOBS=2
 FUZZ_SECONDS="${LT_FUZZ_SECONDS:-60}"
+if ! [[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]]; then
+  echo "test.sh: LT_FUZZ_SECONDS must be a whole number of seconds (0 = run the seeds once)" >&2
+  exit 2
+fi
 STEPS="${LT_STEPS:-release asan fuzz lint}"
 FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
 # Fuzz targets that must exist (besides any tests/fuzz/fuzz_*.c): the decoders of every
@@ -173,7 +179,8 @@ if wanted fuzz; then
       n="$(seed_corpus "$t" "$corpus")"
       echo "$t: $n seed inputs"
       log="$TMP/$t.log"
-      if timeout -k 10 $((FUZZ_SECONDS + 300)) "build-fuzz/$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+      if [ "$FUZZ_SECONDS" -eq 0 ]; then limit=(-runs=0); else limit=(-max_total_time="$FUZZ_SECONDS"); fi
+      if timeout -k 10 $((FUZZ_SECONDS + 300)) "build-fuzz/$t" "${limit[@]}" -timeout=10 \
           -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$ROOT/build-fuzz/artifacts/$t-" \
           "$corpus" >"$log" 2>&1; then
         grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+.*DONE)' "$log" | sed "s/^/  $t: /"

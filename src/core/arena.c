@@ -20,6 +20,8 @@ struct lt_arena {
     block *head;
     size_t next_size;
     size_t used;
+    size_t limit;
+    bool over;
 };
 
 enum { FIRST_BLOCK = 16 * 1024, MAX_BLOCK = 1024 * 1024 };
@@ -33,8 +35,13 @@ lt_arena *arena_new(void)
 
 void *arena_alloc(lt_arena *a, size_t size)
 {
+    if (size > SIZE_MAX - 8) return NULL;
     size = (size + 7) & ~(size_t)7;
     if (size < 8) size = 8;
+    if (a->limit && (size > a->limit || a->used > a->limit - size)) {
+        a->over = true;
+        return NULL;
+    }
     block *b = a->head;
     if (!b || b->size - b->used < size) {
         size_t bs = a->next_size;
@@ -93,6 +100,17 @@ void arena_reset(lt_arena *a)
     }
     a->head = keep;
     a->used = 0;
+    a->over = false;
+}
+
+void arena_set_limit(lt_arena *a, size_t limit)
+{
+    a->limit = limit;
+}
+
+bool arena_over_limit(const lt_arena *a)
+{
+    return a->over;
 }
 
 size_t arena_used(const lt_arena *a)

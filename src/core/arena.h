@@ -5,6 +5,7 @@
 #ifndef LT_CORE_ARENA_H
 #define LT_CORE_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/str.h"
@@ -20,6 +21,11 @@ void *arena_calloc(lt_arena *a, size_t count, size_t size);
 /* Copies s into the arena; returns a slice of the copy, or a {NULL,0} slice on failure
  * (check ok with s.len == 0 || r.ptr). The copy is NUL-terminated. */
 lt_str arena_strdup(lt_arena *a, lt_str s);
+/* Bounds the bytes the arena may hand out (0 = no bound, the default). An allocation past
+ * the bound returns NULL and arena_over_limit() becomes true: decoders then fail with
+ * LT_ENOMEM, and the caller can tell an oversized request from a machine out of memory. */
+void arena_set_limit(lt_arena *a, size_t limit);
+bool arena_over_limit(const lt_arena *a);
 /* Frees everything allocated since arena_new but keeps one block for reuse. */
 void arena_reset(lt_arena *a);
 /* Total bytes handed out since the last reset (for limits). */

@@ -28,10 +28,10 @@
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-#define TRY(expr)                                                                          \
-    do {                                                                                   \
-        int rc_ = (expr);                                                                  \
-        if (UNLIKELY(rc_)) return rc_;                                                     \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (UNLIKELY(rc_)) return rc_;                                                             \
     } while (0)
 
 /* Wire types (protobuf encoding spec; OTLP uses no groups). */
@@ -206,9 +206,12 @@ static int scan(const uint8_t *p, const uint8_t *end, uint32_t t0, uint32_t t1, 
     while (p < end) {
         uint32_t tag;
         TRY(get_tag(&p, end, &tag));
-        if (tag == t0) n[0]++;
-        else if (tag == t1) n[1]++;
-        else if (tag == t2) n[2]++;
+        if (tag == t0)
+            n[0]++;
+        else if (tag == t1)
+            n[1]++;
+        else if (tag == t2)
+            n[2]++;
         if (LIKELY((tag & 7) == WT_LEN)) {
             uint64_t len;
             TRY(get_varint(&p, end, &len));
@@ -311,12 +314,14 @@ static inline bool ascii_only(const uint8_t *s, size_t n)
                 HIGH_BITS)
                 return false;
         uint64_t acc = load64(s + n - 8);
-        for (; i + 8 <= n; i += 8) acc |= load64(s + i);
+        for (; i + 8 <= n; i += 8)
+            acc |= load64(s + i);
         return !(acc & HIGH_BITS);
     }
     if (n >= 4) return !((load32(s) | load32(s + n - 4)) & 0x80808080u);
     uint32_t acc = 0;
-    for (size_t i = 0; i < n; i++) acc |= s[i];
+    for (size_t i = 0; i < n; i++)
+        acc |= s[i];
     return acc < 0x80;
 }
 
@@ -350,9 +355,12 @@ static inline int get_id(const uint8_t **pp, const uint8_t *end, uint8_t *out, s
     const uint8_t *s, *e;
     TRY(get_len(pp, end, &s, &e));
     size_t n = (size_t)(e - s);
-    if (n == want) memcpy(out, s, want);
-    else if (n == 0) memset(out, 0, want);
-    else return LT_EINVAL;
+    if (n == want)
+        memcpy(out, s, want);
+    else if (n == 0)
+        memset(out, 0, want);
+    else
+        return LT_EINVAL;
     return 0;
 }
 
@@ -816,8 +824,7 @@ static int dec_scope_spans(dctx *c, const uint8_t *p, const uint8_t *end, lt_sco
 
 /* ResourceSpans { resource=1 scope_spans=2 schema_url=3; 1000 = old
  * instrumentation_library_spans, read as scope_spans } */
-static int dec_resource_spans(dctx *c, const uint8_t *p, const uint8_t *end,
-                              lt_resource_spans *rs)
+static int dec_resource_spans(dctx *c, const uint8_t *p, const uint8_t *end, lt_resource_spans *rs)
 {
     uint64_t n[3];
     memset(rs, 0, sizeof *rs);
@@ -870,7 +877,8 @@ int pb_decode_traces(lt_arena *a, const uint8_t *p, size_t len, lt_trace_batch *
             if (UNLIKELY(out->n_rs >= n[0])) return LT_EINVAL;
             lt_resource_spans *rs = &out->rs[out->n_rs++];
             TRY(dec_resource_spans(&c, s, e, rs));
-            for (uint32_t i = 0; i < rs->n_scopes; i++) out->n_spans += rs->scopes[i].n_spans;
+            for (uint32_t i = 0; i < rs->n_scopes; i++)
+                out->n_spans += rs->scopes[i].n_spans;
         } else {
             TRY(skip_unknown(&p, end, tag, BITS(1, 1)));
         }
@@ -970,8 +978,7 @@ static int dec_scope_logs(dctx *c, const uint8_t *p, const uint8_t *end, lt_scop
 
 /* ResourceLogs { resource=1 scope_logs=2 schema_url=3; 1000 = old
  * instrumentation_library_logs, read as scope_logs } */
-static int dec_resource_logs(dctx *c, const uint8_t *p, const uint8_t *end,
-                             lt_resource_logs *rl)
+static int dec_resource_logs(dctx *c, const uint8_t *p, const uint8_t *end, lt_resource_logs *rl)
 {
     uint64_t n[3];
     memset(rl, 0, sizeof *rl);

@@ -15,7 +15,27 @@
  * when non-empty), LT_ETOOBIG when a limit of model.h is passed, LT_ENOMEM when the arena
  * or buffer cannot grow. On error the output is unspecified (but safe to discard with the
  * arena). Spans with an all-zero trace or span id are dropped and counted in
- * batch->rejected. All functions are thread-safe (no shared state). */
+ * batch->rejected. All functions are thread-safe (no shared state).
+ *
+ * Details of the decoders:
+ * - Limits: AnyValue holds at most MODEL_MAX_DEPTH nested arrays/kvlists (an attribute
+ *   value that is an array of arrays ... 64 deep is fine, 65 is LT_ETOOBIG); one
+ *   attribute list, array or kvlist holds at most MODEL_MAX_ATTRS entries; resource_spans,
+ *   scope_spans and, over the whole request, spans + events + links (or log records) at
+ *   most MODEL_MAX_ITEMS. Recursion is bounded by the depth limit, whatever the input.
+ * - Ids: an empty id means absent and reads as all zero; parent_span_id of eight zero
+ *   bytes is no parent (has_parent false). pb_decode_span does not reject zero ids (the
+ *   caller decides); pb_decode_traces does. A log record's ids may be empty.
+ * - A singular field sent twice: the last one wins (Status merges field by field; an
+ *   AnyValue oneof keeps its last member). Profiles-only fields (KeyValue.key_strindex,
+ *   AnyValue.string_value_strindex) and Resource.entity_refs are skipped.
+ * - uint32 and enum fields keep the low 32 bits of the varint, as proto3 does.
+ *
+ * Details of the encoders: an AnyValue member is written even at its default (int 0,
+ * false, "" stay typed); an EMPTY value is an empty AnyValue in an array and omitted as a
+ * KeyValue's value or a log body; ids are written when not all zero; parent_span_id when
+ * has_parent. On LT_ENOMEM the buffer is cut back to its length before the call (and
+ * keeps oom set). */
 #ifndef LT_MODEL_PB_H
 #define LT_MODEL_PB_H
 
@@ -26,6 +46,7 @@
 #include "core/str.h"
 #include "model/model.h"
 
+/* p may be NULL when n is 0 (an empty request: no resource_spans, success). */
 int pb_decode_traces(lt_arena *a, const uint8_t *p, size_t n, lt_trace_batch *out);
 int pb_decode_logs(lt_arena *a, const uint8_t *p, size_t n, lt_log_batch *out);
 

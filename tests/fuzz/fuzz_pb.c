@@ -6,8 +6,8 @@
  * encoding must decode again and re-encode to the same bytes.
  *
  * Seed it from the captures (do not commit a corpus):
- *   mkdir -p /tmp/pbcorpus && find ../shared/fixtures/otlp \( -name '*.pb' -o -name '*.grpc.bin' \) \
- *       -exec cp {} /tmp/pbcorpus/ \;
+ *   mkdir -p /tmp/pbcorpus && find ../shared/fixtures/otlp \( -name '*.pb' -o -name '*.grpc.bin' \)
+ * \ -exec cp {} /tmp/pbcorpus/ \;
  *   ./fuzz_pb -max_total_time=60 /tmp/pbcorpus */
 #include <stdint.h>
 #include <stdio.h>
@@ -52,7 +52,8 @@ static void traces(const uint8_t *data, size_t size)
     if (rc == 0) {
         uint64_t n = 0;
         for (uint32_t i = 0; i < b1.n_rs; i++)
-            for (uint32_t j = 0; j < b1.rs[i].n_scopes; j++) n += b1.rs[i].scopes[j].n_spans;
+            for (uint32_t j = 0; j < b1.rs[i].n_scopes; j++)
+                n += b1.rs[i].scopes[j].n_spans;
         check(n == b1.n_spans, "n_spans is the sum of the arrays");
         check((b1.rejected == 0) == (b1.reject_reason.len == 0), "reject_reason iff rejected");
         check(pb_encode_traces(&e1, &b1) == 0, "encode traces");

@@ -12,9 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 
 import {
-  FIXTURES, assertHealthy, decodeExportResponsePb, decodeStatusPb, getJson, getOk, getTraceOtlp,
-  gzip, listAllTraces, otlpJsonTraceRequest, otlpPb, pb, post, randomHex, request, startServer,
-  successProblem,
+  FIXTURES, assertHealthy, decodeExportResponsePb, decodeStatusPb, flattenOtlp, getJson, getOk,
+  getTraceOtlp, gzip, listAllTraces, normAnyValue, otlpJsonTraceRequest, otlpPb, pb, post,
+  randomHex, request, startServer, successProblem,
 } from './lib.mjs';
 
 const PB = 'application/x-protobuf';
@@ -509,6 +509,127 @@ describe('partial success', () => {
     const res = await post(server.otlp, '/v1/traces', Buffer.from(JSON.stringify(req)), { 'content-type': JSONCT });
     assert.equal(res.status, 200);
     assert.equal(res.json().partialSuccess?.rejectedSpans, '2', res.text());
+  });
+});
+
+describe('edge values round-trip exactly (?format=otlp)', () => {
+  // [key, protobuf AnyValue bytes, OTLP/JSON AnyValue sent, OTLP/JSON AnyValue expected back]
+  const deepPb = (d) => (d === 0 ? otlpPb.anyString('bottom') : otlpPb.anyArray([deepPb(d - 1)]));
+  const deepJson = (d) => (d === 0 ? { stringValue: 'bottom' } : { arrayValue: { values: [deepJson(d - 1)] } });
+  const cases = [
+    ['i.max', otlpPb.anyInt(9223372036854775807n), { intValue: '9223372036854775807' }, { intValue: '9223372036854775807' }],
+    ['i.min', otlpPb.anyInt(-9223372036854775808n), { intValue: '-9223372036854775808' }, { intValue: '-9223372036854775808' }],
+    ['i.neg', otlpPb.anyInt(-42), { intValue: -42 }, { intValue: '-42' }],
+    ['i.zero', otlpPb.anyInt(0), { intValue: '0' }, { intValue: '0' }],
+    ['d.tenth', otlpPb.anyDouble(0.1), { doubleValue: 0.1 }, { doubleValue: 0.1 }],
+    ['d.big', otlpPb.anyDouble(1e308), { doubleValue: 1e308 }, { doubleValue: 1e308 }],
+    ['d.tiny', otlpPb.anyDouble(5e-324), { doubleValue: 5e-324 }, { doubleValue: 5e-324 }],
+    ['d.whole', otlpPb.anyDouble(3), { doubleValue: 3 }, { doubleValue: 3 }],
+    ['d.zero', otlpPb.anyDouble(0), { doubleValue: 0 }, { doubleValue: 0 }],
+    ['b.true', otlpPb.anyBool(true), { boolValue: true }, { boolValue: true }],
+    ['b.false', otlpPb.anyBool(false), { boolValue: false }, { boolValue: false }],
+    ['s.empty', otlpPb.anyString(''), { stringValue: '' }, { stringValue: '' }],
+    ['s.unicode', otlpPb.anyString('🚀 naïve 日本 \u2028'), { stringValue: '🚀 naïve 日本 \u2028' }, { stringValue: '🚀 naïve 日本 \u2028' }],
+    ['s.control', otlpPb.anyString('a\u0000b\n\t"\\\u001f'), { stringValue: 'a\u0000b\n\t"\\\u001f' }, { stringValue: 'a\u0000b\n\t"\\\u001f' }],
+    ['bytes', otlpPb.anyBytes(Buffer.from([0, 1, 2, 0xff])), { bytesValue: 'AAEC/w==' }, { bytesValue: 'AAEC/w==' }],
+    ['arr.empty', otlpPb.anyArray([]), { arrayValue: {} }, { arrayValue: { values: [] } }],
+    ['kv.empty', otlpPb.anyKvlist([]), { kvlistValue: {} }, { kvlistValue: { values: [] } }],
+    ['arr.mixed',
+      otlpPb.anyArray([otlpPb.anyString('x'), otlpPb.anyInt(7), otlpPb.anyDouble(1.5), otlpPb.anyBool(false), otlpPb.anyArray([otlpPb.anyInt(1)])]),
+      { arrayValue: { values: [{ stringValue: 'x' }, { intValue: '7' }, { doubleValue: 1.5 }, { boolValue: false }, { arrayValue: { values: [{ intValue: 1 }] } }] } },
+      { arrayValue: { values: [{ stringValue: 'x' }, { intValue: '7' }, { doubleValue: 1.5 }, { boolValue: false }, { arrayValue: { values: [{ intValue: '1' }] } }] } }],
+    ['kv.nested',
+      otlpPb.anyKvlist([['a', otlpPb.anyInt(1)], ['b', otlpPb.anyKvlist([['c', otlpPb.anyArray([otlpPb.anyBool(true)])]])]]),
+      { kvlistValue: { values: [{ key: 'a', value: { intValue: '1' } }, { key: 'b', value: { kvlistValue: { values: [{ key: 'c', value: { arrayValue: { values: [{ boolValue: true }] } } }] } } }] } },
+      { kvlistValue: { values: [{ key: 'a', value: { intValue: '1' } }, { key: 'b', value: { kvlistValue: { values: [{ key: 'c', value: { arrayValue: { values: [{ boolValue: true }] } } }] } } }] } }],
+    ['deep32', deepPb(32), deepJson(32), deepJson(32)],
+  ];
+  const nonFinite = [
+    ['d.nan', otlpPb.anyDouble(NaN), { doubleValue: 'NaN' }],
+    ['d.inf', otlpPb.anyDouble(Infinity), { doubleValue: 'Infinity' }],
+    ['d.ninf', otlpPb.anyDouble(-Infinity), { doubleValue: '-Infinity' }],
+  ];
+  const many = Array.from({ length: 1000 }, (_, i) => [`many.${i}`, otlpPb.anyInt(i), { intValue: String(i) }, { intValue: String(i) }]);
+
+  function checkAttrs(kvs, want, where) {
+    const got = new Map((kvs || []).map((kv) => [kv.key, kv.value]));
+    assert.equal(got.size, (kvs || []).length, `${where}: duplicate keys`);
+    assert.deepEqual([...got.keys()].sort(), want.map((w) => w[0]).sort(), `${where}: keys`);
+    for (const [k, , , back] of want) assert.deepEqual(normAnyValue(got.get(k)), normAnyValue(back), `${where}: ${k}`);
+  }
+
+  test('protobuf', async () => {
+    const tid = randomHex(16);
+    const sid = randomHex(8);
+    const linkTid = randomHex(16);
+    const linkSid = randomHex(8);
+    const span = otlpPb.span({
+      traceId: Buffer.from(tid, 'hex'), spanId: Buffer.from(sid, 'hex'), name: 'edge 🚀 values', kind: 5,
+      start: 1_700_000_000_123_456_789n, end: 18_446_744_073_709_551_615n,
+      attrs: [...cases, ...nonFinite, ...many].map(([k, v]) => [k, v]),
+      traceState: 'vendor=abc,other=1', flags: 0x301, droppedAttributesCount: 7, droppedEventsCount: 2, droppedLinksCount: 1,
+      events: [{ time: 1_700_000_000_200_000_000n, name: 'ev', attrs: [['e.i', otlpPb.anyInt(-1)]] }],
+      links: [{ traceId: Buffer.from(linkTid, 'hex'), spanId: Buffer.from(linkSid, 'hex'), traceState: 'k=v', attrs: [['l.b', otlpPb.anyBool(true)]], flags: 1 }],
+      status: { code: 1, message: 'fine' },
+    });
+    const body = otlpPb.traceRequest([span], { service: 'edge-pb', scopeVersion: '0.0.1-rc.1', scopeAttrs: [['scope.i', otlpPb.anyInt(5)]], resourceAttrs: [['res.arr', otlpPb.anyArray([otlpPb.anyString('r')])]] });
+    assert.equal(successProblem(await post(server.otlp, '/v1/traces', body, { 'content-type': PB }), PB), null);
+    accepted.add(tid);
+    const r = await getJson(server.http, `/api/traces/${tid}?format=otlp`);
+    assert.equal(r.status, 200);
+    assert.ok(r.json, `?format=otlp is not valid JSON: ${r.text.slice(0, 300)}`);
+    const nat = await getJson(server.http, `/api/traces/${tid}`);
+    assert.equal(nat.status, 200);
+    assert.ok(nat.json, `native view is not valid JSON: ${nat.text.slice(0, 300)}`);
+    const [f] = flattenOtlp(r.json);
+    const sp = f.span;
+    checkAttrs(sp.attributes, [...cases, ...many, ...nonFinite.map(([k, v, back]) => [k, v, back, back])], 'span');
+    assert.equal(sp.name, 'edge 🚀 values');
+    assert.equal(sp.kind, 5);
+    assert.equal(String(sp.startTimeUnixNano), '1700000000123456789');
+    assert.equal(String(sp.endTimeUnixNano), '18446744073709551615');
+    assert.equal(sp.traceState, 'vendor=abc,other=1');
+    assert.equal(sp.flags, 0x301);
+    assert.equal(sp.droppedAttributesCount, 7);
+    assert.equal(sp.droppedEventsCount, 2);
+    assert.equal(sp.droppedLinksCount, 1);
+    assert.deepEqual(sp.status, { code: 1, message: 'fine' });
+    assert.equal(sp.events.length, 1);
+    assert.equal(String(sp.events[0].timeUnixNano), '1700000000200000000');
+    assert.deepEqual(sp.events[0].attributes, [{ key: 'e.i', value: { intValue: '-1' } }]);
+    assert.equal(sp.links.length, 1);
+    assert.equal(sp.links[0].traceId, linkTid);
+    assert.equal(sp.links[0].spanId, linkSid);
+    assert.equal(sp.links[0].traceState, 'k=v');
+    assert.equal(sp.links[0].flags, 1);
+    assert.deepEqual(sp.links[0].attributes, [{ key: 'l.b', value: { boolValue: true } }]);
+    assert.deepEqual(f.scope.attributes, [{ key: 'scope.i', value: { intValue: '5' } }]);
+    assert.equal(f.scope.version, '0.0.1-rc.1');
+    assert.deepEqual(normAnyValue(f.resource.attributes.find((kv) => kv.key === 'res.arr').value), { arrayValue: { values: [{ stringValue: 'r' }] } });
+    // the native view keeps the string with its NUL and the exact big integers as far as JSON can
+    const ns = nat.json.spans[0];
+    assert.equal(ns.attributes['s.control'], 'a\u0000b\n\t"\\\u001f');
+    assert.equal(ns.attributes['s.unicode'], '🚀 naïve 日本 \u2028');
+    assert.equal(ns.status.code, 'OK');
+    assert.equal(ns.kind, 'CONSUMER');
+  });
+
+  test('JSON (upper-case hex ids, ints as strings and numbers)', async () => {
+    const tid = randomHex(16);
+    const sid = randomHex(8);
+    const req = otlpJsonTraceRequest([{
+      traceId: tid.toUpperCase(), spanId: sid.toUpperCase(), name: 'edge json',
+      attributes: [...cases, ...many].map(([key, , sent]) => ({ key, value: sent })),
+    }], { service: 'edge-json' });
+    const res = await post(server.otlp, '/v1/traces', Buffer.from(JSON.stringify(req)), { 'content-type': JSONCT });
+    assert.equal(successProblem(res, JSONCT), null);
+    accepted.add(tid);
+    const r = await getJson(server.http, `/api/traces/${tid}?format=otlp`);
+    assert.equal(r.status, 200, 'stored under the lower-case id');
+    const [f] = flattenOtlp(r.json);
+    assert.equal(f.span.traceId, tid);
+    assert.equal(f.span.spanId, sid);
+    checkAttrs(f.span.attributes, [...cases, ...many], 'span');
   });
 });
 

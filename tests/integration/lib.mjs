@@ -163,16 +163,21 @@ function serverContext(url) {
   return ` [llmtrace ${e ? `EXITED code ${e.code} signal ${e.signal}` : 'still running'}; stderr tail: ${s.stderr().slice(-1500)}]`;
 }
 
-/** Fails if the server died or a sanitizer complained so far. */
+/** Fails if the server died, or a sanitizer complained since the previous call (so that
+ * the failing test is the one that triggered the report; stop() checks the whole stderr). */
 export function assertHealthy(server) {
   if (!server.alive()) {
     const e = server.exitInfo();
     throw new Error(`llmtrace serve died (code ${e.code}, signal ${e.signal}); stderr tail: ${server.stderr().slice(-3000)}`);
   }
-  if (SANITIZER_RE.test(server.stderr())) {
-    throw new Error(`sanitizer report on stderr: ${server.stderr().slice(-4000)}`);
-  }
+  const all = server.stderr();
+  const from = healthChecked.get(server) ?? 0;
+  healthChecked.set(server, all.length);
+  const fresh = all.slice(Math.min(from, all.length));
+  const m = SANITIZER_RE.exec(fresh);
+  if (m) throw new Error(`sanitizer report on stderr: ${fresh.slice(Math.max(0, m.index - 200), m.index + 3000)}`);
 }
+const healthChecked = new WeakMap();
 
 // ---------------------------------------------------------------------------------------
 // HTTP
@@ -570,29 +575,51 @@ export const otlpPb = {
   anyInt: (n) => pb.uint(3, n),
   anyDouble: (d) => pb.double(4, d),
   anyBool: (b) => pb.uint(2, b ? 1 : 0),
+  anyBytes: (buf) => pb.len(7, buf),
+  anyArray: (values) => pb.len(5, Buffer.concat(values.map((v) => pb.len(1, v)))),
+  anyKvlist: (pairs) => pb.len(6, Buffer.concat(pairs.map(([k, v]) => pb.len(1, otlpPb.keyValue(k, v))))),
   keyValue: (key, anyValueBytes) => pb.cat(pb.str(1, key), pb.len(2, anyValueBytes)),
+  kvs: (field, attrs) => Buffer.concat((attrs || []).map(([k, v]) => pb.len(field, otlpPb.keyValue(k, v)))),
   /** span: { traceId: Buffer(16), spanId: Buffer(8), parentSpanId?, name, kind?, start?, end?,
-   * attrs?: [[key, anyValueBytes]], nameBytes?: Buffer (raw name bytes), status?: {code, message} } */
+   * attrs?: [[key, anyValueBytes]], nameBytes?: Buffer (raw name bytes), status?: {code, message},
+   * traceState?, flags?, droppedAttributesCount?, droppedEventsCount?, droppedLinksCount?,
+   * events?: [{ time, name, attrs }], links?: [{ traceId, spanId, traceState, attrs, flags }] } */
   span(s) {
     const parts = [pb.len(1, s.traceId), pb.len(2, s.spanId)];
+    if (s.traceState) parts.push(pb.str(3, s.traceState));
     if (s.parentSpanId) parts.push(pb.len(4, s.parentSpanId));
     parts.push(s.nameBytes ? pb.len(5, s.nameBytes) : pb.str(5, s.name ?? 'span'));
     parts.push(pb.uint(6, s.kind ?? 1));
     parts.push(pb.fixed64(7, s.start ?? 1_700_000_000_000_000_000n));
     parts.push(pb.fixed64(8, s.end ?? 1_700_000_000_500_000_000n));
-    for (const [k, v] of s.attrs || []) parts.push(pb.len(9, otlpPb.keyValue(k, v)));
+    parts.push(otlpPb.kvs(9, s.attrs));
+    if (s.droppedAttributesCount) parts.push(pb.uint(10, s.droppedAttributesCount));
+    for (const ev of s.events || []) {
+      parts.push(pb.len(11, pb.cat(pb.fixed64(1, ev.time ?? 1_700_000_000_100_000_000n), pb.str(2, ev.name), otlpPb.kvs(3, ev.attrs))));
+    }
+    if (s.droppedEventsCount) parts.push(pb.uint(12, s.droppedEventsCount));
+    for (const ln of s.links || []) {
+      const lp = [pb.len(1, ln.traceId), pb.len(2, ln.spanId)];
+      if (ln.traceState) lp.push(pb.str(3, ln.traceState));
+      lp.push(otlpPb.kvs(4, ln.attrs));
+      if (ln.flags !== undefined) lp.push(pb.fixed32(6, ln.flags));
+      parts.push(pb.len(13, Buffer.concat(lp)));
+    }
+    if (s.droppedLinksCount) parts.push(pb.uint(14, s.droppedLinksCount));
     if (s.status) {
       const st = [];
       if (s.status.message) st.push(pb.str(2, s.status.message));
       if (s.status.code) st.push(pb.uint(3, s.status.code));
       parts.push(pb.len(15, Buffer.concat(st)));
     }
+    if (s.flags !== undefined) parts.push(pb.fixed32(16, s.flags));
     return Buffer.concat(parts);
   },
-  /** ExportTraceServiceRequest with one resource (service.name) and one scope. */
-  traceRequest(spans, { service = 'badinput-test', scope = 'lt-tests' } = {}) {
-    const resource = pb.len(1, pb.len(1, otlpPb.keyValue('service.name', otlpPb.anyString(service))));
-    const scopeSpans = pb.len(2, pb.cat(pb.len(1, pb.str(1, scope)), ...spans.map((s) => pb.len(2, Buffer.isBuffer(s) ? s : otlpPb.span(s)))));
+  /** ExportTraceServiceRequest with one resource (service.name + resourceAttrs) and one scope. */
+  traceRequest(spans, { service = 'badinput-test', scope = 'lt-tests', scopeVersion, scopeAttrs, resourceAttrs } = {}) {
+    const resource = pb.len(1, otlpPb.kvs(1, [['service.name', otlpPb.anyString(service)], ...(resourceAttrs || [])]));
+    const scopeMsg = pb.cat(pb.str(1, scope), scopeVersion ? pb.str(2, scopeVersion) : Buffer.alloc(0), otlpPb.kvs(3, scopeAttrs));
+    const scopeSpans = pb.len(2, pb.cat(pb.len(1, scopeMsg), ...spans.map((sp) => pb.len(2, Buffer.isBuffer(sp) ? sp : otlpPb.span(sp)))));
     return pb.len(1, pb.cat(resource, scopeSpans));
   },
 };

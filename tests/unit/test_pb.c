@@ -176,7 +176,8 @@ static void eq_value(const lt_value *a, const lt_value *b)
         break;
     case LT_VAL_ARRAY:
         assert_int_equal(a->u.arr.n, b->u.arr.n);
-        for (uint32_t i = 0; i < a->u.arr.n; i++) eq_value(&a->u.arr.items[i], &b->u.arr.items[i]);
+        for (uint32_t i = 0; i < a->u.arr.n; i++)
+            eq_value(&a->u.arr.items[i], &b->u.arr.items[i]);
         break;
     case LT_VAL_KVLIST:
         eq_attrs(&a->u.kv, &b->u.kv);
@@ -261,7 +262,8 @@ static void eq_traces(const lt_trace_batch *a, const lt_trace_batch *b)
             eq_scope(&p->scope, &q->scope);
             eq_str(p->schema_url, q->schema_url);
             assert_int_equal(p->n_spans, q->n_spans);
-            for (uint32_t k = 0; k < p->n_spans; k++) eq_span(&p->spans[k], &q->spans[k]);
+            for (uint32_t k = 0; k < p->n_spans; k++)
+                eq_span(&p->spans[k], &q->spans[k]);
         }
     }
 }
@@ -322,12 +324,10 @@ static bool match_typed(json_t *j, const lt_value *v)
         if (!strcmp(k, "string"))
             return v->type == LT_VAL_STRING && lt_str_eq_c(v->u.s, json_string_value(x));
         if (!strcmp(k, "int"))
-            return v->type == LT_VAL_INT && json_is_integer(x) &&
-                   v->u.i == json_integer_value(x);
+            return v->type == LT_VAL_INT && json_is_integer(x) && v->u.i == json_integer_value(x);
         if (!strcmp(k, "double"))
             return v->type == LT_VAL_DOUBLE && fabs(v->u.d - json_number_value(x)) < 1e-12;
-        if (!strcmp(k, "bool"))
-            return v->type == LT_VAL_BOOL && v->u.b == json_is_true(x);
+        if (!strcmp(k, "bool")) return v->type == LT_VAL_BOOL && v->u.b == json_is_true(x);
         if (!strcmp(k, "array")) {
             if (v->type != LT_VAL_ARRAY || v->u.arr.n != json_array_size(x)) return false;
             for (uint32_t i = 0; i < v->u.arr.n; i++)
@@ -410,11 +410,9 @@ static bool span_matches(json_t *js, const span_ref *r)
     const lt_span *s = r->s;
     if (!lt_str_eq_c(s->name, json_string_value(json_object_get(js, "name")))) return false;
     if (s->kind != kind_of(json_string_value(json_object_get(js, "kind")))) return false;
-    if (s->status_code != status_of(json_string_value(json_object_get(js, "status"))))
-        return false;
+    if (s->status_code != status_of(json_string_value(json_object_get(js, "status")))) return false;
     json_t *sm = json_object_get(js, "status_message");
-    if (json_is_string(sm) && !lt_str_eq_c(s->status_message, json_string_value(sm)))
-        return false;
+    if (json_is_string(sm) && !lt_str_eq_c(s->status_message, json_string_value(sm))) return false;
     json_t *svc = json_object_get(js, "service_name");
     if (json_is_string(svc) && !lt_str_eq_c(model_service_name(r->r), json_string_value(svc)))
         return false;
@@ -437,21 +435,19 @@ static bool span_matches(json_t *js, const span_ref *r)
         for (uint32_t i = 0; i < s->events.n; i++) {
             json_t *ev = json_array_get(evs, i);
             const lt_event *e = &s->events.items[i];
-            if (!lt_str_eq_c(e->name, json_string_value(json_object_get(ev, "name"))))
-                return false;
+            if (!lt_str_eq_c(e->name, json_string_value(json_object_get(ev, "name")))) return false;
             json_t *keys = json_object_get(ev, "attribute_keys");
             if (json_array_size(keys) != e->attrs.n) return false;
             for (uint32_t k = 0; k < e->attrs.n; k++)
-                if (!lt_str_eq_c(e->attrs.items[k].key,
-                                 json_string_value(json_array_get(keys, k))))
+                if (!lt_str_eq_c(e->attrs.items[k].key, json_string_value(json_array_get(keys, k))))
                     return false;
         }
     }
     return true;
 }
 
-static bool log_matches(json_t *jl, const lt_log_record *r, const span_ref *spans,
-                        size_t n_spans, bool have_spans)
+static bool log_matches(json_t *jl, const lt_log_record *r, const span_ref *spans, size_t n_spans,
+                        bool have_spans)
 {
     /* event name: the event_name field (12) or, in older senders, the attribute */
     const char *want_ev = json_string_value(json_object_get(jl, "event_name"));
@@ -540,9 +536,9 @@ static void check_folder(const char *dir, void *vctx)
             for (uint32_t r = 0; r < b->n_rs; r++)
                 for (uint32_t s = 0; s < b->rs[r].n_scopes; s++)
                     for (uint32_t k = 0; k < b->rs[r].scopes[s].n_spans; k++, cnt++)
-                        spans[n_spans++] = (span_ref){&b->rs[r].scopes[s].spans[k],
-                                                      &b->rs[r].resource,
-                                                      &b->rs[r].scopes[s].scope};
+                        spans[n_spans++] =
+                            (span_ref){&b->rs[r].scopes[s].spans[k], &b->rs[r].resource,
+                                       &b->rs[r].scopes[s].scope};
             assert_int_equal(cnt, b->n_spans);
         }
         assert_true(n_spans < 4000 && n_logs < 4000);
@@ -556,8 +552,10 @@ static void check_folder(const char *dir, void *vctx)
         json_object_foreach(json_object_get(exp, "span_name_counts"), name, cnt)
         {
             json_int_t c = 0;
-            for (size_t i = 0; i < n_spans; i++) c += lt_str_eq_c(spans[i].s->name, name);
-            if (c != json_integer_value(cnt)) fail_msg("%s: span %s count %lld", dir, name, (long long)c);
+            for (size_t i = 0; i < n_spans; i++)
+                c += lt_str_eq_c(spans[i].s->name, name);
+            if (c != json_integer_value(cnt))
+                fail_msg("%s: span %s count %lld", dir, name, (long long)c);
         }
         /* every listed span is found with its kind, status, resource, scope, typed
          * attribute values and events; each decoded span matches at most once */
@@ -604,7 +602,8 @@ static void check_folder(const char *dir, void *vctx)
     free(logs);
     arena_free(a);
     json_decref(exp);
-    for (size_t i = 0; i < nf; i++) free(files[i].data);
+    for (size_t i = 0; i < nf; i++)
+        free(files[i].data);
 }
 
 static void test_fixtures_expected(void **state)
@@ -717,8 +716,8 @@ static void roundtrip_one(const fixture *f, void *vctx)
                     lt_log_record lr;
                     buf_reset(&inner);
                     assert_int_equal(pb_encode_log_record(&inner, &sl->records[k]), 0);
-                    assert_int_equal(
-                        pb_decode_log_record(a, (uint8_t *)inner.data, inner.len, &lr), 0);
+                    assert_int_equal(pb_decode_log_record(a, (uint8_t *)inner.data, inner.len, &lr),
+                                     0);
                     eq_log_record(&sl->records[k], &lr);
                 }
             }
@@ -812,8 +811,7 @@ static void truncate_one(const fixture *f, void *vctx)
     size_t step = f->len <= 16384 ? 1 : f->len / 4096 + 1;
     for (size_t k = 0; k < f->len; k += step) {
         int rc = decode_prefix(a, f->data, k, f->logs);
-        if (rc != 0 && rc != LT_EINVAL)
-            fail_msg("%s cut at %zu: %s", f->path, k, lt_strerror(rc));
+        if (rc != 0 && rc != LT_EINVAL) fail_msg("%s cut at %zu: %s", f->path, k, lt_strerror(rc));
         assert_int_equal(decode_prefix(a, f->data, k, f->logs), rc); /* deterministic */
         st->decodes++;
         st->ok += rc == 0;
@@ -906,7 +904,8 @@ static void w_fixed64(lt_buf *b, uint32_t field, uint64_t v)
 {
     w_tag(b, field, 1);
     uint8_t x[8];
-    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
     buf_append(b, x, 8);
 }
 
@@ -914,7 +913,8 @@ static void w_fixed32(lt_buf *b, uint32_t field, uint32_t v)
 {
     w_tag(b, field, 5);
     uint8_t x[4];
-    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
     buf_append(b, x, 4);
 }
 
@@ -1095,12 +1095,22 @@ static void test_wrong_wire_types(void **state)
             w_span(&sp, "x");
             w_tag(&sp, field, wt);
             switch (wt) {
-            case 0: w_varint(&sp, 1); break;
-            case 1: buf_append(&sp, "12345678", 8); break;
-            case 2: w_varint(&sp, 1); buf_append(&sp, "z", 1); break;
-            case 5: buf_append(&sp, "1234", 4); break;
+            case 0:
+                w_varint(&sp, 1);
+                break;
+            case 1:
+                buf_append(&sp, "12345678", 8);
+                break;
+            case 2:
+                w_varint(&sp, 1);
+                buf_append(&sp, "z", 1);
+                break;
+            case 5:
+                buf_append(&sp, "1234", 4);
+                break;
             }
-            if (span_rc(&sp) != LT_EINVAL) fail_msg("span field %u wire type %d accepted", field, wt);
+            if (span_rc(&sp) != LT_EINVAL)
+                fail_msg("span field %u wire type %d accepted", field, wt);
             buf_free(&sp);
         }
     }
@@ -1132,6 +1142,51 @@ static void test_wrong_wire_types(void **state)
     w_len(&m, 3, "x", 1);
     w_buf(&sp, 15, &m);
     assert_int_equal(span_rc(&sp), LT_EINVAL);
+    /* every field of LogRecord, InstrumentationScope and Resource, decoded on their own */
+    static const struct {
+        int msg; /* 0 LogRecord, 1 InstrumentationScope, 2 Resource */
+        uint32_t field;
+        int wt;
+    } known[] = {
+        {0, 1, 1}, {0, 2, 0}, {0, 3, 2},  {0, 5, 2},  {0, 6, 2},  {0, 7, 0},
+        {0, 8, 5}, {0, 9, 2}, {0, 10, 2}, {0, 11, 1}, {0, 12, 2}, {1, 1, 2},
+        {1, 2, 2}, {1, 3, 2}, {1, 4, 0},  {2, 1, 2},  {2, 2, 0},  {2, 3, 2},
+    };
+    lt_arena *ka = arena_new();
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        for (int wt = 0; wt <= 5; wt++) {
+            if (wt == 3 || wt == 4) continue;
+            lt_buf mb = {0};
+            w_tag(&mb, known[i].field, wt);
+            switch (wt) {
+            case 0:
+                w_varint(&mb, 1);
+                break;
+            case 1:
+                buf_append(&mb, "12345678", 8);
+                break;
+            case 2:
+                w_varint(&mb, 0);
+                break;
+            case 5:
+                buf_append(&mb, "1234", 4);
+                break;
+            }
+            lt_log_record lr;
+            lt_scope sc;
+            lt_resource res;
+            const uint8_t *d = (const uint8_t *)mb.data;
+            int rc = known[i].msg == 0   ? pb_decode_log_record(ka, d, mb.len, &lr)
+                     : known[i].msg == 1 ? pb_decode_scope(ka, d, mb.len, &sc)
+                                         : pb_decode_resource(ka, d, mb.len, &res);
+            int want = wt == known[i].wt ? 0 : LT_EINVAL;
+            if (rc != want)
+                fail_msg("message %d field %u wire type %d: %d", known[i].msg, known[i].field, wt,
+                         rc);
+            buf_free(&mb);
+        }
+    }
+    arena_free(ka);
     /* ResourceSpans field 1000 as varint; request field 1 as varint */
     lt_arena *a = arena_new();
     lt_trace_batch b;
@@ -1166,12 +1221,18 @@ static void test_malformed_framing(void **state)
         {"group end", {0x0c}, 1},
         {"wire type 6", {0x0e}, 1},
         {"wire type 7", {0x0f, 0x00}, 2},
-        {"11-byte varint", {0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, 12},
-        {"varint over 64 bits", {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, 11},
+        {"11-byte varint",
+         {0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01},
+         12},
+        {"varint over 64 bits",
+         {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02},
+         11},
         {"tag over 32 bits", {0xff, 0xff, 0xff, 0xff, 0x7f, 0x00}, 6},
         {"fixed64 cut", {0x09, 1, 2, 3}, 4},
         {"fixed32 cut", {0x0d, 1, 2}, 3},
-        {"inner length past its message", {0x0a, 0x03, 0x12, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00}, 9},
+        {"inner length past its message",
+         {0x0a, 0x03, 0x12, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00},
+         9},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t *copy = malloc(cases[i].n);
@@ -1334,33 +1395,33 @@ static const struct {
     {"plain ascii", true},
     {"", true},
     {"caf\xc3\xa9", true},
-    {"\xe2\x82\xac", true},                 /* U+20AC */
-    {"\xf0\x9d\x84\x9e", true},             /* U+1D11E */
-    {"\xf4\x8f\xbf\xbf", true},             /* U+10FFFF */
-    {"\xef\xbf\xbf", true},                 /* U+FFFF */
-    {"\xed\x9f\xbf", true},                 /* U+D7FF */
-    {"\xee\x80\x80", true},                 /* U+E000 */
-    {"\xc2\x80", true},                     /* U+0080 */
-    {"\xe0\xa0\x80", true},                 /* U+0800 */
-    {"\xf0\x90\x80\x80", true},             /* U+10000 */
-    {"\x80", false},                        /* lone continuation */
+    {"\xe2\x82\xac", true},     /* U+20AC */
+    {"\xf0\x9d\x84\x9e", true}, /* U+1D11E */
+    {"\xf4\x8f\xbf\xbf", true}, /* U+10FFFF */
+    {"\xef\xbf\xbf", true},     /* U+FFFF */
+    {"\xed\x9f\xbf", true},     /* U+D7FF */
+    {"\xee\x80\x80", true},     /* U+E000 */
+    {"\xc2\x80", true},         /* U+0080 */
+    {"\xe0\xa0\x80", true},     /* U+0800 */
+    {"\xf0\x90\x80\x80", true}, /* U+10000 */
+    {"\x80", false},            /* lone continuation */
     {"\xbf", false},
-    {"\xc0\x80", false},                    /* overlong NUL */
-    {"\xc1\xbf", false},                    /* overlong */
-    {"\xe0\x80\x80", false},                /* overlong */
-    {"\xe0\x9f\xbf", false},                /* overlong */
-    {"\xed\xa0\x80", false},                /* surrogate D800 */
-    {"\xed\xbf\xbf", false},                /* surrogate DFFF */
-    {"\xf0\x80\x80\x80", false},            /* overlong */
-    {"\xf0\x8f\xbf\xbf", false},            /* overlong */
-    {"\xf4\x90\x80\x80", false},            /* > U+10FFFF */
+    {"\xc0\x80", false},         /* overlong NUL */
+    {"\xc1\xbf", false},         /* overlong */
+    {"\xe0\x80\x80", false},     /* overlong */
+    {"\xe0\x9f\xbf", false},     /* overlong */
+    {"\xed\xa0\x80", false},     /* surrogate D800 */
+    {"\xed\xbf\xbf", false},     /* surrogate DFFF */
+    {"\xf0\x80\x80\x80", false}, /* overlong */
+    {"\xf0\x8f\xbf\xbf", false}, /* overlong */
+    {"\xf4\x90\x80\x80", false}, /* > U+10FFFF */
     {"\xf5\x80\x80\x80", false},
     {"\xff", false},
     {"\xfe", false},
-    {"\xc3", false},                        /* cut */
-    {"\xe2\x82", false},                    /* cut */
-    {"\xf0\x9d\x84", false},                /* cut */
-    {"\xc3\x28", false},                    /* bad continuation */
+    {"\xc3", false},         /* cut */
+    {"\xe2\x82", false},     /* cut */
+    {"\xf0\x9d\x84", false}, /* cut */
+    {"\xc3\x28", false},     /* bad continuation */
     {"\xe2\x28\xa1", false},
     {"\xe2\x82\x28", false},
     {"\xf0\x28\x8c\xbc", false},
@@ -1368,8 +1429,14 @@ static const struct {
     {"\xf0\x90\x8c\x28", false},
     {"abcdefghijklmnopqrstuvwxyz012345\xc3\xa9 and more text after it, long", true},
     {"abcdefghijklmnopqrstuvwxyz012345\xc3 and more text after it, long!", false},
-    {"abcdefg\xe2\x82\xac" "abcdefghijklmnop\xf0\x9d\x84\x9e" "abcdefghijklmnopqrstuvwxyz0123456789", true},
-    {"abcdefg\xe2\x82\xac" "abcdefghijklmnop\xed\xa0\x80" "abcdefghijklmnopqrstuvwxyz0123456789", false},
+    {"abcdefg\xe2\x82\xac"
+     "abcdefghijklmnop\xf0\x9d\x84\x9e"
+     "abcdefghijklmnopqrstuvwxyz0123456789",
+     true},
+    {"abcdefg\xe2\x82\xac"
+     "abcdefghijklmnop\xed\xa0\x80"
+     "abcdefghijklmnopqrstuvwxyz0123456789",
+     false},
     {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\x80", false},
     {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\xe2\x82", false},
 };
@@ -1384,18 +1451,46 @@ static int utf8_in_field(int which, const char *s, size_t n, bool logs)
         w_len(&sp, 1, TID, 16);
         w_len(&sp, 2, SID, 8);
         switch (which) {
-        case 0: w_len(&sp, 5, s, n); break;                     /* Span.name */
-        case 1: w_len(&sp, 3, s, n); break;                     /* Span.trace_state */
-        case 2: w_len(&m, 1, s, n); w_buf(&sp, 9, &m); break;   /* KeyValue.key */
-        case 3: w_len(&av, 1, s, n); w_buf(&m, 2, &av); w_buf(&sp, 9, &m); break; /* string_value */
-        case 4: w_len(&m, 2, s, n); w_buf(&sp, 15, &m); break;  /* Status.message */
-        case 5: w_len(&m, 2, s, n); w_buf(&sp, 11, &m); break;  /* Event.name */
-        case 6: w_len(&m, 3, s, n); w_buf(&sp, 13, &m); break;  /* Link.trace_state */
-        case 7: w_len(&sc, 1, s, n); break;                     /* Scope.name */
-        case 8: w_len(&sc, 2, s, n); break;                     /* Scope.version */
-        case 9: w_len(&ss, 3, s, n); break;                     /* ScopeSpans.schema_url */
-        case 10: w_len(&rs, 3, s, n); break;                    /* ResourceSpans.schema_url */
-        case 11: /* nested: kvlist key inside an array */
+        case 0:
+            w_len(&sp, 5, s, n);
+            break; /* Span.name */
+        case 1:
+            w_len(&sp, 3, s, n);
+            break; /* Span.trace_state */
+        case 2:
+            w_len(&m, 1, s, n);
+            w_buf(&sp, 9, &m);
+            break; /* KeyValue.key */
+        case 3:
+            w_len(&av, 1, s, n);
+            w_buf(&m, 2, &av);
+            w_buf(&sp, 9, &m);
+            break; /* string_value */
+        case 4:
+            w_len(&m, 2, s, n);
+            w_buf(&sp, 15, &m);
+            break; /* Status.message */
+        case 5:
+            w_len(&m, 2, s, n);
+            w_buf(&sp, 11, &m);
+            break; /* Event.name */
+        case 6:
+            w_len(&m, 3, s, n);
+            w_buf(&sp, 13, &m);
+            break; /* Link.trace_state */
+        case 7:
+            w_len(&sc, 1, s, n);
+            break; /* Scope.name */
+        case 8:
+            w_len(&sc, 2, s, n);
+            break; /* Scope.version */
+        case 9:
+            w_len(&ss, 3, s, n);
+            break; /* ScopeSpans.schema_url */
+        case 10:
+            w_len(&rs, 3, s, n);
+            break; /* ResourceSpans.schema_url */
+        case 11:   /* nested: kvlist key inside an array */
         {
             lt_buf kv = {0}, kl = {0}, v2 = {0}, arr = {0};
             w_len(&kv, 1, s, n);
@@ -1418,10 +1513,19 @@ static int utf8_in_field(int which, const char *s, size_t n, bool logs)
         rc = pb_decode_traces(a, (uint8_t *)req.data, req.len, &b);
     } else {
         switch (which) {
-        case 0: w_len(&sp, 3, s, n); break;  /* severity_text */
-        case 1: w_len(&sp, 12, s, n); break; /* event_name */
-        case 2: w_len(&av, 1, s, n); w_buf(&sp, 5, &av); break; /* body string */
-        default: w_len(&rs, 3, s, n); break; /* ResourceLogs.schema_url */
+        case 0:
+            w_len(&sp, 3, s, n);
+            break; /* severity_text */
+        case 1:
+            w_len(&sp, 12, s, n);
+            break; /* event_name */
+        case 2:
+            w_len(&av, 1, s, n);
+            w_buf(&sp, 5, &av);
+            break; /* body string */
+        default:
+            w_len(&rs, 3, s, n);
+            break; /* ResourceLogs.schema_url */
         }
         w_buf(&ss, 2, &sp);
         w_buf(&rs, 2, &ss);
@@ -1565,10 +1669,16 @@ static void test_unknown_fields_skipped(void **state)
         w_buf(&arr, 1, &item);
         if (with) w_unknown(&arr);
         w_buf(&av, 5, &arr);
-        if (with) { w_unknown(&av); w_uint(&av, 8, 3); } /* string_value_strindex ignored */
+        if (with) {
+            w_unknown(&av);
+            w_uint(&av, 8, 3);
+        } /* string_value_strindex ignored */
         w_str(&kv, 1, "arr");
         w_buf(&kv, 2, &av);
-        if (with) { w_unknown(&kv); w_uint(&kv, 3, 5); } /* key_strindex ignored */
+        if (with) {
+            w_unknown(&kv);
+            w_uint(&kv, 3, 5);
+        } /* key_strindex ignored */
         w_len(&sp, 1, TID, 16);
         w_len(&sp, 2, SID, 8);
         w_buf(&sp, 9, &kv);
@@ -1579,7 +1689,10 @@ static void test_unknown_fields_skipped(void **state)
         if (with) w_unknown(&ln);
         w_buf(&sp, 13, &ln);
         w_uint(&st, 3, 2);
-        if (with) { w_unknown(&st); w_uint(&st, 1, 1); } /* reserved 1 */
+        if (with) {
+            w_unknown(&st);
+            w_uint(&st, 1, 1);
+        } /* reserved 1 */
         w_buf(&sp, 15, &st);
         if (with) w_unknown(&sp);
         w_str(&sc, 1, "scope");
@@ -1588,7 +1701,10 @@ static void test_unknown_fields_skipped(void **state)
         w_buf(&ss, 2, &sp);
         if (with) w_unknown(&ss);
         w_attr_str(&res, 1, "service.name", "svc");
-        if (with) { w_unknown(&res); w_len(&res, 3, "\x0a\x01x", 3); } /* entity_refs */
+        if (with) {
+            w_unknown(&res);
+            w_len(&res, 3, "\x0a\x01x", 3);
+        } /* entity_refs */
         w_buf(&rs, 1, &res);
         w_buf(&rs, 2, &ss);
         if (with) w_unknown(&rs);
@@ -1634,16 +1750,17 @@ static void nested_value(lt_buf *out, int depth, bool kv)
     uint8_t *buf = malloc(cap);
     size_t pos = cap;
 #define PUT(byte) (buf[--pos] = (uint8_t)(byte))
-#define PUT_VARINT(v)                                                                      \
-    do {                                                                                   \
-        uint8_t t_[10];                                                                    \
-        int n_ = 0;                                                                        \
-        uint64_t x_ = (v);                                                                 \
-        do {                                                                               \
-            t_[n_++] = (uint8_t)((x_ & 0x7f) | (x_ > 0x7f ? 0x80 : 0));                    \
-            x_ >>= 7;                                                                      \
-        } while (x_);                                                                      \
-        while (n_) PUT(t_[--n_]);                                                          \
+#define PUT_VARINT(v)                                                                              \
+    do {                                                                                           \
+        uint8_t t_[10];                                                                            \
+        int n_ = 0;                                                                                \
+        uint64_t x_ = (v);                                                                         \
+        do {                                                                                       \
+            t_[n_++] = (uint8_t)((x_ & 0x7f) | (x_ > 0x7f ? 0x80 : 0));                            \
+            x_ >>= 7;                                                                              \
+        } while (x_);                                                                              \
+        while (n_)                                                                                 \
+            PUT(t_[--n_]);                                                                         \
     } while (0)
     PUT(7);
     PUT(0x18); /* innermost AnyValue{int_value=7} */
@@ -1744,7 +1861,8 @@ static void test_limits(void **state)
         w_len(&sp, 2, SID, 8);
         size_t n = MODEL_MAX_ATTRS + (size_t)extra;
         buf_reserve(&sp, 2 * n);
-        for (size_t i = 0; i < n; i++) buf_append(&sp, "\x4a\x00", 2);
+        for (size_t i = 0; i < n; i++)
+            buf_append(&sp, "\x4a\x00", 2);
         assert_int_equal(span_rc(&sp), extra ? LT_ETOOBIG : 0);
         buf_free(&sp);
     }
@@ -1752,7 +1870,8 @@ static void test_limits(void **state)
     for (int extra = 0; extra < 2; extra++) {
         lt_buf sp = {0}, arr = {0}, av = {0}, kv = {0};
         size_t n = MODEL_MAX_ATTRS + (size_t)extra;
-        for (size_t i = 0; i < n; i++) buf_append(&arr, "\x0a\x00", 2);
+        for (size_t i = 0; i < n; i++)
+            buf_append(&arr, "\x0a\x00", 2);
         w_buf(&av, 5, &arr);
         w_buf(&kv, 2, &av);
         w_span(&sp, "x");
@@ -1807,7 +1926,9 @@ static void build_full_model(lt_arena *a, lt_trace_batch *tb, lt_log_batch *lb)
     attrs[11] = (lt_kv){LT_STR("big"), {.type = LT_VAL_STRING, .u.s = {big, sizeof big}}};
 
     lt_event *ev = arena_calloc(a, 2, sizeof *ev);
-    ev[0] = (lt_event){.time_unix_nano = 5, .name = LT_STR("e"), .attrs = {attrs, 3},
+    ev[0] = (lt_event){.time_unix_nano = 5,
+                       .name = LT_STR("e"),
+                       .attrs = {attrs, 3},
                        .dropped_attributes_count = 1};
     /* ev[1]: an all-default event */
     lt_link *ln = arena_calloc(a, 2, sizeof *ln);
@@ -1999,8 +2120,8 @@ static void test_export_response_and_status(void **state)
 static void test_varint(void **state)
 {
     (void)state;
-    const uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, (uint64_t)1 << 63,
-                             UINT64_MAX};
+    const uint64_t vals[] = {
+        0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, (uint64_t)1 << 63, UINT64_MAX};
     const size_t sizes[] = {1, 1, 1, 2, 2, 2, 3, 5, 10, 10};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         lt_buf b = {0};

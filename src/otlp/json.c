@@ -18,7 +18,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,6 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/jsonw.h"
-#include "core/util.h"
 
 enum {
     /* JSON containers open at once. From the request down to an attribute's AnyValue is
@@ -120,25 +121,63 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
-/* First byte at or after r that ends a run of plain string bytes: '"', '\\', a control
- * character or a non-ASCII byte; e when there is none. Eight bytes at a time: a byte
- * below 0x20, or equal to '"' or '\\' after the xor, makes the subtraction borrow into
- * its high bit; a non-ASCII byte has it set already. Borrows only reach bytes above a
- * real match, so a flagged word always holds one. */
+/* The bytes of a little-endian word that end a run of plain string bytes: '"', '\\', a
+ * control character or a non-ASCII byte, flagged in their high bit. A byte below 0x20,
+ * or equal to '"' or '\\' after the xor, makes the subtraction borrow into its high bit;
+ * a non-ASCII byte has it set already. Borrows only carry upwards from a real match, so
+ * the lowest flagged byte is always a real one. */
+static inline uint64_t specials(uint64_t x)
+{
+    return ((x - ONES * 0x20) | ((x ^ (ONES * '"')) - ONES) | ((x ^ (ONES * '\\')) - ONES) | x) &
+           HIGHS;
+}
+
+static inline bool special_byte(unsigned char c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LT_SWAR_LE 1
+#endif
+
+/* First byte at or after r that ends a run of plain string bytes, or e. Eight bytes at a
+ * time. */
 static inline char *scan_plain(char *r, char *e)
 {
     while (e - r >= 8) {
         uint64_t x;
         memcpy(&x, r, 8);
-        uint64_t t = (x - ONES * 0x20) | ((x ^ (ONES * '"')) - ONES) |
-                     ((x ^ (ONES * '\\')) - ONES) | x;
-        if (t & HIGHS) break;
+        uint64_t t = specials(x);
+        if (t) {
+#ifdef LT_SWAR_LE
+            return r + (__builtin_ctzll(t) >> 3);
+#else
+            break;
+#endif
+        }
         r += 8;
     }
-    for (; r < e; r++) {
-        unsigned char c = (unsigned char)*r;
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+    while (r < e && !special_byte((unsigned char)*r)) r++;
+    return r;
+}
+
+/* Like scan_plain, but also moves the run down from r to w (w <= r): whole words are
+ * loaded before they are stored, so the store never overwrites unread input. Returns the
+ * end of the run; *wp advances with it. */
+static inline char *copy_plain(char *r, char *e, char **wp)
+{
+    char *w = *wp;
+    while (e - r >= 8) {
+        uint64_t x;
+        memcpy(&x, r, 8);
+        if (specials(x)) break;
+        memcpy(w, &x, 8);
+        w += 8;
+        r += 8;
     }
+    while (r < e && !special_byte((unsigned char)*r)) *w++ = *r++;
+    *wp = w;
     return r;
 }
 
@@ -258,17 +297,12 @@ static int str_body(jp *j, char **out, size_t *len)
         } else {
             size_t l = utf8_seq((const unsigned char *)r, (size_t)(e - r));
             if (!l) return LT_EINVAL;
-            memmove(w, r, l);
+            for (size_t i = 0; i < l; i++) w[i] = r[i]; /* w <= r */
             w += l;
             r += l;
         }
-        char *q = scan_plain(r, e);
-        if (q >= e) return LT_EINVAL;
-        if (q > r) {
-            memmove(w, r, (size_t)(q - r));
-            w += q - r;
-            r = q;
-        }
+        r = copy_plain(r, e, &w);
+        if (r >= e) return LT_EINVAL;
     }
 }
 
@@ -303,16 +337,28 @@ static char *num_scan(char *s, char *e, bool *integral)
     return p;
 }
 
-/* Converts the checked number token s[0..len) with strtod. The byte after the token must
- * lie inside the buffer: it is borrowed for the terminating NUL and put back. */
+/* JSON numbers use '.' whatever LC_NUMERIC the process has set, so they are converted in
+ * the C locale, made once (strtod_l is in glibc and the BSDs). */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void)
+{
+    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+/* Converts the checked number token s[0..len) (correctly rounded, by strtod_l). The byte
+ * after the token must lie inside the buffer: it is borrowed for the terminating NUL and
+ * put back. */
 static int tok_double(jp *j, char *s, size_t len, double *out)
 {
     if (len > NUM_MAX_LEN || s + len >= j->end) return LT_EINVAL;
+    pthread_once(&c_locale_once, make_c_locale);
     char save = s[len];
     s[len] = 0;
     errno = 0;
     char *stop;
-    double v = strtod(s, &stop);
+    double v = c_locale ? strtod_l(s, &stop, c_locale) : strtod(s, &stop);
     int err = errno;
     s[len] = save;
     if (stop != s + len) return LT_EINVAL;
@@ -524,8 +570,13 @@ static int get_int(jp *j, bool is_signed, uint64_t *out)
     TRY(get_num_tok(j, &t, &l, &integral));
     bool neg = t[0] == '-';
     if (integral) {
-        uint64_t v;
-        if (parse_u64((lt_str){t + neg, l - neg}, &v)) return LT_EINVAL;
+        /* the token is checked: digits only after the sign, no leading zeros */
+        uint64_t v = 0;
+        for (size_t i = neg; i < l; i++) {
+            unsigned d = (unsigned)(t[i] - '0');
+            if (v > (UINT64_MAX - d) / 10) return LT_EINVAL;
+            v = v * 10 + d;
+        }
         if (neg) {
             if (v == 0) {
                 *out = 0;
@@ -673,19 +724,23 @@ static int get_bytes(jp *j, lt_str *out)
 /* ---------------------------------------------------------------------------------------
  * Repeated fields: the scratch stack */
 
-static int push(jp *j, const void *item, size_t sz)
+static int grow_scratch(jp *j, size_t sz)
 {
-    if (j->sc - j->sl < sz) {
-        size_t nc = j->sc ? j->sc : SCRATCH_FIRST;
-        while (nc - j->sl < sz) {
-            if (nc > SIZE_MAX / 2) return LT_ENOMEM;
-            nc *= 2;
-        }
-        char *ns = lt_realloc(j->stk, nc);
-        if (!ns) return LT_ENOMEM;
-        j->stk = ns;
-        j->sc = nc;
+    size_t nc = j->sc ? j->sc : SCRATCH_FIRST;
+    while (nc - j->sl < sz) {
+        if (nc > SIZE_MAX / 2) return LT_ENOMEM;
+        nc *= 2;
     }
+    char *ns = lt_realloc(j->stk, nc);
+    if (!ns) return LT_ENOMEM;
+    j->stk = ns;
+    j->sc = nc;
+    return 0;
+}
+
+static inline int push(jp *j, const void *item, size_t sz)
+{
+    if (j->sc - j->sl < sz) TRY(grow_scratch(j, sz));
     memcpy(j->stk + j->sl, item, sz);
     j->sl += sz;
     return 0;
@@ -1277,6 +1332,13 @@ static void key(lt_buf *b, bool *first, const char *name)
     buf_append(b, "\":", 2);
 }
 
+/* jsonw_str for a slice that may be {NULL, 0} (an absent string: a KeyValue without a
+ * key, or a model built by hand), which jsonw_str must not be given. */
+static void str(lt_buf *b, lt_str s)
+{
+    jsonw_str(b, s.ptr ? s : LT_STR(""));
+}
+
 static void put_i64_str(lt_buf *b, int64_t v)
 {
     buf_printf(b, "\"%" PRId64 "\"", v);
@@ -1300,7 +1362,7 @@ static void put_str(lt_buf *b, bool *first, const char *name, lt_str s)
 {
     if (!s.len) return;
     key(b, first, name);
-    jsonw_str(b, s);
+    str(b, s);
 }
 
 static void put_id(lt_buf *b, bool *first, const char *name, const uint8_t *id, int n)
@@ -1316,7 +1378,7 @@ static void enc_kvs(lt_buf *b, const lt_attrs *a)
     for (uint32_t i = 0; i < a->n; i++) {
         if (i) buf_putc(b, ',');
         buf_append(b, "{\"key\":", 7);
-        jsonw_str(b, a->items[i].key);
+        str(b, a->items[i].key);
         buf_append(b, ",\"value\":", 9);
         json_encode_value(b, &a->items[i].value);
         buf_putc(b, '}');
@@ -1338,7 +1400,7 @@ void json_encode_value(lt_buf *out, const lt_value *v)
     switch (v->type) {
     case LT_VAL_STRING:
         buf_append_c(out, "{\"stringValue\":");
-        jsonw_str(out, v->u.s);
+        str(out, v->u.s);
         break;
     case LT_VAL_BOOL:
         buf_append_c(out, v->u.b ? "{\"boolValue\":true" : "{\"boolValue\":false");
@@ -1353,7 +1415,8 @@ void json_encode_value(lt_buf *out, const lt_value *v)
         break;
     case LT_VAL_BYTES:
         buf_append_c(out, "{\"bytesValue\":");
-        jsonw_base64(out, (const uint8_t *)v->u.s.ptr, v->u.s.len);
+        jsonw_base64(out, v->u.s.ptr ? (const uint8_t *)v->u.s.ptr : (const uint8_t *)"",
+                     v->u.s.len);
         break;
     case LT_VAL_ARRAY:
         buf_append_c(out, "{\"arrayValue\":{");

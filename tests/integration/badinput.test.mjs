@@ -633,6 +633,42 @@ describe('edge values round-trip exactly (?format=otlp)', () => {
   });
 });
 
+describe('KeyValues without a key', () => {
+  // proto3: an absent key is the empty string. The OTel spec wants non-empty keys, so a
+  // server may refuse the request (400) or keep it; it must not misbehave reading it back.
+  async function check(body, ct, tid) {
+    const res = await post(server.otlp, '/v1/traces', body, { 'content-type': ct });
+    assert.ok(res.status === 200 || res.status === 400, `status ${res.status} ${res.text().slice(0, 200)}`);
+    assertHealthy(server);
+    if (res.status !== 200) return;
+    accepted.add(tid);
+    const nat = await getJson(server.http, `/api/traces/${tid}`);
+    assert.equal(nat.status, 200);
+    assert.ok(nat.json, 'native view is valid JSON');
+    const otlp = await getJson(server.http, `/api/traces/${tid}?format=otlp`);
+    assert.equal(otlp.status, 200);
+    assert.ok(otlp.json, '?format=otlp is valid JSON');
+    const [f] = flattenOtlp(otlp.json);
+    assert.ok(f.span.attributes.some((kv) => (kv.key ?? '') === '' && kv.value?.stringValue === 'no key'), `keyless attribute ${JSON.stringify(f.span.attributes)}`);
+    assertHealthy(server);
+  }
+
+  test('JSON attribute without "key" (span, event, resource)', async () => {
+    const tid = randomHex(16);
+    const req = otlpJsonTraceRequest([{ traceId: tid, spanId: randomHex(8), name: 'keyless', attributes: [{ value: { stringValue: 'no key' } }, { key: 'k', value: { stringValue: 'v' } }] }]);
+    req.resourceSpans[0].resource.attributes.push({ value: { intValue: '1' } });
+    req.resourceSpans[0].scopeSpans[0].spans[0].events = [{ timeUnixNano: '1700000000100000000', name: 'e', attributes: [{ value: { boolValue: true } }] }];
+    await check(Buffer.from(JSON.stringify(req)), JSONCT, tid);
+  });
+
+  test('protobuf KeyValue without field 1', async () => {
+    const tid = randomHex(16);
+    const keyless = pb.len(9, pb.len(2, otlpPb.anyString('no key')));
+    const span = Buffer.concat([validSpanPb('keyless', tid, randomHex(8)), keyless]);
+    await check(otlpPb.traceRequest([span]), PB, tid);
+  });
+});
+
 describe('malformed JSON API requests', () => {
   const bad = ['xyz', '0123456789abcdef0123456789abcde', '0123456789abcdef0123456789abcdef0', 'g123456789abcdef0123456789abcdef', '0123456789abcdef-123456789abcdef'];
   for (const id of bad) {
@@ -685,16 +721,19 @@ describe('afterwards', () => {
     const before_ = new Map();
     for (const t of await listAllTraces(server)) before_.set(t.trace_id, await getTraceOtlp(server, t.trace_id));
     const dataDir = server.dataDir;
-    await server.stop({ keep: true });
-    server = await startServer({ dataDir, args: ['--max-body', '1MiB'] });
     try {
+      await server.stop({ keep: true });
+      server = await startServer({ dataDir, args: ['--max-body', '1MiB'] });
       const list = await listAllTraces(server);
       assert.deepEqual(list.map((t) => t.trace_id).sort(), [...before_.keys()].sort());
       for (const [id, otlp] of before_) assert.deepEqual(await getTraceOtlp(server, id), otlp, `trace ${id} after restart`);
     } finally {
-      await server.stop();
-      server = null;
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      try {
+        if (server) await server.stop();
+      } finally {
+        server = null;
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     }
   });
 });

@@ -1583,6 +1583,56 @@ static void test_limits(void **state)
     free(s);
 }
 
+/* Inputs the fuzzers found once (tests/fuzz/), kept as regression cases. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+    static const struct { const char *in; bool traces; } cases[] = {
+        /* a KeyValue without "key" has an absent ({NULL,0}) key, which the encoder must
+         * write as "" (jsonw_str may not be given a NULL pointer) */
+        {"{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"kalue\":{\"stringValue\":"
+         "\"3.1.0\"}}]}}]}",
+         true},
+        {"{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"tey\":\"service.name\","
+         "\"value\":{\"stringValue\":\"x\"}}]}}]}",
+         false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lt_arena *a = arena_new();
+        lt_buf j1 = {0}, j2 = {0};
+        char *keep;
+        if (cases[i].traces) {
+            lt_trace_batch b;
+            assert_int_equal(dec_traces(a, cases[i].in, &b, &keep), 0);
+            assert_int_equal(json_encode_traces(&j1, &b), 0);
+            free(keep);
+            assert_int_equal(dec_traces(a, j1.data, &b, &keep), 0);
+            assert_int_equal(json_encode_traces(&j2, &b), 0);
+        } else {
+            lt_log_batch b;
+            assert_int_equal(dec_logs(a, cases[i].in, &b, &keep), 0);
+            assert_int_equal(json_encode_logs(&j1, &b), 0);
+            free(keep);
+            assert_int_equal(dec_logs(a, j1.data, &b, &keep), 0);
+            assert_int_equal(json_encode_logs(&j2, &b), 0);
+        }
+        assert_non_null(strstr(j1.data, "{\"key\":\"\",\"value\":"));
+        assert_string_equal(j1.data, j2.data);
+        free(keep);
+        buf_free(&j1);
+        buf_free(&j2);
+        arena_free(a);
+    }
+    /* and a hand-built model with NULL strings */
+    lt_kv kv = {LT_STR_NULL, {.type = LT_VAL_STRING, .u.s = LT_STR_NULL}};
+    lt_value v = {.type = LT_VAL_KVLIST, .u.kv = {&kv, 1}};
+    lt_buf b = {0};
+    json_encode_value(&b, &v);
+    assert_string_equal(b.data, "{\"kvlistValue\":{\"values\":[{\"key\":\"\",\"value\":"
+                                "{\"stringValue\":\"\"}}]}}");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1605,6 +1655,7 @@ int main(void)
         cmocka_unit_test(test_truncated_everywhere),
         cmocka_unit_test(test_alloc_failure_everywhere),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

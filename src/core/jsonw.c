@@ -32,6 +32,10 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 void jsonw_str(lt_buf *b, lt_str s)
 {
     static const char hex[] = "0123456789abcdef";
+    if (s.len == 0) { /* also covers {NULL, 0}, where pointer arithmetic is undefined */
+        buf_append(b, "\"\"", 2);
+        return;
+    }
     const unsigned char *p = (const unsigned char *)s.ptr;
     buf_reserve(b, s.len + 2);
     buf_putc(b, '"');

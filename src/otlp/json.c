@@ -39,6 +39,7 @@ enum {
      * practice; this only keeps a pathological token from costing much). */
     NUM_MAX_LEN = 1024,
     SCRATCH_FIRST = 8192,
+    SEG_MAX = 16 * 1024, /* pending bytes of one array on the scratch stack */
 };
 
 /* The same text as the protobuf decoder's, so a sender sees one reason. */
@@ -57,22 +58,22 @@ static_assert(sizeof(lt_scope_logs) % 8 == 0, "scratch alignment");
 static_assert(sizeof(lt_resource_logs) % 8 == 0, "scratch alignment");
 
 typedef struct {
-    char *p;         /* next byte to read */
+    char *p; /* next byte to read */
     char *end;
     lt_arena *a;
-    char *stk;       /* scratch stack of array elements under construction */
-    size_t sl, sc;   /* its length and capacity */
-    uint64_t items;  /* spans, events, links and log records read */
-    uint64_t kept;   /* spans or log records kept */
+    char *stk;      /* scratch stack of array elements under construction */
+    size_t sl, sc;  /* its length and capacity */
+    uint64_t items; /* spans, events, links and log records read */
+    uint64_t kept;  /* spans or log records kept */
     uint64_t rejected;
-    int depth;       /* JSON containers open */
-    int vdepth;      /* AnyValue arrays and kvlists open */
+    int depth;  /* JSON containers open */
+    int vdepth; /* AnyValue arrays and kvlists open */
 } jp;
 
-#define TRY(x)                                                                                 \
-    do {                                                                                       \
-        int rc_ = (x);                                                                         \
-        if (rc_) return rc_;                                                                   \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        int rc_ = (x);                                                                             \
+        if (rc_) return rc_;                                                                       \
     } while (0)
 
 /* Key comparison against a literal. */
@@ -84,7 +85,8 @@ typedef struct {
 static inline void ws(jp *j)
 {
     char *p = j->p, *e = j->end;
-    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
     j->p = p;
 }
 
@@ -104,14 +106,14 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     if (c < 0xE0) return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
     if (c < 0xF0) {
         if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && p[1] < 0xA0) return 0; /* overlong */
+        if (c == 0xE0 && p[1] < 0xA0) return 0;  /* overlong */
         if (c == 0xED && p[1] >= 0xA0) return 0; /* U+D800..U+DFFF */
         return 3;
     }
     if (c < 0xF5) {
         if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
             return 0;
-        if (c == 0xF0 && p[1] < 0x90) return 0; /* overlong */
+        if (c == 0xF0 && p[1] < 0x90) return 0;  /* overlong */
         if (c == 0xF4 && p[1] >= 0x90) return 0; /* past U+10FFFF */
         return 4;
     }
@@ -158,7 +160,8 @@ static inline char *scan_plain(char *r, char *e)
         }
         r += 8;
     }
-    while (r < e && !special_byte((unsigned char)*r)) r++;
+    while (r < e && !special_byte((unsigned char)*r))
+        r++;
     return r;
 }
 
@@ -176,7 +179,8 @@ static inline char *copy_plain(char *r, char *e, char **wp)
         w += 8;
         r += 8;
     }
-    while (r < e && !special_byte((unsigned char)*r)) *w++ = *r++;
+    while (r < e && !special_byte((unsigned char)*r))
+        *w++ = *r++;
     *wp = w;
     return r;
 }
@@ -278,26 +282,48 @@ static int str_body(jp *j, char **out, size_t *len)
             if (e - r < 2) return LT_EINVAL;
             char x = r[1];
             switch (x) {
-            case '"': case '\\': case '/': *w++ = x; r += 2; break;
-            case 'b': *w++ = '\b'; r += 2; break;
-            case 'f': *w++ = '\f'; r += 2; break;
-            case 'n': *w++ = '\n'; r += 2; break;
-            case 'r': *w++ = '\r'; r += 2; break;
-            case 't': *w++ = '\t'; r += 2; break;
+            case '"':
+            case '\\':
+            case '/':
+                *w++ = x;
+                r += 2;
+                break;
+            case 'b':
+                *w++ = '\b';
+                r += 2;
+                break;
+            case 'f':
+                *w++ = '\f';
+                r += 2;
+                break;
+            case 'n':
+                *w++ = '\n';
+                r += 2;
+                break;
+            case 'r':
+                *w++ = '\r';
+                r += 2;
+                break;
+            case 't':
+                *w++ = '\t';
+                r += 2;
+                break;
             case 'u': {
                 uint32_t cp;
                 TRY(u_escape(&r, e, &cp));
                 w = put_utf8(w, cp);
                 break;
             }
-            default: return LT_EINVAL;
+            default:
+                return LT_EINVAL;
             }
         } else if (c < 0x20) {
             return LT_EINVAL;
         } else {
             size_t l = utf8_seq((const unsigned char *)r, (size_t)(e - r));
             if (!l) return LT_EINVAL;
-            for (size_t i = 0; i < l; i++) w[i] = r[i]; /* w <= r */
+            for (size_t i = 0; i < l; i++)
+                w[i] = r[i]; /* w <= r */
             w += l;
             r += l;
         }
@@ -317,7 +343,8 @@ static char *num_scan(char *s, char *e, bool *integral)
     if (*p == '0') {
         p++;
     } else if (*p >= '1' && *p <= '9') {
-        while (p < e && (unsigned)(*p - '0') < 10) p++;
+        while (p < e && (unsigned)(*p - '0') < 10)
+            p++;
     } else {
         return NULL;
     }
@@ -325,14 +352,16 @@ static char *num_scan(char *s, char *e, bool *integral)
         p++;
         *integral = false;
         if (p >= e || (unsigned)(*p - '0') >= 10) return NULL;
-        while (p < e && (unsigned)(*p - '0') < 10) p++;
+        while (p < e && (unsigned)(*p - '0') < 10)
+            p++;
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
         *integral = false;
         if (p < e && (*p == '+' || *p == '-')) p++;
         if (p >= e || (unsigned)(*p - '0') >= 10) return NULL;
-        while (p < e && (unsigned)(*p - '0') < 10) p++;
+        while (p < e && (unsigned)(*p - '0') < 10)
+            p++;
     }
     return p;
 }
@@ -646,9 +675,12 @@ static int get_double(jp *j, double *out)
         j->p++;
         TRY(str_body(j, &t, &l));
         lt_str s = {t, l};
-        if (K(s, "NaN")) *out = NAN;
-        else if (K(s, "Infinity")) *out = INFINITY;
-        else if (K(s, "-Infinity")) *out = -INFINITY;
+        if (K(s, "NaN"))
+            *out = NAN;
+        else if (K(s, "Infinity"))
+            *out = INFINITY;
+        else if (K(s, "-Infinity"))
+            *out = -INFINITY;
         else {
             bool integral;
             if (num_scan(t, t + l, &integral) != t + l) return LT_EINVAL;
@@ -722,7 +754,34 @@ static int get_bytes(jp *j, lt_str *out)
 }
 
 /* ---------------------------------------------------------------------------------------
- * Repeated fields: the scratch stack */
+ * Repeated fields: the scratch stack
+ *
+ * Elements are parsed into locals and pushed on the scratch stack; an array's pending
+ * elements start at its mark. The scratch is heap memory outside the arena's bound
+ * (arena_set_limit), and hostile JSON can make decoded elements many times bigger than
+ * their text ({} is a whole log record), so an array keeps at most SEG_MAX bytes there:
+ * beyond that its elements move into segments taken from the arena, where the bound
+ * applies, and the segments are joined into the final array when it closes. */
+
+typedef struct seg {
+    struct seg *next;
+    size_t bytes; /* the elements follow the header */
+} seg;
+
+typedef struct {
+    size_t mark;      /* scratch offset of this array's first pending element */
+    seg *head, *tail; /* elements moved to the arena, in order */
+    size_t seg_bytes;
+} arr;
+
+static_assert(sizeof(seg) % 8 == 0, "segment data stays 8-byte aligned");
+
+static inline void arr_begin(jp *j, arr *r)
+{
+    r->mark = j->sl;
+    r->head = r->tail = NULL;
+    r->seg_bytes = 0;
+}
 
 static int grow_scratch(jp *j, size_t sz)
 {
@@ -738,37 +797,63 @@ static int grow_scratch(jp *j, size_t sz)
     return 0;
 }
 
-static inline int push(jp *j, const void *item, size_t sz)
+/* Moves r's pending elements into a new arena segment. */
+static int flush(jp *j, arr *r)
+{
+    size_t b = j->sl - r->mark;
+    seg *s = arena_alloc(j->a, sizeof(seg) + b);
+    if (!s) return LT_ENOMEM;
+    s->next = NULL;
+    s->bytes = b;
+    memcpy(s + 1, j->stk + r->mark, b);
+    if (r->tail)
+        r->tail->next = s;
+    else
+        r->head = s;
+    r->tail = s;
+    r->seg_bytes += b;
+    j->sl = r->mark;
+    return 0;
+}
+
+static inline int push(jp *j, arr *r, const void *item, size_t sz)
 {
     if (j->sc - j->sl < sz) TRY(grow_scratch(j, sz));
     memcpy(j->stk + j->sl, item, sz);
     j->sl += sz;
-    return 0;
+    return j->sl - r->mark >= SEG_MAX ? flush(j, r) : 0;
 }
 
-/* Moves the elements pushed since mark into the arena, after the *n already at *items
- * (a repeated field that appears twice, or under its old name too, concatenates, as in
- * protobuf). */
-static int collect(jp *j, size_t mark, size_t sz, void **items, uint32_t *n)
+/* Gathers r's elements into one arena array, after the *n already at *items (a repeated
+ * field that appears twice, or under its old name too, concatenates, as in protobuf). */
+static int collect(jp *j, arr *r, size_t sz, void **items, uint32_t *n)
 {
-    size_t cnt = (j->sl - mark) / sz;
+    size_t pending = j->sl - r->mark;
+    size_t cnt = (r->seg_bytes + pending) / sz;
     if (cnt == 0) return 0;
-    char *d = arena_alloc(j->a, (*n + cnt) * sz);
+    char *d = arena_alloc(j->a, (*n + cnt) * sz), *w = d;
     if (!d) return LT_ENOMEM;
-    if (*n) memcpy(d, *items, *n * sz);
-    memcpy(d + *n * sz, j->stk + mark, cnt * sz);
+    if (*n) {
+        memcpy(w, *items, *n * sz);
+        w += *n * sz;
+    }
+    for (const seg *s = r->head; s; s = s->next) {
+        memcpy(w, s + 1, s->bytes);
+        w += s->bytes;
+    }
+    memcpy(w, j->stk + r->mark, pending);
     *items = d;
     *n += (uint32_t)cnt;
-    j->sl = mark;
+    j->sl = r->mark;
     return 0;
 }
 
-#define COLLECT(j, mark, field, nfield)                                                        \
-    do {                                                                                       \
-        void *p_ = (field);                                                                    \
-        int rc_ = collect(j, mark, sizeof *(field), &p_, &(nfield));                           \
-        if (rc_) return rc_;                                                                   \
-        (field) = p_;                                                                          \
+#define COLLECT(j, r, field, nfield)                                                               \
+    do {                                                                                           \
+        void *p_ = (field);                                                                        \
+        int rc_ = collect(j, r, sizeof *(field), &p_, &(nfield));                                  \
+        if (rc_) return rc_;                                                                       \
+        (field) = p_;                                                                              \
     } while (0)
 
 /* ---------------------------------------------------------------------------------------
@@ -790,7 +875,8 @@ static int array_value(jp *j, lt_value *v)
     TRY(open_c(j, '{'));
     while ((rc = obj_next(j, &idx, &k)) == 1) {
         if (K(k, "values")) {
-            size_t mark = j->sl;
+            arr ar;
+            arr_begin(j, &ar);
             uint32_t cnt = v->u.arr.n;
             int ai = 0;
             TRY(open_c(j, '['));
@@ -798,10 +884,10 @@ static int array_value(jp *j, lt_value *v)
                 if (++cnt > MODEL_MAX_ATTRS) return LT_ETOOBIG;
                 lt_value e = {0};
                 TRY(any_value(j, &e));
-                TRY(push(j, &e, sizeof e));
+                TRY(push(j, &ar, &e, sizeof e));
             }
             if (rc < 0) return rc;
-            COLLECT(j, mark, v->u.arr.items, v->u.arr.n);
+            COLLECT(j, &ar, v->u.arr.items, v->u.arr.n);
         } else {
             TRY(skip_value(j));
         }
@@ -821,8 +907,10 @@ static int kvlist_value(jp *j, lt_value *v)
     }
     TRY(open_c(j, '{'));
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "values")) TRY(attrs(j, &v->u.kv));
-        else TRY(skip_value(j));
+        if (K(k, "values"))
+            TRY(attrs(j, &v->u.kv));
+        else
+            TRY(skip_value(j));
     }
     return rc;
 }
@@ -869,9 +957,12 @@ static int key_value(jp *j, lt_kv *kv)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "key")) rc = get_str(j, &kv->key);
-        else if (K(k, "value")) rc = any_value(j, &kv->value);
-        else rc = skip_value(j);
+        if (K(k, "key"))
+            rc = get_str(j, &kv->key);
+        else if (K(k, "value"))
+            rc = any_value(j, &kv->value);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -880,7 +971,8 @@ static int key_value(jp *j, lt_kv *kv)
 /* repeated KeyValue (attributes of every message, and KeyValueList.values) */
 static int attrs(jp *j, lt_attrs *out)
 {
-    size_t mark = j->sl;
+    arr ar;
+    arr_begin(j, &ar);
     uint32_t cnt = out->n;
     int idx = 0, rc;
     TRY(open_c(j, '['));
@@ -888,10 +980,10 @@ static int attrs(jp *j, lt_attrs *out)
         if (++cnt > MODEL_MAX_ATTRS) return LT_ETOOBIG;
         lt_kv kv = {0};
         TRY(key_value(j, &kv));
-        TRY(push(j, &kv, sizeof kv));
+        TRY(push(j, &ar, &kv, sizeof kv));
     }
     if (rc < 0) return rc;
-    COLLECT(j, mark, out->items, out->n);
+    COLLECT(j, &ar, out->items, out->n);
     return 0;
 }
 
@@ -902,9 +994,12 @@ static int resource(jp *j, lt_resource *r)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "attributes")) rc = attrs(j, &r->attrs);
-        else if (K(k, "droppedAttributesCount")) rc = get_u32(j, &r->dropped_attributes_count);
-        else rc = skip_value(j);
+        if (K(k, "attributes"))
+            rc = attrs(j, &r->attrs);
+        else if (K(k, "droppedAttributesCount"))
+            rc = get_u32(j, &r->dropped_attributes_count);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -918,11 +1013,16 @@ static int scope(jp *j, lt_scope *s)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "name")) rc = get_str(j, &s->name);
-        else if (K(k, "version")) rc = get_str(j, &s->version);
-        else if (K(k, "attributes")) rc = attrs(j, &s->attrs);
-        else if (K(k, "droppedAttributesCount")) rc = get_u32(j, &s->dropped_attributes_count);
-        else rc = skip_value(j);
+        if (K(k, "name"))
+            rc = get_str(j, &s->name);
+        else if (K(k, "version"))
+            rc = get_str(j, &s->version);
+        else if (K(k, "attributes"))
+            rc = attrs(j, &s->attrs);
+        else if (K(k, "droppedAttributesCount"))
+            rc = get_u32(j, &s->dropped_attributes_count);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -943,11 +1043,16 @@ static int event(jp *j, lt_event *ev)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "timeUnixNano")) rc = get_u64(j, &ev->time_unix_nano);
-        else if (K(k, "name")) rc = get_str(j, &ev->name);
-        else if (K(k, "attributes")) rc = attrs(j, &ev->attrs);
-        else if (K(k, "droppedAttributesCount")) rc = get_u32(j, &ev->dropped_attributes_count);
-        else rc = skip_value(j);
+        if (K(k, "timeUnixNano"))
+            rc = get_u64(j, &ev->time_unix_nano);
+        else if (K(k, "name"))
+            rc = get_str(j, &ev->name);
+        else if (K(k, "attributes"))
+            rc = attrs(j, &ev->attrs);
+        else if (K(k, "droppedAttributesCount"))
+            rc = get_u32(j, &ev->dropped_attributes_count);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -961,13 +1066,20 @@ static int link(jp *j, lt_link *l)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "traceId")) rc = get_id(j, l->trace_id, 16);
-        else if (K(k, "spanId")) rc = get_id(j, l->span_id, 8);
-        else if (K(k, "traceState")) rc = get_str(j, &l->trace_state);
-        else if (K(k, "attributes")) rc = attrs(j, &l->attrs);
-        else if (K(k, "droppedAttributesCount")) rc = get_u32(j, &l->dropped_attributes_count);
-        else if (K(k, "flags")) rc = get_u32(j, &l->flags);
-        else rc = skip_value(j);
+        if (K(k, "traceId"))
+            rc = get_id(j, l->trace_id, 16);
+        else if (K(k, "spanId"))
+            rc = get_id(j, l->span_id, 8);
+        else if (K(k, "traceState"))
+            rc = get_str(j, &l->trace_state);
+        else if (K(k, "attributes"))
+            rc = attrs(j, &l->attrs);
+        else if (K(k, "droppedAttributesCount"))
+            rc = get_u32(j, &l->dropped_attributes_count);
+        else if (K(k, "flags"))
+            rc = get_u32(j, &l->flags);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -980,9 +1092,12 @@ static int status(jp *j, lt_span *s)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "message")) rc = get_str(j, &s->status_message);
-        else if (K(k, "code")) rc = get_u32(j, &s->status_code);
-        else rc = skip_value(j);
+        if (K(k, "message"))
+            rc = get_str(j, &s->status_message);
+        else if (K(k, "code"))
+            rc = get_u32(j, &s->status_code);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -990,33 +1105,35 @@ static int status(jp *j, lt_span *s)
 
 static int events(jp *j, lt_span *s)
 {
-    size_t mark = j->sl;
+    arr ar;
+    arr_begin(j, &ar);
     int idx = 0, rc;
     TRY(open_c(j, '['));
     while ((rc = arr_next(j, &idx)) == 1) {
         TRY(count_item(j));
         lt_event ev = {0};
         TRY(event(j, &ev));
-        TRY(push(j, &ev, sizeof ev));
+        TRY(push(j, &ar, &ev, sizeof ev));
     }
     if (rc < 0) return rc;
-    COLLECT(j, mark, s->events.items, s->events.n);
+    COLLECT(j, &ar, s->events.items, s->events.n);
     return 0;
 }
 
 static int links(jp *j, lt_span *s)
 {
-    size_t mark = j->sl;
+    arr ar;
+    arr_begin(j, &ar);
     int idx = 0, rc;
     TRY(open_c(j, '['));
     while ((rc = arr_next(j, &idx)) == 1) {
         TRY(count_item(j));
         lt_link l = {0};
         TRY(link(j, &l));
-        TRY(push(j, &l, sizeof l));
+        TRY(push(j, &ar, &l, sizeof l));
     }
     if (rc < 0) return rc;
-    COLLECT(j, mark, s->links.items, s->links.n);
+    COLLECT(j, &ar, s->links.items, s->links.n);
     return 0;
 }
 
@@ -1027,23 +1144,40 @@ static int span(jp *j, lt_span *s)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "traceId")) rc = get_id(j, s->trace_id, 16);
-        else if (K(k, "spanId")) rc = get_id(j, s->span_id, 8);
-        else if (K(k, "parentSpanId")) rc = get_id(j, s->parent_span_id, 8);
-        else if (K(k, "name")) rc = get_str(j, &s->name);
-        else if (K(k, "kind")) rc = get_u32(j, &s->kind);
-        else if (K(k, "startTimeUnixNano")) rc = get_u64(j, &s->start_time_unix_nano);
-        else if (K(k, "endTimeUnixNano")) rc = get_u64(j, &s->end_time_unix_nano);
-        else if (K(k, "attributes")) rc = attrs(j, &s->attrs);
-        else if (K(k, "status")) rc = status(j, s);
-        else if (K(k, "events")) rc = events(j, s);
-        else if (K(k, "links")) rc = links(j, s);
-        else if (K(k, "flags")) rc = get_u32(j, &s->flags);
-        else if (K(k, "traceState")) rc = get_str(j, &s->trace_state);
-        else if (K(k, "droppedAttributesCount")) rc = get_u32(j, &s->dropped_attributes_count);
-        else if (K(k, "droppedEventsCount")) rc = get_u32(j, &s->dropped_events_count);
-        else if (K(k, "droppedLinksCount")) rc = get_u32(j, &s->dropped_links_count);
-        else rc = skip_value(j);
+        if (K(k, "traceId"))
+            rc = get_id(j, s->trace_id, 16);
+        else if (K(k, "spanId"))
+            rc = get_id(j, s->span_id, 8);
+        else if (K(k, "parentSpanId"))
+            rc = get_id(j, s->parent_span_id, 8);
+        else if (K(k, "name"))
+            rc = get_str(j, &s->name);
+        else if (K(k, "kind"))
+            rc = get_u32(j, &s->kind);
+        else if (K(k, "startTimeUnixNano"))
+            rc = get_u64(j, &s->start_time_unix_nano);
+        else if (K(k, "endTimeUnixNano"))
+            rc = get_u64(j, &s->end_time_unix_nano);
+        else if (K(k, "attributes"))
+            rc = attrs(j, &s->attrs);
+        else if (K(k, "status"))
+            rc = status(j, s);
+        else if (K(k, "events"))
+            rc = events(j, s);
+        else if (K(k, "links"))
+            rc = links(j, s);
+        else if (K(k, "flags"))
+            rc = get_u32(j, &s->flags);
+        else if (K(k, "traceState"))
+            rc = get_str(j, &s->trace_state);
+        else if (K(k, "droppedAttributesCount"))
+            rc = get_u32(j, &s->dropped_attributes_count);
+        else if (K(k, "droppedEventsCount"))
+            rc = get_u32(j, &s->dropped_events_count);
+        else if (K(k, "droppedLinksCount"))
+            rc = get_u32(j, &s->dropped_links_count);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -1051,7 +1185,8 @@ static int span(jp *j, lt_span *s)
 
 static int spans(jp *j, lt_scope_spans *ss)
 {
-    size_t mark = j->sl;
+    arr ar;
+    arr_begin(j, &ar);
     int idx = 0, rc;
     TRY(open_c(j, '['));
     while ((rc = arr_next(j, &idx)) == 1) {
@@ -1064,11 +1199,11 @@ static int spans(jp *j, lt_scope_spans *ss)
             continue;
         }
         s.has_parent = !model_id_is_zero(s.parent_span_id, 8);
-        TRY(push(j, &s, sizeof s));
+        TRY(push(j, &ar, &s, sizeof s));
         j->kept++;
     }
     if (rc < 0) return rc;
-    COLLECT(j, mark, ss->spans, ss->n_spans);
+    COLLECT(j, &ar, ss->spans, ss->n_spans);
     return 0;
 }
 
@@ -1079,10 +1214,14 @@ static int scope_spans(jp *j, lt_scope_spans *ss)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "spans")) rc = spans(j, ss);
-        else if (K(k, "scope") || K(k, "instrumentationLibrary")) rc = scope(j, &ss->scope);
-        else if (K(k, "schemaUrl")) rc = get_str(j, &ss->schema_url);
-        else rc = skip_value(j);
+        if (K(k, "spans"))
+            rc = spans(j, ss);
+        else if (K(k, "scope") || K(k, "instrumentationLibrary"))
+            rc = scope(j, &ss->scope);
+        else if (K(k, "schemaUrl"))
+            rc = get_str(j, &ss->schema_url);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -1099,18 +1238,19 @@ static int resource_spans(jp *j, lt_resource_spans *rs)
         if (K(k, "resource")) {
             rc = resource(j, &rs->resource);
         } else if (K(k, "scopeSpans") || K(k, "instrumentationLibrarySpans")) {
-            size_t mark = j->sl;
+            arr ar;
+            arr_begin(j, &ar);
+            uint32_t cnt = rs->n_scopes;
             int ai = 0;
             TRY(open_c(j, '['));
             while ((rc = arr_next(j, &ai)) == 1) {
-                if (rs->n_scopes + (j->sl - mark) / sizeof(lt_scope_spans) >= MODEL_MAX_ITEMS)
-                    return LT_ETOOBIG;
+                if (++cnt > MODEL_MAX_ITEMS) return LT_ETOOBIG;
                 lt_scope_spans ss = {0};
                 TRY(scope_spans(j, &ss));
-                TRY(push(j, &ss, sizeof ss));
+                TRY(push(j, &ar, &ss, sizeof ss));
             }
             if (rc < 0) return rc;
-            COLLECT(j, mark, rs->scopes, rs->n_scopes);
+            COLLECT(j, &ar, rs->scopes, rs->n_scopes);
         } else if (K(k, "schemaUrl")) {
             rc = get_str(j, &rs->schema_url);
         } else {
@@ -1129,18 +1269,19 @@ static int trace_request(jp *j, lt_trace_batch *b)
     TRY(open_c(j, '{'));
     while ((rc = obj_next(j, &idx, &k)) == 1) {
         if (K(k, "resourceSpans")) {
-            size_t mark = j->sl;
+            arr ar;
+            arr_begin(j, &ar);
+            uint32_t cnt = b->n_rs;
             int ai = 0;
             TRY(open_c(j, '['));
             while ((rc = arr_next(j, &ai)) == 1) {
-                if (b->n_rs + (j->sl - mark) / sizeof(lt_resource_spans) >= MODEL_MAX_ITEMS)
-                    return LT_ETOOBIG;
+                if (++cnt > MODEL_MAX_ITEMS) return LT_ETOOBIG;
                 lt_resource_spans rs = {0};
                 TRY(resource_spans(j, &rs));
-                TRY(push(j, &rs, sizeof rs));
+                TRY(push(j, &ar, &rs, sizeof rs));
             }
             if (rc < 0) return rc;
-            COLLECT(j, mark, b->rs, b->n_rs);
+            COLLECT(j, &ar, b->rs, b->n_rs);
         } else {
             TRY(skip_value(j));
         }
@@ -1158,18 +1299,30 @@ static int log_record(jp *j, lt_log_record *r)
     int idx = 0, rc;
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "timeUnixNano")) rc = get_u64(j, &r->time_unix_nano);
-        else if (K(k, "observedTimeUnixNano")) rc = get_u64(j, &r->observed_time_unix_nano);
-        else if (K(k, "severityNumber")) rc = get_u32(j, &r->severity_number);
-        else if (K(k, "severityText")) rc = get_str(j, &r->severity_text);
-        else if (K(k, "body")) rc = any_value(j, &r->body);
-        else if (K(k, "attributes")) rc = attrs(j, &r->attrs);
-        else if (K(k, "droppedAttributesCount")) rc = get_u32(j, &r->dropped_attributes_count);
-        else if (K(k, "flags")) rc = get_u32(j, &r->flags);
-        else if (K(k, "traceId")) rc = get_id(j, r->trace_id, 16);
-        else if (K(k, "spanId")) rc = get_id(j, r->span_id, 8);
-        else if (K(k, "eventName")) rc = get_str(j, &r->event_name);
-        else rc = skip_value(j);
+        if (K(k, "timeUnixNano"))
+            rc = get_u64(j, &r->time_unix_nano);
+        else if (K(k, "observedTimeUnixNano"))
+            rc = get_u64(j, &r->observed_time_unix_nano);
+        else if (K(k, "severityNumber"))
+            rc = get_u32(j, &r->severity_number);
+        else if (K(k, "severityText"))
+            rc = get_str(j, &r->severity_text);
+        else if (K(k, "body"))
+            rc = any_value(j, &r->body);
+        else if (K(k, "attributes"))
+            rc = attrs(j, &r->attrs);
+        else if (K(k, "droppedAttributesCount"))
+            rc = get_u32(j, &r->dropped_attributes_count);
+        else if (K(k, "flags"))
+            rc = get_u32(j, &r->flags);
+        else if (K(k, "traceId"))
+            rc = get_id(j, r->trace_id, 16);
+        else if (K(k, "spanId"))
+            rc = get_id(j, r->span_id, 8);
+        else if (K(k, "eventName"))
+            rc = get_str(j, &r->event_name);
+        else
+            rc = skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -1183,7 +1336,8 @@ static int scope_logs(jp *j, lt_scope_logs *sl)
     if ((rc = open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = obj_next(j, &idx, &k)) == 1) {
         if (K(k, "logRecords")) {
-            size_t mark = j->sl;
+            arr ar;
+            arr_begin(j, &ar);
             int ai = 0;
             TRY(open_c(j, '['));
             while ((rc = arr_next(j, &ai)) == 1) {
@@ -1191,11 +1345,11 @@ static int scope_logs(jp *j, lt_scope_logs *sl)
                 lt_log_record r;
                 memset(&r, 0, sizeof r);
                 TRY(log_record(j, &r));
-                TRY(push(j, &r, sizeof r));
+                TRY(push(j, &ar, &r, sizeof r));
                 j->kept++;
             }
             if (rc < 0) return rc;
-            COLLECT(j, mark, sl->records, sl->n_records);
+            COLLECT(j, &ar, sl->records, sl->n_records);
         } else if (K(k, "scope") || K(k, "instrumentationLibrary")) {
             rc = scope(j, &sl->scope);
         } else if (K(k, "schemaUrl")) {
@@ -1219,18 +1373,19 @@ static int resource_logs(jp *j, lt_resource_logs *rl)
         if (K(k, "resource")) {
             rc = resource(j, &rl->resource);
         } else if (K(k, "scopeLogs") || K(k, "instrumentationLibraryLogs")) {
-            size_t mark = j->sl;
+            arr ar;
+            arr_begin(j, &ar);
+            uint32_t cnt = rl->n_scopes;
             int ai = 0;
             TRY(open_c(j, '['));
             while ((rc = arr_next(j, &ai)) == 1) {
-                if (rl->n_scopes + (j->sl - mark) / sizeof(lt_scope_logs) >= MODEL_MAX_ITEMS)
-                    return LT_ETOOBIG;
+                if (++cnt > MODEL_MAX_ITEMS) return LT_ETOOBIG;
                 lt_scope_logs sl = {0};
                 TRY(scope_logs(j, &sl));
-                TRY(push(j, &sl, sizeof sl));
+                TRY(push(j, &ar, &sl, sizeof sl));
             }
             if (rc < 0) return rc;
-            COLLECT(j, mark, rl->scopes, rl->n_scopes);
+            COLLECT(j, &ar, rl->scopes, rl->n_scopes);
         } else if (K(k, "schemaUrl")) {
             rc = get_str(j, &rl->schema_url);
         } else {
@@ -1249,18 +1404,19 @@ static int logs_request(jp *j, lt_log_batch *b)
     TRY(open_c(j, '{'));
     while ((rc = obj_next(j, &idx, &k)) == 1) {
         if (K(k, "resourceLogs")) {
-            size_t mark = j->sl;
+            arr ar;
+            arr_begin(j, &ar);
+            uint32_t cnt = b->n_rl;
             int ai = 0;
             TRY(open_c(j, '['));
             while ((rc = arr_next(j, &ai)) == 1) {
-                if (b->n_rl + (j->sl - mark) / sizeof(lt_resource_logs) >= MODEL_MAX_ITEMS)
-                    return LT_ETOOBIG;
+                if (++cnt > MODEL_MAX_ITEMS) return LT_ETOOBIG;
                 lt_resource_logs rl = {0};
                 TRY(resource_logs(j, &rl));
-                TRY(push(j, &rl, sizeof rl));
+                TRY(push(j, &ar, &rl, sizeof rl));
             }
             if (rc < 0) return rc;
-            COLLECT(j, mark, b->rl, b->n_rl);
+            COLLECT(j, &ar, b->rl, b->n_rl);
         } else {
             TRY(skip_value(j));
         }

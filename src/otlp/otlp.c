@@ -41,9 +41,12 @@ int otlp_format_of(lt_str ct, otlp_format *out)
      * type and subtype. Parameters (charset) do not change the decoding. */
     if (!ct.ptr) return LT_EUNSUPPORTED;
     size_t b = 0, e = 0;
-    while (e < ct.len && ct.ptr[e] != ';') e++;
-    while (b < e && is_ows(ct.ptr[b])) b++;
-    while (e > b && is_ows(ct.ptr[e - 1])) e--;
+    while (e < ct.len && ct.ptr[e] != ';')
+        e++;
+    while (b < e && is_ows(ct.ptr[b]))
+        b++;
+    while (e > b && is_ows(ct.ptr[e - 1]))
+        e--;
     lt_str media = {ct.ptr + b, e - b};
     if (ieq(media, "application/x-protobuf") || ieq(media, "application/protobuf")) {
         *out = OTLP_PROTOBUF;

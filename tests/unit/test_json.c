@@ -6,6 +6,7 @@
  * edges: every field, escapes, numbers, ids, limits, malformed input at every offset, and
  * an allocation failure at every point of a decode. */
 #include <dirent.h>
+#include <locale.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,8 +63,10 @@ static int dec_traces(lt_arena *a, const char *text, lt_trace_batch *b, char **k
     size_t n = strlen(text);
     char *c = dup_exact(text, n);
     int rc = json_decode_traces(a, c, n, b);
-    if (keep) *keep = c;
-    else free(c);
+    if (keep)
+        *keep = c;
+    else
+        free(c);
     return rc;
 }
 
@@ -72,8 +75,10 @@ static int dec_logs(lt_arena *a, const char *text, lt_log_batch *b, char **keep)
     size_t n = strlen(text);
     char *c = dup_exact(text, n);
     int rc = json_decode_logs(a, c, n, b);
-    if (keep) *keep = c;
-    else free(c);
+    if (keep)
+        *keep = c;
+    else
+        free(c);
     return rc;
 }
 
@@ -206,8 +211,8 @@ typedef struct {
 
 static int kind_of(const char *s)
 {
-    static const char *names[] = {"UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER",
-                                  "CONSUMER"};
+    static const char *names[] = {"UNSPECIFIED", "INTERNAL", "SERVER",
+                                  "CLIENT",      "PRODUCER", "CONSUMER"};
     for (int i = 0; i < 6; i++)
         if (strcmp(s, names[i]) == 0) return i;
     return -1;
@@ -223,7 +228,10 @@ static int status_of(const char *s)
 
 static int severity_of(const char *s)
 {
-    static const struct { const char *n; int v; } t[] = {
+    static const struct {
+        const char *n;
+        int v;
+    } t[] = {
         {"SEVERITY_NUMBER_UNSPECIFIED", 0}, {"SEVERITY_NUMBER_TRACE", 1},
         {"SEVERITY_NUMBER_DEBUG", 5},       {"SEVERITY_NUMBER_INFO", 9},
         {"SEVERITY_NUMBER_WARN", 13},       {"SEVERITY_NUMBER_ERROR", 17},
@@ -279,11 +287,16 @@ static bool typed_eq(json_t *e, const lt_value *v)
 static bool plain_eq(json_t *e, const lt_value *v)
 {
     switch (v->type) {
-    case LT_VAL_STRING: return jstr_eq(e, v->u.s);
-    case LT_VAL_INT: return json_is_integer(e) && json_integer_value(e) == v->u.i;
-    case LT_VAL_DOUBLE: return json_is_number(e) && json_number_value(e) == v->u.d;
-    case LT_VAL_BOOL: return json_is_boolean(e) && json_is_true(e) == v->u.b;
-    case LT_VAL_EMPTY: return json_is_null(e);
+    case LT_VAL_STRING:
+        return jstr_eq(e, v->u.s);
+    case LT_VAL_INT:
+        return json_is_integer(e) && json_integer_value(e) == v->u.i;
+    case LT_VAL_DOUBLE:
+        return json_is_number(e) && json_number_value(e) == v->u.d;
+    case LT_VAL_BOOL:
+        return json_is_boolean(e) && json_is_true(e) == v->u.b;
+    case LT_VAL_EMPTY:
+        return json_is_null(e);
     case LT_VAL_ARRAY:
         if (!json_is_array(e) || json_array_size(e) != v->u.arr.n) return false;
         for (uint32_t i = 0; i < v->u.arr.n; i++)
@@ -297,7 +310,8 @@ static bool plain_eq(json_t *e, const lt_value *v)
             if (!y || !plain_eq(y, &kv->value)) return false;
         }
         return true;
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -356,8 +370,7 @@ static bool log_matches(const folder *f, const flog *l, json_t *e)
     const lt_log_record *r = l->rec;
     const lt_value *ev = model_attr_get(&r->attrs, LT_STR("event.name"));
     if (!ev || !plain_eq(json_object_get(e, "event_name"), ev)) return false;
-    if (severity_of(json_string_value(json_object_get(e, "severity"))) !=
-        (int)r->severity_number)
+    if (severity_of(json_string_value(json_object_get(e, "severity"))) != (int)r->severity_number)
         return false;
     const fspan *s = span_by_id(f, r->span_id);
     if (!s || !jstr_eq(json_object_get(e, "span"), s->span->name)) return false;
@@ -430,9 +443,9 @@ static bool check_folder(const char *dir)
                 for (uint32_t s = 0; s < b.rs[r].n_scopes; s++)
                     for (uint32_t k = 0; k < b.rs[r].scopes[s].n_spans; k++) {
                         assert_true(f->nspans < 4096);
-                        f->spans[f->nspans++] = (fspan){&b.rs[r].scopes[s].spans[k],
-                                                        &b.rs[r].resource,
-                                                        &b.rs[r].scopes[s].scope, false};
+                        f->spans[f->nspans++] =
+                            (fspan){&b.rs[r].scopes[s].spans[k], &b.rs[r].resource,
+                                    &b.rs[r].scopes[s].scope, false};
                         count++;
                     }
             assert_int_equal(count, b.n_spans);
@@ -452,7 +465,8 @@ static bool check_folder(const char *dir)
             assert_int_equal(count, b.n_records);
         }
     }
-    for (int i = 0; i < nn; i++) free(names[i]);
+    for (int i = 0; i < nn; i++)
+        free(names[i]);
     free(names);
     bool any = f->nbufs > 0;
     if (!any) goto out;
@@ -465,9 +479,11 @@ static bool check_folder(const char *dir)
     const char *name;
     json_t *cnt;
     size_t total = 0;
-    json_object_foreach(counts, name, cnt) {
+    json_object_foreach(counts, name, cnt)
+    {
         size_t c = 0;
-        for (size_t i = 0; i < f->nspans; i++) c += str_is(f->spans[i].span->name, name);
+        for (size_t i = 0; i < f->nspans; i++)
+            c += str_is(f->spans[i].span->name, name);
         if ((json_int_t)c != json_integer_value(cnt)) fail_msg("%s: span %s", dir, name);
         total += c;
     }
@@ -507,7 +523,8 @@ static bool check_folder(const char *dir)
         if (!found) fail_msg("%s: no log record matches expected log %zu", dir, i);
     }
 out:
-    for (int i = 0; i < f->nbufs; i++) free(f->bufs[i]);
+    for (int i = 0; i < f->nbufs; i++)
+        free(f->bufs[i]);
     arena_free(f->a);
     free(f);
     json_decref(exp);
@@ -670,7 +687,8 @@ static void test_pb_json_equivalence(void **state)
 /* ------------------------------------------------------------------------------------ */
 
 static const char FULL_TRACES[] =
-    "\xEF\xBB\xBF {\n \"resourceSpans\" : [ {\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+    "\xEF\xBB\xBF {\n \"resourceSpans\" : [ "
+    "{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
     "\"value\":{\"stringValue\":\"svc\"}}],\"droppedAttributesCount\":2,\"entityRefs\":[{\"type\":"
     "\"x\"}]},\"scopeSpans\":[{\"scope\":{\"name\":\"lib\",\"version\":\"1.2\",\"attributes\":"
     "[{\"key\":\"s\",\"value\":{\"boolValue\":true}}],\"droppedAttributesCount\":3},"
@@ -900,8 +918,7 @@ static void test_encode_value(void **state)
                         "{\"bytesValue\":\"aGVsbG8=\"}");
     assert_string_equal(enc_value(&b, (lt_value){.type = LT_VAL_EMPTY}), "{}");
     assert_string_equal(enc_value(&b, (lt_value){.type = LT_VAL_ARRAY}), "{\"arrayValue\":{}}");
-    assert_string_equal(enc_value(&b, (lt_value){.type = LT_VAL_KVLIST}),
-                        "{\"kvlistValue\":{}}");
+    assert_string_equal(enc_value(&b, (lt_value){.type = LT_VAL_KVLIST}), "{\"kvlistValue\":{}}");
     lt_value items[2] = {{.type = LT_VAL_INT, .u.i = 1}, {.type = LT_VAL_EMPTY}};
     lt_value arr = {.type = LT_VAL_ARRAY, .u.arr = {items, 2}};
     assert_string_equal(enc_value(&b, arr),
@@ -975,16 +992,54 @@ static void test_malformed(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}", "{,}", "{\"a\":1 \"b\":2}",
-        "{'a':1}", "{a:1}", "{\"a\":[1,]}", "{\"a\":[,1]}", "{\"a\":[1 2]}", "{\"a\":[}",
-        "{\"a\":{]}", "{\"a\":[1}", "{\"a\":{\"b\":1]}", "{\"a\":tru}", "{\"a\":nul}",
-        "{\"a\":True}", "{\"a\":NaN}", "{\"a\":Infinity}", "{\"a\":-}", "{\"a\":01}",
-        "{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}", "{\"a\":1e+}", "{\"a\":+1}", "{\"a\":0x10}",
-        "{\"a\":\"\\x\"}", "{\"a\":\"\\u12G4\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\x01\"}",
-        "{\"a\":\"\t\"}", "{\"a\":\"abc}", "{\"a\":\"abc\\\"}", "{\"a\":1}}", "{\"a\":1]",
-        "{\"a\"::1}", "{\"a\":1,,\"b\":2}", "{\"resourceSpans\":[null,]}", "{\"a\":/*c*/1}",
-        "{\"a\":\"\\\"}", "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{]}]}]}",
-        "\xEF\xBB{}", "{\"a\":\"\\u\"}", "{\"a\":[\"\\uD800\\u\"]}",
+        "{",
+        "}",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{\"a\" 1}",
+        "{\"a\":1,}",
+        "{,}",
+        "{\"a\":1 \"b\":2}",
+        "{'a':1}",
+        "{a:1}",
+        "{\"a\":[1,]}",
+        "{\"a\":[,1]}",
+        "{\"a\":[1 2]}",
+        "{\"a\":[}",
+        "{\"a\":{]}",
+        "{\"a\":[1}",
+        "{\"a\":{\"b\":1]}",
+        "{\"a\":tru}",
+        "{\"a\":nul}",
+        "{\"a\":True}",
+        "{\"a\":NaN}",
+        "{\"a\":Infinity}",
+        "{\"a\":-}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":.5}",
+        "{\"a\":1e}",
+        "{\"a\":1e+}",
+        "{\"a\":+1}",
+        "{\"a\":0x10}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12G4\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":\"\t\"}",
+        "{\"a\":\"abc}",
+        "{\"a\":\"abc\\\"}",
+        "{\"a\":1}}",
+        "{\"a\":1]",
+        "{\"a\"::1}",
+        "{\"a\":1,,\"b\":2}",
+        "{\"resourceSpans\":[null,]}",
+        "{\"a\":/*c*/1}",
+        "{\"a\":\"\\\"}",
+        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{]}]}]}",
+        "\xEF\xBB{}",
+        "{\"a\":\"\\u\"}",
+        "{\"a\":[\"\\uD800\\u\"]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = rc_traces(bad[i]);
@@ -1028,10 +1083,10 @@ static void test_ids(void **state)
     arena_free(a);
 
     static const char *bad[] = {
-        "\"traceId\":\"0102030405060708090a0b0c0d0e0f1\"",   /* 31 digits */
+        "\"traceId\":\"0102030405060708090a0b0c0d0e0f1\"",    /* 31 digits */
         "\"traceId\":\"0102030405060708090a0b0c0d0e0f1011\"", /* 34 */
-        "\"traceId\":\"0102030405060708090a0b0c0d0e0f1g\"",  /* not hex */
-        "\"traceId\":\"AQIDBAUGBwgJCgsMDQ4PEA==\"",          /* base64 is not OTLP/JSON */
+        "\"traceId\":\"0102030405060708090a0b0c0d0e0f1g\"",   /* not hex */
+        "\"traceId\":\"AQIDBAUGBwgJCgsMDQ4PEA==\"",           /* base64 is not OTLP/JSON */
         "\"spanId\":\"01020304050607\"",
         "\"spanId\":\"010203040506070809\"",
         "\"spanId\":\" 102030405060708\"",
@@ -1076,9 +1131,8 @@ static void test_rejected_spans(void **state)
     assert_true(b.reject_reason.len > 0);
     assert_true(str_is(b.rs[0].scopes[0].spans[0].name, "kept"));
     free(keep);
-    assert_int_equal(dec_traces(a, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{}]}]}]}",
-                                &b, NULL),
-                     0);
+    assert_int_equal(
+        dec_traces(a, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{}]}]}]}", &b, NULL), 0);
     assert_int_equal(b.n_spans, 0);
     assert_int_equal(b.n_rs, 1);
     assert_int_equal(b.rs[0].n_scopes, 1);
@@ -1100,15 +1154,16 @@ static void test_strings(void **state)
     assert_int_equal(v.u.s.len, 3);
     assert_memory_equal(v.u.s.ptr, "a\0b", 3);
     /* raw UTF-8 of every length, and DEL, pass untouched */
-    assert_int_equal(value_of("{\"stringValue\":\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\x7F\"}",
-                              &v),
+    assert_int_equal(value_of("{\"stringValue\":\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\x7F\"}", &v),
                      0);
     assert_true(str_is(v.u.s, "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\x7F"));
     /* a long string that mixes both, across the 8-byte scanning steps */
-    assert_int_equal(
-        value_of("{\"stringValue\":\"0123456789\\n0123456789\xC3\xA9" "0123456789\\\"\"}", &v),
-        0);
-    assert_true(str_is(v.u.s, "0123456789\n0123456789\xC3\xA9" "0123456789\""));
+    assert_int_equal(value_of("{\"stringValue\":\"0123456789\\n0123456789\xC3\xA9"
+                              "0123456789\\\"\"}",
+                              &v),
+                     0);
+    assert_true(str_is(v.u.s, "0123456789\n0123456789\xC3\xA9"
+                              "0123456789\""));
     /* escaped keys are keys */
     lt_arena *a = arena_new();
     lt_span s;
@@ -1119,10 +1174,26 @@ static void test_strings(void **state)
     arena_free(a);
 
     static const char *bad_utf8[] = {
-        "\x80", "\xBF", "\xC0\xAF", "\xC1\xBF", "\xC2", "\xC2\x41", "\xE0\x80\xAF",
-        "\xE0\x9F\xBF", "\xED\xA0\x80", "\xED\xBF\xBF", "\xE2\x82", "\xF0\x8F\xBF\xBF",
-        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xF8\x88\x80\x80\x80", "\xFE", "\xFF",
-        "\xF0\x9F\x98", "abcdefgh\xFF", "\\n\xC3",
+        "\x80",
+        "\xBF",
+        "\xC0\xAF",
+        "\xC1\xBF",
+        "\xC2",
+        "\xC2\x41",
+        "\xE0\x80\xAF",
+        "\xE0\x9F\xBF",
+        "\xED\xA0\x80",
+        "\xED\xBF\xBF",
+        "\xE2\x82",
+        "\xF0\x8F\xBF\xBF",
+        "\xF4\x90\x80\x80",
+        "\xF5\x80\x80\x80",
+        "\xF8\x88\x80\x80\x80",
+        "\xFE",
+        "\xFF",
+        "\xF0\x9F\x98",
+        "abcdefgh\xFF",
+        "\\n\xC3",
     };
     char buf[128];
     for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
@@ -1133,8 +1204,8 @@ static void test_strings(void **state)
         snprintf(buf, sizeof buf, "{\"x\":[\"%s\"]}", bad_utf8[i]); /* in a skipped value */
         assert_int_equal(rc_traces(buf), LT_EINVAL);
     }
-    static const char *lone[] = {"\\uD800", "\\uDBFF", "\\uDC00", "\\uDFFF", "\\uD800x",
-                                 "\\uD800\\u0041", "\\uD800\\uD800", "\\uDC00\\uD800",
+    static const char *lone[] = {"\\uD800",    "\\uDBFF",        "\\uDC00",        "\\uDFFF",
+                                 "\\uD800x",   "\\uD800\\u0041", "\\uD800\\uD800", "\\uDC00\\uD800",
                                  "\\uD800\\n", "\\ud83d"};
     for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++) {
         snprintf(buf, sizeof buf, "{\"stringValue\":\"%s\"}", lone[i]);
@@ -1146,7 +1217,10 @@ static void test_numbers(void **state)
 {
     (void)state;
     lt_value v;
-    static const struct { const char *in; int64_t want; } ints[] = {
+    static const struct {
+        const char *in;
+        int64_t want;
+    } ints[] = {
         {"\"0\"", 0},
         {"0", 0},
         {"-0", 0},
@@ -1167,18 +1241,43 @@ static void test_numbers(void **state)
         assert_true(v.u.i == ints[i].want);
     }
     static const char *bad_ints[] = {
-        "9223372036854775808", "\"9223372036854775808\"", "-9223372036854775809",
-        "\"99999999999999999999999\"", "1.5", "\"1.5\"", "1e19", "\"\"", "\" 1\"", "\"1 \"",
-        "\"01\"", "\"+1\"", "\"0x10\"", "true", "[]", "{}", "\"NaN\"", "1e400",
+        "9223372036854775808",
+        "\"9223372036854775808\"",
+        "-9223372036854775809",
+        "\"99999999999999999999999\"",
+        "1.5",
+        "\"1.5\"",
+        "1e19",
+        "\"\"",
+        "\" 1\"",
+        "\"1 \"",
+        "\"01\"",
+        "\"+1\"",
+        "\"0x10\"",
+        "true",
+        "[]",
+        "{}",
+        "\"NaN\"",
+        "1e400",
     };
     for (size_t i = 0; i < sizeof bad_ints / sizeof bad_ints[0]; i++) {
         snprintf(buf, sizeof buf, "{\"intValue\":%s}", bad_ints[i]);
         if (value_of(buf, &v) != LT_EINVAL) fail_msg("accepted intValue %s", bad_ints[i]);
     }
-    static const struct { const char *in; double want; } dbls[] = {
-        {"0.2", 0.2}, {"-1", -1}, {"1e-5", 1e-5}, {"\"2.5\"", 2.5},
-        {"1.7976931348623157e308", 1.7976931348623157e308}, {"5e-324", 5e-324}, {"1e-400", 0},
-        {"\"Infinity\"", INFINITY}, {"\"-Infinity\"", -INFINITY}, {"12345678901234567890", 12345678901234567890.0},
+    static const struct {
+        const char *in;
+        double want;
+    } dbls[] = {
+        {"0.2", 0.2},
+        {"-1", -1},
+        {"1e-5", 1e-5},
+        {"\"2.5\"", 2.5},
+        {"1.7976931348623157e308", 1.7976931348623157e308},
+        {"5e-324", 5e-324},
+        {"1e-400", 0},
+        {"\"Infinity\"", INFINITY},
+        {"\"-Infinity\"", -INFINITY},
+        {"12345678901234567890", 12345678901234567890.0},
     };
     for (size_t i = 0; i < sizeof dbls / sizeof dbls[0]; i++) {
         snprintf(buf, sizeof buf, "{\"doubleValue\":%s}", dbls[i].in);
@@ -1188,8 +1287,8 @@ static void test_numbers(void **state)
     }
     assert_int_equal(value_of("{\"doubleValue\":\"NaN\"}", &v), 0);
     assert_true(isnan(v.u.d));
-    static const char *bad_dbls[] = {"1e309", "-1e400", "\"nan\"", "\"inf\"", "\"1e999\"",
-                                     "\"0x1p3\"", "\" 1\"", "true", "\"\"", "NaN"};
+    static const char *bad_dbls[] = {"1e309",     "-1e400", "\"nan\"", "\"inf\"", "\"1e999\"",
+                                     "\"0x1p3\"", "\" 1\"", "true",    "\"\"",    "NaN"};
     for (size_t i = 0; i < sizeof bad_dbls / sizeof bad_dbls[0]; i++) {
         snprintf(buf, sizeof buf, "{\"doubleValue\":%s}", bad_dbls[i]);
         if (value_of(buf, &v) != LT_EINVAL) fail_msg("accepted doubleValue %s", bad_dbls[i]);
@@ -1198,7 +1297,8 @@ static void test_numbers(void **state)
     char *longnum = malloc(3000);
     assert_non_null(longnum);
     int n = snprintf(longnum, 3000, "{\"doubleValue\":0.");
-    for (int i = 0; i < 2000; i++) longnum[n++] = '1';
+    for (int i = 0; i < 2000; i++)
+        longnum[n++] = '1';
     snprintf(longnum + n, 3000 - (size_t)n, "}");
     assert_int_equal(value_of(longnum, &v), LT_EINVAL); /* past NUM_MAX_LEN */
     free(longnum);
@@ -1220,11 +1320,20 @@ static void test_numbers(void **state)
     free(keep);
     arena_free(a);
     static const char *bad[] = {
-        "\"startTimeUnixNano\":\"18446744073709551616\"", "\"startTimeUnixNano\":-1",
-        "\"endTimeUnixNano\":\"-5\"", "\"kind\":-1", "\"kind\":4294967296",
-        "\"kind\":\"SPAN_KIND_CLIENT\"", "\"flags\":1.5", "\"droppedAttributesCount\":true",
-        "\"status\":{\"code\":\"STATUS_CODE_ERROR\"}", "\"status\":{\"code\":-2}",
-        "\"name\":5", "\"name\":[\"x\"]", "\"attributes\":{}", "\"events\":{}",
+        "\"startTimeUnixNano\":\"18446744073709551616\"",
+        "\"startTimeUnixNano\":-1",
+        "\"endTimeUnixNano\":\"-5\"",
+        "\"kind\":-1",
+        "\"kind\":4294967296",
+        "\"kind\":\"SPAN_KIND_CLIENT\"",
+        "\"flags\":1.5",
+        "\"droppedAttributesCount\":true",
+        "\"status\":{\"code\":\"STATUS_CODE_ERROR\"}",
+        "\"status\":{\"code\":-2}",
+        "\"name\":5",
+        "\"name\":[\"x\"]",
+        "\"attributes\":{}",
+        "\"events\":{}",
         "\"startTimeUnixNano\":1e20",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1357,9 +1466,11 @@ static char *nested_arrays(int n)
     size_t len = (size_t)n * (sizeof open + sizeof close) + 64;
     char *s = malloc(len), *p = s;
     assert_non_null(s);
-    for (int i = 0; i < n; i++) p = put(p, open);
+    for (int i = 0; i < n; i++)
+        p = put(p, open);
     p = put(p, "{\"stringValue\":\"x\"}");
-    for (int i = 0; i < n; i++) p = put(p, close);
+    for (int i = 0; i < n; i++)
+        p = put(p, close);
     *p = 0;
     return s;
 }
@@ -1371,9 +1482,11 @@ static char *nested_kvlists(int n)
     size_t len = (size_t)n * (sizeof open + sizeof close) + 64;
     char *s = malloc(len), *p = s;
     assert_non_null(s);
-    for (int i = 0; i < n; i++) p = put(p, open);
+    for (int i = 0; i < n; i++)
+        p = put(p, open);
     p = put(p, "{\"intValue\":\"1\"}");
-    for (int i = 0; i < n; i++) p = put(p, close);
+    for (int i = 0; i < n; i++)
+        p = put(p, close);
     *p = 0;
     return s;
 }
@@ -1421,24 +1534,30 @@ static void test_depth(void **state)
     char *d = malloc(4 * DEEP + 64), *p = d;
     assert_non_null(d);
     p = put(p, "{\"x\":");
-    for (int i = 0; i < DEEP; i++) p = put(p, i % 2 ? "[" : "{\"a\":");
-    for (int i = DEEP - 1; i >= 0; i--) *p++ = i % 2 ? ']' : '}';
+    for (int i = 0; i < DEEP; i++)
+        p = put(p, i % 2 ? "[" : "{\"a\":");
+    for (int i = DEEP - 1; i >= 0; i--)
+        *p++ = i % 2 ? ']' : '}';
     *p++ = '}';
     *p = 0;
     assert_int_equal(rc_traces(d), LT_ETOOBIG);
     assert_int_equal(rc_logs(d), LT_ETOOBIG);
     p = d;
-    for (int i = 0; i < DEEP; i++) *p++ = '[';
+    for (int i = 0; i < DEEP; i++)
+        *p++ = '[';
     *p = 0;
     assert_int_equal(rc_traces(d), LT_EINVAL); /* the top level must be an object */
     p = put(d, "{\"x\":");
-    for (int i = 0; i < DEEP; i++) *p++ = '[';
+    for (int i = 0; i < DEEP; i++)
+        *p++ = '[';
     *p = 0;
     assert_int_equal(rc_traces(d), LT_ETOOBIG);
     /* deep nesting in the structure itself: a span inside a span's unknown member */
     p = put(d, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"x\":");
-    for (int i = 0; i < DEEP; i++) *p++ = '[';
-    for (int i = 0; i < DEEP; i++) *p++ = ']';
+    for (int i = 0; i < DEEP; i++)
+        *p++ = '[';
+    for (int i = 0; i < DEEP; i++)
+        *p++ = ']';
     p = put(p, "}]}]}]}");
     *p = 0;
     assert_int_equal(rc_traces(d), LT_ETOOBIG);
@@ -1453,7 +1572,8 @@ static void test_huge_strings(void **state)
     char *big = malloc(BIG + 64);
     assert_non_null(big);
     int n = (int)(put(big, "{\"stringValue\":\"") - big);
-    for (int i = 0; i < BIG; i++) big[n + i] = (char)('a' + i % 26);
+    for (int i = 0; i < BIG; i++)
+        big[n + i] = (char)('a' + i % 26);
     memcpy(big + n + BIG, "\"}", 3);
     lt_value v;
     assert_int_equal(value_of(big, &v), 0);
@@ -1461,7 +1581,8 @@ static void test_huge_strings(void **state)
     assert_int_equal(v.u.s.ptr[BIG - 1], 'a' + (BIG - 1) % 26);
     static const char unit[] = "\\n\xC3\xA9\\u00e9x"; /* 11 bytes in, 6 out */
     enum { U = sizeof unit - 1 };
-    for (int i = 0; i + U <= BIG; i += U) memcpy(big + n + i, unit, U);
+    for (int i = 0; i + U <= BIG; i += U)
+        memcpy(big + n + i, unit, U);
     int used = BIG / U * U;
     memcpy(big + n + used, "\"}", 3);
     assert_int_equal(value_of(big, &v), 0);
@@ -1481,7 +1602,8 @@ static void truncations(const char *rel, bool traces)
     size_t n;
     char *body = read_file(path, &n);
     assert_non_null(body);
-    while (n && (body[n - 1] == '\n' || body[n - 1] == ' ')) n--;
+    while (n && (body[n - 1] == '\n' || body[n - 1] == ' '))
+        n--;
     lt_arena *a = arena_new();
     for (size_t i = 0; i < n; i++) {
         char *c = dup_exact(body, i);
@@ -1550,8 +1672,10 @@ static void alloc_failures(const char *rel, bool traces)
         free(c);
         arena_free(a);
         if (rc == 0 && rc2 == 0) break;
-        if (rc) assert_int_equal(rc, LT_ENOMEM);
-        else assert_int_equal(rc2, LT_ENOMEM);
+        if (rc)
+            assert_int_equal(rc, LT_ENOMEM);
+        else
+            assert_int_equal(rc2, LT_ENOMEM);
     }
     assert_true(k >= 3);
     free(body);
@@ -1573,7 +1697,8 @@ static void test_limits(void **state)
     char *s = malloc(cap), *p = s;
     assert_non_null(s);
     p = put(p, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
-    for (int i = 0; i <= MODEL_MAX_ATTRS; i++) p = put(p, i ? ",{}" : "{}");
+    for (int i = 0; i <= MODEL_MAX_ATTRS; i++)
+        p = put(p, i ? ",{}" : "{}");
     memcpy(p, "]}}]}", 6);
     assert_int_equal(rc_traces(s), LT_ETOOBIG);
     /* exactly MODEL_MAX_ATTRS is fine */
@@ -1583,11 +1708,92 @@ static void test_limits(void **state)
     free(s);
 }
 
+/* The arena's bound (arena_set_limit, which the receiver turns into a 413) covers all the
+ * decoder's memory but a small scratch: hostile bodies whose elements decode to many
+ * times their size ({} is a whole log record) run into it early. Each body is cut short
+ * at the end, so reading it all would give LT_EINVAL instead of LT_ENOMEM. */
+static void test_arena_bound(void **state)
+{
+    (void)state;
+    enum { BIG = 16 << 20 };
+    static const struct {
+        const char *head, *unit;
+        bool traces;
+    } cases[] = {
+        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[", "{},", false},
+        {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[",
+         "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060708\"},",
+         true},
+        {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"events\":[", "{},", true},
+        {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"links\":[", "{},", true},
+        {"{\"resourceSpans\":[{},", "{},", true},
+        {"{\"resourceLogs\":[{\"scopeLogs\":[", "{},", false},
+        {"{\"resourceSpans\":[{\"resource\":{\"attributes\":[", "{},", true},
+        {"{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"value\":{\"arrayValue\":"
+         "{\"values\":[",
+         "{},", true},
+    };
+    char *body = malloc(BIG + 256);
+    assert_non_null(body);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *p = put(body, cases[i].head);
+        size_t u = strlen(cases[i].unit);
+        while ((size_t)(p - body) + u < BIG)
+            p = put(p, cases[i].unit);
+        lt_arena *a = arena_new();
+        arena_set_limit(a, 1 << 20);
+        int rc;
+        if (cases[i].traces) {
+            lt_trace_batch b;
+            rc = json_decode_traces(a, body, (size_t)(p - body), &b);
+        } else {
+            lt_log_batch b;
+            rc = json_decode_logs(a, body, (size_t)(p - body), &b);
+        }
+        if (rc != LT_ENOMEM || !arena_over_limit(a)) fail_msg("case %zu: %d", i, rc);
+        arena_free(a);
+    }
+    free(body);
+    /* a real request decodes well within four times its size */
+    size_t n;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/langfuse/batch/0001-traces.json", FIX);
+    char *fx = read_file(path, &n);
+    lt_arena *a = arena_new();
+    arena_set_limit(a, 4 * n);
+    lt_trace_batch b;
+    assert_int_equal(json_decode_traces(a, fx, n, &b), 0);
+    assert_false(arena_over_limit(a));
+    assert_true(arena_used(a) < n);
+    arena_free(a);
+    free(fx);
+}
+
+/* Numbers are read with '.', whatever LC_NUMERIC the process has set (skipped where no
+ * locale with a decimal comma is installed). */
+static void test_numbers_ignore_locale(void **state)
+{
+    (void)state;
+    static const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "ru_RU.UTF-8"};
+    const char *set = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !set; i++)
+        set = setlocale(LC_NUMERIC, names[i]);
+    if (!set) skip();
+    lt_value v;
+    int rc = value_of("{\"doubleValue\":0.25}", &v);
+    setlocale(LC_NUMERIC, "C");
+    assert_int_equal(rc, 0);
+    assert_true(v.u.d == 0.25);
+}
+
 /* Inputs the fuzzers found once (tests/fuzz/), kept as regression cases. */
 static void test_fuzz_regressions(void **state)
 {
     (void)state;
-    static const struct { const char *in; bool traces; } cases[] = {
+    static const struct {
+        const char *in;
+        bool traces;
+    } cases[] = {
         /* a KeyValue without "key" has an absent ({NULL,0}) key, which the encoder must
          * write as "" (jsonw_str may not be given a NULL pointer) */
         {"{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"kalue\":{\"stringValue\":"
@@ -1655,6 +1861,8 @@ int main(void)
         cmocka_unit_test(test_truncated_everywhere),
         cmocka_unit_test(test_alloc_failure_everywhere),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_arena_bound),
+        cmocka_unit_test(test_numbers_ignore_locale),
         cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,8 +44,7 @@ static uint8_t *gzip(const void *in, size_t n, size_t *outn)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
     size_t cap = deflateBound(&z, (uLong)n) + 64;
     uint8_t *out = malloc(cap);
     assert_non_null(out);
@@ -61,7 +60,8 @@ static uint8_t *gzip(const void *in, size_t n, size_t *outn)
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* One gzip member holding mib MiB of zeros. Every 1 MiB block after the first is
@@ -76,8 +76,7 @@ static uint8_t *zero_bomb(unsigned mib, size_t *outn)
     assert_non_null(zero);
     z_stream z;
     memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
     size_t cap = 1 << 16;
     uint8_t *first = malloc(cap), *block = malloc(cap), *tail = malloc(cap);
     assert_true(first && block && tail);
@@ -100,10 +99,12 @@ static uint8_t *zero_bomb(unsigned mib, size_t *outn)
     assert_non_null(out);
     memcpy(p, first, nfirst);
     p += nfirst;
-    for (unsigned i = 1; i < mib; i++, p += nblock) memcpy(p, block, nblock);
+    for (unsigned i = 1; i < mib; i++, p += nblock)
+        memcpy(p, block, nblock);
     memcpy(p, tail, ntail);
     uLong crc1 = crc32(0, zero, MIB), crc = crc1;
-    for (unsigned i = 1; i < mib; i++) crc = crc32_combine(crc, crc1, MIB);
+    for (unsigned i = 1; i < mib; i++)
+        crc = crc32_combine(crc, crc1, MIB);
     put_le32(out + total - 8, (uint32_t)crc);
     put_le32(out + total - 4, (uint32_t)((uint64_t)mib * MIB));
     free(zero);
@@ -119,7 +120,11 @@ static uint8_t *zero_bomb(unsigned mib, size_t *outn)
 static void test_format_of(void **state)
 {
     (void)state;
-    static const struct { const char *ct; int rc; otlp_format f; } cases[] = {
+    static const struct {
+        const char *ct;
+        int rc;
+        otlp_format f;
+    } cases[] = {
         {"application/json", 0, OTLP_JSON},
         {"application/x-protobuf", 0, OTLP_PROTOBUF},
         {"application/protobuf", 0, OTLP_PROTOBUF},
@@ -350,7 +355,8 @@ static void test_gunzip_bomb(void **state)
     uint8_t *member = zero_bomb(16, &mn);
     uint8_t *many = malloc(mn * 64);
     assert_non_null(many);
-    for (int i = 0; i < 64; i++) memcpy(many + (size_t)i * mn, member, mn);
+    for (int i = 0; i < 64; i++)
+        memcpy(many + (size_t)i * mn, member, mn);
     assert_int_equal(otlp_gunzip(many, mn * 64, LIMIT, &out), LT_ETOOBIG);
     assert_true(out.cap <= LIMIT + 1);
     buf_free(&out);
@@ -420,8 +426,7 @@ static void test_decode_dispatch(void **state)
     free(p);
     assert_int_equal(otlp_decode_traces(a, (otlp_format)7, (uint8_t *)"{}", 2, &tb),
                      LT_EUNSUPPORTED);
-    assert_int_equal(otlp_decode_logs(a, (otlp_format)7, (uint8_t *)"{}", 2, &lb),
-                     LT_EUNSUPPORTED);
+    assert_int_equal(otlp_decode_logs(a, (otlp_format)7, (uint8_t *)"{}", 2, &lb), LT_EUNSUPPORTED);
 
     /* the receive path: gzip'd JSON, inflated, decoded from the inflated buffer */
     j = read_fixture("langfuse/batch/0001-traces.json", &n);
@@ -450,24 +455,23 @@ static void test_reply_ok(void **state)
     assert_string_equal(b.data, "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":"
                                 "\"span with invalid trace_id or span_id dropped\"}}");
     buf_reset(&b);
-    assert_int_equal(otlp_reply_ok(&b, OTLP_JSON, "rejectedLogRecords", 18446744073709551615u,
-                                   LT_STR("")),
-                     0);
+    assert_int_equal(
+        otlp_reply_ok(&b, OTLP_JSON, "rejectedLogRecords", 18446744073709551615u, LT_STR("")), 0);
     assert_string_equal(b.data,
                         "{\"partialSuccess\":{\"rejectedLogRecords\":\"18446744073709551615\"}}");
     buf_reset(&b);
-    assert_int_equal(otlp_reply_ok(&b, OTLP_JSON, "rejectedDataPoints", 0,
-                                   LT_STR("a \"warning\"\n")),
-                     0);
-    assert_string_equal(b.data,
-                        "{\"partialSuccess\":{\"errorMessage\":\"a \\\"warning\\\"\\n\"}}");
+    assert_int_equal(
+        otlp_reply_ok(&b, OTLP_JSON, "rejectedDataPoints", 0, LT_STR("a \"warning\"\n")), 0);
+    assert_string_equal(b.data, "{\"partialSuccess\":{\"errorMessage\":\"a \\\"warning\\\"\\n\"}}");
     buf_reset(&b);
     assert_int_equal(otlp_reply_ok(&b, OTLP_JSON, NULL, 1, LT_STR("")), 0);
     assert_string_equal(b.data, "{\"partialSuccess\":{\"rejectedSpans\":\"1\"}}");
 
     /* protobuf: what pb.c writes for Export*ServiceResponse */
-    static const struct { uint64_t rej; const char *msg; } pcases[] = {
-        {0, ""}, {3, "bad ids"}, {0, "warning"}, {300, ""}};
+    static const struct {
+        uint64_t rej;
+        const char *msg;
+    } pcases[] = {{0, ""}, {3, "bad ids"}, {0, "warning"}, {300, ""}};
     for (size_t i = 0; i < sizeof pcases / sizeof pcases[0]; i++) {
         buf_reset(&b);
         buf_reset(&want);
@@ -495,8 +499,9 @@ static void test_reply_status(void **state)
 {
     (void)state;
     lt_buf b = {0}, want = {0};
-    assert_int_equal(otlp_reply_status(&b, OTLP_JSON, 3, LT_STR("request body could not be "
-                                                                 "decoded as OTLP")),
+    assert_int_equal(otlp_reply_status(&b, OTLP_JSON, 3,
+                                       LT_STR("request body could not be "
+                                              "decoded as OTLP")),
                      0);
     assert_string_equal(b.data,
                         "{\"code\":3,\"message\":\"request body could not be decoded as OTLP\"}");

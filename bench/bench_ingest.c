@@ -28,8 +28,8 @@
 typedef struct {
     uint8_t *body;
     size_t len;
-    size_t *offs;      /* offsets of trace-id bytes in body */
-    uint32_t *which;   /* which distinct trace each offset belongs to */
+    size_t *offs;    /* offsets of trace-id bytes in body */
+    uint32_t *which; /* which distinct trace each offset belongs to */
     size_t n_offs;
     uint32_t n_traces;
     uint64_t spans;
@@ -60,7 +60,7 @@ static int load(const char *path)
     pl.len = enc.len;
     pl.spans = b.n_spans;
     /* distinct trace ids of the request, and every place they occur in the encoding */
-    uint8_t (*ids)[16] = calloc(b.n_spans + 1, 16);
+    uint8_t(*ids)[16] = calloc(b.n_spans + 1, 16);
     pl.offs = calloc(b.n_spans * 4 + 16, sizeof *pl.offs);
     pl.which = calloc(b.n_spans * 4 + 16, sizeof *pl.which);
     for (uint32_t r = 0; r < b.n_rs; r++)
@@ -68,7 +68,8 @@ static int load(const char *path)
             for (uint32_t k = 0; k < b.rs[r].scopes[s].n_spans; k++) {
                 const uint8_t *id = b.rs[r].scopes[s].spans[k].trace_id;
                 uint32_t t = 0;
-                while (t < pl.n_traces && memcmp(ids[t], id, 16)) t++;
+                while (t < pl.n_traces && memcmp(ids[t], id, 16))
+                    t++;
                 if (t == pl.n_traces) memcpy(ids[pl.n_traces++], id, 16);
             }
     for (uint32_t t = 0; t < pl.n_traces; t++) {
@@ -135,9 +136,11 @@ static void *client(void *arg)
     uint8_t *body = malloc(pl.len);
     memcpy(body, pl.body, pl.len);
     char head[256], resp[4096];
-    int n = snprintf(head, sizeof head,
-                     "POST /v1/traces HTTP/1.1\r\nHost: %s:%u\r\nContent-Type: application/x-protobuf\r\n"
-                     "Content-Length: %zu\r\n\r\n", host, port, pl.len);
+    int n = snprintf(
+        head, sizeof head,
+        "POST /v1/traces HTTP/1.1\r\nHost: %s:%u\r\nContent-Type: application/x-protobuf\r\n"
+        "Content-Length: %zu\r\n\r\n",
+        host, port, pl.len);
     int fd = connect_to();
     while (fd >= 0 && time_mono_ns() < deadline) {
         uint8_t fresh[64][16];
@@ -150,9 +153,12 @@ static void *client(void *arg)
             if (pl.which[k] < 64) memcpy(body + pl.offs[k], fresh[pl.which[k]], 16);
         if (write_all(fd, head, (size_t)n) || write_all(fd, body, pl.len)) break;
         int code = read_response(fd, resp, sizeof resp);
-        if (code == 200) atomic_fetch_add(&ok_requests, 1);
-        else if (code > 0) atomic_fetch_add(&failed_requests, 1);
-        else break;
+        if (code == 200)
+            atomic_fetch_add(&ok_requests, 1);
+        else if (code > 0)
+            atomic_fetch_add(&failed_requests, 1);
+        else
+            break;
     }
     if (fd >= 0) close(fd);
     free(body);
@@ -177,8 +183,10 @@ int main(int argc, char **argv)
     uint64_t t0 = time_mono_ns();
     deadline = t0 + (uint64_t)(secs * 1e9);
     pthread_t th[64];
-    for (int i = 0; i < clients; i++) pthread_create(&th[i], NULL, client, (void *)(uintptr_t)(i + 1));
-    for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < clients; i++)
+        pthread_create(&th[i], NULL, client, (void *)(uintptr_t)(i + 1));
+    for (int i = 0; i < clients; i++)
+        pthread_join(th[i], NULL);
     double el = (double)(time_mono_ns() - t0) / 1e9;
     unsigned long long ok = atomic_load(&ok_requests), bad = atomic_load(&failed_requests);
     printf("clients=%d requests_ok=%llu requests_refused=%llu spans_per_request=%llu "

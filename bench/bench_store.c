@@ -8,7 +8,9 @@
  * looks. A span carries about 1 KB: 20 attributes in the gen_ai.* shape (operation,
  * provider, models, token counts, finish reasons, response id, a prompt and a completion
  * excerpt). The batch is built once and only its ids and times change between calls, so
- * the time measured is the store's. Prints spans/s and bytes per span on disk. */
+ * the time measured is the store's. Prints spans/s and bytes per span on disk, then the
+ * latency of reads on the full store: trace by id (1000 traces sampled over the run) and
+ * the first page of the trace list. */
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "model/pb.h"
@@ -42,13 +45,11 @@ static void rand_bytes(uint8_t *p, size_t n)
 
 static const char prompt[] =
     "You are a helpful assistant for an online bookshop. Answer questions about orders, "
-    "shipping and returns in two or three sentences. If the customer asks about something "
-    "else, politely steer the conversation back. Customer: Where is my order #48213? It "
-    "was supposed to arrive on Tuesday and the tracking page has not changed since Friday.";
+    "shipping and returns in two or three sentences. Customer: Where is my order #48213? "
+    "It was supposed to arrive on Tuesday.";
 static const char completion[] =
-    "I'm sorry for the delay. Order #48213 left our warehouse on Friday and is with the "
-    "carrier; their tracking updates can lag by a day or two. If it has not arrived by "
-    "Thursday, reply here and we will send a replacement at no cost.";
+    "I'm sorry for the delay. Order #48213 is with the carrier and should arrive by "
+    "Thursday; if not, reply here and we will send a replacement.";
 
 enum { N_ATTRS = 20, RESP_ID_LEN = 38 };
 
@@ -91,8 +92,7 @@ static void fill_attrs(span_attrs *sa, uint32_t i)
     A("gen_ai.usage.cache_read.input_tokens", iv(i % 5 ? 0 : 64));
     A("gen_ai.response.finish_reasons",
       ((lt_value){.type = LT_VAL_ARRAY, .u.arr = {sa->finish, 1}}));
-    A("gen_ai.response.id", ((lt_value){.type = LT_VAL_STRING,
-                                        .u.s = {sa->resp_id, RESP_ID_LEN}}));
+    A("gen_ai.response.id", ((lt_value){.type = LT_VAL_STRING, .u.s = {sa->resp_id, RESP_ID_LEN}}));
     A("gen_ai.conversation.id", sv("conv-7f3a9c2e"));
     A("gen_ai.agent.name", sv("support-agent"));
     A("server.address", sv("api.openai.com"));
@@ -113,6 +113,62 @@ static uint64_t written_bytes(void)
         if (strncmp(line, "wchar: ", 7) == 0) parse_u64(lt_str_c(strtok(line + 7, "\n")), &v);
     if (f) fclose(f);
     return v;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+enum { SAMPLES = 1000 };
+
+/* Times get_trace over the sampled ids and a few list queries; prints p50 and p99. */
+static int read_latency(lt_store *store, uint8_t (*ids)[16], size_t n)
+{
+    uint64_t t[SAMPLES];
+    lt_arena *a = arena_new();
+    if (!a) return 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t0 = time_mono_ns();
+        lt_trace_data d;
+        int rc = store_get_trace(store, ids[i], a, &d);
+        t[i] = time_mono_ns() - t0;
+        if (rc || d.spans.n_spans == 0) {
+            fprintf(stderr, "bench_store: get_trace: %s\n", lt_strerror(rc));
+            return 1;
+        }
+        arena_reset(a);
+    }
+    qsort(t, n, sizeof t[0], cmp_u64);
+    printf("  trace by id: p50 %.2f ms, p99 %.2f ms (%zu traces)\n", (double)t[n / 2] / 1e6,
+           (double)t[n * 99 / 100] / 1e6, n);
+    static const char *names[] = {"newest 20", "errors only", "service, min duration 0.86 s",
+                                  "attribute (gen_ai.request.model=claude-3-5-sonnet)"};
+    for (int k = 0; k < 4; k++) {
+        lt_trace_query q = {.limit = 20};
+        if (k == 1) q.errors_only = true;
+        if (k == 2) {
+            q.service = LT_STR("support-bot");
+            q.min_duration_ns = 860000000;
+        }
+        if (k == 3) {
+            q.attr_key = LT_STR("gen_ai.request.model");
+            q.attr_value = LT_STR("claude-3-5-sonnet");
+        }
+        for (int i = 0; i < 50; i++) {
+            lt_trace_list l;
+            uint64_t t0 = time_mono_ns();
+            if (store_list_traces(store, &q, a, &l)) return 1;
+            t[i] = time_mono_ns() - t0;
+            arena_reset(a);
+        }
+        qsort(t, 50, sizeof t[0], cmp_u64);
+        printf("  list traces, %s: p50 %.2f ms, p99 %.2f ms\n", names[k], (double)t[25] / 1e6,
+               (double)t[49] / 1e6);
+    }
+    arena_free(a);
+    return 0;
 }
 
 static uint64_t dir_bytes(const char *dir)
@@ -203,6 +259,9 @@ int main(int argc, char **argv)
     lt_buf probe = {0};
     pb_encode_span(&probe, &spans[0]);
     uint64_t per_trace = 10, t0 = time_now_ns(), written = 0, mono0 = time_mono_ns();
+    static uint8_t sample[SAMPLES][16];
+    size_t n_sample = 0;
+    uint64_t calls = (total + per_call - 1) / per_call, every = calls / SAMPLES + 1, call = 0;
     static const char hexdig[] = "0123456789abcdef";
     while (written < total) {
         uint64_t n = total - written < per_call ? total - written : per_call;
@@ -214,8 +273,10 @@ int main(int argc, char **argv)
             memcpy(s->trace_id, tid, 16);
             rand_bytes(s->span_id, 8);
             s->has_parent = i % per_trace != 0;
-            if (s->has_parent) memcpy(s->parent_span_id, spans[i - i % per_trace].span_id, 8);
-            else memset(s->parent_span_id, 0, 8);
+            if (s->has_parent)
+                memcpy(s->parent_span_id, spans[i - i % per_trace].span_id, 8);
+            else
+                memset(s->parent_span_id, 0, 8);
             s->name = s->has_parent ? LT_STR("chat gpt-4o") : LT_STR("invoke_agent support-agent");
             s->start_time_unix_nano = base + i * 1000;
             s->end_time_unix_nano = s->start_time_unix_nano + 850000000 + next_rand() % 1000000;
@@ -225,6 +286,8 @@ int main(int argc, char **argv)
             for (int k = 9; k < RESP_ID_LEN; k++, r = r >> 4 ? r >> 4 : next_rand())
                 attrs[i].resp_id[k] = hexdig[r & 15];
         }
+        if (call++ % every == 0 && n_sample < SAMPLES)
+            memcpy(sample[n_sample++], spans[0].trace_id, 16);
         ss.n_spans = (uint32_t)n;
         batch.n_spans = n;
         if ((rc = store_write_traces(store, &batch))) {
@@ -239,16 +302,18 @@ int main(int argc, char **argv)
     if (isatty(2)) fprintf(stderr, "\r%60s\r", "");
     uint64_t used = 0;
     store_bytes_used(store, &used);
-    store_close(store);
-    uint64_t on_disk = dir_bytes(dirbuf), wrote = written_bytes();
-    printf("bench_store: %" PRIu64 " spans (%zu B encoded each), %" PRIu64
-           " per call, %" PRIu64 " per trace per call\n",
+    uint64_t wrote = written_bytes();
+    printf("bench_store: %" PRIu64 " spans (%zu B encoded each), %" PRIu64 " per call, %" PRIu64
+           " per trace per call\n",
            total, probe.len, per_call, per_trace);
     printf("  %.2f s, %.0f spans/s\n", secs, (double)total / secs);
+    printf("  %.0f bytes/span written to files (segments, WAL, checkpoints)\n",
+           (double)wrote / (double)total);
+    if (read_latency(store, sample, n_sample)) return 1;
+    store_close(store);
+    uint64_t on_disk = dir_bytes(dirbuf);
     printf("  %.0f bytes/span on disk (%.1f MB after close), %.0f bytes/span used pages\n",
            (double)on_disk / (double)total, (double)on_disk / 1e6, (double)used / (double)total);
-    printf("  %.0f bytes/span written to files (WAL and checkpoints)\n",
-           (double)wrote / (double)total);
     buf_free(&probe);
     remove_dir(dirbuf);
     free(spans);

@@ -291,7 +291,7 @@ int api_trace_json(lt_buf *out, lt_arena *a, const uint8_t trace_id[16], const l
                 by_id[k] = order[k] = &refs[k];
             }
     }
-    qsort(by_id, n, sizeof *by_id, cmp_by_id);
+    if (n > 1) qsort(by_id, n, sizeof *by_id, cmp_by_id);
     for (uint32_t i = 0; i < n; i++) {
         const lt_span *s = refs[i].span;
         span_ref *p = s->has_parent ? find_span(by_id, n, s->parent_span_id) : NULL;
@@ -301,7 +301,7 @@ int api_trace_json(lt_buf *out, lt_arena *a, const uint8_t trace_id[16], const l
     compute_depths(refs, n, order);
     for (uint32_t i = 0; i < n; i++)
         order[i] = &refs[i];
-    qsort(order, n, sizeof *order, cmp_by_start);
+    if (n > 1) qsort(order, n, sizeof *order, cmp_by_start);
 
     k = 0;
     for (uint32_t i = 0; i < d->logs.n_rl; i++) {
@@ -319,7 +319,7 @@ int api_trace_json(lt_buf *out, lt_arena *a, const uint8_t trace_id[16], const l
                 if (logs[k].owner) logs[k].owner->n_logs++;
             }
     }
-    qsort(logs, m, sizeof *logs, cmp_log);
+    if (m > 1) qsort(logs, m, sizeof *logs, cmp_log);
     /* hand each span a run of log_slots, filled in time order */
     uint32_t next = 0;
     for (uint32_t i = 0; i < n; i++) {

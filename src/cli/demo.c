@@ -38,8 +38,8 @@ static uint64_t next_rand(uint64_t *s)
     return x ^ (x >> 32);
 }
 
-static lt_span *add_span(trace_builder *t, const lt_span *parent, const char *name,
-                         uint32_t kind, uint64_t start, uint64_t dur)
+static lt_span *add_span(trace_builder *t, const lt_span *parent, const char *name, uint32_t kind,
+                         uint64_t start, uint64_t dur)
 {
     lt_span *s = &t->spans[t->n];
     memset(s, 0, sizeof *s);
@@ -66,7 +66,8 @@ static lt_span *add_span(trace_builder *t, const lt_span *parent, const char *na
 
 static void set_str(lt_span *s, const char *k, const char *v)
 {
-    s->attrs.items[s->attrs.n++] = (lt_kv){lt_str_c(k), {.type = LT_VAL_STRING, .u.s = lt_str_c(v)}};
+    s->attrs.items[s->attrs.n++] =
+        (lt_kv){lt_str_c(k), {.type = LT_VAL_STRING, .u.s = lt_str_c(v)}};
 }
 
 static void set_int(lt_span *s, const char *k, int64_t v)
@@ -84,8 +85,7 @@ static void set_strs(trace_builder *t, lt_span *s, const char *k, const char *v)
     lt_value *item = arena_calloc(t->a, 1, sizeof *item);
     if (!item) return;
     *item = (lt_value){.type = LT_VAL_STRING, .u.s = lt_str_c(v)};
-    s->attrs.items[s->attrs.n++] =
-        (lt_kv){lt_str_c(k), {.type = LT_VAL_ARRAY, .u.arr = {item, 1}}};
+    s->attrs.items[s->attrs.n++] = (lt_kv){lt_str_c(k), {.type = LT_VAL_ARRAY, .u.arr = {item, 1}}};
 }
 
 static const char *models[][3] = {
@@ -115,17 +115,21 @@ static void chat(trace_builder *t, const lt_span *parent, int m, uint64_t start,
     snprintf(msgs, 512,
              "[{\"role\":\"system\",\"parts\":[{\"type\":\"text\",\"content\":\"You are a "
              "helpful support assistant.\"}]},{\"role\":\"user\",\"parts\":[{\"type\":"
-             "\"text\",\"content\":\"%s\"}]}]", question);
+             "\"text\",\"content\":\"%s\"}]}]",
+             question);
     snprintf(outm, 512,
              "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":\"%s\"}],"
-             "\"finish_reason\":\"stop\"}]", answer);
+             "\"finish_reason\":\"stop\"}]",
+             answer);
     set_str(s, "gen_ai.input.messages", msgs);
     set_str(s, "gen_ai.output.messages", outm);
 }
 
 static const char *questions[][2] = {
-    {"How do I rotate my API key?", "Open Settings > API keys, create a new key, then revoke the old one."},
-    {"Why is my dashboard empty?", "Check that your exporter points at port 4318 and that spans are sampled."},
+    {"How do I rotate my API key?",
+     "Open Settings > API keys, create a new key, then revoke the old one."},
+    {"Why is my dashboard empty?",
+     "Check that your exporter points at port 4318 and that spans are sampled."},
     {"Which plan includes SSO?", "SSO is part of the Business plan."},
     {"Can I export traces to CSV?", "Yes: use the export button on the traces page."},
 };
@@ -146,8 +150,8 @@ static void build_trace(trace_builder *t, int i, uint64_t start)
         set_str(e, "gen_ai.provider.name", "openai");
         set_str(e, "gen_ai.request.model", "text-embedding-3-small");
         set_int(e, "gen_ai.usage.input_tokens", 9);
-        lt_span *r = add_span(t, root, "retrieval product-docs", LT_KIND_CLIENT,
-                              start + 130 * ms, 45 * ms);
+        lt_span *r =
+            add_span(t, root, "retrieval product-docs", LT_KIND_CLIENT, start + 130 * ms, 45 * ms);
         set_str(r, "gen_ai.operation.name", "retrieval");
         set_str(r, "gen_ai.data_source.id", "product-docs");
         set_str(r, "db.system.name", "chroma");
@@ -157,8 +161,8 @@ static void build_trace(trace_builder *t, int i, uint64_t start)
         break;
     }
     case 1: { /* agent with a tool call */
-        lt_span *root = add_span(t, NULL, "invoke_agent planner", LT_KIND_INTERNAL, start,
-                                 3200 * ms);
+        lt_span *root =
+            add_span(t, NULL, "invoke_agent planner", LT_KIND_INTERNAL, start, 3200 * ms);
         set_str(root, "gen_ai.operation.name", "invoke_agent");
         set_str(root, "gen_ai.agent.name", "planner");
         chat(t, root, 1, start + 10 * ms, 1400 * ms, 220, 64, q[0], "Calling search_docs.");
@@ -171,7 +175,8 @@ static void build_trace(trace_builder *t, int i, uint64_t start)
         break;
     }
     case 2: /* a plain chat */
-        chat(t, NULL, m, start, (700 + 37 * (uint64_t)(i % 11)) * ms, 42 + i, 18 + i % 7, q[0], q[1]);
+        chat(t, NULL, m, start, (700 + 37 * (uint64_t)(i % 11)) * ms, 42 + i, 18 + i % 7, q[0],
+             q[1]);
         break;
     default: { /* a failed call */
         lt_span *s = add_span(t, NULL, "chat gpt-4o", LT_KIND_CLIENT, start, 230 * ms);
@@ -213,15 +218,16 @@ int cmd_demo(int argc, char **argv)
     const char *otlp = "http://127.0.0.1:4318", *data = NULL;
     uint64_t n_traces = 40, seed = 1;
     const opt_def defs[] = {
-        {"otlp", "URL", OPT_STR, &otlp, "OTLP/HTTP endpoint to send to (default http://127.0.0.1:4318)"},
+        {"otlp", "URL", OPT_STR, &otlp,
+         "OTLP/HTTP endpoint to send to (default http://127.0.0.1:4318)"},
         {"data", "DIR", OPT_STR, &data, "write into this store directly instead of sending"},
         {"traces", "N", OPT_UINT, &n_traces, "how many traces (default 40)"},
         {"seed", "N", OPT_UINT, &seed, "random seed (default 1)"},
         {0},
     };
-    const opt_spec spec = {"demo", "[options]",
-                           "Generate demo GenAI traces (RAG, agent, chats, errors) from the last hour.",
-                           defs};
+    const opt_spec spec = {
+        "demo", "[options]",
+        "Generate demo GenAI traces (RAG, agent, chats, errors) from the last hour.", defs};
     int npos = 0, rc = opts_parse(&spec, argc, argv, &npos);
     if (rc) return rc > 0 ? 0 : 2;
     lt_store *store = NULL;
@@ -238,7 +244,8 @@ int cmd_demo(int argc, char **argv)
         }
     } else {
         size_t ol = strlen(otlp);
-        while (ol && otlp[ol - 1] == '/') ol--;
+        while (ol && otlp[ol - 1] == '/')
+            ol--;
         snprintf(url, sizeof url, "%.*s/v1/traces", (int)ol, otlp);
         if (!(curl = curl_easy_init())) goto out;
     }
@@ -247,12 +254,16 @@ int cmd_demo(int argc, char **argv)
         trace_builder t = {.a = a, .rng = seed * 0x9e3779b97f4a7c15ull + i};
         build_trace(&t, (int)i, now - hour + i * (hour / (n_traces + 1)));
         lt_kv res_attrs[] = {
-            {LT_STR("service.name"), {.type = LT_VAL_STRING, .u.s = i % 4 == 1 ? LT_STR("agent-service") : LT_STR("support-bot")}},
+            {LT_STR("service.name"),
+             {.type = LT_VAL_STRING,
+              .u.s = i % 4 == 1 ? LT_STR("agent-service") : LT_STR("support-bot")}},
             {LT_STR("deployment.environment.name"), {.type = LT_VAL_STRING, .u.s = LT_STR("demo")}},
         };
         lt_scope_spans ss = {.scope = {.name = LT_STR("llmtrace-demo"), .version = LT_STR("1")},
-                             .spans = t.spans, .n_spans = t.n};
-        lt_resource_spans rs = {.resource = {.attrs = {res_attrs, 2}}, .scopes = &ss, .n_scopes = 1};
+                             .spans = t.spans,
+                             .n_spans = t.n};
+        lt_resource_spans rs = {
+            .resource = {.attrs = {res_attrs, 2}}, .scopes = &ss, .n_scopes = 1};
         lt_trace_batch b = {.rs = &rs, .n_rs = 1, .n_spans = t.n};
         if (store) {
             if ((rc = store_write_traces(store, &b))) {
@@ -264,7 +275,9 @@ int cmd_demo(int argc, char **argv)
             if (pb_encode_traces(&body, &b) || send_otlp(curl, url, &body)) goto out;
         }
         arena_reset(a);
-        if (isatty(2)) fprintf(stderr, "\rllmtrace demo: %llu/%llu traces", (unsigned long long)i + 1, (unsigned long long)n_traces);
+        if (isatty(2))
+            fprintf(stderr, "\rllmtrace demo: %llu/%llu traces", (unsigned long long)i + 1,
+                    (unsigned long long)n_traces);
     }
     if (isatty(2)) fprintf(stderr, "\n");
     printf("llmtrace demo: %llu traces written\n", (unsigned long long)n_traces);

@@ -23,18 +23,28 @@ static int set_value(const opt_spec *spec, const opt_def *d, const char *v)
 {
     int rc = 0;
     switch (d->type) {
-    case OPT_STR: *(const char **)d->dest = v; break;
-    case OPT_FLAG: *(bool *)d->dest = true; break;
-    case OPT_UINT: rc = parse_u64(lt_str_c(v), d->dest); break;
-    case OPT_SIZE: rc = parse_size(v, d->dest); break;
-    case OPT_DURATION: rc = parse_duration_ns(v, d->dest); break;
+    case OPT_STR:
+        *(const char **)d->dest = v;
+        break;
+    case OPT_FLAG:
+        *(bool *)d->dest = true;
+        break;
+    case OPT_UINT:
+        rc = parse_u64(lt_str_c(v), d->dest);
+        break;
+    case OPT_SIZE:
+        rc = parse_size(v, d->dest);
+        break;
+    case OPT_DURATION:
+        rc = parse_duration_ns(v, d->dest);
+        break;
     }
     if (rc) {
         const char *want = d->type == OPT_SIZE       ? "a size such as 16MiB or 10GB"
-                         : d->type == OPT_DURATION ? "a duration such as 90s, 12h or 7d"
-                                                   : "a non-negative integer";
-        fprintf(stderr, "llmtrace %s: --%s: expected %s, got '%s'\n", spec->command, d->name,
-                want, v);
+                           : d->type == OPT_DURATION ? "a duration such as 90s, 12h or 7d"
+                                                     : "a non-negative integer";
+        fprintf(stderr, "llmtrace %s: --%s: expected %s, got '%s'\n", spec->command, d->name, want,
+                v);
         return -1;
     }
     return 0;
@@ -57,7 +67,8 @@ int opts_parse(const opt_spec *spec, int argc, char **argv, int *npos)
         const char *eq = strchr(name, '=');
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
         const opt_def *d = spec->defs;
-        while (d->name && !(strlen(d->name) == nl && strncmp(d->name, name, nl) == 0)) d++;
+        while (d->name && !(strlen(d->name) == nl && strncmp(d->name, name, nl) == 0))
+            d++;
         if (!d->name) {
             fprintf(stderr, "llmtrace %s: unknown option --%.*s (see --help)\n", spec->command,
                     (int)nl, name);

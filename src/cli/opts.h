@@ -22,7 +22,7 @@ typedef struct {
     const char *metavar; /* shown in --help, e.g. "HOST:PORT" */
     opt_type type;
     void *dest;
-    const char *help;    /* one line; mention the default */
+    const char *help; /* one line; mention the default */
 } opt_def;
 
 typedef struct {

@@ -262,13 +262,13 @@ int show_render(lt_buf *out, const json_t *doc, const client_style *st, bool eve
         by_id[i] = order[i] = s;
     }
     if (n == 0) t0 = 0;
-    qsort(by_id, n, sizeof *by_id, cmp_wf_id);
+    if (n > 1) qsort(by_id, n, sizeof *by_id, cmp_wf_id);
     for (size_t i = 0; i < n; i++) {
         wf_span *p = spans[i].parent_id ? find_wf(by_id, n, spans[i].parent_id) : NULL;
         spans[i].parent = p == &spans[i] ? NULL : p;
     }
     cut_cycles(spans, n, by_id); /* by_id is no longer needed: reused as the walk stack */
-    qsort(order, n, sizeof *order, cmp_wf_start);
+    if (n > 1) qsort(order, n, sizeof *order, cmp_wf_start);
     for (size_t i = 0; i < n; i++) {
         wf_span *s = order[i], *p = s->parent;
         if (!p) continue;

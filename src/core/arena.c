@@ -45,8 +45,10 @@ void *arena_alloc(lt_arena *a, size_t size)
     block *b = a->head;
     if (!b || b->size - b->used < size) {
         size_t bs = a->next_size;
-        if (size > bs / 4) bs = size; /* big: its own block */
-        else if (a->next_size < MAX_BLOCK) a->next_size *= 2;
+        if (size > bs / 4)
+            bs = size; /* big: its own block */
+        else if (a->next_size < MAX_BLOCK)
+            a->next_size *= 2;
         if (bs > SIZE_MAX - sizeof(block)) return NULL;
         block *nb = lt_malloc(sizeof(block) + bs);
         if (!nb) return NULL;
@@ -90,8 +92,10 @@ void arena_reset(lt_arena *a)
     block *keep = NULL;
     for (block *b = a->head; b;) {
         block *n = b->next;
-        if (!keep && b->size <= MAX_BLOCK) keep = b;
-        else lt_free(b);
+        if (!keep && b->size <= MAX_BLOCK)
+            keep = b;
+        else
+            lt_free(b);
         b = n;
     }
     if (keep) {

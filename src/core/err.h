@@ -8,14 +8,14 @@
 
 enum {
     LT_OK = 0,
-    LT_ENOMEM = -1,      /* allocation failed; retryable by the sender */
-    LT_EINVAL = -2,      /* malformed input; never retryable */
-    LT_ETOOBIG = -3,     /* a limit was exceeded (size, depth, count) */
-    LT_EIO = -4,         /* storage or file I/O failed; retryable */
-    LT_ENOTFOUND = -5,   /* no such object */
-    LT_EUNSUPPORTED = -6,/* recognised but not supported */
-    LT_EBUSY = -7,       /* overloaded right now; retryable */
-    LT_EFULL = -8,       /* disk full; retryable after space is freed */
+    LT_ENOMEM = -1,       /* allocation failed; retryable by the sender */
+    LT_EINVAL = -2,       /* malformed input; never retryable */
+    LT_ETOOBIG = -3,      /* a limit was exceeded (size, depth, count) */
+    LT_EIO = -4,          /* storage or file I/O failed; retryable */
+    LT_ENOTFOUND = -5,    /* no such object */
+    LT_EUNSUPPORTED = -6, /* recognised but not supported */
+    LT_EBUSY = -7,        /* overloaded right now; retryable */
+    LT_EFULL = -8,        /* disk full; retryable after space is freed */
 };
 
 /* Returns a static, human-readable description of an error code. */

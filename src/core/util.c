@@ -92,7 +92,8 @@ int parse_i64(lt_str s, int64_t *out)
 static int split_unit(const char *s, uint64_t *num, const char **unit)
 {
     size_t i = 0;
-    while (s[i] >= '0' && s[i] <= '9') i++;
+    while (s[i] >= '0' && s[i] <= '9')
+        i++;
     if (i == 0 || parse_u64((lt_str){s, i}, num)) return LT_EINVAL;
     *unit = s + i;
     return 0;
@@ -107,10 +108,19 @@ static int scale(uint64_t num, uint64_t mul, uint64_t *out)
 
 int parse_duration_ns(const char *s, uint64_t *out)
 {
-    static const struct { const char *unit; uint64_t ns; } units[] = {
-        {"", 1000000000ull},     {"ns", 1},           {"us", 1000},
-        {"ms", 1000000},         {"s", 1000000000ull}, {"m", 60000000000ull},
-        {"h", 3600000000000ull}, {"d", 86400000000000ull}, {"w", 604800000000000ull},
+    static const struct {
+        const char *unit;
+        uint64_t ns;
+    } units[] = {
+        {"", 1000000000ull},
+        {"ns", 1},
+        {"us", 1000},
+        {"ms", 1000000},
+        {"s", 1000000000ull},
+        {"m", 60000000000ull},
+        {"h", 3600000000000ull},
+        {"d", 86400000000000ull},
+        {"w", 604800000000000ull},
     };
     uint64_t num;
     const char *unit;
@@ -122,11 +132,24 @@ int parse_duration_ns(const char *s, uint64_t *out)
 
 int parse_size(const char *s, uint64_t *out)
 {
-    static const struct { const char *unit; uint64_t mul; } units[] = {
-        {"", 1}, {"B", 1},
-        {"KB", 1000ull}, {"MB", 1000000ull}, {"GB", 1000000000ull}, {"TB", 1000000000000ull},
-        {"K", 1000ull}, {"M", 1000000ull}, {"G", 1000000000ull}, {"T", 1000000000000ull},
-        {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
+    static const struct {
+        const char *unit;
+        uint64_t mul;
+    } units[] = {
+        {"", 1},
+        {"B", 1},
+        {"KB", 1000ull},
+        {"MB", 1000000ull},
+        {"GB", 1000000000ull},
+        {"TB", 1000000000000ull},
+        {"K", 1000ull},
+        {"M", 1000000ull},
+        {"G", 1000000000ull},
+        {"T", 1000000000000ull},
+        {"KiB", 1ull << 10},
+        {"MiB", 1ull << 20},
+        {"GiB", 1ull << 30},
+        {"TiB", 1ull << 40},
     };
     uint64_t num;
     const char *unit;
@@ -155,7 +178,8 @@ void base64_encode(const uint8_t *in, size_t n, char *out)
 
 long base64_decode(lt_str s, uint8_t *out)
 {
-    while (s.len && s.ptr[s.len - 1] == '=') s.len--;
+    while (s.len && s.ptr[s.len - 1] == '=')
+        s.len--;
     if (s.len % 4 == 1) return -1;
     long o = 0;
     uint32_t acc = 0;

@@ -18,9 +18,9 @@
 /* Limits on untrusted dimensions, shared by every decoder (protobuf and JSON). A breach
  * makes the whole request invalid (LT_ETOOBIG), never a crash. */
 enum {
-    MODEL_MAX_DEPTH = 64,             /* nesting of AnyValue arrays/kvlists */
-    MODEL_MAX_ATTRS = 100000,         /* KeyValues in one list */
-    MODEL_MAX_ITEMS = 10000000,       /* spans, events, links or log records in one request */
+    MODEL_MAX_DEPTH = 64,       /* nesting of AnyValue arrays/kvlists */
+    MODEL_MAX_ATTRS = 100000,   /* KeyValues in one list */
+    MODEL_MAX_ITEMS = 10000000, /* spans, events, links or log records in one request */
 };
 
 typedef enum {
@@ -45,7 +45,7 @@ typedef struct {
 struct lt_value {
     lt_val_type type;
     union {
-        lt_str s;   /* STRING, and BYTES (raw bytes, not encoded) */
+        lt_str s; /* STRING, and BYTES (raw bytes, not encoded) */
         bool b;
         int64_t i;
         double d;
@@ -90,8 +90,14 @@ typedef struct {
     uint32_t flags;
 } lt_link;
 
-enum { LT_KIND_UNSPECIFIED, LT_KIND_INTERNAL, LT_KIND_SERVER, LT_KIND_CLIENT,
-       LT_KIND_PRODUCER, LT_KIND_CONSUMER };
+enum {
+    LT_KIND_UNSPECIFIED,
+    LT_KIND_INTERNAL,
+    LT_KIND_SERVER,
+    LT_KIND_CLIENT,
+    LT_KIND_PRODUCER,
+    LT_KIND_CONSUMER
+};
 enum { LT_STATUS_UNSET, LT_STATUS_OK, LT_STATUS_ERROR };
 
 typedef struct {
@@ -101,7 +107,7 @@ typedef struct {
     bool has_parent;
     lt_str trace_state;
     lt_str name;
-    uint32_t kind;             /* LT_KIND_*; other values kept as sent */
+    uint32_t kind; /* LT_KIND_*; other values kept as sent */
     uint64_t start_time_unix_nano;
     uint64_t end_time_unix_nano;
     lt_attrs attrs;
@@ -117,7 +123,7 @@ typedef struct {
     } links;
     uint32_t dropped_links_count;
     lt_str status_message;
-    uint32_t status_code;      /* LT_STATUS_* */
+    uint32_t status_code; /* LT_STATUS_* */
     uint32_t flags;
 } lt_span;
 
@@ -140,9 +146,9 @@ typedef struct {
 typedef struct {
     lt_resource_spans *rs;
     uint32_t n_rs;
-    uint64_t n_spans;          /* spans kept, over all rs */
+    uint64_t n_spans; /* spans kept, over all rs */
     uint64_t rejected;
-    lt_str reject_reason;      /* static text; empty when rejected == 0 */
+    lt_str reject_reason; /* static text; empty when rejected == 0 */
 } lt_trace_batch;
 
 typedef struct {
@@ -154,8 +160,8 @@ typedef struct {
     lt_attrs attrs;
     uint32_t dropped_attributes_count;
     uint32_t flags;
-    uint8_t trace_id[16];      /* all zero = no trace context */
-    uint8_t span_id[8];        /* all zero = no span context */
+    uint8_t trace_id[16]; /* all zero = no trace context */
+    uint8_t span_id[8];   /* all zero = no span context */
     lt_str event_name;
 } lt_log_record;
 

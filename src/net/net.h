@@ -15,12 +15,12 @@
 #include "store/store.h"
 
 typedef struct {
-    const char *data;            /* store URL or directory */
-    const char *otlp_http_addr;  /* HOST:PORT; port 0 picks a free one */
-    const char *http_addr;       /* API (and later UI) */
-    const char *otlp_grpc_addr;  /* reserved for the gRPC receiver; NULL = off */
-    size_t max_body;             /* request body limit, also after decompression */
-    size_t max_queue;            /* bytes of decoded requests waiting for the store */
+    const char *data;           /* store URL or directory */
+    const char *otlp_http_addr; /* HOST:PORT; port 0 picks a free one */
+    const char *http_addr;      /* API (and later UI) */
+    const char *otlp_grpc_addr; /* reserved for the gRPC receiver; NULL = off */
+    size_t max_body;            /* request body limit, also after decompression */
+    size_t max_queue;           /* bytes of decoded requests waiting for the store */
     lt_retention retention;
 } server_config;
 

@@ -36,7 +36,7 @@ enum { ARENA_PER_BODY_BYTE = 4 };
 typedef enum { SIG_TRACES, SIG_LOGS, SIG_METRICS } signal_kind;
 
 typedef struct {
-    ingest_job job;        /* first: the queue hands it back to done() */
+    ingest_job job; /* first: the queue hands it back to done() */
     otlp_http *srv;
     struct evhttp_request *req;
     struct event *wake;
@@ -75,13 +75,19 @@ static void send_body(struct evhttp_request *req, int code, const char *reason, 
 }
 
 /* Replies with a google.rpc.Status in the request's format. */
-static void send_status(struct evhttp_request *req, int code, const char *reason,
-                        otlp_format f, const char *msg)
+static void send_status(struct evhttp_request *req, int code, const char *reason, otlp_format f,
+                        const char *msg)
 {
     lt_buf b = {0};
     /* google.rpc.Code that matches the HTTP status, as gRPC-gateway maps them */
-    int32_t rpc = code == 400 ? 3 : code == 413 ? 8 : code == 429 ? 8 : code == 503 ? 14
-                : code == 404 ? 5 : code == 415 ? 3 : code == 405 ? 12 : 2;
+    int32_t rpc = code == 400   ? 3
+                  : code == 413 ? 8
+                  : code == 429 ? 8
+                  : code == 503 ? 14
+                  : code == 404 ? 5
+                  : code == 415 ? 3
+                  : code == 405 ? 12
+                                : 2;
     otlp_reply_status(&b, f, rpc, lt_str_c(msg));
     if (code == 429 || code == 503)
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
@@ -92,8 +98,9 @@ static void send_status(struct evhttp_request *req, int code, const char *reason
 static void send_ok(request *r, uint64_t rejected, lt_str why)
 {
     lt_buf b = {0};
-    const char *field = r->sig == SIG_LOGS ? "rejectedLogRecords"
-                      : r->sig == SIG_METRICS ? "rejectedDataPoints" : "rejectedSpans";
+    const char *field = r->sig == SIG_LOGS      ? "rejectedLogRecords"
+                        : r->sig == SIG_METRICS ? "rejectedDataPoints"
+                                                : "rejectedSpans";
     if (otlp_reply_ok(&b, r->fmt, field, rejected, why)) {
         buf_free(&b);
         send_status(r->req, 503, "Service Unavailable", r->fmt, "out of memory");
@@ -109,8 +116,10 @@ static void on_committed(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     request *r = arg;
     if (r->result == 0) {
-        if (r->sig == SIG_TRACES) send_ok(r, r->traces.rejected, r->traces.reject_reason);
-        else send_ok(r, r->logs.rejected, r->logs.reject_reason);
+        if (r->sig == SIG_TRACES)
+            send_ok(r, r->traces.rejected, r->traces.reject_reason);
+        else
+            send_ok(r, r->logs.rejected, r->logs.reject_reason);
     } else {
         log_warn("store write failed: %s", lt_strerror(r->result));
         send_status(r->req, 503, "Service Unavailable", r->fmt,
@@ -132,10 +141,14 @@ static void on_done(ingest_job *job, int result)
 static int signal_of(const char *path, signal_kind *out)
 {
     if (!path) return -1;
-    if (strcmp(path, "/v1/traces") == 0) *out = SIG_TRACES;
-    else if (strcmp(path, "/v1/logs") == 0) *out = SIG_LOGS;
-    else if (strcmp(path, "/v1/metrics") == 0) *out = SIG_METRICS;
-    else return -1;
+    if (strcmp(path, "/v1/traces") == 0)
+        *out = SIG_TRACES;
+    else if (strcmp(path, "/v1/logs") == 0)
+        *out = SIG_LOGS;
+    else if (strcmp(path, "/v1/metrics") == 0)
+        *out = SIG_METRICS;
+    else
+        return -1;
     return 0;
 }
 
@@ -163,7 +176,8 @@ static void handle(struct evhttp_request *req, void *arg)
     signal_kind sig;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (signal_of(path, &sig)) {
-        send_status(req, 404, "Not Found", fmt, "no such endpoint; use /v1/traces, /v1/logs, /v1/metrics");
+        send_status(req, 404, "Not Found", fmt,
+                    "no such endpoint; use /v1/traces, /v1/logs, /v1/metrics");
         return;
     }
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -180,9 +194,11 @@ static void handle(struct evhttp_request *req, void *arg)
     }
     const char *enc = evhttp_find_header(in, "Content-Encoding");
     bool gzip = false;
-    if (enc && strcasecmp(enc, "gzip") == 0) gzip = true;
+    if (enc && strcasecmp(enc, "gzip") == 0)
+        gzip = true;
     else if (enc && *enc && strcasecmp(enc, "identity") != 0) {
-        send_status(req, 415, "Unsupported Media Type", fmt, "Content-Encoding must be gzip or identity");
+        send_status(req, 415, "Unsupported Media Type", fmt,
+                    "Content-Encoding must be gzip or identity");
         return;
     }
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
@@ -216,7 +232,8 @@ static void handle(struct evhttp_request *req, void *arg)
     if (gzip) {
         int rc = otlp_gunzip(data, n, srv->max_body, &r->inflated);
         if (rc == LT_ETOOBIG) {
-            send_status(req, 413, "Payload Too Large", fmt, "decompressed body over the size limit");
+            send_status(req, 413, "Payload Too Large", fmt,
+                        "decompressed body over the size limit");
             goto fail;
         }
         if (rc) {
@@ -240,12 +257,16 @@ static void handle(struct evhttp_request *req, void *arg)
     }
     if ((sig == SIG_TRACES ? r->traces.n_spans : r->logs.n_records) == 0) {
         /* nothing to store: an empty request, or every item rejected */
-        if (sig == SIG_TRACES) send_ok(r, r->traces.rejected, r->traces.reject_reason);
-        else send_ok(r, r->logs.rejected, r->logs.reject_reason);
+        if (sig == SIG_TRACES)
+            send_ok(r, r->traces.rejected, r->traces.reject_reason);
+        else
+            send_ok(r, r->logs.rejected, r->logs.reject_reason);
         goto fail;
     }
-    if (sig == SIG_TRACES) r->job.traces = &r->traces;
-    else r->job.logs = &r->logs;
+    if (sig == SIG_TRACES)
+        r->job.traces = &r->traces;
+    else
+        r->job.logs = &r->logs;
     r->job.cost = evbuffer_get_length(body) + r->inflated.cap + arena_used(r->arena);
     r->job.done = on_done;
     if (ingest_submit(srv->q, &r->job)) {
@@ -258,8 +279,7 @@ fail:
     request_free(r);
 }
 
-otlp_http *otlp_http_new(struct event_base *base, struct evhttp *http, ingest *q,
-                         size_t max_body)
+otlp_http *otlp_http_new(struct event_base *base, struct evhttp *http, ingest *q, size_t max_body)
 {
     otlp_http *r = lt_calloc(1, sizeof *r);
     if (!r) return NULL;

@@ -15,8 +15,7 @@ typedef struct otlp_http otlp_http;
 
 /* Registers the receiver as the generic callback of http (bound by the caller).
  * Returns NULL on allocation failure. */
-otlp_http *otlp_http_new(struct event_base *base, struct evhttp *http, ingest *q,
-                         size_t max_body);
+otlp_http *otlp_http_new(struct event_base *base, struct evhttp *http, ingest *q, size_t max_body);
 /* Requests accepted but not yet answered. */
 size_t otlp_http_inflight(const otlp_http *r);
 /* NULL-tolerant; only once nothing is in flight. */

@@ -102,17 +102,28 @@ static void api_request(struct evhttp_request *req, void *arg)
     const char *query = evhttp_uri_get_query(uri);
     const char *method = "GET";
     switch (evhttp_request_get_command(req)) {
-    case EVHTTP_REQ_GET: method = "GET"; break;
-    case EVHTTP_REQ_HEAD: method = "HEAD"; break;
-    case EVHTTP_REQ_POST: method = "POST"; break;
-    case EVHTTP_REQ_PUT: method = "PUT"; break;
-    case EVHTTP_REQ_DELETE: method = "DELETE"; break;
-    default: method = "OTHER";
+    case EVHTTP_REQ_GET:
+        method = "GET";
+        break;
+    case EVHTTP_REQ_HEAD:
+        method = "HEAD";
+        break;
+    case EVHTTP_REQ_POST:
+        method = "POST";
+        break;
+    case EVHTTP_REQ_PUT:
+        method = "PUT";
+        break;
+    case EVHTTP_REQ_DELETE:
+        method = "DELETE";
+        break;
+    default:
+        method = "OTHER";
     }
     lt_buf body = {0};
     const char *ctype = "application/json";
-    int code = api_handle(a->store, lt_str_c(method), lt_str_c(path ? path : "/"),
-                          lt_str_c(query), &body, &ctype);
+    int code = api_handle(a->store, lt_str_c(method), lt_str_c(path ? path : "/"), lt_str_c(query),
+                          &body, &ctype);
     if (body.oom) {
         code = 503;
         buf_reset(&body);
@@ -168,8 +179,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     rt->listener = NULL;
     struct timeval tv = {0, 10000};
     rt->drain_timer = event_new(rt->base, -1, EV_PERSIST, check_drained, rt);
-    if (rt->drain_timer) event_add(rt->drain_timer, &tv);
-    else event_base_loopexit(rt->base, NULL);
+    if (rt->drain_timer)
+        event_add(rt->drain_timer, &tv);
+    else
+        event_base_loopexit(rt->base, NULL);
 }
 
 int server_run(const server_config *cfg)
@@ -220,7 +233,7 @@ int server_run(const server_config *cfg)
     api.store = store;
     evhttp_set_gencb(api.http, api_request, &api);
     if ((rc = bind_http(rt.otlp, "otlp-http", cfg->otlp_http_addr, otlp_shown, sizeof otlp_shown,
-                         &rt.listener)) ||
+                        &rt.listener)) ||
         (rc = bind_http(api.http, "http", cfg->http_addr, http_shown, sizeof http_shown, NULL)))
         goto out;
     if (cfg->otlp_grpc_addr)
@@ -239,8 +252,7 @@ int server_run(const server_config *cfg)
     }
     printf("llmtrace listening otlp_http=%s http=%s\n", otlp_shown, http_shown);
     fflush(stdout);
-    log_info("storing in %s; OTLP/HTTP on %s; API on http://%s", cfg->data, otlp_shown,
-             http_shown);
+    log_info("storing in %s; OTLP/HTTP on %s; API on http://%s", cfg->data, otlp_shown, http_shown);
     event_base_dispatch(rt.base);
     log_info("stopped cleanly");
 out:

@@ -24,7 +24,7 @@ struct ingest {
     pthread_t thread;
     ingest_job *head, *tail;
     size_t queued_bytes;
-    size_t pending;   /* queued + the one being written */
+    size_t pending; /* queued + the one being written */
     bool stopping;
 };
 
@@ -106,8 +106,10 @@ int ingest_submit(ingest *q, ingest_job *job)
         goto out;
     }
     job->next = NULL;
-    if (q->tail) q->tail->next = job;
-    else q->head = job;
+    if (q->tail)
+        q->tail->next = job;
+    else
+        q->head = job;
     q->tail = job;
     q->queued_bytes += job->cost;
     q->pending++;

@@ -22,15 +22,15 @@ typedef struct ingest_job ingest_job;
 struct ingest_job {
     const lt_trace_batch *traces; /* exactly one of traces / logs is set */
     const lt_log_batch *logs;
-    size_t cost;                  /* bytes this job holds (request + arena), for the bound */
+    size_t cost; /* bytes this job holds (request + arena), for the bound */
     /* Called once on the writer thread with 0 or the store's error; the job and whatever it
      * points to must stay valid until then. */
     void (*done)(ingest_job *job, int result);
-    ingest_job *next;             /* private to the queue */
+    ingest_job *next; /* private to the queue */
 };
 
 typedef struct {
-    size_t max_bytes;             /* bound on the cost of queued jobs; 0 = 64 MiB */
+    size_t max_bytes; /* bound on the cost of queued jobs; 0 = 64 MiB */
     lt_retention retention;
     uint64_t retention_interval_ns; /* 0 = 60 s */
 } ingest_config;

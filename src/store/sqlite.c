@@ -1,33 +1,63 @@
-/* sqlite.c — the embedded SQLite engine behind store.h.
+/* sqlite.c — the embedded engine behind store.h: SQLite rows, append-only body segments.
  *
- * Ingest speed comes from appending. Span and log rows go into rowid (arrival) order, so
- * an insert touches only the right edge of one B-tree; nothing is indexed per span by a
- * random key (a random 16-byte index entry per span cuts SQLite from ~215k to ~50k rows/s).
- * Instead each write call sorts its spans by trace, so every trace's spans of that call are
- * one contiguous rowid range, and one chunk row per (trace, call, signal) points at the
- * range: the only random index is on chunks. A span row keeps a few typed columns for
- * queries plus the span's canonical protobuf encoding, which is the lossless copy;
- * resources and scopes are stored once per distinct content (hash -> id, cached in memory
- * so a repeated one costs no SQL). The trace summary (one row per trace, upserted once per
- * trace per call, indexed on start) answers listings without reading spans; operations
- * (service, span name, kind) are remembered in memory so known ones cost nothing.
+ * Ingest speed comes from appending, and from keeping the bytes SQLite writes small.
  *
- * Each write call is one transaction and one row of batches holding its rowid ranges.
- * Because every table is appended in batch order, retention deletes a prefix of batches
- * as a rowid prefix of each table, drops the summaries of traces left without spans, and
- * shrinks the file with incremental vacuum and a checkpoint.
+ * Bodies. Each span's (log record's) canonical protobuf encoding is appended to a segment
+ * file (blobs-NNNNNNNN.seg, rolled at seg_max bytes) with one write per call; the SQLite
+ * row keeps its location. Measured here: a ~1.3 KB body inside the row makes SQLite write
+ * it twice (WAL, then checkpoint) plus page slack, which caps ingest near the disk's
+ * bandwidth (~390 MB/s) at ~100k spans/s; in a segment it is written once. Retention
+ * unlinks whole segments, so the directory shrinks at once.
+ *
+ * Rows. spans and logs are appended in rowid (arrival) order with a few typed columns and
+ * the row id of their trace summary. A call sorts its spans by trace, so each trace's
+ * spans of one call are one contiguous rowid range (and one contiguous run of the
+ * segment, read back with one pread).
+ *
+ * Traces. Nothing is indexed per span by a random key. The trace summary (traces: root
+ * name and service, start, end, counts, services, and the rowid ranges of its spans and
+ * logs) is a rowid table appended when a trace is first seen and updated in place when
+ * more of it arrives; an index on (start, trace id) lists newest first and is appended
+ * near its right edge. Finding a summary by trace id goes through an in-memory map of
+ * the summaries created since the last index flush, then trace_idx (8-byte id prefix ->
+ * summary row), which is written in bulk, sorted, once the map holds a sixteenth of it:
+ * a random B-tree insert per trace per call would dirty one page per trace in every
+ * commit (measured: that alone halves ingest). The map is rebuilt at open from the
+ * summaries past the flushed mark (meta.indexed_upto), so it is never the only copy.
+ * Readers see it consistently with their snapshot: an entry enters the map before its
+ * commit and leaves it one flush after the flush that indexed it; a reader whose
+ * snapshot is older than what the map has dropped scans the few summaries in between.
+ *
+ * Resources and scopes are stored once per distinct content (hash -> id, cached in memory
+ * so a repeated one costs no SQL); operations likewise. Each write call is one
+ * transaction and one row of batches (rowid ranges, segment end): retention deletes a
+ * prefix of batches as a rowid prefix of each table, prunes the summaries' ranges, drops
+ * summaries left empty, unlinks segments nothing points into, and gives freed pages back
+ * with incremental vacuum. At open, a segment tail that no commit covers (a crash between
+ * the segment write and the commit) is cut off.
  *
  * Threads: one writer connection behind a mutex (writes and retention); reads borrow a
  * connection from a small pool and run in their own snapshot (WAL), concurrently with
- * writes. Connections are opened without SQLite's own mutexes: ours guard them. */
+ * writes, reading segments with their own descriptors. Connections are opened without
+ * SQLite's own mutexes: ours guard them.
+ *
+ * Processes: one writer per directory, held by an flock on llmtrace.lock. Another
+ * process (the CLI reading a store that `serve` writes) opens it read-only: it never
+ * recovers, cuts or unlinks anything, refuses writes, and finds recent traces by
+ * scanning the summaries past the flushed mark instead of the writer's map. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/err.h"
@@ -37,13 +67,15 @@
 #include "model/pb.h"
 #include "store/store.h"
 
-/* NORMAL in WAL mode: a commit survives the process being killed (kill -9); only a power
- * loss or OS crash may lose the last commits before a checkpoint. FULL fsyncs per commit. */
+/* SQLite's synchronous level: 1 (NORMAL) survives the process being killed (kill -9) and
+ * keeps the database consistent on power loss, losing the last commits; 2 (FULL) also
+ * keeps every acknowledged commit on power loss (an fsync of the WAL and an fdatasync of
+ * the segment per call). */
 #ifndef LT_SQLITE_SYNCHRONOUS
-#define LT_SQLITE_SYNCHRONOUS "NORMAL"
+#define LT_SQLITE_SYNCHRONOUS 1
 #endif
 #ifndef LT_SQLITE_PAGE_SIZE
-#define LT_SQLITE_PAGE_SIZE 8192
+#define LT_SQLITE_PAGE_SIZE 4096
 #endif
 #ifndef LT_SQLITE_WRITER_CACHE_KIB
 #define LT_SQLITE_WRITER_CACHE_KIB 32768
@@ -51,22 +83,39 @@
 #ifndef LT_SQLITE_READER_CACHE_KIB
 #define LT_SQLITE_READER_CACHE_KIB 4096
 #endif
-/* WAL pages between automatic checkpoints (SQLite's default is 1000). */
+/* WAL pages between checkpoints (SQLite's default is 1000): fewer checkpoints, and a page
+ * written by many commits is copied to the database once. */
 #ifndef LT_SQLITE_CHECKPOINT_PAGES
-#define LT_SQLITE_CHECKPOINT_PAGES 4000
+#define LT_SQLITE_CHECKPOINT_PAGES 16000
+#endif
+/* Work bounds of one list_traces call: summaries examined, and spans an attribute filter
+ * may decode. Past either, the call returns what it found and a cursor to go on. */
+#ifndef LT_SQLITE_LIST_SCAN_ROWS
+#define LT_SQLITE_LIST_SCAN_ROWS 100000
+#endif
+#ifndef LT_SQLITE_ATTR_SCAN_SPANS
+#define LT_SQLITE_ATTR_SCAN_SPANS 100000
+#endif
+/* Segment size before rolling to the next file (retention frees whole segments). */
+#ifndef LT_SQLITE_SEGMENT_BYTES
+#define LT_SQLITE_SEGMENT_BYTES (64u << 20)
 #endif
 
 enum {
     SCHEMA_VERSION = 1,
     MAX_READERS = 4,
-    MAX_SERVICES = 64,           /* distinct services kept per trace summary */
-    CACHE_MAX = 1 << 16,         /* entries per in-memory cache before it is cleared */
-    ATTR_SCAN_SPANS = 100000,    /* spans an attribute filter may decode per call */
-    RETENTION_STEP = 256,        /* batches deleted per transaction */
-    VACUUM_STEP = 4096,          /* pages released per incremental_vacuum transaction */
+    MAX_SERVICES = 64,         /* distinct services kept per trace summary */
+    CACHE_MAX = 1 << 16,       /* entries per in-memory cache before it is cleared */
+    INDEX_FLUSH_MIN = 8192,    /* pending summaries before a trace_idx flush ... */
+    INDEX_FLUSH_MAX = 1 << 18, /* ... at most, whatever trace_idx's size */
+    RETENTION_STEP = 256,      /* batches deleted per transaction */
+    VACUUM_STEP = 4096,        /* pages released per incremental_vacuum transaction */
+    FD_CACHE = 4,              /* segment descriptors a reader keeps during one call */
     SIG_SPANS = 0,
     SIG_LOGS = 1,
 };
+
+#define SEG_SHIFT 40 /* loc = segment number << 40 | offset */
 
 static const char *const schema_sql =
     "CREATE TABLE resources(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL,"
@@ -78,30 +127,61 @@ static const char *const schema_sql =
     "CREATE TABLE spans(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, span_id BLOB NOT NULL,"
     " parent_id BLOB, name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT NULL,"
     " end_ns INTEGER NOT NULL, status INTEGER NOT NULL, resource_id INTEGER NOT NULL,"
-    " scope_id INTEGER NOT NULL, body BLOB NOT NULL);"
+    " scope_id INTEGER NOT NULL, trace_row INTEGER NOT NULL, loc INTEGER NOT NULL,"
+    " len INTEGER NOT NULL);"
     "CREATE TABLE logs(id INTEGER PRIMARY KEY, trace_id BLOB, span_id BLOB,"
     " time_ns INTEGER NOT NULL, severity INTEGER NOT NULL, resource_id INTEGER NOT NULL,"
-    " scope_id INTEGER NOT NULL, body BLOB NOT NULL);"
-    "CREATE TABLE chunks(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL,"
-    " signal INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL);"
-    "CREATE INDEX chunks_trace ON chunks(trace_id, signal);"
-    "CREATE TABLE traces(trace_id BLOB PRIMARY KEY, start_ns INTEGER NOT NULL,"
-    " end_ns INTEGER NOT NULL, root_name TEXT, root_service TEXT,"
-    " span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, services BLOB NOT NULL)"
-    " WITHOUT ROWID;"
-    "CREATE INDEX traces_start ON traces(start_ns);"
+    " scope_id INTEGER NOT NULL, trace_row INTEGER, loc INTEGER NOT NULL, len INTEGER NOT NULL);"
+    "CREATE TABLE traces(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL,"
+    " start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, root_name TEXT, root_service TEXT,"
+    " span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, services BLOB NOT NULL,"
+    " spans BLOB NOT NULL, logs BLOB NOT NULL);"
+    "CREATE INDEX traces_start ON traces(start_ns, trace_id);"
+    "CREATE TABLE trace_idx(key INTEGER NOT NULL, trace_row INTEGER NOT NULL,"
+    " PRIMARY KEY(key, trace_row)) WITHOUT ROWID;"
+    "CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta VALUES('indexed_upto', 0);"
     "CREATE TABLE operations(service TEXT NOT NULL, name TEXT NOT NULL, kind INTEGER NOT NULL,"
     " PRIMARY KEY(service, name, kind)) WITHOUT ROWID;"
     "CREATE TABLE batches(id INTEGER PRIMARY KEY, received_ns INTEGER NOT NULL,"
     " signal INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,"
-    " chunk_first INTEGER NOT NULL, chunk_last INTEGER NOT NULL);";
+    " seg INTEGER NOT NULL, seg_end INTEGER NOT NULL);";
+
+#define TRACE_FIND_SQL                                                                             \
+    "SELECT t.id FROM trace_idx i JOIN traces t ON t.id = i.trace_row"                             \
+    " WHERE i.key = ?1 AND t.trace_id = ?2"
 
 /* Writer statements. */
 enum {
-    W_BEGIN, W_COMMIT, W_ROLLBACK,
-    W_RES_FIND, W_RES_ADD, W_SCOPE_FIND, W_SCOPE_ADD,
-    W_SPAN_ADD, W_LOG_ADD, W_CHUNK_ADD, W_TRACE_UPSERT, W_OP_ADD, W_BATCH_ADD,
-    W_OLDEST, W_DEL_TRACES, W_DEL_CHUNKS, W_DEL_SPANS, W_DEL_LOGS, W_DEL_BATCHES,
+    W_BEGIN,
+    W_COMMIT,
+    W_ROLLBACK,
+    W_RES_FIND,
+    W_RES_ADD,
+    W_SCOPE_FIND,
+    W_SCOPE_ADD,
+    W_SPAN_ADD,
+    W_LOG_ADD,
+    W_TRACE_FIND,
+    W_TRACE_ADD,
+    W_TRACE_SPANS,
+    W_TRACE_LOGS,
+    W_IDX_ADD,
+    W_META_SET,
+    W_OP_ADD,
+    W_BATCH_ADD,
+    W_OLDEST,
+    W_GONE_CLEAR,
+    W_GONE_SPANS,
+    W_GONE_LOGS,
+    W_PRUNE,
+    W_EMPTY,
+    W_IDX_DEL,
+    W_TRACE_DEL,
+    W_DEL_SPANS,
+    W_DEL_LOGS,
+    W_DEL_BATCHES,
+    W_MIN_SEG,
     W_COUNT
 };
 static const char *const wsql[W_COUNT] = {
@@ -112,65 +192,91 @@ static const char *const wsql[W_COUNT] = {
     [W_RES_ADD] = "INSERT INTO resources(hash, service, schema_url, body) VALUES(?1,?2,?3,?4)",
     [W_SCOPE_FIND] = "SELECT id, schema_url, body FROM scopes WHERE hash = ?1",
     [W_SCOPE_ADD] = "INSERT INTO scopes(hash, schema_url, body) VALUES(?1,?2,?3)",
-    [W_SPAN_ADD] = "INSERT INTO spans(trace_id, span_id, parent_id, name, kind, start_ns, end_ns,"
-                   " status, resource_id, scope_id, body) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-    [W_LOG_ADD] = "INSERT INTO logs(trace_id, span_id, time_ns, severity, resource_id, scope_id,"
-                  " body) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-    [W_CHUNK_ADD] = "INSERT INTO chunks(trace_id, signal, first_id, last_id) VALUES(?1,?2,?3,?4)",
-    [W_TRACE_UPSERT] =
-        "INSERT INTO traces(trace_id, start_ns, end_ns, root_name, root_service, span_count,"
-        " error_count, services) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
-        " ON CONFLICT(trace_id) DO UPDATE SET"
-        " start_ns = min(start_ns, excluded.start_ns),"
-        " end_ns = max(end_ns, excluded.end_ns),"
-        " root_name = coalesce(root_name, excluded.root_name),"
-        " root_service = CASE WHEN root_name IS NULL THEN excluded.root_service"
-        "  ELSE root_service END,"
-        " span_count = span_count + excluded.span_count,"
-        " error_count = error_count + excluded.error_count,"
-        " services = lt_services_merge(services, excluded.services)",
+    [W_SPAN_ADD] = "INSERT INTO spans(id, trace_id, span_id, parent_id, name, kind, start_ns,"
+                   " end_ns, status, resource_id, scope_id, trace_row, loc, len)"
+                   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+    [W_LOG_ADD] = "INSERT INTO logs(id, trace_id, span_id, time_ns, severity, resource_id,"
+                  " scope_id, trace_row, loc, len) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [W_TRACE_FIND] = TRACE_FIND_SQL,
+    [W_TRACE_ADD] = "INSERT INTO traces(trace_id, start_ns, end_ns, root_name, root_service,"
+                    " span_count, error_count, services, spans, logs)"
+                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    /* a summary made by log records alone has no span times yet: the spans' replace them */
+    [W_TRACE_SPANS] =
+        "UPDATE traces SET"
+        " start_ns = CASE WHEN span_count = 0 THEN ?2 ELSE min(start_ns, ?2) END,"
+        " end_ns = CASE WHEN span_count = 0 THEN ?3 ELSE max(end_ns, ?3) END,"
+        " root_name = coalesce(root_name, ?4),"
+        " root_service = CASE WHEN root_name IS NULL THEN ?5 ELSE root_service END,"
+        " span_count = span_count + ?6, error_count = error_count + ?7,"
+        " services = lt_services_merge(services, ?8), spans = lt_ranges_append(spans, ?9)"
+        " WHERE id = ?1",
+    [W_TRACE_LOGS] = "UPDATE traces SET logs = lt_ranges_append(logs, ?2) WHERE id = ?1",
+    [W_IDX_ADD] = "INSERT OR IGNORE INTO trace_idx(key, trace_row) VALUES(?1,?2)",
+    [W_META_SET] = "INSERT OR REPLACE INTO meta(k, v) VALUES(?1,?2)",
     [W_OP_ADD] = "INSERT OR IGNORE INTO operations(service, name, kind) VALUES(?1,?2,?3)",
-    [W_BATCH_ADD] = "INSERT INTO batches(received_ns, signal, first_id, last_id, chunk_first,"
-                    " chunk_last) VALUES(?1,?2,?3,?4,?5,?6)",
-    [W_OLDEST] = "SELECT id, received_ns, signal, last_id, chunk_last FROM batches"
-                 " ORDER BY id LIMIT ?1",
-    [W_DEL_TRACES] = "DELETE FROM traces WHERE trace_id IN"
-                     " (SELECT trace_id FROM chunks WHERE id <= ?1 AND signal = 0)"
-                     " AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.trace_id = traces.trace_id"
-                     " AND c.signal = 0 AND c.id > ?1)",
-    [W_DEL_CHUNKS] = "DELETE FROM chunks WHERE id <= ?1",
+    [W_BATCH_ADD] = "INSERT INTO batches(received_ns, signal, first_id, last_id, seg, seg_end)"
+                    " VALUES(?1,?2,?3,?4,?5,?6)",
+    [W_OLDEST] = "SELECT id, received_ns, signal, last_id, seg FROM batches ORDER BY id LIMIT ?1",
+    [W_GONE_CLEAR] = "DELETE FROM temp.gone",
+    [W_GONE_SPANS] = "INSERT OR IGNORE INTO temp.gone(id) SELECT trace_row FROM spans"
+                     " WHERE id <= ?1",
+    [W_GONE_LOGS] = "INSERT OR IGNORE INTO temp.gone(id) SELECT trace_row FROM logs"
+                    " WHERE id <= ?1 AND trace_row IS NOT NULL",
+    [W_PRUNE] = "UPDATE traces SET spans = lt_ranges_prune(spans, ?1),"
+                " logs = lt_ranges_prune(logs, ?2) WHERE id IN (SELECT id FROM temp.gone)",
+    [W_EMPTY] = "SELECT id, trace_id FROM traces WHERE id IN (SELECT id FROM temp.gone)"
+                " AND length(spans) = 0 AND length(logs) = 0",
+    [W_IDX_DEL] = "DELETE FROM trace_idx WHERE key = ?1 AND trace_row = ?2",
+    [W_TRACE_DEL] = "DELETE FROM traces WHERE id = ?1",
     [W_DEL_SPANS] = "DELETE FROM spans WHERE id <= ?1",
     [W_DEL_LOGS] = "DELETE FROM logs WHERE id <= ?1",
     [W_DEL_BATCHES] = "DELETE FROM batches WHERE id <= ?1",
+    [W_MIN_SEG] = "SELECT min(seg) FROM batches",
 };
 
 /* Reader statements. */
 enum {
-    R_BEGIN, R_END, R_CHUNKS, R_SPANS, R_LOGS, R_RES, R_SCOPE, R_LIST,
-    R_SERVICES, R_OPS, R_OPS_ALL, R_PAGES, R_FREE,
+    R_BEGIN,
+    R_END,
+    R_META,
+    R_TRACE_ID,
+    R_TRACE_SCAN,
+    R_TRACE_FIND,
+    R_TRACE_GET,
+    R_SPANS,
+    R_LOGS,
+    R_RES,
+    R_SCOPE,
+    R_LIST,
+    R_SERVICES,
+    R_OPS,
+    R_OPS_ALL,
+    R_PAGES,
+    R_FREE,
     R_COUNT
 };
 static const char *const rsql[R_COUNT] = {
     [R_BEGIN] = "BEGIN",
     [R_END] = "COMMIT",
-    [R_CHUNKS] = "SELECT first_id, last_id FROM chunks WHERE trace_id = ?1 AND signal = ?2"
-                 " ORDER BY id",
-    [R_SPANS] = "SELECT resource_id, scope_id, body FROM spans"
-                " WHERE id BETWEEN ?1 AND ?2 AND trace_id = ?3 ORDER BY id",
-    [R_LOGS] = "SELECT resource_id, scope_id, body FROM logs"
-               " WHERE id BETWEEN ?1 AND ?2 AND trace_id = ?3 ORDER BY id",
+    [R_META] = "SELECT v FROM meta WHERE k = 'indexed_upto'",
+    [R_TRACE_ID] = "SELECT trace_id FROM traces WHERE id = ?1",
+    [R_TRACE_SCAN] = "SELECT id FROM traces WHERE id > ?1 AND id <= ?2 AND trace_id = ?3",
+    [R_TRACE_FIND] = TRACE_FIND_SQL,
+    [R_TRACE_GET] = "SELECT trace_id, spans, logs FROM traces WHERE id = ?1",
+    [R_SPANS] = "SELECT resource_id, scope_id, loc, len FROM spans"
+                " WHERE id BETWEEN ?1 AND ?2 AND trace_row = ?3 ORDER BY id",
+    [R_LOGS] = "SELECT resource_id, scope_id, loc, len FROM logs"
+               " WHERE id BETWEEN ?1 AND ?2 AND trace_row = ?3 ORDER BY id",
     [R_RES] = "SELECT schema_url, body FROM resources WHERE id = ?1",
     [R_SCOPE] = "SELECT schema_url, body FROM scopes WHERE id = ?1",
-    /* ?2 is min(start_max, cursor start); ?9 the cursor start, ?3 its trace id */
+    /* newest first along traces_start; ?2 is min(start_max, cursor start), ?4 the cursor
+     * start and ?3 its trace id. The other filters are applied by the caller, which
+     * counts the rows it examines. */
     [R_LIST] = "SELECT trace_id, start_ns, end_ns, root_name, root_service, span_count,"
-               " error_count, services FROM traces"
+               " error_count, services, id, spans FROM traces"
                " WHERE start_ns >= ?1 AND start_ns <= ?2"
-               " AND (?3 IS NULL OR start_ns < ?9 OR trace_id < ?3)"
-               " AND (?4 IS NULL OR root_name = ?4)"
-               " AND (?5 = 0 OR error_count > 0)"
-               " AND (?6 = 0 OR end_ns - start_ns >= ?6)"
-               " AND (?7 = 0 OR end_ns - start_ns <= ?7)"
-               " AND (?8 IS NULL OR lt_services_has(services, ?8))"
+               " AND (?3 IS NULL OR start_ns < ?4 OR trace_id < ?3)"
                " ORDER BY start_ns DESC, trace_id DESC",
     [R_SERVICES] = "SELECT DISTINCT service FROM operations ORDER BY service",
     [R_OPS] = "SELECT name, kind FROM operations WHERE service = ?1 ORDER BY name, kind",
@@ -193,31 +299,71 @@ typedef struct {
     size_t cap, n;
 } idcache;
 
+/* Trace id -> summary row, for the summaries not yet in trace_idx (linear probing). */
+typedef struct {
+    uint8_t id[16];
+    int64_t row; /* 0 = empty slot */
+} tmap_ent;
+
+typedef struct {
+    tmap_ent *e;
+    size_t cap, n;
+} tmap;
+
 typedef struct {
     sqlite3 *db;
     sqlite3_stmt *st[R_COUNT];
     bool busy;
 } reader;
 
-/* A span or log record of the call being written, with where it came from. */
+/* (trace id, summary row) pairs waiting for a commit to reach the pending map. */
 typedef struct {
-    const void *item;            /* lt_span or lt_log_record */
+    struct {
+        uint8_t id[16];
+        int64_t row;
+    } * v;
+    size_t n, cap;
+} idrows;
+
+/* A span or log record of the call being written. */
+typedef struct {
+    const void *item; /* lt_span or lt_log_record */
     const uint8_t *trace_id;
     lt_str service;
     int64_t res_id, scope_id;
-    uint32_t seq;
+    uint32_t seq;    /* position in the request, to keep arrival order */
+    size_t off, len; /* its encoding in the call's buffer */
 } item_ref;
 
 typedef struct {
     lt_store base;
-    char *dbpath;
+    char *dir, *dbpath;
+    int lock_fd;    /* holds the directory's writer lock */
+    bool read_only; /* another process holds it */
     pthread_mutex_t wlock;
     sqlite3 *wdb;
     sqlite3_stmt *ws[W_COUNT];
     idcache res_cache, scope_cache, op_cache;
-    lt_buf enc, key, svc;
+    lt_buf enc, key, svc, ranges;
     item_ref *refs;
     size_t refs_cap;
+    idrows fresh;                /* summaries the transaction creates ... */
+    idrows dropped;              /* ... and deletes (retention) */
+    int64_t next_span, next_log; /* rowids of the next rows (appended, so max + 1) */
+    int64_t idx_entries;         /* rows of trace_idx, for the flush threshold */
+    size_t unflushed;            /* map entries not yet in trace_idx */
+    int64_t flush_upto;          /* indexed_upto set by the open transaction, or 0 */
+    /* segments (writer side, under wlock) */
+    uint32_t cur_seg;
+    int cur_fd;
+    uint64_t cur_size, seg_max;
+    atomic_uint_fast64_t seg_bytes; /* all segments, for bytes_used */
+    /* summaries by trace id, read by readers too (under plock): rows <= prev_upto are
+     * also in trace_idx; rows <= removed_upto have left the map */
+    pthread_mutex_t plock;
+    tmap pending;
+    int64_t prev_upto, removed_upto;
+    /* reader pool */
     pthread_mutex_t rlock;
     pthread_cond_t rcond;
     reader readers[MAX_READERS];
@@ -232,34 +378,40 @@ static int map_rc(int rc)
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_ROW:
-    case SQLITE_DONE: return 0;
-    case SQLITE_FULL: return LT_EFULL;
-    case SQLITE_NOMEM: return LT_ENOMEM;
-    default: return LT_EIO;
+    case SQLITE_DONE:
+        return 0;
+    case SQLITE_FULL:
+        return LT_EFULL;
+    case SQLITE_NOMEM:
+        return LT_ENOMEM;
+    default:
+        return LT_EIO;
     }
 }
 
 /* Maps a SQLite result to our codes; logs what failed unless the disk is merely full. */
 static int sqerr(sqlite3 *db, int rc, const char *what)
 {
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return 0;
-    case SQLITE_FULL:
+    int r = map_rc(rc);
+    if (r == LT_EFULL)
         log_warn("store: %s: disk or database full", what);
-        return LT_EFULL;
-    case SQLITE_NOMEM:
-        return LT_ENOMEM;
-    default:
+    else if (r == LT_EIO)
         log_error("store: %s: %s (sqlite %d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
                   rc);
-        return LT_EIO;
-    }
+    return r;
 }
 
-/* Steps a statement that returns no rows and resets it. */
+static int errno_err(int e, const char *what, const char *path)
+{
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
+        log_warn("store: %s %s: %s", what, path, strerror(e));
+        return LT_EFULL;
+    }
+    log_error("store: %s %s: %s", what, path, strerror(e));
+    return LT_EIO;
+}
+
+/* Steps a statement that returns no rows (or whose rows are not wanted) and resets it. */
 static int exec_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
@@ -280,11 +432,30 @@ static int exec_sql(sqlite3 *db, const char *sql)
     return 0;
 }
 
-/* ---- the services list of a trace summary ----------------------------------------------
- * A blob of (varint length, bytes) entries, sorted and distinct, at most MAX_SERVICES.
- * Service names may hold any byte, so no separator character would do. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            *out = 0;
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : sqerr(db, rc, sql);
+}
 
-static size_t put_len(uint8_t *p, size_t v)
+/* ---- varint lists kept in summary columns ----------------------------------------------
+ * services: (length, bytes) entries, sorted and distinct, at most MAX_SERVICES (names may
+ * hold any byte, so no separator would do). spans / logs: (first rowid, last - first)
+ * pairs in arrival order. */
+
+static size_t put_varint(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
     while (v >= 0x80) {
@@ -295,24 +466,46 @@ static size_t put_len(uint8_t *p, size_t v)
     return n;
 }
 
-/* Reads the next entry at *p; false at the end or on a malformed blob. */
-static bool next_service(const uint8_t **p, const uint8_t *end, lt_str *out)
+static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v = 0;
-    int shift = 0;
-    while (*p < end && shift < 64) {
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
         uint8_t c = *(*p)++;
         v |= (uint64_t)(c & 0x7f) << shift;
         if (!(c & 0x80)) {
-            if (v > (uint64_t)(end - *p)) return false;
-            out->ptr = (const char *)*p;
-            out->len = (size_t)v;
-            *p += v;
+            *out = v;
             return true;
         }
-        shift += 7;
     }
     return false;
+}
+
+/* Reads the next service name at *p; false at the end or on a malformed list. */
+static bool next_service(const uint8_t **p, const uint8_t *end, lt_str *out)
+{
+    uint64_t n;
+    if (!*p || !get_varint(p, end, &n) || n > (uint64_t)(end - *p)) return false;
+    out->ptr = (const char *)*p;
+    out->len = (size_t)n;
+    *p += n;
+    return true;
+}
+
+static bool next_range(const uint8_t **p, const uint8_t *end, int64_t *first, int64_t *last)
+{
+    uint64_t f, d;
+    if (!*p || !get_varint(p, end, &f) || !get_varint(p, end, &d)) return false;
+    *first = (int64_t)f;
+    *last = (int64_t)(f + d);
+    return true;
+}
+
+static void buf_range(lt_buf *b, int64_t first, int64_t last)
+{
+    uint8_t tmp[20];
+    size_t n = put_varint(tmp, (uint64_t)first);
+    n += put_varint(tmp + n, (uint64_t)(last - first));
+    buf_append(b, tmp, n);
 }
 
 static int str_cmp(lt_str a, lt_str b)
@@ -328,25 +521,24 @@ static int str_cmp_q(const void *a, const void *b)
     return str_cmp(*(const lt_str *)a, *(const lt_str *)b);
 }
 
-/* Appends the encoding of n sorted distinct names to out. */
-static int services_encode(lt_buf *out, const lt_str *names, uint32_t n)
+/* Appends the list of n sorted distinct names to out. */
+static void services_encode(lt_buf *out, const lt_str *names, uint32_t n)
 {
     for (uint32_t i = 0; i < n && i < MAX_SERVICES; i++) {
         uint8_t len[10];
-        buf_append(out, len, put_len(len, names[i].len));
+        buf_append(out, len, put_varint(len, names[i].len));
         buf_append_str(out, names[i]);
     }
-    return out->oom ? LT_ENOMEM : 0;
 }
 
-/* SQL lt_services_merge(a, b): the union of two lists. */
+/* SQL lt_services_merge(a, b): the union of two service lists. */
 static void fn_services_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
+    int la = sqlite3_value_bytes(argv[0]), lb = sqlite3_value_bytes(argv[1]);
     const uint8_t *pa = sqlite3_value_blob(argv[0]), *pb = sqlite3_value_blob(argv[1]);
-    const uint8_t *ea = pa + sqlite3_value_bytes(argv[0]);
-    const uint8_t *eb = pb + sqlite3_value_bytes(argv[1]);
-    uint8_t *out = sqlite3_malloc(sqlite3_value_bytes(argv[0]) + sqlite3_value_bytes(argv[1]) + 1);
+    const uint8_t *ea = pa + la, *eb = pb + lb;
+    uint8_t *out = sqlite3_malloc(la + lb + 1);
     if (!out) {
         sqlite3_result_error_nomem(ctx);
         return;
@@ -354,13 +546,11 @@ static void fn_services_merge(sqlite3_context *ctx, int argc, sqlite3_value **ar
     size_t n = 0;
     int count = 0;
     lt_str a = LT_STR_NULL, b = LT_STR_NULL;
-    bool ha = pa && next_service(&pa, ea, &a), hb = pb && next_service(&pb, eb, &b);
+    bool ha = next_service(&pa, ea, &a), hb = next_service(&pb, eb, &b);
     while ((ha || hb) && count < MAX_SERVICES) {
-        lt_str take;
         int c = !ha ? 1 : !hb ? -1 : str_cmp(a, b);
-        if (c <= 0) take = a;
-        else take = b;
-        n += put_len(out + n, take.len);
+        lt_str take = c <= 0 ? a : b;
+        n += put_varint(out + n, take.len);
         if (take.len) memcpy(out + n, take.ptr, take.len);
         n += take.len;
         count++;
@@ -370,24 +560,80 @@ static void fn_services_merge(sqlite3_context *ctx, int argc, sqlite3_value **ar
     sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
 }
 
-/* SQL lt_services_has(list, name). */
-static void fn_services_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* SQL lt_ranges_append(list, more): concatenation, joining a range that continues the
+ * last one. */
+static void fn_ranges_append(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    const uint8_t *p = sqlite3_value_blob(argv[0]);
-    const uint8_t *end = p + sqlite3_value_bytes(argv[0]);
-    lt_str want = {(const char *)sqlite3_value_text(argv[1]), (size_t)sqlite3_value_bytes(argv[1])};
-    lt_str s;
-    int found = 0;
-    while (p && !found && next_service(&p, end, &s)) found = lt_str_eq(s, want);
-    sqlite3_result_int(ctx, found);
+    int la = sqlite3_value_bytes(argv[0]), lb = sqlite3_value_bytes(argv[1]);
+    const uint8_t *pa = sqlite3_value_blob(argv[0]), *pb = sqlite3_value_blob(argv[1]);
+    const uint8_t *ea = pa + la, *eb = pb + lb, *last_at = pa;
+    uint8_t *out = sqlite3_malloc(la + lb + 20);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    int64_t f = 0, l = -2, nf, nl;
+    const uint8_t *q = pa;
+    for (const uint8_t *at = q; next_range(&q, ea, &nf, &nl); at = q) {
+        last_at = at;
+        f = nf;
+        l = nl;
+    }
+    size_t n = 0;
+    if (la) {
+        n = (size_t)(last_at - pa);
+        memcpy(out, pa, n);
+    }
+    bool have_last = la > 0 && l >= f;
+    while (next_range(&pb, eb, &nf, &nl)) {
+        if (have_last && nf == l + 1) {
+            l = nl;
+            continue;
+        }
+        if (have_last) {
+            n += put_varint(out + n, (uint64_t)f);
+            n += put_varint(out + n, (uint64_t)(l - f));
+        }
+        f = nf;
+        l = nl;
+        have_last = true;
+    }
+    if (have_last) {
+        n += put_varint(out + n, (uint64_t)f);
+        n += put_varint(out + n, (uint64_t)(l - f));
+    }
+    sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
 }
 
-/* ---- in-memory caches -------------------------------------------------------------------- */
+/* SQL lt_ranges_prune(list, upto): the list without rowids <= upto. */
+static void fn_ranges_prune(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int la = sqlite3_value_bytes(argv[0]);
+    const uint8_t *p = sqlite3_value_blob(argv[0]), *end = p + la;
+    int64_t upto = sqlite3_value_int64(argv[1]), f, l;
+    uint8_t *out = sqlite3_malloc(la + 1);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t n = 0;
+    while (next_range(&p, end, &f, &l)) {
+        if (l <= upto) continue;
+        if (f <= upto) f = upto + 1;
+        n += put_varint(out + n, (uint64_t)f);
+        n += put_varint(out + n, (uint64_t)(l - f));
+    }
+    sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
+}
+
+/* ---- in-memory maps ------------------------------------------------------------------- */
 
 static void cache_clear(idcache *c)
 {
-    for (size_t i = 0; i < c->cap; i++) lt_free(c->e[i].key);
+    for (size_t i = 0; i < c->cap; i++)
+        lt_free(c->e[i].key);
     lt_free(c->e);
     *c = (idcache){0};
 }
@@ -412,7 +658,8 @@ static cache_ent *cache_find(idcache *c, uint64_t h, const void *key, size_t kle
 static void cache_place(idcache *c, cache_ent ent)
 {
     size_t i = ent.hash & (c->cap - 1);
-    while (c->e[i].hash) i = (i + 1) & (c->cap - 1);
+    while (c->e[i].hash)
+        i = (i + 1) & (c->cap - 1);
     c->e[i] = ent;
     c->n++;
 }
@@ -423,9 +670,8 @@ static void cache_put(idcache *c, uint64_t h, const void *key, size_t klen, int6
     if (c->n >= CACHE_MAX) cache_clear(c);
     if ((c->n + 1) * 2 > c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
-        cache_ent *old = c->e;
+        cache_ent *old = c->e, *e = lt_calloc(cap, sizeof *e);
         size_t old_cap = c->cap;
-        cache_ent *e = lt_calloc(cap, sizeof *e);
         if (!e) return;
         c->e = e;
         c->cap = cap;
@@ -440,7 +686,227 @@ static void cache_put(idcache *c, uint64_t h, const void *key, size_t klen, int6
     cache_place(c, (cache_ent){.hash = h, .id = id, .key = k, .klen = klen});
 }
 
-/* ---- opening ------------------------------------------------------------------------- */
+static size_t tmap_home(const tmap *m, const uint8_t id[16])
+{
+    return hash64(id, 16, 0x7472) & (m->cap - 1);
+}
+
+/* The summary row of trace id, or 0. */
+static int64_t tmap_get(const tmap *m, const uint8_t id[16])
+{
+    if (!m->cap) return 0;
+    for (size_t i = tmap_home(m, id);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->e[i].row) return 0;
+        if (memcmp(m->e[i].id, id, 16) == 0) return m->e[i].row;
+    }
+}
+
+static int tmap_put(tmap *m, const uint8_t id[16], int64_t row)
+{
+    if ((m->n + 1) * 10 > m->cap * 7) {
+        size_t cap = m->cap ? m->cap * 2 : 1024;
+        tmap grown = {.e = lt_calloc(cap, sizeof(tmap_ent)), .cap = cap};
+        if (!grown.e) return LT_ENOMEM;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->e[i].row) {
+                size_t j = tmap_home(&grown, m->e[i].id);
+                while (grown.e[j].row)
+                    j = (j + 1) & (cap - 1);
+                grown.e[j] = m->e[i];
+                grown.n++;
+            }
+        lt_free(m->e);
+        *m = grown;
+    }
+    size_t i = tmap_home(m, id);
+    while (m->e[i].row && memcmp(m->e[i].id, id, 16) != 0)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->e[i].row) m->n++;
+    memcpy(m->e[i].id, id, 16);
+    m->e[i].row = row;
+    return 0;
+}
+
+/* Removes id (backward-shift deletion keeps probe chains whole). */
+static void tmap_del(tmap *m, const uint8_t id[16])
+{
+    if (!m->cap) return;
+    size_t mask = m->cap - 1, i = tmap_home(m, id);
+    while (m->e[i].row && memcmp(m->e[i].id, id, 16) != 0)
+        i = (i + 1) & mask;
+    if (!m->e[i].row) return;
+    m->e[i].row = 0;
+    m->n--;
+    for (size_t j = (i + 1) & mask; m->e[j].row; j = (j + 1) & mask) {
+        size_t k = tmap_home(m, m->e[j].id);
+        /* move e[j] into the hole at i unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays) continue;
+        m->e[i] = m->e[j];
+        m->e[j].row = 0;
+        i = j;
+    }
+}
+
+static void tmap_free(tmap *m)
+{
+    lt_free(m->e);
+    *m = (tmap){0};
+}
+
+static int64_t trace_key(const uint8_t id[16])
+{
+    uint64_t k;
+    memcpy(&k, id, 8);
+    return (int64_t)k;
+}
+
+/* ---- segments -------------------------------------------------------------------------- */
+
+static void seg_path(const sq_store *s, uint32_t n, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/blobs-%08" PRIu32 ".seg", s->dir, n);
+}
+
+/* Opens segment n for writing at cur_size (truncating anything past it). */
+static int seg_open(sq_store *s, uint32_t n, uint64_t size)
+{
+    char path[4200];
+    seg_path(s, n, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return errno_err(errno, "open", path);
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size != size && ftruncate(fd, (off_t)size) != 0) {
+        int rc = errno_err(errno, "truncate", path);
+        close(fd);
+        return rc;
+    }
+    if (s->cur_fd >= 0) close(s->cur_fd);
+    s->cur_fd = fd;
+    s->cur_seg = n;
+    s->cur_size = size;
+    return 0;
+}
+
+/* Starts the next segment; the finished one is synced first so that a rolled segment is
+ * always whole on disk. */
+static int seg_roll(sq_store *s)
+{
+    if (s->cur_fd >= 0 && fdatasync(s->cur_fd) != 0) return errno_err(errno, "sync", "segment");
+    return seg_open(s, s->cur_seg + 1, 0);
+}
+
+static int seg_write(sq_store *s, const void *p, size_t n)
+{
+    const char *c = p;
+    uint64_t at = s->cur_size;
+    while (n) {
+        ssize_t w = pwrite(s->cur_fd, c, n, (off_t)at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return errno_err(w < 0 ? errno : ENOSPC, "write", "segment");
+        c += w;
+        n -= (size_t)w;
+        at += (uint64_t)w;
+    }
+    if (LT_SQLITE_SYNCHRONOUS >= 2 && fdatasync(s->cur_fd) != 0)
+        return errno_err(errno, "sync", "segment");
+    return 0;
+}
+
+/* Sums the segment files and finds the lowest and highest numbers (0 when none). */
+static void seg_scan(sq_store *s, uint32_t *lo, uint32_t *hi)
+{
+    uint64_t total = 0;
+    *lo = *hi = 0;
+    DIR *d = opendir(s->dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        unsigned n;
+        char tail[8];
+        if (sscanf(e->d_name, "blobs-%8u.se%1s", &n, tail) != 2 || n == 0) continue;
+        char path[4200];
+        struct stat st;
+        seg_path(s, n, path, sizeof path);
+        if (stat(path, &st) != 0) continue;
+        total += (uint64_t)st.st_size;
+        if (!*lo || n < *lo) *lo = n;
+        if (n > *hi) *hi = n;
+    }
+    if (d) closedir(d);
+    atomic_store(&s->seg_bytes, total);
+}
+
+/* Unlinks segments numbered below keep, except the one being written. */
+static void seg_unlink_below(sq_store *s, uint32_t keep)
+{
+    uint32_t lo, hi;
+    seg_scan(s, &lo, &hi);
+    for (uint32_t n = lo; n && n < keep && n <= hi; n++) {
+        if (n == s->cur_seg) continue;
+        char path[4200];
+        seg_path(s, n, path, sizeof path);
+        if (unlink(path) != 0 && errno != ENOENT)
+            log_warn("store: unlink %s: %s", path, strerror(errno));
+    }
+    seg_scan(s, &lo, &hi);
+}
+
+/* A reader's descriptors, for one call: unlinking a segment never disturbs a read. */
+typedef struct {
+    uint32_t seg[FD_CACHE];
+    int fd[FD_CACHE];
+    int n;
+    unsigned next;
+} fdcache;
+
+static void fdc_close(fdcache *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->fd[i] >= 0) close(c->fd[i]);
+    c->n = 0;
+}
+
+/* A descriptor for segment seg, or -1 when it is gone (retention removed it). */
+static int fdc_get(const sq_store *s, fdcache *c, uint32_t seg)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->seg[i] == seg) return c->fd[i];
+    char path[4200];
+    seg_path(s, seg, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC), slot;
+    if (c->n < FD_CACHE) {
+        slot = c->n++;
+    } else {
+        slot = (int)(c->next++ % FD_CACHE);
+        if (c->fd[slot] >= 0) close(c->fd[slot]);
+    }
+    c->seg[slot] = seg;
+    c->fd[slot] = fd;
+    return fd;
+}
+
+/* Reads n bytes at loc into p; false (logged) when they are not there. */
+static bool seg_read(const sq_store *s, fdcache *c, int64_t loc, size_t n, uint8_t *p)
+{
+    uint32_t seg = (uint32_t)((uint64_t)loc >> SEG_SHIFT);
+    uint64_t off = (uint64_t)loc & ((UINT64_C(1) << SEG_SHIFT) - 1);
+    int fd = fdc_get(s, c, seg);
+    if (fd < 0) return false;
+    while (n) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            log_warn("store: segment %" PRIu32 " is short at %" PRIu64, seg, off);
+            return false;
+        }
+        p += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return true;
+}
+
+/* ---- opening and closing --------------------------------------------------------------- */
 
 static int mkdirs(const char *dir)
 {
@@ -459,59 +925,112 @@ static int mkdirs(const char *dir)
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
+/* Opens a connection with our settings and SQL functions; 0 and *out, or an error. */
 static int open_conn(const char *path, bool create, int cache_kib, sqlite3 **out)
 {
+    static const struct {
+        const char *name;
+        void (*fn)(sqlite3_context *, int, sqlite3_value **);
+    } fns[] = {{"lt_services_merge", fn_services_merge},
+               {"lt_ranges_append", fn_ranges_append},
+               {"lt_ranges_prune", fn_ranges_prune}};
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    int rc = sqlite3_open_v2(path, &db, flags, NULL), src = SQLITE_OK;
     if (rc != SQLITE_OK) {
         rc = sqerr(db, rc, "open");
-        sqlite3_close(db);
-        return rc ? rc : LT_EIO;
+        if (!rc) rc = LT_EIO;
+        goto out;
     }
     sqlite3_busy_timeout(db, 10000);
-    sqlite3_extended_result_codes(db, 0);
     char sql[128];
     snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;", cache_kib);
-    if ((rc = exec_sql(db, sql))) goto fail;
-    rc = sqlite3_create_function_v2(db, "lt_services_merge", 2,
-                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                    fn_services_merge, NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_create_function_v2(db, "lt_services_has", 2,
-                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                        fn_services_has, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sqerr(db, rc, "create_function");
-        goto fail;
+    if ((rc = exec_sql(db, sql))) goto out;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0] && src == SQLITE_OK; i++)
+        src = sqlite3_create_function_v2(db, fns[i].name, 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                         NULL, fns[i].fn, NULL, NULL, NULL);
+    if (src != SQLITE_OK) rc = sqerr(db, src, "create_function");
+out:
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
     }
     *out = db;
     return 0;
-fail:
-    sqlite3_close(db);
+}
+
+/* Removes the newest batches whose bodies lie past the end of the current segment: the
+ * segment lost its tail (power loss before it reached the disk). */
+static int drop_lost_batches(sq_store *s, uint64_t size)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM spans WHERE id >= (SELECT min(first_id) FROM batches WHERE seg = %" PRIu32
+             " AND seg_end > %" PRIu64 " AND signal = 0);"
+             "DELETE FROM logs WHERE id >= (SELECT min(first_id) FROM batches WHERE seg = %" PRIu32
+             " AND seg_end > %" PRIu64 " AND signal = 1);"
+             "DELETE FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64 ";",
+             s->cur_seg, size, s->cur_seg, size, s->cur_seg, size);
+    int rc = exec_sql(s->wdb, "BEGIN IMMEDIATE");
+    if (!rc) rc = exec_sql(s->wdb, sql);
+    if (!rc)
+        rc = exec_sql(s->wdb, "COMMIT");
+    else
+        exec_sql(s->wdb, "ROLLBACK");
     return rc;
 }
 
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+/* Brings the segments in line with the committed batches: the current segment is the
+ * last batch's, cut to its end (a crash may have left an uncommitted tail); segments no
+ * batch points into are removed. */
+static int recover_segments(sq_store *s)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *out = sqlite3_column_int64(st, 0);
-            rc = SQLITE_OK;
-        }
+    int rc = 0;
+    uint32_t lo, hi, seg = 0;
+    uint64_t end = 0;
+    if (sqlite3_prepare_v2(s->wdb, "SELECT seg, seg_end FROM batches ORDER BY id DESC LIMIT 1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sqerr(s->wdb, SQLITE_ERROR, "recover");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        seg = (uint32_t)sqlite3_column_int64(st, 0);
+        end = (uint64_t)sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : sqerr(db, rc, sql);
+    seg_scan(s, &lo, &hi);
+    if (!seg) {
+        /* nothing committed points into any segment: start after the highest number */
+        seg = hi ? hi + 1 : 1;
+        end = 0;
+    }
+    char path[4200];
+    for (uint32_t n = seg + 1; n && n <= hi; n++) {
+        seg_path(s, n, path, sizeof path);
+        unlink(path);
+    }
+    seg_path(s, seg, path, sizeof path);
+    struct stat sb;
+    uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    s->cur_seg = seg;
+    if (size < end) {
+        log_error("store: %s is shorter than committed (%" PRIu64 " < %" PRIu64
+                  " bytes): dropping the batches it lost",
+                  path, size, end);
+        if ((rc = drop_lost_batches(s, size))) return rc;
+        end = size;
+    }
+    if ((rc = seg_open(s, seg, end))) return rc;
+    int64_t min_seg = 0;
+    if ((rc = query_int(s->wdb, "SELECT min(seg) FROM batches", &min_seg))) return rc;
+    seg_unlink_below(s, min_seg ? (uint32_t)min_seg : seg);
+    return 0;
 }
 
 /* Sets up the writer connection: a new file gets its page size, incremental auto-vacuum
- * and the schema; an existing one is checked for its version. */
+ * and the schema; an existing one is checked for its version and recovered. */
 static int init_writer(sq_store *s, char *errbuf, size_t errlen)
 {
-    int64_t version = 0;
+    int64_t version = 0, v = 0;
     int rc = 0;
     char sql[256];
     if ((rc = query_int(s->wdb, "PRAGMA user_version", &version))) goto out;
@@ -527,7 +1046,7 @@ static int init_writer(sq_store *s, char *errbuf, size_t errlen)
         if ((rc = exec_sql(s->wdb, sql))) goto out;
     }
     snprintf(sql, sizeof sql,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA wal_autocheckpoint=%d;"
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%d; PRAGMA wal_autocheckpoint=%d;"
              " PRAGMA journal_size_limit=%d;",
              LT_SQLITE_SYNCHRONOUS, LT_SQLITE_CHECKPOINT_PAGES, 64 << 20);
     if ((rc = exec_sql(s->wdb, sql))) goto out;
@@ -540,26 +1059,78 @@ static int init_writer(sq_store *s, char *errbuf, size_t errlen)
             goto out;
         }
     }
+    if ((rc = exec_sql(s->wdb, "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY)")))
+        goto out;
     for (int i = 0; i < W_COUNT; i++) {
-        int prc = sqlite3_prepare_v3(s->wdb, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i],
-                                     NULL);
+        int prc =
+            sqlite3_prepare_v3(s->wdb, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i], NULL);
         if (prc != SQLITE_OK) {
             rc = sqerr(s->wdb, prc, "prepare");
             goto out;
         }
     }
+    if ((rc = recover_segments(s))) goto out;
+    if ((rc = query_int(s->wdb, "SELECT max(id) FROM spans", &v))) goto out;
+    s->next_span = v + 1;
+    if ((rc = query_int(s->wdb, "SELECT max(id) FROM logs", &v))) goto out;
+    s->next_log = v + 1;
+    if ((rc = query_int(s->wdb, "SELECT count(*) FROM trace_idx", &s->idx_entries))) goto out;
+    /* summaries created since the last index flush are found through the map */
+    int64_t upto = 0;
+    if ((rc = query_int(s->wdb, "SELECT v FROM meta WHERE k = 'indexed_upto'", &upto))) goto out;
+    s->prev_upto = s->removed_upto = upto;
+    sqlite3_stmt *st = NULL;
+    int src =
+        sqlite3_prepare_v2(s->wdb, "SELECT id, trace_id FROM traces WHERE id > ?1", -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, upto);
+        while ((src = sqlite3_step(st)) == SQLITE_ROW && !rc)
+            if (sqlite3_column_bytes(st, 1) == 16)
+                rc = tmap_put(&s->pending, sqlite3_column_blob(st, 1), sqlite3_column_int64(st, 0));
+    }
+    sqlite3_finalize(st);
+    if (!rc && src != SQLITE_DONE) rc = sqerr(s->wdb, src, "load pending summaries");
+    s->unflushed = s->pending.n;
 out:
     if (rc && errbuf && errlen && !errbuf[0])
         snprintf(errbuf, errlen, "cannot initialise %s: %s", s->dbpath,
-                 sqlite3_errmsg(s->wdb));
+                 rc == LT_EIO ? sqlite3_errmsg(s->wdb) : lt_strerror(rc));
     return rc;
+}
+
+/* Another process writes this store: check that it is one we can read. */
+static int init_read_only(sq_store *s, char *errbuf, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    int64_t version = 0;
+    s->read_only = true;
+    int rc = open_conn(s->dbpath, false, LT_SQLITE_READER_CACHE_KIB, &db);
+    if (!rc) rc = query_int(db, "PRAGMA user_version", &version);
+    sqlite3_close(db);
+    if (rc)
+        snprintf(errbuf, errlen, "cannot read %s", s->dbpath);
+    else if (version != SCHEMA_VERSION) {
+        snprintf(errbuf, errlen, "%s has schema %" PRId64 ", this llmtrace reads %d", s->dbpath,
+                 version, SCHEMA_VERSION);
+        rc = version ? LT_EUNSUPPORTED : LT_EBUSY;
+    }
+    return rc;
+}
+
+/* Writes, retention: only the process holding the directory's lock. */
+static int refuse_read_only(const char *what)
+{
+    log_warn("store: cannot %s: another process writes to this store (opened read-only)", what);
+    return LT_EBUSY;
 }
 
 static void sq_close(lt_store *st);
 static const lt_store_ops sqlite_ops;
 
-/* Opens (creating when missing) the SQLite store in directory dir. Returns 0 and *out, or
- * an error code with a one-line reason in errbuf. Any thread; the store is thread-safe. */
+/* Opens (creating when missing) the store kept in directory dir. Returns 0 and *out, or
+ * an error code with a one-line reason in errbuf. When another process holds the store
+ * for writing, it is opened read-only (writes and retention then fail with LT_EBUSY).
+ * Any thread; the store is thread-safe. */
 int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errlen)
 {
     char dummy[1];
@@ -572,20 +1143,45 @@ int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errl
     sq_store *s = lt_calloc(1, sizeof *s);
     if (!s) return LT_ENOMEM;
     s->base.ops = &sqlite_ops;
+    s->cur_fd = -1;
+    s->lock_fd = -1;
+    s->seg_max = LT_SQLITE_SEGMENT_BYTES;
     pthread_mutex_init(&s->wlock, NULL);
+    pthread_mutex_init(&s->plock, NULL);
     pthread_mutex_init(&s->rlock, NULL);
     pthread_cond_init(&s->rcond, NULL);
+    if (strlen(dir) > 3000) {
+        snprintf(errbuf, errlen, "store directory path too long");
+        rc = LT_EINVAL;
+        goto out;
+    }
     if (mkdirs(dir) != 0) {
         snprintf(errbuf, errlen, "cannot create directory %s: %s", dir, strerror(errno));
         rc = LT_EIO;
         goto out;
     }
     size_t n = strlen(dir) + sizeof "/llmtrace.db";
-    if (!(s->dbpath = lt_malloc(n))) {
+    if (!(s->dir = lt_strndup(dir, strlen(dir))) || !(s->dbpath = lt_malloc(n))) {
         rc = LT_ENOMEM;
         goto out;
     }
     snprintf(s->dbpath, n, "%s/llmtrace.db", dir);
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s/llmtrace.lock", dir);
+    if ((s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        snprintf(errbuf, errlen, "cannot open %s: %s", lock, strerror(errno));
+        rc = LT_EIO;
+        goto out;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) {
+            snprintf(errbuf, errlen, "cannot lock %s: %s", lock, strerror(errno));
+            rc = LT_EIO;
+            goto out;
+        }
+        rc = init_read_only(s, errbuf, errlen);
+        goto out;
+    }
     if ((rc = open_conn(s->dbpath, true, LT_SQLITE_WRITER_CACHE_KIB, &s->wdb))) {
         snprintf(errbuf, errlen, "cannot open %s", s->dbpath);
         goto out;
@@ -605,23 +1201,36 @@ static void sq_close(lt_store *st)
     sq_store *s = (sq_store *)st;
     if (!s) return;
     for (int i = 0; i < s->n_readers; i++) {
-        for (int j = 0; j < R_COUNT; j++) sqlite3_finalize(s->readers[i].st[j]);
+        for (int j = 0; j < R_COUNT; j++)
+            sqlite3_finalize(s->readers[i].st[j]);
         sqlite3_close(s->readers[i].db);
     }
-    for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(s->ws[i]);
+    for (int i = 0; i < W_COUNT; i++)
+        sqlite3_finalize(s->ws[i]);
     if (s->wdb) {
         exec_sql(s->wdb, "PRAGMA optimize");
         sqlite3_close(s->wdb);
     }
+    if (s->cur_fd >= 0) {
+        fdatasync(s->cur_fd);
+        close(s->cur_fd);
+    }
+    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the lock */
     cache_clear(&s->res_cache);
     cache_clear(&s->scope_cache);
     cache_clear(&s->op_cache);
+    tmap_free(&s->pending);
     buf_free(&s->enc);
     buf_free(&s->key);
     buf_free(&s->svc);
+    buf_free(&s->ranges);
     lt_free(s->refs);
+    lt_free(s->fresh.v);
+    lt_free(s->dropped.v);
+    lt_free(s->dir);
     lt_free(s->dbpath);
     pthread_mutex_destroy(&s->wlock);
+    pthread_mutex_destroy(&s->plock);
     pthread_mutex_destroy(&s->rlock);
     pthread_cond_destroy(&s->rcond);
     lt_free(s);
@@ -631,7 +1240,7 @@ static void sq_close(lt_store *st)
 
 static inline void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
 {
-    /* nanosecond times fit int64 until 2262; larger values are kept exactly in the blob */
+    /* nanosecond times fit int64 until 2262; larger values are kept exactly in the body */
     sqlite3_bind_int64(st, i, v > INT64_MAX ? INT64_MAX : (int64_t)v);
 }
 
@@ -640,8 +1249,13 @@ static inline void bind_str(sqlite3_stmt *st, int i, lt_str v)
     sqlite3_bind_text(st, i, v.ptr ? v.ptr : "", (int)v.len, SQLITE_STATIC);
 }
 
-/* Finds or adds the resource (kind 0) or scope (kind 1) whose encoding is s->key[0..blen)
- * followed by its schema URL; the key also ends with the URL length, so it is unambiguous. */
+static inline void bind_buf(sqlite3_stmt *st, int i, const lt_buf *b)
+{
+    sqlite3_bind_blob(st, i, b->len ? b->data : "", (int)b->len, SQLITE_STATIC);
+}
+
+/* Finds or adds the resource (or scope) whose encoding is s->key[0..blen), under schema_url.
+ * The cache key is the encoding, the URL and the URL's length, so it is unambiguous. */
 static int intern(sq_store *s, bool scope, size_t blen, lt_str schema_url, lt_str service,
                   int64_t *id)
 {
@@ -658,14 +1272,15 @@ static int intern(sq_store *s, bool scope, size_t blen, lt_str schema_url, lt_st
     }
     sqlite3_stmt *find = s->ws[scope ? W_SCOPE_FIND : W_RES_FIND];
     sqlite3_bind_int64(find, 1, (int64_t)h);
-    int rc, src;
+    int src;
     *id = 0;
     while ((src = sqlite3_step(find)) == SQLITE_ROW) {
         lt_str url = {(const char *)sqlite3_column_text(find, 1),
                       (size_t)sqlite3_column_bytes(find, 1)};
         const void *body = sqlite3_column_blob(find, 2);
         size_t bl = (size_t)sqlite3_column_bytes(find, 2);
-        if (lt_str_eq(url, schema_url) && bl == blen && (!bl || memcmp(body, s->key.data, bl) == 0)) {
+        if (lt_str_eq(url, schema_url) && bl == blen &&
+            (!bl || memcmp(body, s->key.data, bl) == 0)) {
             *id = sqlite3_column_int64(find, 0);
             break;
         }
@@ -674,7 +1289,7 @@ static int intern(sq_store *s, bool scope, size_t blen, lt_str schema_url, lt_st
     if (src != SQLITE_ROW && src != SQLITE_DONE) return sqerr(s->wdb, src, "find resource");
     if (!*id) {
         sqlite3_stmt *add = s->ws[scope ? W_SCOPE_ADD : W_RES_ADD];
-        int k = 1;
+        int k = 1, rc;
         sqlite3_bind_int64(add, k++, (int64_t)h);
         if (!scope) bind_str(add, k++, service);
         bind_str(add, k++, schema_url);
@@ -725,7 +1340,8 @@ static int reserve_refs(sq_store *s, size_t n)
 {
     if (n <= s->refs_cap) return 0;
     size_t cap = s->refs_cap ? s->refs_cap : 256;
-    while (cap < n) cap *= 2;
+    while (cap < n)
+        cap *= 2;
     item_ref *r = lt_realloc(s->refs, cap * sizeof *r);
     if (!r) return LT_ENOMEM;
     s->refs = r;
@@ -741,39 +1357,191 @@ static int ref_cmp(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static int add_chunk(sq_store *s, const uint8_t *tid, int signal, int64_t first, int64_t last,
-                     int64_t *chunk_first, int64_t *chunk_last)
+/* The summary row of trace id: the pending map, then trace_idx; 0 when there is none. */
+static int find_trace(sq_store *s, const uint8_t id[16], int64_t *row)
 {
-    sqlite3_stmt *st = s->ws[W_CHUNK_ADD];
-    sqlite3_bind_blob(st, 1, tid, 16, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, signal);
-    sqlite3_bind_int64(st, 3, first);
-    sqlite3_bind_int64(st, 4, last);
-    int rc = exec_stmt(s->wdb, st, "add chunk");
-    if (rc) return rc;
-    int64_t id = sqlite3_last_insert_rowid(s->wdb);
-    if (!*chunk_first) *chunk_first = id;
-    *chunk_last = id;
+    if ((*row = tmap_get(&s->pending, id))) return 0;
+    sqlite3_stmt *st = s->ws[W_TRACE_FIND];
+    sqlite3_bind_int64(st, 1, trace_key(id));
+    sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *row = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqerr(s->wdb, rc, "find trace");
+}
+
+static int idrows_push(idrows *l, const uint8_t id[16], int64_t row)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        void *v = lt_realloc(l->v, cap * sizeof *l->v);
+        if (!v) return LT_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    memcpy(l->v[l->n].id, id, 16);
+    l->v[l->n++].row = row;
     return 0;
 }
 
-static int add_batch(sq_store *s, int signal, int64_t first, int64_t last, int64_t chunk_first,
-                     int64_t chunk_last)
+typedef struct {
+    int64_t key, row;
+} idx_ent;
+
+static int idx_cmp(const void *pa, const void *pb)
 {
-    sqlite3_stmt *st = s->ws[W_BATCH_ADD];
-    bind_u64(st, 1, time_now_ns());
-    sqlite3_bind_int(st, 2, signal);
-    sqlite3_bind_int64(st, 3, first);
-    sqlite3_bind_int64(st, 4, last);
-    sqlite3_bind_int64(st, 5, chunk_first);
-    sqlite3_bind_int64(st, 6, chunk_last);
-    return exec_stmt(s->wdb, st, "add batch");
+    const idx_ent *a = pa, *b = pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return a->row < b->row ? -1 : a->row > b->row;
 }
 
-/* What one call contributes to one trace's summary. */
+/* Writes the summaries of the map not yet indexed into trace_idx, sorted (so each leaf
+ * is written once), inside the caller's transaction; the map changes after the commit. */
+static int flush_index(sq_store *s)
+{
+    tmap *m = &s->pending;
+    int64_t threshold = s->idx_entries / 16;
+    if (threshold < INDEX_FLUSH_MIN) threshold = INDEX_FLUSH_MIN;
+    if (threshold > INDEX_FLUSH_MAX) threshold = INDEX_FLUSH_MAX;
+    if ((int64_t)s->unflushed < threshold) return 0;
+    idx_ent *v = lt_malloc((m->n ? m->n : 1) * sizeof *v);
+    if (!v) return LT_ENOMEM;
+    size_t n = 0;
+    int64_t upto = s->prev_upto;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->e[i].row > s->prev_upto) {
+            v[n++] = (idx_ent){trace_key(m->e[i].id), m->e[i].row};
+            if (m->e[i].row > upto) upto = m->e[i].row;
+        }
+    if (n > 1) qsort(v, n, sizeof *v, idx_cmp);
+    int rc = 0;
+    sqlite3_stmt *st = s->ws[W_IDX_ADD];
+    for (size_t i = 0; i < n && !rc; i++) {
+        sqlite3_bind_int64(st, 1, v[i].key);
+        sqlite3_bind_int64(st, 2, v[i].row);
+        rc = exec_stmt(s->wdb, st, "index traces");
+    }
+    lt_free(v);
+    if (!rc) {
+        sqlite3_stmt *ms = s->ws[W_META_SET];
+        sqlite3_bind_text(ms, 1, "indexed_upto", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ms, 2, upto);
+        rc = exec_stmt(s->wdb, ms, "index mark");
+    }
+    if (!rc) s->flush_upto = upto;
+    return rc;
+}
+
+/* Starts a write: the transaction, and a trace_idx flush when one is due. */
+static int begin_write(sq_store *s)
+{
+    s->fresh.n = 0;
+    s->dropped.n = 0;
+    s->flush_upto = 0;
+    int rc = exec_stmt(s->wdb, s->ws[W_BEGIN], "begin");
+    if (!rc && (rc = flush_index(s))) exec_stmt(s->wdb, s->ws[W_ROLLBACK], "rollback");
+    return rc;
+}
+
+/* Puts a summary the transaction created into the map, before the commit (so that a
+ * reader whose snapshot has the row finds it). */
+static int publish(sq_store *s, const uint8_t id[16], int64_t row)
+{
+    int rc = idrows_push(&s->fresh, id, row);
+    if (rc) return rc;
+    pthread_mutex_lock(&s->plock);
+    rc = tmap_put(&s->pending, id, row);
+    pthread_mutex_unlock(&s->plock);
+    return rc;
+}
+
+/* After a commit that flushed the index: the generation indexed by the flush before
+ * leaves the map (this one stays until the next, for readers with older snapshots). */
+static void drop_generation(sq_store *s)
+{
+    tmap *m = &s->pending, kept = {0};
+    size_t cap = 1024;
+    while (cap * 7 < m->n * 10)
+        cap *= 2;
+    kept.e = lt_calloc(cap, sizeof(tmap_ent));
+    if (!kept.e) return; /* keep everything; the next flush tries again */
+    kept.cap = cap;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->e[i].row > s->prev_upto) {
+            size_t j = tmap_home(&kept, m->e[i].id);
+            while (kept.e[j].row)
+                j = (j + 1) & (cap - 1);
+            kept.e[j] = m->e[i];
+            kept.n++;
+        }
+    lt_free(m->e);
+    *m = kept;
+    s->removed_upto = s->prev_upto;
+}
+
+/* Ends a write begun by begin_write: on rc 0 writes the bodies to the segment and commits,
+ * then publishes the summaries created and deleted; otherwise (or when that fails) rolls everything
+ * back, segment included, and forgets cached ids of rows the rollback removed. */
+static int end_write(sq_store *s, int rc, int64_t span0, int64_t log0)
+{
+    uint64_t size0 = s->cur_size;
+    if (!rc && s->enc.len) {
+        rc = seg_write(s, s->enc.data, s->enc.len);
+        if (!rc) s->cur_size += s->enc.len;
+    }
+    if (!rc) rc = exec_stmt(s->wdb, s->ws[W_COMMIT], "commit");
+    if (rc) {
+        if (!sqlite3_get_autocommit(s->wdb)) exec_stmt(s->wdb, s->ws[W_ROLLBACK], "rollback");
+        if (s->cur_size != size0 || s->enc.len) {
+            s->cur_size = size0;
+            if (ftruncate(s->cur_fd, (off_t)size0) != 0)
+                log_warn("store: cannot cut the segment back: %s", strerror(errno));
+        }
+        s->next_span = span0;
+        s->next_log = log0;
+        pthread_mutex_lock(&s->plock);
+        for (size_t i = 0; i < s->fresh.n; i++)
+            if (tmap_get(&s->pending, s->fresh.v[i].id) == s->fresh.v[i].row)
+                tmap_del(&s->pending, s->fresh.v[i].id);
+        pthread_mutex_unlock(&s->plock);
+        cache_clear(&s->res_cache);
+        cache_clear(&s->scope_cache);
+        cache_clear(&s->op_cache);
+        return rc;
+    }
+    atomic_fetch_add(&s->seg_bytes, s->enc.len);
+    pthread_mutex_lock(&s->plock);
+    if (s->flush_upto) {
+        s->idx_entries += (int64_t)s->unflushed;
+        s->unflushed = 0;
+        drop_generation(s);
+        s->prev_upto = s->flush_upto;
+    }
+    s->unflushed += s->fresh.n;
+    for (size_t i = 0; i < s->dropped.n; i++)
+        if (tmap_get(&s->pending, s->dropped.v[i].id) == s->dropped.v[i].row)
+            tmap_del(&s->pending, s->dropped.v[i].id);
+    pthread_mutex_unlock(&s->plock);
+    return 0;
+}
+
+/* Makes sure the bodies of this call go to a segment with room, before locations are
+ * computed. */
+static int ready_segment(sq_store *s)
+{
+    if (s->cur_fd < 0) return seg_open(s, s->cur_seg ? s->cur_seg : 1, s->cur_size);
+    if (s->cur_size >= s->seg_max) return seg_roll(s);
+    return 0;
+}
+
+static int64_t loc_of(const sq_store *s, size_t off)
+{
+    return (int64_t)(((uint64_t)s->cur_seg << SEG_SHIFT) | (s->cur_size + off));
+}
+
+/* What one call adds to one trace's summary. */
 typedef struct {
     const uint8_t *tid;
-    int64_t first, last;
     uint64_t start, end;
     uint32_t count, errors;
     const lt_span *root;
@@ -782,40 +1550,14 @@ typedef struct {
     uint32_t n_svc;
 } trace_agg;
 
-static int flush_trace(sq_store *s, trace_agg *t, int64_t *chunk_first, int64_t *chunk_last)
-{
-    int rc = add_chunk(s, t->tid, SIG_SPANS, t->first, t->last, chunk_first, chunk_last);
-    if (rc) return rc;
-    qsort(t->svc, t->n_svc, sizeof t->svc[0], str_cmp_q);
-    buf_reset(&s->svc);
-    if ((rc = services_encode(&s->svc, t->svc, t->n_svc))) return rc;
-    sqlite3_stmt *st = s->ws[W_TRACE_UPSERT];
-    sqlite3_bind_blob(st, 1, t->tid, 16, SQLITE_STATIC);
-    bind_u64(st, 2, t->start);
-    bind_u64(st, 3, t->end);
-    if (t->root) {
-        bind_str(st, 4, t->root->name);
-        bind_str(st, 5, t->root_service);
-    } else {
-        sqlite3_bind_null(st, 4);
-        sqlite3_bind_null(st, 5);
-    }
-    sqlite3_bind_int64(st, 6, t->count);
-    sqlite3_bind_int64(st, 7, t->errors);
-    sqlite3_bind_blob(st, 8, s->svc.data ? s->svc.data : "", (int)s->svc.len, SQLITE_STATIC);
-    return exec_stmt(s->wdb, st, "upsert trace");
-}
-
-static void agg_add(trace_agg *t, const item_ref *r, int64_t rowid)
+static void agg_add(trace_agg *t, const item_ref *r)
 {
     const lt_span *sp = r->item;
     if (!t->count) {
         t->tid = r->trace_id;
-        t->first = rowid;
         t->start = sp->start_time_unix_nano;
         t->end = sp->end_time_unix_nano;
     }
-    t->last = rowid;
     t->count++;
     if (sp->start_time_unix_nano < t->start) t->start = sp->start_time_unix_nano;
     if (sp->end_time_unix_nano > t->end) t->end = sp->end_time_unix_nano;
@@ -829,16 +1571,42 @@ static void agg_add(trace_agg *t, const item_ref *r, int64_t rowid)
     if (t->n_svc < MAX_SERVICES) t->svc[t->n_svc++] = r->service;
 }
 
-/* Ends the write transaction: commits when rc is 0, rolls back otherwise (and forgets the
- * cache entries of rows the rollback removed). Returns the final result. */
-static int end_write(sq_store *s, int rc)
+/* Adds one call's part of a trace (spans first..last) to its summary; *row is the
+ * summary's row id. */
+static int summarise(sq_store *s, trace_agg *t, int64_t first, int64_t last, int64_t *row)
 {
-    if (!rc) rc = exec_stmt(s->wdb, s->ws[W_COMMIT], "commit");
-    if (rc) {
-        if (!sqlite3_get_autocommit(s->wdb)) exec_stmt(s->wdb, s->ws[W_ROLLBACK], "rollback");
-        cache_clear(&s->res_cache);
-        cache_clear(&s->scope_cache);
-        cache_clear(&s->op_cache);
+    int rc = find_trace(s, t->tid, row);
+    if (rc) return rc;
+    if (t->n_svc > 1) qsort(t->svc, t->n_svc, sizeof t->svc[0], str_cmp_q);
+    buf_reset(&s->svc);
+    services_encode(&s->svc, t->svc, t->n_svc);
+    buf_reset(&s->ranges);
+    buf_range(&s->ranges, first, last);
+    if (s->svc.oom || s->ranges.oom) return LT_ENOMEM;
+    sqlite3_stmt *st = s->ws[*row ? W_TRACE_SPANS : W_TRACE_ADD];
+    int k = 1;
+    if (*row)
+        sqlite3_bind_int64(st, k++, *row);
+    else
+        sqlite3_bind_blob(st, k++, t->tid, 16, SQLITE_STATIC);
+    bind_u64(st, k++, t->start);
+    bind_u64(st, k++, t->end);
+    if (t->root) {
+        bind_str(st, k++, t->root->name);
+        bind_str(st, k++, t->root_service);
+    } else {
+        sqlite3_bind_null(st, k++);
+        sqlite3_bind_null(st, k++);
+    }
+    sqlite3_bind_int64(st, k++, t->count);
+    sqlite3_bind_int64(st, k++, t->errors);
+    bind_buf(st, k++, &s->svc);
+    bind_buf(st, k++, &s->ranges);
+    if (!*row) sqlite3_bind_blob(st, k++, "", 0, SQLITE_STATIC);
+    if ((rc = exec_stmt(s->wdb, st, "trace summary"))) return rc;
+    if (!*row) {
+        *row = sqlite3_last_insert_rowid(s->wdb);
+        rc = publish(s, t->tid, *row);
     }
     return rc;
 }
@@ -846,15 +1614,19 @@ static int end_write(sq_store *s, int rc)
 static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
 {
     sq_store *s = (sq_store *)st;
+    if (s->read_only) return refuse_read_only("write spans");
     size_t n = 0;
     for (uint32_t i = 0; i < b->n_rs; i++)
-        for (uint32_t j = 0; j < b->rs[i].n_scopes; j++) n += b->rs[i].scopes[j].n_spans;
+        for (uint32_t j = 0; j < b->rs[i].n_scopes; j++)
+            n += b->rs[i].scopes[j].n_spans;
     if (!n) return 0;
     pthread_mutex_lock(&s->wlock);
-    int rc = reserve_refs(s, n);
+    int64_t span0 = s->next_span, log0 = s->next_log;
     bool began = false;
-    if (rc) goto out;
-    if ((rc = exec_stmt(s->wdb, s->ws[W_BEGIN], "begin"))) goto out;
+    buf_reset(&s->enc);
+    int rc = reserve_refs(s, n);
+    if (rc || (rc = ready_segment(s))) goto out;
+    if ((rc = begin_write(s))) goto out;
     began = true;
     size_t k = 0;
     for (uint32_t i = 0; i < b->n_rs; i++) {
@@ -866,64 +1638,124 @@ static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
             const lt_scope_spans *ss = &rs->scopes[j];
             if ((rc = intern_scope(s, &ss->scope, ss->schema_url, &scope_id))) goto out;
             for (uint32_t m = 0; m < ss->n_spans; m++, k++)
-                s->refs[k] = (item_ref){.item = &ss->spans[m], .trace_id = ss->spans[m].trace_id,
-                                        .service = service, .res_id = res_id,
-                                        .scope_id = scope_id, .seq = (uint32_t)k};
+                s->refs[k] = (item_ref){.item = &ss->spans[m],
+                                        .trace_id = ss->spans[m].trace_id,
+                                        .service = service,
+                                        .res_id = res_id,
+                                        .scope_id = scope_id,
+                                        .seq = (uint32_t)k};
         }
     }
-    qsort(s->refs, n, sizeof *s->refs, ref_cmp);
-    sqlite3_stmt *ins = s->ws[W_SPAN_ADD];
-    int64_t first = 0, rowid = 0, chunk_first = 0, chunk_last = -1;
-    trace_agg t = {0};
+    if (n > 1) qsort(s->refs, n, sizeof *s->refs, ref_cmp);
+    /* bodies in row order, so a trace's spans of this call are one run of the segment */
     for (size_t i = 0; i < n; i++) {
-        const item_ref *r = &s->refs[i];
-        const lt_span *sp = r->item;
-        buf_reset(&s->enc);
-        if (pb_encode_span(&s->enc, sp)) {
+        s->refs[i].off = s->enc.len;
+        if (pb_encode_span(&s->enc, s->refs[i].item)) {
             rc = LT_ENOMEM;
             goto out;
         }
-        sqlite3_bind_blob(ins, 1, sp->trace_id, 16, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 2, sp->span_id, 8, SQLITE_STATIC);
-        if (sp->has_parent) sqlite3_bind_blob(ins, 3, sp->parent_span_id, 8, SQLITE_STATIC);
-        else sqlite3_bind_null(ins, 3);
-        bind_str(ins, 4, sp->name);
-        sqlite3_bind_int64(ins, 5, sp->kind);
-        bind_u64(ins, 6, sp->start_time_unix_nano);
-        bind_u64(ins, 7, sp->end_time_unix_nano);
-        sqlite3_bind_int64(ins, 8, sp->status_code);
-        sqlite3_bind_int64(ins, 9, r->res_id);
-        sqlite3_bind_int64(ins, 10, r->scope_id);
-        sqlite3_bind_blob(ins, 11, s->enc.data, (int)s->enc.len, SQLITE_STATIC);
-        if ((rc = exec_stmt(s->wdb, ins, "add span"))) goto out;
-        rowid = sqlite3_last_insert_rowid(s->wdb);
-        if (!first) first = rowid;
-        if ((rc = note_operation(s, r->service, sp->name, sp->kind))) goto out;
-        agg_add(&t, r, rowid);
-        if (i + 1 == n || memcmp(s->refs[i + 1].trace_id, r->trace_id, 16) != 0) {
-            if ((rc = flush_trace(s, &t, &chunk_first, &chunk_last))) goto out;
-            memset(&t, 0, sizeof t);
+        s->refs[i].len = s->enc.len - s->refs[i].off;
+    }
+    sqlite3_stmt *ins = s->ws[W_SPAN_ADD];
+    for (size_t i = 0; i < n;) {
+        /* one trace: its summary first (the rows carry its id), then its rows */
+        size_t e = i;
+        trace_agg t = {0};
+        while (e < n && memcmp(s->refs[e].trace_id, s->refs[i].trace_id, 16) == 0)
+            agg_add(&t, &s->refs[e++]);
+        int64_t row, first = s->next_span;
+        if ((rc = summarise(s, &t, first, first + (int64_t)(e - i) - 1, &row))) goto out;
+        for (; i < e; i++) {
+            const item_ref *r = &s->refs[i];
+            const lt_span *sp = r->item;
+            sqlite3_bind_int64(ins, 1, s->next_span);
+            sqlite3_bind_blob(ins, 2, sp->trace_id, 16, SQLITE_STATIC);
+            sqlite3_bind_blob(ins, 3, sp->span_id, 8, SQLITE_STATIC);
+            if (sp->has_parent)
+                sqlite3_bind_blob(ins, 4, sp->parent_span_id, 8, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(ins, 4);
+            bind_str(ins, 5, sp->name);
+            sqlite3_bind_int64(ins, 6, sp->kind);
+            bind_u64(ins, 7, sp->start_time_unix_nano);
+            bind_u64(ins, 8, sp->end_time_unix_nano);
+            sqlite3_bind_int64(ins, 9, sp->status_code);
+            sqlite3_bind_int64(ins, 10, r->res_id);
+            sqlite3_bind_int64(ins, 11, r->scope_id);
+            sqlite3_bind_int64(ins, 12, row);
+            sqlite3_bind_int64(ins, 13, loc_of(s, r->off));
+            sqlite3_bind_int64(ins, 14, (int64_t)r->len);
+            if ((rc = exec_stmt(s->wdb, ins, "add span"))) goto out;
+            s->next_span++;
+            if ((rc = note_operation(s, r->service, sp->name, sp->kind))) goto out;
         }
     }
-    rc = add_batch(s, SIG_SPANS, first, rowid, chunk_first, chunk_last);
+    sqlite3_stmt *bs = s->ws[W_BATCH_ADD];
+    bind_u64(bs, 1, time_now_ns());
+    sqlite3_bind_int(bs, 2, SIG_SPANS);
+    sqlite3_bind_int64(bs, 3, span0);
+    sqlite3_bind_int64(bs, 4, s->next_span - 1);
+    sqlite3_bind_int64(bs, 5, s->cur_seg);
+    sqlite3_bind_int64(bs, 6, (int64_t)(s->cur_size + s->enc.len));
+    rc = exec_stmt(s->wdb, bs, "add batch");
 out:
-    if (began) rc = end_write(s, rc);
+    if (began) rc = end_write(s, rc, span0, log0);
     pthread_mutex_unlock(&s->wlock);
     return rc;
+}
+
+/* Adds the log rows first..last to the summary of trace id (made, span-less, if the
+ * trace has not been seen); *row is its row id. */
+static int summarise_logs(sq_store *s, const uint8_t id[16], uint64_t time, int64_t first,
+                          int64_t last, int64_t *row)
+{
+    int rc = find_trace(s, id, row);
+    if (rc) return rc;
+    buf_reset(&s->ranges);
+    buf_range(&s->ranges, first, last);
+    if (s->ranges.oom) return LT_ENOMEM;
+    sqlite3_stmt *st = s->ws[*row ? W_TRACE_LOGS : W_TRACE_ADD];
+    if (*row) {
+        sqlite3_bind_int64(st, 1, *row);
+        bind_buf(st, 2, &s->ranges);
+        return exec_stmt(s->wdb, st, "trace logs");
+    }
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    bind_u64(st, 2, time);
+    bind_u64(st, 3, time);
+    sqlite3_bind_null(st, 4);
+    sqlite3_bind_null(st, 5);
+    sqlite3_bind_int64(st, 6, 0);
+    sqlite3_bind_int64(st, 7, 0);
+    for (int k = 8; k <= 9; k++)
+        sqlite3_bind_blob(st, k, "", 0, SQLITE_STATIC);
+    bind_buf(st, 10, &s->ranges);
+    if ((rc = exec_stmt(s->wdb, st, "trace summary"))) return rc;
+    *row = sqlite3_last_insert_rowid(s->wdb);
+    return publish(s, id, *row);
+}
+
+static uint64_t log_time(const lt_log_record *lr)
+{
+    return lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano;
 }
 
 static int sq_write_logs(lt_store *st, const lt_log_batch *b)
 {
     sq_store *s = (sq_store *)st;
+    if (s->read_only) return refuse_read_only("write log records");
     size_t n = 0;
     for (uint32_t i = 0; i < b->n_rl; i++)
-        for (uint32_t j = 0; j < b->rl[i].n_scopes; j++) n += b->rl[i].scopes[j].n_records;
+        for (uint32_t j = 0; j < b->rl[i].n_scopes; j++)
+            n += b->rl[i].scopes[j].n_records;
     if (!n) return 0;
     pthread_mutex_lock(&s->wlock);
-    int rc = reserve_refs(s, n);
+    int64_t span0 = s->next_span, log0 = s->next_log;
     bool began = false;
-    if (rc) goto out;
-    if ((rc = exec_stmt(s->wdb, s->ws[W_BEGIN], "begin"))) goto out;
+    buf_reset(&s->enc);
+    int rc = reserve_refs(s, n);
+    if (rc || (rc = ready_segment(s))) goto out;
+    if ((rc = begin_write(s))) goto out;
     began = true;
     size_t k = 0;
     for (uint32_t i = 0; i < b->n_rl; i++) {
@@ -936,44 +1768,71 @@ static int sq_write_logs(lt_store *st, const lt_log_batch *b)
             if ((rc = intern_scope(s, &sl->scope, sl->schema_url, &scope_id))) goto out;
             for (uint32_t m = 0; m < sl->n_records; m++, k++)
                 s->refs[k] = (item_ref){.item = &sl->records[m],
-                                        .trace_id = sl->records[m].trace_id, .service = service,
-                                        .res_id = res_id, .scope_id = scope_id,
+                                        .trace_id = sl->records[m].trace_id,
+                                        .service = service,
+                                        .res_id = res_id,
+                                        .scope_id = scope_id,
                                         .seq = (uint32_t)k};
         }
     }
-    qsort(s->refs, n, sizeof *s->refs, ref_cmp);
-    sqlite3_stmt *ins = s->ws[W_LOG_ADD];
-    int64_t first = 0, rowid = 0, run_first = 0, chunk_first = 0, chunk_last = -1;
+    if (n > 1) qsort(s->refs, n, sizeof *s->refs, ref_cmp);
     for (size_t i = 0; i < n; i++) {
-        const item_ref *r = &s->refs[i];
-        const lt_log_record *lr = r->item;
-        bool traced = !model_id_is_zero(lr->trace_id, 16);
-        buf_reset(&s->enc);
-        if (pb_encode_log_record(&s->enc, lr)) {
+        s->refs[i].off = s->enc.len;
+        if (pb_encode_log_record(&s->enc, s->refs[i].item)) {
             rc = LT_ENOMEM;
             goto out;
         }
-        if (traced) sqlite3_bind_blob(ins, 1, lr->trace_id, 16, SQLITE_STATIC);
-        else sqlite3_bind_null(ins, 1);
-        if (!model_id_is_zero(lr->span_id, 8)) sqlite3_bind_blob(ins, 2, lr->span_id, 8, SQLITE_STATIC);
-        else sqlite3_bind_null(ins, 2);
-        bind_u64(ins, 3, lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano);
-        sqlite3_bind_int64(ins, 4, lr->severity_number);
-        sqlite3_bind_int64(ins, 5, r->res_id);
-        sqlite3_bind_int64(ins, 6, r->scope_id);
-        sqlite3_bind_blob(ins, 7, s->enc.data, (int)s->enc.len, SQLITE_STATIC);
-        if ((rc = exec_stmt(s->wdb, ins, "add log record"))) goto out;
-        rowid = sqlite3_last_insert_rowid(s->wdb);
-        if (!first) first = rowid;
-        if (i == 0 || memcmp(s->refs[i - 1].trace_id, r->trace_id, 16) != 0) run_first = rowid;
-        if (traced && (i + 1 == n || memcmp(s->refs[i + 1].trace_id, r->trace_id, 16) != 0) &&
-            (rc = add_chunk(s, r->trace_id, SIG_LOGS, run_first, rowid, &chunk_first,
-                            &chunk_last)))
-            goto out;
+        s->refs[i].len = s->enc.len - s->refs[i].off;
     }
-    rc = add_batch(s, SIG_LOGS, first, rowid, chunk_first, chunk_last);
+    sqlite3_stmt *ins = s->ws[W_LOG_ADD];
+    for (size_t i = 0; i < n;) {
+        size_t e = i;
+        uint64_t t0 = UINT64_MAX;
+        while (e < n && memcmp(s->refs[e].trace_id, s->refs[i].trace_id, 16) == 0) {
+            uint64_t t = log_time(s->refs[e++].item);
+            if (t < t0) t0 = t;
+        }
+        bool traced = !model_id_is_zero(s->refs[i].trace_id, 16);
+        int64_t row = 0;
+        if (traced && (rc = summarise_logs(s, s->refs[i].trace_id, t0, s->next_log,
+                                           s->next_log + (int64_t)(e - i) - 1, &row)))
+            goto out;
+        for (; i < e; i++) {
+            const item_ref *r = &s->refs[i];
+            const lt_log_record *lr = r->item;
+            sqlite3_bind_int64(ins, 1, s->next_log);
+            if (traced)
+                sqlite3_bind_blob(ins, 2, lr->trace_id, 16, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(ins, 2);
+            if (!model_id_is_zero(lr->span_id, 8))
+                sqlite3_bind_blob(ins, 3, lr->span_id, 8, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(ins, 3);
+            bind_u64(ins, 4, log_time(lr));
+            sqlite3_bind_int64(ins, 5, lr->severity_number);
+            sqlite3_bind_int64(ins, 6, r->res_id);
+            sqlite3_bind_int64(ins, 7, r->scope_id);
+            if (traced)
+                sqlite3_bind_int64(ins, 8, row);
+            else
+                sqlite3_bind_null(ins, 8);
+            sqlite3_bind_int64(ins, 9, loc_of(s, r->off));
+            sqlite3_bind_int64(ins, 10, (int64_t)r->len);
+            if ((rc = exec_stmt(s->wdb, ins, "add log record"))) goto out;
+            s->next_log++;
+        }
+    }
+    sqlite3_stmt *bs = s->ws[W_BATCH_ADD];
+    bind_u64(bs, 1, time_now_ns());
+    sqlite3_bind_int(bs, 2, SIG_LOGS);
+    sqlite3_bind_int64(bs, 3, log0);
+    sqlite3_bind_int64(bs, 4, s->next_log - 1);
+    sqlite3_bind_int64(bs, 5, s->cur_seg);
+    sqlite3_bind_int64(bs, 6, (int64_t)(s->cur_size + s->enc.len));
+    rc = exec_stmt(s->wdb, bs, "add batch");
 out:
-    if (began) rc = end_write(s, rc);
+    if (began) rc = end_write(s, rc, span0, log0);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -1029,7 +1888,7 @@ static int rstmt(reader *r, int i, sqlite3_stmt **out)
 /* A read transaction, so that the statements of one call see one snapshot. */
 static int read_begin(reader *r)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = rstmt(r, R_BEGIN, &st);
     return rc ? rc : exec_stmt(r->db, st, "begin read");
 }
@@ -1039,7 +1898,7 @@ static void read_end(reader *r)
     for (int i = 0; i < R_COUNT; i++)
         if (r->st[i]) sqlite3_reset(r->st[i]);
     if (!sqlite3_get_autocommit(r->db)) {
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         if (!rstmt(r, R_END, &st)) exec_stmt(r->db, st, "end read");
     }
 }
@@ -1065,22 +1924,22 @@ static const uint8_t *col_blob(sqlite3_stmt *st, int i, lt_arena *a, size_t *len
 
 /* One stored span or log record of a trace, in arrival order. */
 typedef struct {
-    int64_t res, scope;
+    int64_t res, scope, loc;
     uint32_t seq;
+    uint32_t len;
     const uint8_t *body;
-    size_t len;
-} row;
+} srow;
 
 typedef struct {
-    row *v;
+    srow *v;
     size_t n, cap;
 } rows;
 
-static int rows_push(rows *rs, row r)
+static int rows_push(rows *rs, srow r)
 {
     if (rs->n == rs->cap) {
         size_t cap = rs->cap ? rs->cap * 2 : 64;
-        row *v = lt_realloc(rs->v, cap * sizeof *v);
+        srow *v = lt_realloc(rs->v, cap * sizeof *v);
         if (!v) return LT_ENOMEM;
         rs->v = v;
         rs->cap = cap;
@@ -1089,45 +1948,71 @@ static int rows_push(rows *rs, row r)
     return 0;
 }
 
-/* Appends every stored row of one signal of trace id to out, copying bodies into a. */
-static int load_rows(reader *r, const uint8_t id[16], int signal, lt_arena *a, rows *out)
+/* Reads the bodies of rows [from, rs->n) into the arena, one pread per contiguous run;
+ * rows whose body is gone (a segment retention removed under our snapshot) are dropped. */
+static int read_bodies(const sq_store *s, fdcache *fc, rows *rs, size_t from, lt_arena *a)
 {
-    sqlite3_stmt *ch, *rq;
-    int rc = rstmt(r, R_CHUNKS, &ch);
+    size_t keep = from;
+    for (size_t i = from; i < rs->n;) {
+        size_t e = i + 1;
+        uint64_t total = rs->v[i].len;
+        while (e < rs->n && rs->v[e].loc == rs->v[e - 1].loc + rs->v[e - 1].len &&
+               ((uint64_t)rs->v[e].loc >> SEG_SHIFT) == ((uint64_t)rs->v[i].loc >> SEG_SHIFT))
+            total += rs->v[e++].len;
+        uint8_t *p = arena_alloc(a, (size_t)total);
+        if (!p) return LT_ENOMEM;
+        bool ok = seg_read(s, fc, rs->v[i].loc, (size_t)total, p);
+        for (; i < e; i++) {
+            if (!ok) continue;
+            rs->v[i].body = p;
+            p += rs->v[i].len;
+            rs->v[keep++] = rs->v[i];
+        }
+    }
+    rs->n = keep;
+    return 0;
+}
+
+/* Appends the stored rows of one signal listed by a summary's ranges (of summary row id)
+ * to out, with their bodies in a. */
+static int load_rows(const sq_store *s, reader *r, fdcache *fc, int64_t id, const uint8_t *ranges,
+                     size_t rlen, int signal, lt_arena *a, rows *out)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = rstmt(r, signal == SIG_SPANS ? R_SPANS : R_LOGS, &q);
     if (rc) return rc;
-    if ((rc = rstmt(r, signal == SIG_SPANS ? R_SPANS : R_LOGS, &rq))) return rc;
-    sqlite3_bind_blob(ch, 1, id, 16, SQLITE_STATIC);
-    sqlite3_bind_int(ch, 2, signal);
-    int src;
-    while ((src = sqlite3_step(ch)) == SQLITE_ROW) {
-        sqlite3_bind_int64(rq, 1, sqlite3_column_int64(ch, 0));
-        sqlite3_bind_int64(rq, 2, sqlite3_column_int64(ch, 1));
-        sqlite3_bind_blob(rq, 3, id, 16, SQLITE_STATIC);
+    size_t from = out->n;
+    int64_t f, l;
+    for (const uint8_t *p = ranges, *end = ranges + rlen; next_range(&p, end, &f, &l);) {
+        sqlite3_bind_int64(q, 1, f);
+        sqlite3_bind_int64(q, 2, l);
+        sqlite3_bind_int64(q, 3, id);
         int qrc;
-        while ((qrc = sqlite3_step(rq)) == SQLITE_ROW) {
-            row w = {.res = sqlite3_column_int64(rq, 0), .scope = sqlite3_column_int64(rq, 1),
-                     .seq = (uint32_t)out->n};
-            if (!(w.body = col_blob(rq, 2, a, &w.len))) return LT_ENOMEM;
+        while ((qrc = sqlite3_step(q)) == SQLITE_ROW) {
+            srow w = {.res = sqlite3_column_int64(q, 0),
+                      .scope = sqlite3_column_int64(q, 1),
+                      .loc = sqlite3_column_int64(q, 2),
+                      .len = (uint32_t)sqlite3_column_int64(q, 3),
+                      .seq = (uint32_t)out->n};
             if ((rc = rows_push(out, w))) return rc;
         }
-        sqlite3_reset(rq);
+        sqlite3_reset(q);
         if (qrc != SQLITE_DONE) return sqerr(r->db, qrc, "read rows");
     }
-    sqlite3_reset(ch);
-    return src == SQLITE_DONE ? 0 : sqerr(r->db, src, "read chunks");
+    return read_bodies(s, fc, out, from, a);
 }
 
 static int row_cmp(const void *pa, const void *pb)
 {
-    const row *a = pa, *b = pb;
+    const srow *a = pa, *b = pb;
     if (a->res != b->res) return a->res < b->res ? -1 : 1;
     if (a->scope != b->scope) return a->scope < b->scope ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 typedef struct {
-    size_t at, n;  /* slice of the sorted rows */
-    uint32_t seq;  /* first arrival, for ordering groups */
+    size_t at, n; /* slice of the sorted rows */
+    uint32_t seq; /* first arrival, for ordering groups */
 } group;
 
 static int group_cmp(const void *pa, const void *pb)
@@ -1140,11 +2025,10 @@ static int group_cmp(const void *pa, const void *pb)
  * arrival, in the arena. */
 static int group_rows(rows *rs, lt_arena *a, group **out, uint32_t *n_out)
 {
-    qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
+    if (rs->n > 1) qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
     uint32_t n = 0;
     for (size_t i = 0; i < rs->n; i++)
-        if (i == 0 || rs->v[i - 1].res != rs->v[i].res || rs->v[i - 1].scope != rs->v[i].scope)
-            n++;
+        if (i == 0 || rs->v[i - 1].res != rs->v[i].res || rs->v[i - 1].scope != rs->v[i].scope) n++;
     group *g = arena_calloc(a, n ? n : 1, sizeof *g);
     if (!g) return LT_ENOMEM;
     uint32_t k = 0;
@@ -1153,16 +2037,17 @@ static int group_rows(rows *rs, lt_arena *a, group **out, uint32_t *n_out)
             g[k++] = (group){.at = i, .seq = rs->v[i].seq};
         g[k - 1].n++;
     }
-    qsort(g, n, sizeof *g, group_cmp);
+    if (n > 1) qsort(g, n, sizeof *g, group_cmp);
     *out = g;
     *n_out = n;
     return 0;
 }
 
-static int load_resource(reader *r, int64_t id, lt_arena *a, lt_resource *res, lt_str *url)
+/* Loads resource (or scope, when scope is set) id into the arena. */
+static int load_meta(reader *r, bool scope, int64_t id, lt_arena *a, void *out, lt_str *url)
 {
-    sqlite3_stmt *st;
-    int rc = rstmt(r, R_RES, &st);
+    sqlite3_stmt *st = NULL;
+    int rc = rstmt(r, scope ? R_SCOPE : R_RES, &st);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, id);
     int src = sqlite3_step(st);
@@ -1171,35 +2056,17 @@ static int load_resource(reader *r, int64_t id, lt_arena *a, lt_resource *res, l
         *url = col_str(st, 0, a, &rc);
         const uint8_t *p = col_blob(st, 1, a, &len);
         if (!rc && !p) rc = LT_ENOMEM;
-        if (!rc) rc = pb_decode_resource(a, p, len, res);
+        if (!rc) rc = scope ? pb_decode_scope(a, p, len, out) : pb_decode_resource(a, p, len, out);
+        if (rc && rc != LT_ENOMEM) {
+            log_error("store: stored %s %" PRId64 " does not decode", scope ? "scope" : "resource",
+                      id);
+            rc = LT_EIO;
+        }
     } else if (src == SQLITE_DONE) {
-        log_error("store: resource %" PRId64 " is missing", id);
+        log_error("store: %s %" PRId64 " is missing", scope ? "scope" : "resource", id);
         rc = LT_EIO;
     } else {
         rc = sqerr(r->db, src, "read resource");
-    }
-    sqlite3_reset(st);
-    return rc;
-}
-
-static int load_scope(reader *r, int64_t id, lt_arena *a, lt_scope *sc, lt_str *url)
-{
-    sqlite3_stmt *st;
-    int rc = rstmt(r, R_SCOPE, &st);
-    if (rc) return rc;
-    sqlite3_bind_int64(st, 1, id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        size_t len;
-        *url = col_str(st, 0, a, &rc);
-        const uint8_t *p = col_blob(st, 1, a, &len);
-        if (!rc && !p) rc = LT_ENOMEM;
-        if (!rc) rc = pb_decode_scope(a, p, len, sc);
-    } else if (src == SQLITE_DONE) {
-        log_error("store: scope %" PRId64 " is missing", id);
-        rc = LT_EIO;
-    } else {
-        rc = sqerr(r->db, src, "read scope");
     }
     sqlite3_reset(st);
     return rc;
@@ -1221,14 +2088,15 @@ static int build_spans(reader *r, rows *rs, lt_arena *a, lt_trace_batch *out)
         if (!ss) return LT_ENOMEM;
         o->scopes = ss;
         o->n_scopes = 1;
-        const row *first = &rs->v[g[i].at];
-        if ((rc = load_resource(r, first->res, a, &o->resource, &o->schema_url))) return rc;
-        if ((rc = load_scope(r, first->scope, a, &ss->scope, &ss->schema_url))) return rc;
+        const srow *first = &rs->v[g[i].at];
+        if ((rc = load_meta(r, false, first->res, a, &o->resource, &o->schema_url))) return rc;
+        if ((rc = load_meta(r, true, first->scope, a, &ss->scope, &ss->schema_url))) return rc;
         ss->spans = &spans[g[i].at];
         ss->n_spans = (uint32_t)g[i].n;
         for (size_t k = 0; k < g[i].n; k++) {
-            const row *w = &rs->v[g[i].at + k];
+            const srow *w = &rs->v[g[i].at + k];
             if ((rc = pb_decode_span(a, w->body, w->len, &ss->spans[k]))) {
+                if (rc == LT_ENOMEM) return rc;
                 log_error("store: a stored span does not decode: %s", lt_strerror(rc));
                 return LT_EIO;
             }
@@ -1254,14 +2122,15 @@ static int build_logs(reader *r, rows *rs, lt_arena *a, lt_log_batch *out)
         if (!sl) return LT_ENOMEM;
         o->scopes = sl;
         o->n_scopes = 1;
-        const row *first = &rs->v[g[i].at];
-        if ((rc = load_resource(r, first->res, a, &o->resource, &o->schema_url))) return rc;
-        if ((rc = load_scope(r, first->scope, a, &sl->scope, &sl->schema_url))) return rc;
+        const srow *first = &rs->v[g[i].at];
+        if ((rc = load_meta(r, false, first->res, a, &o->resource, &o->schema_url))) return rc;
+        if ((rc = load_meta(r, true, first->scope, a, &sl->scope, &sl->schema_url))) return rc;
         sl->records = &recs[g[i].at];
         sl->n_records = (uint32_t)g[i].n;
         for (size_t k = 0; k < g[i].n; k++) {
-            const row *w = &rs->v[g[i].at + k];
+            const srow *w = &rs->v[g[i].at + k];
             if ((rc = pb_decode_log_record(a, w->body, w->len, &sl->records[k]))) {
+                if (rc == LT_ENOMEM) return rc;
                 log_error("store: a stored log record does not decode: %s", lt_strerror(rc));
                 return LT_EIO;
             }
@@ -1271,21 +2140,94 @@ static int build_logs(reader *r, rows *rs, lt_arena *a, lt_log_batch *out)
     return 0;
 }
 
+/* Runs a one-row reader query bound to a, b and (as its last parameter, unless cmp) id;
+ * *out is its first column, or with cmp whether that column equals id; 0 without a row. */
+static int rquery(reader *r, int stmt, int64_t a, int64_t b, const uint8_t *id, bool cmp,
+                  int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = rstmt(r, stmt, &st);
+    if (rc) return rc;
+    int n = sqlite3_bind_parameter_count(st);
+    if (n >= 1) sqlite3_bind_int64(st, 1, a);
+    if (n >= 2 && stmt != R_TRACE_FIND) sqlite3_bind_int64(st, 2, b);
+    if (id && !cmp) sqlite3_bind_blob(st, n, id, 16, SQLITE_STATIC);
+    *out = 0;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        if (cmp)
+            *out = sqlite3_column_bytes(st, 0) == 16 && !memcmp(sqlite3_column_blob(st, 0), id, 16);
+        else
+            *out = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return src == SQLITE_ROW || src == SQLITE_DONE ? 0 : sqerr(r->db, src, "find trace");
+}
+
+/* Finds the summary row of trace id as of the reader's snapshot (0 when none), inside a
+ * read transaction. The snapshot starts first (with the read of indexed_upto), then the
+ * map is consulted: an entry enters the map before its row commits, so a row in the
+ * snapshot is in the map, or indexed in the snapshot, or (when the map dropped entries
+ * the snapshot had not indexed yet) among the rows between the two marks. */
+static int reader_find_trace(sq_store *s, reader *r, const uint8_t id[16], int64_t *row)
+{
+    int64_t snap_upto, ok = 0;
+    int rc = rquery(r, R_META, 0, 0, NULL, false, &snap_upto);
+    if (rc) return rc;
+    pthread_mutex_lock(&s->plock);
+    int64_t prow = tmap_get(&s->pending, id), removed = s->removed_upto;
+    pthread_mutex_unlock(&s->plock);
+    if (s->read_only) removed = INT64_MAX; /* the writer's map is in another process */
+    if (prow && (rc = rquery(r, R_TRACE_ID, prow, 0, id, true, &ok))) return rc;
+    *row = ok ? prow : 0;
+    if (!*row && (rc = rquery(r, R_TRACE_FIND, trace_key(id), 0, id, false, row))) return rc;
+    if (!*row && removed > snap_upto)
+        rc = rquery(r, R_TRACE_SCAN, snap_upto, removed, id, false, row);
+    return rc;
+}
+
 static int sq_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trace_data *out)
 {
     sq_store *s = (sq_store *)st;
     reader *r = NULL;
     rows spans = {0}, logs = {0};
+    fdcache fc = {0};
     memset(out, 0, sizeof *out);
+    int64_t row = 0;
     int rc = reader_get(s, &r);
     if (rc) goto out;
     if ((rc = read_begin(r))) goto out;
-    if ((rc = load_rows(r, id, SIG_SPANS, a, &spans))) goto out;
+    if ((rc = reader_find_trace(s, r, id, &row))) goto out;
+    if (!row) {
+        rc = LT_ENOTFOUND;
+        goto out;
+    }
+    sqlite3_stmt *q = NULL;
+    if ((rc = rstmt(r, R_TRACE_GET, &q))) goto out;
+    sqlite3_bind_int64(q, 1, row);
+    int src = sqlite3_step(q);
+    if (src != SQLITE_ROW) {
+        rc = src == SQLITE_DONE ? LT_ENOTFOUND : sqerr(r->db, src, "read trace");
+        goto out;
+    }
+    size_t sl, ll;
+    const void *tid = sqlite3_column_blob(q, 0);
+    if (!tid || sqlite3_column_bytes(q, 0) != 16 || memcmp(tid, id, 16) != 0) {
+        rc = LT_ENOTFOUND;
+        goto out;
+    }
+    const uint8_t *sr = col_blob(q, 1, a, &sl), *lr = col_blob(q, 2, a, &ll);
+    sqlite3_reset(q);
+    if (!sr || !lr) {
+        rc = LT_ENOMEM;
+        goto out;
+    }
+    if ((rc = load_rows(s, r, &fc, row, sr, sl, SIG_SPANS, a, &spans))) goto out;
     if (!spans.n) {
         rc = LT_ENOTFOUND;
         goto out;
     }
-    if ((rc = load_rows(r, id, SIG_LOGS, a, &logs))) goto out;
+    if ((rc = load_rows(s, r, &fc, row, lr, ll, SIG_LOGS, a, &logs))) goto out;
     if ((rc = build_spans(r, &spans, a, &out->spans))) goto out;
     rc = build_logs(r, &logs, a, &out->logs);
 out:
@@ -1293,6 +2235,7 @@ out:
         read_end(r);
         reader_put(s, r);
     }
+    fdc_close(&fc);
     lt_free(spans.v);
     lt_free(logs.v);
     return rc;
@@ -1300,19 +2243,33 @@ out:
 
 /* ---- listing traces ------------------------------------------------------------------- */
 
-static void render_json(lt_buf *b, const lt_value *v)
+static void render_json(lt_buf *b, const lt_value *v, int depth)
 {
+    if (depth > MODEL_MAX_DEPTH) {
+        buf_append_c(b, "null");
+        return;
+    }
     switch (v->type) {
-    case LT_VAL_STRING: jsonw_str(b, v->u.s); break;
-    case LT_VAL_BOOL: buf_append_c(b, v->u.b ? "true" : "false"); break;
-    case LT_VAL_INT: jsonw_i64(b, v->u.i); break;
-    case LT_VAL_DOUBLE: jsonw_double(b, v->u.d); break;
-    case LT_VAL_BYTES: jsonw_base64(b, (const uint8_t *)v->u.s.ptr, v->u.s.len); break;
+    case LT_VAL_STRING:
+        jsonw_str(b, v->u.s);
+        break;
+    case LT_VAL_BOOL:
+        buf_append_c(b, v->u.b ? "true" : "false");
+        break;
+    case LT_VAL_INT:
+        jsonw_i64(b, v->u.i);
+        break;
+    case LT_VAL_DOUBLE:
+        jsonw_double(b, v->u.d);
+        break;
+    case LT_VAL_BYTES:
+        jsonw_base64(b, (const uint8_t *)v->u.s.ptr, v->u.s.len);
+        break;
     case LT_VAL_ARRAY:
         buf_putc(b, '[');
         for (uint32_t i = 0; i < v->u.arr.n; i++) {
             if (i) buf_putc(b, ',');
-            render_json(b, &v->u.arr.items[i]);
+            render_json(b, &v->u.arr.items[i], depth + 1);
         }
         buf_putc(b, ']');
         break;
@@ -1322,23 +2279,25 @@ static void render_json(lt_buf *b, const lt_value *v)
             if (i) buf_putc(b, ',');
             jsonw_str(b, v->u.kv.items[i].key);
             buf_putc(b, ':');
-            render_json(b, &v->u.kv.items[i].value);
+            render_json(b, &v->u.kv.items[i].value, depth + 1);
         }
         buf_putc(b, '}');
         break;
-    default: buf_append_c(b, "null"); break;
+    default:
+        buf_append_c(b, "null");
+        break;
     }
 }
 
 /* True when v rendered as text equals want: strings as they are, booleans true/false,
- * integers in decimal, doubles and bytes (base64) and arrays/maps as JSON would show them,
- * without the quotes around a top-level string. */
+ * integers in decimal, doubles, bytes (base64), arrays and maps as JSON shows them, with
+ * the quotes of a top-level string dropped. */
 static bool value_text_eq(const lt_value *v, lt_str want, lt_buf *tmp)
 {
     if (v->type == LT_VAL_STRING) return lt_str_eq(v->u.s, want);
     if (v->type == LT_VAL_EMPTY) return want.len == 0;
     buf_reset(tmp);
-    render_json(tmp, v);
+    render_json(tmp, v, 0);
     if (tmp->oom) return false;
     lt_str got = {tmp->data, tmp->len};
     if (got.len >= 2 && got.ptr[0] == '"' && got.ptr[got.len - 1] == '"') {
@@ -1363,6 +2322,7 @@ typedef struct {
     lt_arena *scratch;
     lt_buf tmp;
     rows rs;
+    fdcache fc;
     res_memo memo[32];
     uint32_t n_memo, memo_next;
     uint64_t budget; /* spans left to examine */
@@ -1379,7 +2339,7 @@ static int resource_matches(reader *r, attr_scan *sc, int64_t id, const lt_trace
     lt_resource res;
     lt_str url;
     arena_reset(sc->scratch);
-    int rc = load_resource(r, id, sc->scratch, &res, &url);
+    int rc = load_meta(r, false, id, sc->scratch, &res, &url);
     if (rc) return rc;
     *match = attrs_match(&res.attrs, q, &sc->tmp);
     uint32_t slot = sc->n_memo < 32 ? sc->n_memo++ : (sc->memo_next++ % 32);
@@ -1387,18 +2347,18 @@ static int resource_matches(reader *r, attr_scan *sc, int64_t id, const lt_trace
     return 0;
 }
 
-/* Does some span of the trace (or its resource) carry the queried attribute? */
-static int trace_matches(reader *r, attr_scan *sc, const uint8_t id[16], const lt_trace_query *q,
-                         bool *match)
+/* Does some span of the trace (summary row id, span ranges given) or its resource carry
+ * the queried attribute? */
+static int trace_matches(const sq_store *s, reader *r, attr_scan *sc, int64_t id,
+                         const uint8_t *ranges, size_t rlen, const lt_trace_query *q, bool *match)
 {
     *match = false;
     sc->rs.n = 0;
     arena_reset(sc->scratch);
-    int rc = load_rows(r, id, SIG_SPANS, sc->scratch, &sc->rs);
+    int rc = load_rows(s, r, &sc->fc, id, ranges, rlen, SIG_SPANS, sc->scratch, &sc->rs);
     if (rc) return rc;
-    /* the spans' bodies live in scratch, so resources are checked after the spans */
     for (size_t i = 0; i < sc->rs.n && !*match; i++) {
-        const row *w = &sc->rs.v[i];
+        const srow *w = &sc->rs.v[i];
         sc->budget = sc->budget ? sc->budget - 1 : 0;
         /* the key's bytes appear in the encoding of any span that has it */
         if (!memmem(w->body, w->len, q->attr_key.ptr, q->attr_key.len)) continue;
@@ -1407,17 +2367,18 @@ static int trace_matches(reader *r, attr_scan *sc, const uint8_t id[16], const l
             attrs_match(&sp.attrs, q, &sc->tmp))
             *match = true;
     }
-    if (*match) return 0;
-    int64_t *ids = lt_malloc((sc->rs.n ? sc->rs.n : 1) * sizeof *ids);
-    if (!ids) return LT_ENOMEM;
+    /* then the resources (the spans' bodies in scratch are not needed any more) */
+    int64_t seen[16];
     size_t n = 0;
-    for (size_t i = 0; i < sc->rs.n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < n && !seen; j++) seen = ids[j] == sc->rs.v[i].res;
-        if (!seen && n < 64) ids[n++] = sc->rs.v[i].res;
+    for (size_t i = 0; i < sc->rs.n && !*match && !rc; i++) {
+        int64_t res = sc->rs.v[i].res;
+        bool dup = false;
+        for (size_t j = 0; j < n && !dup; j++)
+            dup = seen[j] == res;
+        if (dup) continue;
+        if (n < 16) seen[n++] = res;
+        rc = resource_matches(r, sc, res, q, match);
     }
-    for (size_t i = 0; i < n && !*match && !rc; i++) rc = resource_matches(r, sc, ids[i], q, match);
-    lt_free(ids);
     return rc;
 }
 
@@ -1442,10 +2403,11 @@ static int read_summary(sqlite3_stmt *st, lt_arena *a, lt_trace_summary *t)
     const uint8_t *end = p + sqlite3_column_bytes(st, 7);
     lt_str sv;
     uint32_t n = 0;
-    for (const uint8_t *q = p; q && next_service(&q, end, &sv);) n++;
+    for (const uint8_t *q = p; next_service(&q, end, &sv);)
+        n++;
     if (n) {
         if (!(t->services = arena_calloc(a, n, sizeof *t->services))) return LT_ENOMEM;
-        for (const uint8_t *q = p; next_service(&q, end, &sv) && t->n_services < n;) {
+        for (const uint8_t *q = p; t->n_services < n && next_service(&q, end, &sv);) {
             t->services[t->n_services] = arena_strdup(a, sv);
             if (!t->services[t->n_services++].ptr) return LT_ENOMEM;
         }
@@ -1453,11 +2415,36 @@ static int read_summary(sqlite3_stmt *st, lt_arena *a, lt_trace_summary *t)
     return rc;
 }
 
+/* The filters of q other than time, cursor and attribute, on the current row of R_LIST. */
+static bool summary_matches(sqlite3_stmt *ls, const lt_trace_query *q)
+{
+    if (sqlite3_column_int64(ls, 5) <= 0) return false; /* log records alone */
+    if (q->errors_only && sqlite3_column_int64(ls, 6) <= 0) return false;
+    int64_t dur = sqlite3_column_int64(ls, 2) - sqlite3_column_int64(ls, 1);
+    if (q->min_duration_ns && dur < (int64_t)clamp_i64(q->min_duration_ns)) return false;
+    if (q->max_duration_ns && dur > (int64_t)clamp_i64(q->max_duration_ns)) return false;
+    if (q->name.len) {
+        lt_str root = {(const char *)sqlite3_column_text(ls, 3),
+                       (size_t)sqlite3_column_bytes(ls, 3)};
+        if (!root.ptr || !lt_str_eq(root, q->name)) return false;
+    }
+    if (q->service.len) {
+        const uint8_t *p = sqlite3_column_blob(ls, 7);
+        const uint8_t *end = p + sqlite3_column_bytes(ls, 7);
+        lt_str sv;
+        bool found = false;
+        while (!found && next_service(&p, end, &sv))
+            found = lt_str_eq(sv, q->service);
+        if (!found) return false;
+    }
+    return true;
+}
+
 static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt_trace_list *out)
 {
     sq_store *s = (sq_store *)st;
     reader *r = NULL;
-    attr_scan sc = {.budget = ATTR_SCAN_SPANS};
+    attr_scan sc = {.budget = LT_SQLITE_ATTR_SCAN_SPANS};
     memset(out, 0, sizeof *out);
     uint32_t limit = q->limit ? q->limit : 20;
     if (limit > 1000) limit = 1000;
@@ -1478,31 +2465,33 @@ static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt
     sqlite3_bind_int64(ls, 2, (int64_t)clamp_i64(hi));
     if (q->has_cursor) {
         sqlite3_bind_blob(ls, 3, q->cursor_trace_id, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(ls, 9, (int64_t)clamp_i64(q->cursor_start));
+        sqlite3_bind_int64(ls, 4, (int64_t)clamp_i64(q->cursor_start));
     }
-    if (q->name.len) bind_str(ls, 4, q->name);
-    sqlite3_bind_int(ls, 5, q->errors_only);
-    sqlite3_bind_int64(ls, 6, (int64_t)clamp_i64(q->min_duration_ns));
-    sqlite3_bind_int64(ls, 7, (int64_t)clamp_i64(q->max_duration_ns));
-    if (q->service.len) bind_str(ls, 8, q->service);
     int src;
-    uint8_t last_id[16];
-    uint64_t last_start = 0;
+    uint8_t last_id[16] = {0};
+    uint64_t last_start = 0, rows_left = LT_SQLITE_LIST_SCAN_ROWS;
     bool examined = false;
     while ((src = sqlite3_step(ls)) == SQLITE_ROW) {
-        if (out->n == limit || (by_attr && !sc.budget)) {
+        if (out->n == limit || (by_attr && !sc.budget) || !rows_left) {
             /* another candidate exists: there may be another page */
             out->more = true;
             break;
         }
+        rows_left--;
         const void *tid = sqlite3_column_blob(ls, 0);
         if (!tid || sqlite3_column_bytes(ls, 0) != 16) continue;
         memcpy(last_id, tid, 16);
         last_start = (uint64_t)sqlite3_column_int64(ls, 1);
         examined = true;
+        if (!summary_matches(ls, q)) continue;
         if (by_attr) {
             bool match;
-            if ((rc = trace_matches(r, &sc, last_id, q, &match))) goto out;
+            size_t rlen = (size_t)sqlite3_column_bytes(ls, 9);
+            const uint8_t *ranges = sqlite3_column_blob(ls, 9);
+            /* the ranges live in the statement's row, valid until it steps again */
+            if ((rc = trace_matches(s, r, &sc, sqlite3_column_int64(ls, 8), ranges, rlen, q,
+                                    &match)))
+                goto out;
             if (!match) continue;
         }
         if ((rc = read_summary(ls, a, &out->items[out->n]))) goto out;
@@ -1524,41 +2513,52 @@ out:
     arena_free(sc.scratch);
     buf_free(&sc.tmp);
     lt_free(sc.rs.v);
+    fdc_close(&sc.fc);
     return rc;
 }
 
 /* ---- services, operations, size ------------------------------------------------------- */
 
-static int sq_list_services(lt_store *st, lt_arena *a, lt_str **out, uint32_t *n)
+/* Runs a reader statement (bound with service when given) and collects its rows: column
+ * 0 as text, column 1 (when ops) as a kind. */
+static int collect(sq_store *s, int stmt, lt_str service, bool ops, lt_arena *a, void **out,
+                   uint32_t *n)
 {
-    sq_store *s = (sq_store *)st;
     reader *r = NULL;
-    lt_str *v = NULL;
+    size_t esz = ops ? sizeof(lt_operation) : sizeof(lt_str);
+    uint8_t *v = NULL;
     uint32_t cap = 0, k = 0;
     *out = NULL;
     *n = 0;
     int rc = reader_get(s, &r), src;
     if (rc) return rc;
-    sqlite3_stmt *q;
-    if ((rc = rstmt(r, R_SERVICES, &q))) goto out;
+    sqlite3_stmt *q = NULL;
+    if ((rc = rstmt(r, stmt, &q))) goto out;
+    if (service.len) bind_str(q, 1, service);
     while ((src = sqlite3_step(q)) == SQLITE_ROW) {
         if (k == cap) {
             uint32_t nc = cap ? cap * 2 : 16;
-            lt_str *nv = arena_alloc(a, nc * sizeof *nv);
+            uint8_t *nv = arena_alloc(a, nc * esz);
             if (!nv) {
                 rc = LT_ENOMEM;
                 goto out;
             }
-            if (k) memcpy(nv, v, k * sizeof *v);
+            if (k) memcpy(nv, v, k * esz);
             v = nv;
             cap = nc;
         }
-        v[k] = col_str(q, 0, a, &rc);
+        lt_str name = col_str(q, 0, a, &rc);
         if (rc) goto out;
+        if (ops) {
+            ((lt_operation *)v)[k] =
+                (lt_operation){.name = name, .span_kind = (uint32_t)sqlite3_column_int64(q, 1)};
+        } else {
+            ((lt_str *)v)[k] = name;
+        }
         k++;
     }
     if (src != SQLITE_DONE) {
-        rc = sqerr(r->db, src, "list services");
+        rc = sqerr(r->db, src, "list");
         goto out;
     }
     *out = v;
@@ -1566,105 +2566,82 @@ static int sq_list_services(lt_store *st, lt_arena *a, lt_str **out, uint32_t *n
 out:
     read_end(r);
     reader_put(s, r);
+    return rc;
+}
+
+static int sq_list_services(lt_store *st, lt_arena *a, lt_str **out, uint32_t *n)
+{
+    void *v;
+    int rc = collect((sq_store *)st, R_SERVICES, LT_STR_NULL, false, a, &v, n);
+    *out = v;
     return rc;
 }
 
 static int sq_list_operations(lt_store *st, lt_str service, lt_arena *a, lt_operation **out,
                               uint32_t *n)
 {
-    sq_store *s = (sq_store *)st;
-    reader *r = NULL;
-    lt_operation *v = NULL;
-    uint32_t cap = 0, k = 0;
-    *out = NULL;
-    *n = 0;
-    int rc = reader_get(s, &r), src;
-    if (rc) return rc;
-    sqlite3_stmt *q;
-    if ((rc = rstmt(r, service.len ? R_OPS : R_OPS_ALL, &q))) goto out;
-    if (service.len) bind_str(q, 1, service);
-    while ((src = sqlite3_step(q)) == SQLITE_ROW) {
-        if (k == cap) {
-            uint32_t nc = cap ? cap * 2 : 16;
-            lt_operation *nv = arena_alloc(a, nc * sizeof *nv);
-            if (!nv) {
-                rc = LT_ENOMEM;
-                goto out;
-            }
-            if (k) memcpy(nv, v, k * sizeof *v);
-            v = nv;
-            cap = nc;
-        }
-        v[k].name = col_str(q, 0, a, &rc);
-        v[k].span_kind = (uint32_t)sqlite3_column_int64(q, 1);
-        if (rc) goto out;
-        k++;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sqerr(r->db, src, "list operations");
-        goto out;
-    }
+    void *v;
+    int rc = collect((sq_store *)st, service.len ? R_OPS : R_OPS_ALL, service, true, a, &v, n);
     *out = v;
-    *n = k;
-out:
-    read_end(r);
-    reader_put(s, r);
     return rc;
-}
-
-static int pages_used(sqlite3 *db, sqlite3_stmt *pages, sqlite3_stmt *freel, uint64_t *out)
-{
-    int64_t pc = 0, fc = 0;
-    int rc = sqlite3_step(pages);
-    if (rc == SQLITE_ROW) pc = sqlite3_column_int64(pages, 0);
-    sqlite3_reset(pages);
-    if (rc != SQLITE_ROW) return sqerr(db, rc, "page_count");
-    rc = sqlite3_step(freel);
-    if (rc == SQLITE_ROW) fc = sqlite3_column_int64(freel, 0);
-    sqlite3_reset(freel);
-    if (rc != SQLITE_ROW) return sqerr(db, rc, "freelist_count");
-    *out = (uint64_t)(pc - fc);
-    return 0;
 }
 
 static int sq_bytes_used(lt_store *st, uint64_t *out)
 {
     sq_store *s = (sq_store *)st;
     reader *r = NULL;
-    sqlite3_stmt *pc, *fc;
-    uint64_t pages = 0;
-    int rc = reader_get(s, &r);
+    sqlite3_stmt *pc = NULL, *fc = NULL;
+    int64_t pages = 0, free_pages = 0;
+    int rc = reader_get(s, &r), src;
     if (rc) return rc;
-    if (!(rc = rstmt(r, R_PAGES, &pc)) && !(rc = rstmt(r, R_FREE, &fc)))
-        rc = pages_used(r->db, pc, fc, &pages);
+    if (!(rc = rstmt(r, R_PAGES, &pc)) && !(rc = rstmt(r, R_FREE, &fc))) {
+        if ((src = sqlite3_step(pc)) == SQLITE_ROW)
+            pages = sqlite3_column_int64(pc, 0);
+        else
+            rc = sqerr(r->db, src, "page_count");
+        if (!rc && (src = sqlite3_step(fc)) == SQLITE_ROW)
+            free_pages = sqlite3_column_int64(fc, 0);
+        else if (!rc)
+            rc = sqerr(r->db, src, "freelist_count");
+    }
+    read_end(r);
     reader_put(s, r);
-    if (!rc) *out = pages * LT_SQLITE_PAGE_SIZE;
+    if (s->read_only) {
+        uint32_t lo, hi;
+        seg_scan(s, &lo, &hi); /* the writer's process counts; this one looks */
+    }
+    if (!rc)
+        *out = (uint64_t)(pages - free_pages) * LT_SQLITE_PAGE_SIZE + atomic_load(&s->seg_bytes);
     return rc;
 }
 
 /* ---- retention ----------------------------------------------------------------------- */
 
-/* Deletes the oldest batches, at most max of them and, when cutoff is not 0, only those
- * received before it; one transaction. *deleted tells how many went. */
-static int delete_oldest(sq_store *s, int max, uint64_t cutoff, int *deleted)
+/* Deletes the oldest batches in one transaction: at most max of them, only those received
+ * before cutoff (when not 0), and only those in segments up to max_seg (when not 0).
+ * Summaries lose the ranges that pointed into them and go when nothing is left. */
+static int delete_oldest(sq_store *s, int max, uint64_t cutoff, uint32_t max_seg, int *deleted)
 {
     *deleted = 0;
     pthread_mutex_lock(&s->wlock);
-    int rc = exec_stmt(s->wdb, s->ws[W_BEGIN], "begin retention"), src;
-    if (rc) goto unlock;
-    int64_t last_batch = 0, last_span = 0, last_log = 0, last_chunk = 0;
+    int64_t span0 = s->next_span, log0 = s->next_log;
+    int64_t last_batch = 0, last_span = 0, last_log = 0;
+    buf_reset(&s->enc);
+    int rc = begin_write(s), src;
+    bool began = !rc;
+    if (rc) goto out;
     sqlite3_stmt *st = s->ws[W_OLDEST];
     sqlite3_bind_int(st, 1, max);
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         if (cutoff && (uint64_t)sqlite3_column_int64(st, 1) >= cutoff) break;
+        if (max_seg && (uint64_t)sqlite3_column_int64(st, 4) > max_seg) break;
         last_batch = sqlite3_column_int64(st, 0);
-        int64_t last = sqlite3_column_int64(st, 3), chunk = sqlite3_column_int64(st, 4);
+        int64_t last = sqlite3_column_int64(st, 3);
         if (sqlite3_column_int(st, 2) == SIG_SPANS) {
             if (last > last_span) last_span = last;
         } else if (last > last_log) {
             last_log = last;
         }
-        if (chunk > last_chunk) last_chunk = chunk;
         (*deleted)++;
     }
     sqlite3_reset(st);
@@ -1673,21 +2650,50 @@ static int delete_oldest(sq_store *s, int max, uint64_t cutoff, int *deleted)
         goto out;
     }
     if (!*deleted) goto out;
+    /* the summaries of the traces that lose rows */
+    if ((rc = exec_stmt(s->wdb, s->ws[W_GONE_CLEAR], "retention"))) goto out;
+    sqlite3_bind_int64(s->ws[W_GONE_SPANS], 1, last_span);
+    sqlite3_bind_int64(s->ws[W_GONE_LOGS], 1, last_log);
+    sqlite3_bind_int64(s->ws[W_PRUNE], 1, last_span);
+    sqlite3_bind_int64(s->ws[W_PRUNE], 2, last_log);
+    if ((rc = exec_stmt(s->wdb, s->ws[W_GONE_SPANS], "retention")) ||
+        (rc = exec_stmt(s->wdb, s->ws[W_GONE_LOGS], "retention")) ||
+        (rc = exec_stmt(s->wdb, s->ws[W_PRUNE], "retention")))
+        goto out;
+    sqlite3_stmt *em = s->ws[W_EMPTY];
+    while ((src = sqlite3_step(em)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(em, 0);
+        const void *tid = sqlite3_column_blob(em, 1);
+        sqlite3_stmt *d = s->ws[W_TRACE_DEL];
+        sqlite3_bind_int64(d, 1, id);
+        if ((rc = exec_stmt(s->wdb, d, "retention"))) break;
+        if (tid && sqlite3_column_bytes(em, 1) == 16) {
+            sqlite3_stmt *x = s->ws[W_IDX_DEL];
+            sqlite3_bind_int64(x, 1, trace_key(tid));
+            sqlite3_bind_int64(x, 2, id);
+            if ((rc = exec_stmt(s->wdb, x, "retention")) ||
+                (rc = idrows_push(&s->dropped, tid, id)))
+                break;
+        }
+    }
+    sqlite3_reset(em);
+    if (rc) goto out;
+    if (src != SQLITE_DONE) {
+        rc = sqerr(s->wdb, src, "retention");
+        goto out;
+    }
     const struct {
         int stmt;
         int64_t upto;
-    } steps[] = {{W_DEL_TRACES, last_chunk}, {W_DEL_CHUNKS, last_chunk},
-                 {W_DEL_SPANS, last_span},   {W_DEL_LOGS, last_log},
-                 {W_DEL_BATCHES, last_batch}};
+    } steps[] = {{W_DEL_SPANS, last_span}, {W_DEL_LOGS, last_log}, {W_DEL_BATCHES, last_batch}};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0] && !rc; i++) {
         if (!steps[i].upto) continue;
         sqlite3_bind_int64(s->ws[steps[i].stmt], 1, steps[i].upto);
         rc = exec_stmt(s->wdb, s->ws[steps[i].stmt], "retention delete");
     }
 out:
-    rc = end_write(s, rc);
+    if (began) rc = end_write(s, rc, span0, log0);
     if (rc) *deleted = 0;
-unlock:
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -1700,14 +2706,20 @@ static int writer_int(sq_store *s, const char *sql, int64_t *v)
     return rc;
 }
 
-/* Gives freed pages back to the file system: incremental vacuum in steps (each a short
- * write transaction), then a checkpoint, which truncates the database file. */
+/* After batches went: unlinks the segments nothing points into any more, gives freed
+ * pages back (incremental vacuum in short steps), and checkpoints so that the database
+ * file is cut. */
 static int shrink(sq_store *s)
 {
-    int64_t free_pages = 0;
+    int64_t min_seg = 0, free_pages = 0;
+    pthread_mutex_lock(&s->wlock);
+    int rc = query_int(s->wdb, "SELECT min(seg) FROM batches", &min_seg);
+    if (!rc && !min_seg && s->cur_size) rc = seg_roll(s); /* everything went */
+    if (!rc) seg_unlink_below(s, min_seg ? (uint32_t)min_seg : s->cur_seg);
+    pthread_mutex_unlock(&s->wlock);
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", VACUUM_STEP);
-    int rc = writer_int(s, "PRAGMA freelist_count", &free_pages);
+    if (!rc) rc = writer_int(s, "PRAGMA freelist_count", &free_pages);
     for (int i = 0; !rc && free_pages > 0 && i < 1 << 20; i++) {
         pthread_mutex_lock(&s->wlock);
         rc = exec_sql(s->wdb, sql);
@@ -1718,43 +2730,50 @@ static int shrink(sq_store *s)
     pthread_mutex_lock(&s->wlock);
     int crc = sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     pthread_mutex_unlock(&s->wlock);
-    /* a busy checkpoint (readers) is fine: a later one will truncate */
+    /* a busy checkpoint (readers) is fine: a later one will cut the file */
     return crc == SQLITE_OK || crc == SQLITE_BUSY ? 0 : sqerr(s->wdb, crc, "checkpoint");
 }
 
 static int sq_enforce_retention(lt_store *st, const lt_retention *ret, uint64_t now_ns)
 {
     sq_store *s = (sq_store *)st;
+    if (s->read_only) return refuse_read_only("enforce retention");
     int rc = 0, n = 0;
     bool freed = false;
+    if (ret->max_bytes) {
+        /* segments are freed whole: keep them small next to the bound */
+        uint64_t seg = ret->max_bytes / 16;
+        if (seg < (64u << 10)) seg = 64u << 10;
+        if (seg > LT_SQLITE_SEGMENT_BYTES) seg = LT_SQLITE_SEGMENT_BYTES;
+        pthread_mutex_lock(&s->wlock);
+        s->seg_max = seg;
+        pthread_mutex_unlock(&s->wlock);
+    }
     if (ret->max_age_ns && now_ns > ret->max_age_ns) {
         uint64_t cutoff = now_ns - ret->max_age_ns;
         do {
-            if ((rc = delete_oldest(s, RETENTION_STEP, cutoff, &n))) return rc;
+            if ((rc = delete_oldest(s, RETENTION_STEP, cutoff, 0, &n))) return rc;
             freed |= n > 0;
         } while (n == RETENTION_STEP);
     }
-    if (ret->max_bytes) {
-        for (int round = 0; round < 64; round++) {
-            uint64_t used = 0;
-            int64_t batches = 0;
-            if ((rc = sq_bytes_used(st, &used))) return rc;
-            if (used <= ret->max_bytes) break;
-            if ((rc = writer_int(s, "SELECT count(*) FROM batches", &batches))) return rc;
-            if (!batches) break;
-            /* batches are about the same size: delete the share that is over, plus 1 */
-            double share = (double)(used - ret->max_bytes) / (double)used;
-            int64_t k = (int64_t)(share * (double)batches) + 1;
-            while (k > 0) {
-                int step = k > RETENTION_STEP ? RETENTION_STEP : (int)k;
-                if ((rc = delete_oldest(s, step, 0, &n))) return rc;
-                freed |= n > 0;
-                if (n < step) break;
-                k -= n;
-            }
-        }
+    if (freed && (rc = shrink(s))) return rc;
+    for (int round = 0; ret->max_bytes && round < 1 << 16; round++) {
+        uint64_t used = 0;
+        int64_t oldest = 0;
+        if ((rc = sq_bytes_used(st, &used))) return rc;
+        if (used <= ret->max_bytes) break;
+        /* the oldest segment's batches go, then the segment */
+        if ((rc = writer_int(s, "SELECT min(seg) FROM batches", &oldest))) return rc;
+        if (!oldest) break;
+        pthread_mutex_lock(&s->wlock);
+        if ((uint32_t)oldest == s->cur_seg && s->cur_size) rc = seg_roll(s);
+        pthread_mutex_unlock(&s->wlock);
+        if (rc) return rc;
+        do {
+            if ((rc = delete_oldest(s, RETENTION_STEP, 0, (uint32_t)oldest, &n))) return rc;
+        } while (n == RETENTION_STEP);
+        if ((rc = shrink(s))) return rc;
     }
-    if (freed) rc = shrink(s);
     return rc;
 }
 

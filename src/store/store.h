@@ -23,29 +23,29 @@ typedef struct lt_store lt_store;
 
 typedef struct {
     uint8_t trace_id[16];
-    lt_str root_name;      /* empty until a span without parent has arrived */
+    lt_str root_name; /* empty until a span without parent has arrived */
     lt_str root_service;
     uint64_t start_unix_nano;
     uint64_t end_unix_nano;
     uint32_t span_count;
     uint32_t error_count;
-    lt_str *services;      /* distinct service names, sorted */
+    lt_str *services; /* distinct service names, sorted */
     uint32_t n_services;
 } lt_trace_summary;
 
 /* Filters for store_list_traces; zero/NULL fields do not filter. Results are newest first
  * by (start, trace id); cursor, when set, is the last item of the previous page. */
 typedef struct {
-    lt_str service;          /* a service that took part in the trace */
-    lt_str name;             /* the root span's name */
-    uint64_t start_min;      /* trace start >= start_min */
-    uint64_t start_max;      /* trace start <= start_max */
+    lt_str service;     /* a service that took part in the trace */
+    lt_str name;        /* the root span's name */
+    uint64_t start_min; /* trace start >= start_min */
+    uint64_t start_max; /* trace start <= start_max */
     uint64_t min_duration_ns;
     uint64_t max_duration_ns;
-    bool errors_only;        /* at least one span with status ERROR */
-    lt_str attr_key;         /* some span (or its resource) has attribute key ... */
-    lt_str attr_value;       /* ... whose value, rendered as text, equals this */
-    uint32_t limit;          /* 0 = 20; capped at 1000 */
+    bool errors_only;  /* at least one span with status ERROR */
+    lt_str attr_key;   /* some span (or its resource) has attribute key ... */
+    lt_str attr_value; /* ... whose value, rendered as text, equals this */
+    uint32_t limit;    /* 0 = 20; capped at 1000 */
     bool has_cursor;
     uint64_t cursor_start;
     uint8_t cursor_trace_id[16];
@@ -54,10 +54,10 @@ typedef struct {
 typedef struct {
     lt_trace_summary *items;
     uint32_t n;
-    bool more;               /* another page may exist */
+    bool more; /* another page may exist */
     /* Where the next page starts when more is set: pass as the query's cursor. It is the
-     * last trace examined, which lies past the last item returned when an attribute
-     * filter stopped early to bound its work (items may then be fewer than limit). */
+     * last trace examined, which lies past the last item returned when a filter stopped
+     * early to bound its work (items may then be fewer than limit, even none). */
     uint64_t next_start;
     uint8_t next_trace_id[16];
 } lt_trace_list;
@@ -76,8 +76,8 @@ typedef struct {
 } lt_operation;
 
 typedef struct {
-    uint64_t max_age_ns;     /* 0 = keep forever */
-    uint64_t max_bytes;      /* 0 = no size bound */
+    uint64_t max_age_ns; /* 0 = keep forever */
+    uint64_t max_bytes;  /* 0 = no size bound */
 } lt_retention;
 
 typedef struct {

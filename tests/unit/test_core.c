@@ -24,7 +24,8 @@ static void test_arena(void **state)
         assert_int_equal((uintptr_t)p[i] % 8, 0);
         memset(p[i], i & 0xff, (size_t)i * 7 + 1);
     }
-    for (int i = 0; i < 1000; i++) assert_int_equal((unsigned char)p[i][i * 7], i & 0xff);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal((unsigned char)p[i][i * 7], i & 0xff);
     char *big = arena_alloc(a, 5 << 20);
     assert_non_null(big);
     memset(big, 1, 5 << 20);
@@ -64,7 +65,8 @@ static void test_buf(void **state)
 {
     (void)state;
     lt_buf b = {0};
-    for (int i = 0; i < 10000; i++) buf_printf(&b, "%d,", i);
+    for (int i = 0; i < 10000; i++)
+        buf_printf(&b, "%d,", i);
     assert_false(b.oom);
     assert_int_equal(strncmp(b.data, "0,1,2,", 6), 0);
     assert_int_equal(b.data[b.len], 0);
@@ -87,11 +89,22 @@ static void test_jsonw(void **state)
     assert_string_equal(json_of_str(&b, "\x01", 1), "\"\\u0001\"");
     assert_string_equal(json_of_str(&b, "caf\xc3\xa9", 5), "\"caf\xc3\xa9\"");
     assert_string_equal(json_of_str(&b, "bad\xff\xc3", 5), "\"bad\\ufffd\\ufffd\"");
-    assert_string_equal(json_of_str(&b, "\xed\xa0\x80", 3), "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
-    assert_string_equal(json_of_str(&b, "\xe2\x80\xae", 3), "\"\xe2\x80\xae\""); /* RTL override stays text */
-    struct { double v; const char *want; } d[] = {
-        {0.2, "0.2"}, {1, "1.0"}, {-3, "-3.0"}, {1e300, "1e+300"}, {0.1 + 0.2, "0.30000000000000004"},
-        {NAN, "\"NaN\""}, {INFINITY, "\"Infinity\""}, {-INFINITY, "\"-Infinity\""},
+    assert_string_equal(json_of_str(&b, "\xed\xa0\x80", 3),
+                        "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
+    assert_string_equal(json_of_str(&b, "\xe2\x80\xae", 3),
+                        "\"\xe2\x80\xae\""); /* RTL override stays text */
+    struct {
+        double v;
+        const char *want;
+    } d[] = {
+        {0.2, "0.2"},
+        {1, "1.0"},
+        {-3, "-3.0"},
+        {1e300, "1e+300"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {NAN, "\"NaN\""},
+        {INFINITY, "\"Infinity\""},
+        {-INFINITY, "\"-Infinity\""},
     };
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
         buf_reset(&b);
@@ -146,7 +159,8 @@ static void test_hex_base64(void **state)
 {
     (void)state;
     uint8_t id[16], back[16];
-    for (int i = 0; i < 16; i++) id[i] = (uint8_t)(i * 17);
+    for (int i = 0; i < 16; i++)
+        id[i] = (uint8_t)(i * 17);
     char hex[33];
     hex_encode(id, 16, hex);
     assert_int_equal(strlen(hex), 32);
@@ -159,7 +173,8 @@ static void test_hex_base64(void **state)
     assert_int_equal(back[0], 0xaa);
     uint8_t raw[64], dec[64];
     for (int n = 0; n < 40; n++) {
-        for (int i = 0; i < n; i++) raw[i] = (uint8_t)(i * 31 + n);
+        for (int i = 0; i < n; i++)
+            raw[i] = (uint8_t)(i * 31 + n);
         char enc[80];
         base64_encode(raw, (size_t)n, enc);
         assert_int_equal(base64_decode(lt_str_c(enc), dec), n);
@@ -171,9 +186,9 @@ static void test_hex_base64(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arena),      cmocka_unit_test(test_alloc_failure),
-        cmocka_unit_test(test_buf),        cmocka_unit_test(test_jsonw),
-        cmocka_unit_test(test_parse),      cmocka_unit_test(test_hex_base64),
+        cmocka_unit_test(test_arena), cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_buf),   cmocka_unit_test(test_jsonw),
+        cmocka_unit_test(test_parse), cmocka_unit_test(test_hex_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,7 +104,10 @@ struct lt_store {
 int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen);
 
 /* Writes are atomic per call: on success every span (record) of b is durable, on error
- * none is. Errors: LT_EIO (retryable), LT_EFULL (disk full; retryable), LT_ENOMEM. */
+ * none is. Errors: LT_EIO (retryable), LT_EFULL (disk full; retryable), LT_ENOMEM.
+ * b must be as the OTLP decoders (model/pb.h, otlp/json.h) produce it: every string valid
+ * UTF-8, as proto3 requires. The engine does not check again (it would cost the hot path a
+ * second pass over every byte); a writer that builds batches by hand validates first. */
 static inline int store_write_traces(lt_store *s, const lt_trace_batch *b)
 {
     return s->ops->write_traces(s, b);

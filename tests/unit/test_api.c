@@ -180,7 +180,8 @@ static char *segment_path(const char *dir)
     char *found = NULL;
     for (struct dirent *e; (e = readdir(d));) {
         size_t l = strlen(e->d_name);
-        if (l > 10 && strncmp(e->d_name, "blobs-", 6) == 0 && strcmp(e->d_name + l - 4, ".seg") == 0) {
+        if (l > 10 && strncmp(e->d_name, "blobs-", 6) == 0 &&
+            strcmp(e->d_name + l - 4, ".seg") == 0) {
             size_t n = strlen(dir) + l + 2;
             assert_null(found);
             assert_non_null(found = malloc(n));
@@ -202,9 +203,10 @@ static char *segment_path(const char *dir)
  * Logs: L1 (span C1, t=500, name from the event.name attribute), L2 (C1, t=2500),
  * L3 (an unknown span id), L4 (no span id). */
 
-/* Markup, quotes, C0 controls, a non-ASCII letter and a bidi override (U+202E). It is
- * valid UTF-8: the decoders refuse invalid UTF-8 (proto3), so none reaches a store, and
- * that JSON output replaces invalid bytes is jsonw's own test (test_core). */
+/* Markup, quotes, C0 controls, a non-ASCII letter and a bidi override (U+202E), in valid
+ * UTF-8: a store takes only what the decoders let in, valid UTF-8 as proto3 requires
+ * (store.h), so invalid bytes never reach the API from a store; that JSON output replaces
+ * them is jsonw's own test (test_core). */
 static const char HOSTILE[] = "<script>alert(1)</script>\x01\x1f\"\\ \xc3\xa9\xe2\x80\xae end";
 
 typedef struct {
@@ -404,8 +406,8 @@ static lt_store *sample_store(sample *t, char **dir)
 #define SEC 1000000000ull
 
 typedef struct {
-    char letter;     /* what the checks call it */
-    uint8_t seed;    /* trace id: mkid(seed); span ids from seed + 1 */
+    char letter;  /* what the checks call it */
+    uint8_t seed; /* trace id: mkid(seed); span ids from seed + 1 */
     const char *service, *name;
     uint32_t kind;
     bool orphan;
@@ -419,19 +421,56 @@ typedef struct {
 
 /* Newest first: F E D C A B. */
 static const tspec list_specs[] = {
-    {.letter = 'A', .seed = 0xa0, .service = "my svc!", .name = "chat gpt",
-     .kind = LT_KIND_SERVER, .start = BASE, .dur = 1900000000, .child_service = "helper",
-     .child_name = "llm", .child_kind = LT_KIND_CLIENT, .error = true,
-     .attr_key = "gen_ai.request.model", .attr_str = "gpt-4o=x"},
-    {.letter = 'B', .seed = 0xb0, .service = "svc-a", .name = "chat gpt", .orphan = true,
-     .start = BASE - SEC, .dur = 500},
-    {.letter = 'C', .seed = 0xc0, .service = "svc-a", .name = "embed", .start = BASE + 10 * SEC,
-     .dur = 250000000, .attr_key = "gen_ai.request.model", .attr_str = "gpt-4o"},
-    {.letter = 'D', .seed = 0xd0, .service = "svc-b", .name = "chat gpt", .start = BASE + 20 * SEC,
-     .dur = 2 * SEC, .attr_key = "tier", .attr_int = 3},
-    {.letter = 'E', .seed = 0xe0, .service = "svc-b", .name = "rag", .start = BASE + 30 * SEC,
-     .dur = 1500, .child_service = "svc-b", .child_name = "retrieve", .error = true},
-    {.letter = 'F', .seed = 0xf0, .service = "svc-a", .name = "chat", .start = BASE + 40 * SEC,
+    {.letter = 'A',
+     .seed = 0xa0,
+     .service = "my svc!",
+     .name = "chat gpt",
+     .kind = LT_KIND_SERVER,
+     .start = BASE,
+     .dur = 1900000000,
+     .child_service = "helper",
+     .child_name = "llm",
+     .child_kind = LT_KIND_CLIENT,
+     .error = true,
+     .attr_key = "gen_ai.request.model",
+     .attr_str = "gpt-4o=x"},
+    {.letter = 'B',
+     .seed = 0xb0,
+     .service = "svc-a",
+     .name = "chat gpt",
+     .orphan = true,
+     .start = BASE - SEC,
+     .dur = 500},
+    {.letter = 'C',
+     .seed = 0xc0,
+     .service = "svc-a",
+     .name = "embed",
+     .start = BASE + 10 * SEC,
+     .dur = 250000000,
+     .attr_key = "gen_ai.request.model",
+     .attr_str = "gpt-4o"},
+    {.letter = 'D',
+     .seed = 0xd0,
+     .service = "svc-b",
+     .name = "chat gpt",
+     .start = BASE + 20 * SEC,
+     .dur = 2 * SEC,
+     .attr_key = "tier",
+     .attr_int = 3},
+    {.letter = 'E',
+     .seed = 0xe0,
+     .service = "svc-b",
+     .name = "rag",
+     .start = BASE + 30 * SEC,
+     .dur = 1500,
+     .child_service = "svc-b",
+     .child_name = "retrieve",
+     .error = true},
+    {.letter = 'F',
+     .seed = 0xf0,
+     .service = "svc-a",
+     .name = "chat",
+     .start = BASE + 40 * SEC,
      .dur = 3 * SEC},
 };
 #define N_LIST_SPECS (sizeof list_specs / sizeof list_specs[0])
@@ -457,9 +496,8 @@ static void write_spec(lt_store *s, const tspec *t)
     }
     if (t->attr_key) {
         attr.key = lt_str_c(t->attr_key);
-        attr.value = t->attr_str
-                         ? (lt_value){.type = LT_VAL_STRING, .u.s = lt_str_c(t->attr_str)}
-                         : (lt_value){.type = LT_VAL_INT, .u.i = t->attr_int};
+        attr.value = t->attr_str ? (lt_value){.type = LT_VAL_STRING, .u.s = lt_str_c(t->attr_str)}
+                                 : (lt_value){.type = LT_VAL_INT, .u.i = t->attr_int};
         sp[0].attrs = (lt_attrs){&attr, 1};
     }
     if (t->child_name) {
@@ -529,6 +567,7 @@ static void expect_traces(lt_store *s, const char *query, const char *want)
         fail_msg("/api/traces?%s: traces \"%s\"%s, want \"%s\"", query, got,
                  *next ? " and a next page" : "", want);
 }
+
 /* ---- parameter parsing ---- */
 
 static void test_pct_decode(void **state)
@@ -653,20 +692,30 @@ static void test_cursor(void **state)
     buf_free(&b);
 }
 
-
 /* ---- the API over the real store ---- */
 
 /* Traces of test_routes: services whose names need escaping in paths and in JSON. */
 static const tspec route_specs[] = {
-    {.letter = 'R', .seed = 0x10, .service = "my svc/x++", .name = "rag.pipeline",
-     .kind = LT_KIND_SERVER, .start = BASE, .dur = SEC, .child_service = "my svc/x++",
-     .child_name = "chat gpt-4o", .child_kind = LT_KIND_CLIENT},
-    {.letter = 'W', .seed = 0x20, .service = "we<ird\"", .name = "op", .start = BASE + SEC,
+    {.letter = 'R',
+     .seed = 0x10,
+     .service = "my svc/x++",
+     .name = "rag.pipeline",
+     .kind = LT_KIND_SERVER,
+     .start = BASE,
+     .dur = SEC,
+     .child_service = "my svc/x++",
+     .child_name = "chat gpt-4o",
+     .child_kind = LT_KIND_CLIENT},
+    {.letter = 'W',
+     .seed = 0x20,
+     .service = "we<ird\"",
+     .name = "op",
+     .start = BASE + SEC,
      .dur = SEC},
 };
 
-/* Writes store errors at their expected level only, so that faults made on purpose do
- * not look like failures in the test's output. */
+/* Silences the log while a case makes the store fail on purpose, so that what the store
+ * logs then does not read as a failure of the run. */
 static void quiet(bool on)
 {
     log_set_level(on ? LOG_ERROR + 1 : LOG_INFO);
@@ -876,7 +925,8 @@ static void test_list_params(void **state)
         {"limit=0", "limit: expected an integer from 1 to 1000, got '0'"},
         {"limit=abc", "limit"},
         {"limit=-1", "limit"},
-        {"start=yesterday", "start: expected Unix nanoseconds or an RFC 3339 time, got 'yesterday'"},
+        {"start=yesterday",
+         "start: expected Unix nanoseconds or an RFC 3339 time, got 'yesterday'"},
         {"end=2024-13-01T00:00:00Z", "end"},
         {"start=10&end=5", "start: later than end"},
         {"min_duration=fast", "min_duration: expected a duration such as 250ms"},
@@ -1095,8 +1145,7 @@ static void test_get_trace(void **state)
 
     expect_error(s, "GET", "/api/traces/0123", NULL, 400, "trace_id: expected 32 hex digits");
     expect_error(s, "GET", "/api/traces/zz112233445566778899aabbccddeeff", NULL, 400, "trace_id");
-    expect_error(s, "GET", "/api/traces/00112233445566778899aabbccddeeff00", NULL, 400,
-                 "trace_id");
+    expect_error(s, "GET", "/api/traces/00112233445566778899aabbccddeeff00", NULL, 400, "trace_id");
     expect_error(s, "GET", "/api/traces/00112233445566778899aabbccddeeff", NULL, 404,
                  "trace not found");
     expect_error(s, "GET", path, "format=xml", 400, "format: expected 'json' or 'otlp'");
@@ -1190,8 +1239,8 @@ static void test_get_trace_otlp(void **state)
 
     lt_buf raw = {0}, want = {0}, got = {0};
     const char *ct;
-    assert_int_equal(
-        api_handle(s, LT_STR("GET"), lt_str_c(path), LT_STR("format=otlp"), &raw, &ct), 200);
+    assert_int_equal(api_handle(s, LT_STR("GET"), lt_str_c(path), LT_STR("format=otlp"), &raw, &ct),
+                     200);
     lt_arena *a = arena_new();
     lt_trace_batch back;
     assert_int_equal(json_decode_traces(a, raw.data, raw.len, &back), 0);
@@ -1794,7 +1843,6 @@ static size_t count_str(const char *s, const char *needle)
     return n;
 }
 
-
 static void test_render_waterfall(void **state)
 {
     (void)state;
@@ -1827,7 +1875,8 @@ static void test_render_waterfall(void **state)
     assert_true(line_with(o, "grandchild", line, sizeof line));
     assert_true(STARTS(line, "\xe2\x94\x82  \xe2\x94\x94\xe2\x94\x80 grandchild"));
     assert_true(line_with(o, "<script>", line, sizeof line)); /* last child of root: └─ */
-    assert_true(STARTS(line, "\xe2\x94\x94\xe2\x94\x80 <script>alert(1)</script>??\"\\ ?? end"));
+    assert_true(STARTS(line, "\xe2\x94\x94\xe2\x94\x80 <script>alert(1)</script>??\"\\ \xc3\xa9"));
+    assert_non_null(strstr(line, " end  "));
     assert_true(line_starting(o, "orphan  ", line, sizeof line)); /* parent missing: a root */
     assert_non_null(strstr(o, "2 log records"));
     /* the orphan comes after the whole tree of root */
@@ -1847,6 +1896,8 @@ static void test_render_waterfall(void **state)
     assert_int_equal(count_str(line, "#"), 40);
     assert_true(line_with(out.data, "grandchild", line, sizeof line));
     assert_true(STARTS(line, "|  `- grandchild"));
+    assert_true(line_with(out.data, "<script>", line, sizeof line));
+    assert_true(STARTS(line, "`- <script>alert(1)</script>??\"\\ ?? end  "));
     /* --events: event ev under root, logs under child-1 and at trace level */
     assert_non_null(strstr(out.data, "+500ns event ev"));
     assert_non_null(strstr(out.data, "log gen_ai.user.message"));
@@ -1900,17 +1951,25 @@ static void test_render_traces(void **state)
     client_style st = {.utf8 = true, .bar_width = 40};
     assert_int_equal(traces_render(&out, doc, &st), 0);
     char line[1024], hex[40];
-    assert_int_equal(count_lines(out.data), 3);
+    assert_int_equal(count_lines(out.data), 1 + 6);
     assert_true(line_with(out.data, "START", line, sizeof line));
     assert_non_null(strstr(line, "TRACE ID"));
     assert_true(line_with(out.data, "2024-11-21T14:40:00.000", line, sizeof line));
-    assert_non_null(strstr(line, " root "));
-    assert_non_null(strstr(line, "svc-a"));
+    assert_non_null(strstr(line, " chat gpt "));
+    assert_non_null(strstr(line, "my svc!"));
     assert_non_null(strstr(line, "1.90s"));
-    assert_non_null(strstr(line, hexid(f->sample->trace_id, 16, hex)));
-    assert_non_null(strstr(line, "     5       1  "));
+    assert_non_null(strstr(line, spec_hex('A', hex)));
+    assert_non_null(strstr(line, "     2       1  "));
     assert_true(line_with(out.data, "(root not received)", line, sizeof line));
+    assert_non_null(strstr(line, "2024-11-21T14:39:59.000"));
     assert_non_null(strstr(line, "500ns"));
+    assert_non_null(strstr(line, spec_hex('B', hex)));
+    assert_true(line_with(out.data, "2024-11-21T14:40:30.000", line, sizeof line));
+    assert_non_null(strstr(line, "1.50\xc2\xb5s"));
+    /* newest first, as the API answered */
+    const char *f = strstr(out.data, spec_hex('F', hex)), *e = strstr(out.data, spec_hex('E', hex));
+    const char *b = strstr(out.data, spec_hex('B', hex));
+    assert_true(f && e && b && f < e && e < b);
     buf_reset(&out);
     st.color = true;
     assert_int_equal(traces_render(&out, doc, &st), 0);

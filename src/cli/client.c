@@ -227,7 +227,10 @@ void client_fit(lt_buf *out, const char *s, size_t width, bool right_align, bool
     for (size_t k = 0; k < keep; k++) {
         unsigned cp;
         size_t l = utf8_next(p + i, n - i, &cp);
+        /* controls, and the bidirectional overrides and isolates (U+202A..U+202E,
+         * U+2066..U+2069) that would make a name display as something it is not */
         if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0xFFFD ||
+            (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
             (cp >= 0x80 && !utf8))
             buf_putc(out, '?');
         else

@@ -36,6 +36,7 @@ typedef enum {
 
 typedef struct lt_value lt_value;
 typedef struct lt_kv lt_kv;
+typedef struct lt_genai lt_genai;
 
 typedef struct {
     lt_kv *items;
@@ -100,6 +101,63 @@ enum {
 };
 enum { LT_STATUS_UNSET, LT_STATUS_OK, LT_STATUS_ERROR };
 
+/* ---- the canonical GenAI view of a span (derived by genai/; see genai/genai.h) ---- */
+
+/* The fields of the canonical view. The table genai_fields[] gives each its key and type;
+ * the order is the order the API writes them. */
+typedef enum {
+    GA_OPERATION,         /* gen_ai.operation.name (string) */
+    GA_PROVIDER,          /* gen_ai.provider.name (string) */
+    GA_REQUEST_MODEL,     /* gen_ai.request.model */
+    GA_RESPONSE_MODEL,    /* gen_ai.response.model */
+    GA_RESPONSE_ID,       /* gen_ai.response.id */
+    GA_FINISH_REASONS,    /* gen_ai.response.finish_reasons (array of strings) */
+    GA_TEMPERATURE,       /* gen_ai.request.temperature (double) */
+    GA_TOP_P,             /* gen_ai.request.top_p (double) */
+    GA_TOP_K,             /* gen_ai.request.top_k (double, as v1.41 types it) */
+    GA_MAX_TOKENS,        /* gen_ai.request.max_tokens (int) */
+    GA_SEED,              /* gen_ai.request.seed (int) */
+    GA_STREAM,            /* gen_ai.request.stream (bool) */
+    GA_STOP_SEQUENCES,    /* gen_ai.request.stop_sequences (array of strings) */
+    GA_FREQUENCY_PENALTY, /* gen_ai.request.frequency_penalty (double) */
+    GA_PRESENCE_PENALTY,  /* gen_ai.request.presence_penalty (double) */
+    GA_INPUT_TOKENS,      /* gen_ai.usage.input_tokens (int, cached included) */
+    GA_OUTPUT_TOKENS,     /* gen_ai.usage.output_tokens (int, reasoning included) */
+    GA_CACHE_READ,        /* gen_ai.usage.cache_read.input_tokens (int) */
+    GA_CACHE_CREATION,    /* gen_ai.usage.cache_creation.input_tokens (int) */
+    GA_REASONING,         /* gen_ai.usage.reasoning.output_tokens (int) */
+    GA_CONVERSATION_ID,   /* gen_ai.conversation.id */
+    GA_AGENT_ID,          /* gen_ai.agent.id */
+    GA_AGENT_NAME,        /* gen_ai.agent.name */
+    GA_WORKFLOW_NAME,     /* gen_ai.workflow.name */
+    GA_TOOL_NAME,         /* gen_ai.tool.name */
+    GA_TOOL_CALL_ID,      /* gen_ai.tool.call.id */
+    GA_TOOL_TYPE,         /* gen_ai.tool.type */
+    GA_DATA_SOURCE_ID,    /* gen_ai.data_source.id */
+    GA_TTFT,              /* gen_ai.response.time_to_first_chunk (double, seconds) */
+    GA_OUTPUT_RATE,       /* output_tokens_per_second (double; output / (end - first chunk)) */
+    GA_ERROR_TYPE,        /* error.type */
+    GA_USER_ID,           /* user.id */
+    GA_SESSION_ID,        /* session.id */
+    GA_COST,              /* gen_ai.usage.cost (double, USD) */
+    GA_COST_SOURCE,       /* cost_source: "reported", "computed" or "unknown_model" */
+    GA_DIALECT,           /* dialect: the family the view was read from ("otel", ...) */
+    GA_N_FIELDS
+} genai_field;
+
+typedef struct {
+    const char *key;  /* the canonical attribute name */
+    lt_val_type type; /* LT_VAL_STRING, _INT, _DOUBLE, _BOOL or _ARRAY (of strings) */
+} genai_field_info;
+
+extern const genai_field_info model_genai_fields[GA_N_FIELDS];
+
+/* The view: one typed value per field; LT_VAL_EMPTY = absent. Strings are slices of the
+ * span's own strings or of the arena. */
+struct lt_genai {
+    lt_value v[GA_N_FIELDS];
+};
+
 typedef struct {
     uint8_t trace_id[16];
     uint8_t span_id[8];
@@ -125,6 +183,9 @@ typedef struct {
     lt_str status_message;
     uint32_t status_code; /* LT_STATUS_* */
     uint32_t flags;
+    /* Not OTLP: the canonical GenAI view derived from the above (genai_normalize), set by
+     * the pipeline before storing and by a store on read; NULL when the span has none. */
+    const lt_genai *genai;
 } lt_span;
 
 typedef struct {

@@ -31,6 +31,11 @@ typedef struct {
     uint32_t error_count;
     lt_str *services; /* distinct service names, sorted */
     uint32_t n_services;
+    /* GenAI totals over the trace's spans that carry a view (lt_span.genai) */
+    uint32_t llm_calls;     /* spans with token counts */
+    uint64_t input_tokens;  /* canonical input, cached included */
+    uint64_t output_tokens; /* canonical output, reasoning included */
+    double cost;            /* USD, over the spans whose cost is known */
 } lt_trace_summary;
 
 /* Filters for store_list_traces; zero/NULL fields do not filter. Results are newest first
@@ -45,7 +50,15 @@ typedef struct {
     bool errors_only;  /* at least one span with status ERROR */
     lt_str attr_key;   /* some span (or its resource) has attribute key ... */
     lt_str attr_value; /* ... whose value, rendered as text, equals this */
-    uint32_t limit;    /* 0 = 20; capped at 1000 */
+    /* GenAI filters: some span's canonical view has ... */
+    lt_str model;        /* ... this request or response model */
+    lt_str provider;     /* ... this gen_ai.provider.name */
+    lt_str operation;    /* ... this gen_ai.operation.name */
+    lt_str conversation; /* ... this gen_ai.conversation.id */
+    lt_str user;         /* ... this user.id */
+    double min_cost;     /* the trace's total cost >= min_cost (0 = no filter) */
+    uint64_t min_tokens; /* the trace's input + output tokens >= min_tokens */
+    uint32_t limit;      /* 0 = 20; capped at 1000 */
     bool has_cursor;
     uint64_t cursor_start;
     uint8_t cursor_trace_id[16];
@@ -80,6 +93,43 @@ typedef struct {
     uint64_t max_bytes;  /* 0 = no size bound */
 } lt_retention;
 
+/* GenAI aggregates over spans with a view, grouped by one dimension. */
+typedef enum {
+    LT_GROUP_MODEL, /* response model, else request model */
+    LT_GROUP_PROVIDER,
+    LT_GROUP_OPERATION,
+    LT_GROUP_SERVICE,
+    LT_GROUP_SPAN_NAME,
+    LT_GROUP_AGENT,
+    LT_GROUP_USER,
+    LT_GROUP_CONVERSATION,
+} lt_group_by;
+
+typedef struct {
+    uint64_t start_min; /* span start >= start_min */
+    uint64_t start_max; /* span start <= start_max (0 = no bound) */
+    lt_group_by group_by;
+} lt_genai_query;
+
+typedef struct {
+    lt_str key; /* empty for spans without a value for the dimension */
+    uint64_t calls;
+    uint64_t errors; /* status ERROR or error.type set */
+    uint64_t input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
+        reasoning_tokens;
+    double cost;
+    /* latency quantiles; an engine may approximate within 5% (histograms) */
+    uint64_t duration_p50_ns, duration_p95_ns, duration_p99_ns;
+    bool has_ttft;
+    double ttft_p50_s, ttft_p95_s;
+} lt_genai_group;
+
+/* Called by rederive for every stored view: may change the view's cost fields (GA_COST,
+ * GA_COST_SOURCE) in place; returns 0 or an error that stops the walk. */
+typedef int (*lt_rederive_fn)(void *ctx, lt_genai *g, uint64_t span_start_unix_nano);
+/* Progress of a long operation: done of total units. */
+typedef void (*lt_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
 typedef struct {
     const char *name;
     int (*write_traces)(lt_store *s, const lt_trace_batch *b);
@@ -89,6 +139,9 @@ typedef struct {
     int (*list_services)(lt_store *s, lt_arena *a, lt_str **out, uint32_t *n);
     int (*list_operations)(lt_store *s, lt_str service, lt_arena *a, lt_operation **out,
                            uint32_t *n);
+    int (*genai_summary)(lt_store *s, const lt_genai_query *q, lt_arena *a, lt_genai_group **out,
+                         uint32_t *n);
+    int (*rederive)(lt_store *s, lt_rederive_fn fn, void *ctx, lt_progress_fn progress, void *pctx);
     int (*enforce_retention)(lt_store *s, const lt_retention *r, uint64_t now_ns);
     int (*bytes_used)(lt_store *s, uint64_t *out);
     void (*close)(lt_store *s);
@@ -104,10 +157,12 @@ struct lt_store {
 int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen);
 
 /* Writes are atomic per call: on success every span (record) of b is durable, on error
- * none is. Errors: LT_EIO (retryable), LT_EFULL (disk full; retryable), LT_ENOMEM.
- * b must be as the OTLP decoders (model/pb.h, otlp/json.h) produce it: every string valid
- * UTF-8, as proto3 requires. The engine does not check again (it would cost the hot path a
- * second pass over every byte); a writer that builds batches by hand validates first. */
+ * none is. A span's canonical view (lt_span.genai, when set) is stored with it: typed
+ * columns for filters and aggregates, and get_trace gives it back on the span. Errors: LT_EIO
+ * (retryable), LT_EFULL (disk full; retryable), LT_ENOMEM. b must be as the OTLP decoders
+ * (model/pb.h, otlp/json.h) produce it: every string valid UTF-8, as proto3 requires. The engine
+ * does not check again (it would cost the hot path a second pass over every byte); a writer that
+ * builds batches by hand validates first. */
 static inline int store_write_traces(lt_store *s, const lt_trace_batch *b)
 {
     return s->ops->write_traces(s, b);
@@ -135,6 +190,20 @@ static inline int store_list_operations(lt_store *s, lt_str service, lt_arena *a
                                         lt_operation **out, uint32_t *n)
 {
     return s->ops->list_operations(s, service, a, out, n);
+}
+/* GenAI aggregates by q->group_by over spans started in [start_min, start_max], groups
+ * sorted by cost then calls, descending. */
+static inline int store_genai_summary(lt_store *s, const lt_genai_query *q, lt_arena *a,
+                                      lt_genai_group **out, uint32_t *n)
+{
+    return s->ops->genai_summary(s, q, a, out, n);
+}
+/* Walks every stored view (oldest first), lets fn change its cost, and stores the result
+ * with the trace totals and aggregates kept consistent (llmtrace reprice). */
+static inline int store_rederive(lt_store *s, lt_rederive_fn fn, void *ctx, lt_progress_fn progress,
+                                 void *pctx)
+{
+    return s->ops->rederive(s, fn, ctx, progress, pctx);
 }
 /* Deletes whole ingest batches, oldest first, that are older than max_age_ns or while the
  * store is over max_bytes. Safe to call while writes go on. */

@@ -43,6 +43,12 @@ int64_t genai_int(const lt_genai *g, genai_field f, int64_t fallback);
 double genai_double(const lt_genai *g, genai_field f, double fallback);
 lt_str genai_str(const lt_genai *g, genai_field f);
 
+/* The normalize stage of ingest: derives and prices the view of every span of b, setting
+ * lt_span.genai (in a) for the spans that have one. prices may be NULL (no costs). 0 or
+ * LT_ENOMEM. Called by the receivers after decoding, before the batch is queued. */
+typedef struct genai_prices genai_prices;
+int genai_annotate(lt_trace_batch *b, const genai_prices *prices, lt_arena *a);
+
 /* ---- messages and documents ---- */
 
 typedef enum {
@@ -98,13 +104,11 @@ int genai_messages_collect(const lt_span *s, const lt_log_record *const *logs, u
 
 /* ---- prices and cost ---- */
 
-typedef struct genai_prices genai_prices;
-
 /* Loads the price table from a JSON file (format in data/prices.json's header); entries of
  * an overlay (--prices) add to or replace those of base. NULL path = the built-in table.
  * Returns 0, or LT_EINVAL/LT_EIO with a one-line reason (file, entry, field) in errbuf. */
-int genai_prices_load(const char *path, const genai_prices *base, genai_prices **out,
-                      char *errbuf, size_t errlen);
+int genai_prices_load(const char *path, const genai_prices *base, genai_prices **out, char *errbuf,
+                      size_t errlen);
 void genai_prices_free(genai_prices *p);
 
 /* Sets GA_COST and GA_COST_SOURCE of g: "reported" when the span carried a cost (kept),

@@ -8,6 +8,7 @@
 #include "api/api.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,6 +110,23 @@ static int list_traces(request *r)
         q.attr_key = (lt_str){v->ptr, (size_t)(eq - v->ptr)};
         q.attr_value = (lt_str){eq + 1, v->len - q.attr_key.len - 1};
     }
+    static const struct {
+        const char *name;
+        size_t off;
+    } genai_strs[] = {
+        {"model", offsetof(lt_trace_query, model)},
+        {"provider", offsetof(lt_trace_query, provider)},
+        {"operation", offsetof(lt_trace_query, operation)},
+        {"conversation", offsetof(lt_trace_query, conversation)},
+        {"user", offsetof(lt_trace_query, user)},
+    };
+    for (size_t i = 0; i < sizeof genai_strs / sizeof genai_strs[0]; i++)
+        if ((v = api_params_get(p, genai_strs[i].name)))
+            *(lt_str *)((char *)&q + genai_strs[i].off) = *v;
+    if ((v = api_params_get(p, "min_cost")) && v->len && api_parse_number(*v, &q.min_cost))
+        return bad_param(r, "min_cost", v, "a non-negative number of US dollars");
+    if ((v = api_params_get(p, "min_tokens")) && v->len && parse_u64(*v, &q.min_tokens))
+        return bad_param(r, "min_tokens", v, "a non-negative integer");
     if ((v = api_params_get(p, "limit")) && v->len) {
         uint64_t limit;
         if (parse_u64(*v, &limit) || limit == 0)
@@ -139,8 +157,13 @@ static int list_traces(request *r)
         buf_append_c(out, ",\"duration_ns\":");
         jsonw_u64_str(
             out, t->end_unix_nano > t->start_unix_nano ? t->end_unix_nano - t->start_unix_nano : 0);
-        buf_printf(out, ",\"span_count\":%u,\"error_count\":%u,\"services\":[", t->span_count,
-                   t->error_count);
+        buf_printf(out,
+                   ",\"span_count\":%u,\"error_count\":%u,\"llm_calls\":%u,\"input_tokens\":%llu,"
+                   "\"output_tokens\":%llu,\"cost\":",
+                   t->span_count, t->error_count, t->llm_calls, (unsigned long long)t->input_tokens,
+                   (unsigned long long)t->output_tokens);
+        jsonw_double(out, t->cost);
+        buf_append_c(out, ",\"services\":[");
         for (uint32_t j = 0; j < t->n_services; j++) {
             if (j) buf_putc(out, ',');
             jsonw_str(out, t->services[j]);
@@ -215,6 +238,87 @@ static int list_operations(request *r)
     return 200;
 }
 
+static const char *const group_names[] = {
+    [LT_GROUP_MODEL] = "model",         [LT_GROUP_PROVIDER] = "provider",
+    [LT_GROUP_OPERATION] = "operation", [LT_GROUP_SERVICE] = "service",
+    [LT_GROUP_SPAN_NAME] = "span_name", [LT_GROUP_AGENT] = "agent",
+    [LT_GROUP_USER] = "user",           [LT_GROUP_CONVERSATION] = "conversation",
+};
+
+/* GET /api/genai/summary?start=&end=&group_by=: calls, errors, tokens by bucket, cost and
+ * latency quantiles per group. The range defaults to the last 24 hours. */
+static int genai_summary(request *r)
+{
+    lt_genai_query q = {.group_by = LT_GROUP_MODEL};
+    int st;
+    if ((st = param_time(r, "start", &q.start_min)) || (st = param_time(r, "end", &q.start_max)))
+        return st;
+    if (!api_params_get(&r->params, "start")) {
+        uint64_t now = q.start_max ? q.start_max : time_now_ns();
+        q.start_min = now > 86400000000000ull ? now - 86400000000000ull : 0;
+    }
+    if (q.start_max && q.start_min > q.start_max) return fail(r, 400, "start: later than end");
+    const lt_str *v = api_params_get(&r->params, "group_by");
+    if (v && v->len) {
+        size_t i = 0, n = sizeof group_names / sizeof group_names[0];
+        while (i < n && !lt_str_eq_c(*v, group_names[i]))
+            i++;
+        if (i == n)
+            return bad_param(r, "group_by", v,
+                             "model, provider, operation, service, span_name, agent, user or "
+                             "conversation");
+        q.group_by = (lt_group_by)i;
+    }
+    lt_genai_group *g = NULL;
+    uint32_t n = 0;
+    int rc = store_genai_summary(r->store, &q, r->a, &g, &n);
+    if (rc) return store_fail(r, rc, "summary");
+    lt_buf *out = r->out;
+    buf_append_c(out, "{\"group_by\":");
+    jsonw_cstr(out, group_names[q.group_by]);
+    buf_append_c(out, ",\"start_unix_nano\":");
+    jsonw_u64_str(out, q.start_min);
+    buf_append_c(out, ",\"end_unix_nano\":");
+    if (q.start_max)
+        jsonw_u64_str(out, q.start_max);
+    else
+        buf_append_c(out, "null");
+    buf_append_c(out, ",\"groups\":[");
+    for (uint32_t i = 0; i < n; i++) {
+        buf_append_c(out, i ? ",{\"key\":" : "{\"key\":");
+        jsonw_str(out, g[i].key);
+        buf_printf(out,
+                   ",\"calls\":%llu,\"errors\":%llu,\"input_tokens\":%llu,\"output_tokens\":%llu,"
+                   "\"cache_read_tokens\":%llu,\"cache_creation_tokens\":%llu,"
+                   "\"reasoning_tokens\":%llu,\"cost\":",
+                   (unsigned long long)g[i].calls, (unsigned long long)g[i].errors,
+                   (unsigned long long)g[i].input_tokens, (unsigned long long)g[i].output_tokens,
+                   (unsigned long long)g[i].cache_read_tokens,
+                   (unsigned long long)g[i].cache_creation_tokens,
+                   (unsigned long long)g[i].reasoning_tokens);
+        jsonw_double(out, g[i].cost);
+        buf_append_c(out, ",\"duration_p50_ns\":");
+        jsonw_u64_str(out, g[i].duration_p50_ns);
+        buf_append_c(out, ",\"duration_p95_ns\":");
+        jsonw_u64_str(out, g[i].duration_p95_ns);
+        buf_append_c(out, ",\"duration_p99_ns\":");
+        jsonw_u64_str(out, g[i].duration_p99_ns);
+        buf_append_c(out, ",\"ttft_p50_s\":");
+        if (g[i].has_ttft)
+            jsonw_double(out, g[i].ttft_p50_s);
+        else
+            buf_append_c(out, "null");
+        buf_append_c(out, ",\"ttft_p95_s\":");
+        if (g[i].has_ttft)
+            jsonw_double(out, g[i].ttft_p95_s);
+        else
+            buf_append_c(out, "null");
+        buf_putc(out, '}');
+    }
+    buf_append_c(out, "]}");
+    return 200;
+}
+
 /* A route is a path of fixed text with at most one variable segment ('*', which matches
  * one non-empty segment without '/'). */
 static const struct {
@@ -222,10 +326,9 @@ static const struct {
     const char *suffix; /* after it; NULL when the route has no variable segment */
     int (*handler)(request *r);
 } routes[] = {
-    {"/api/traces", NULL, list_traces},
-    {"/api/traces/", "", get_trace},
-    {"/api/services", NULL, list_services},
-    {"/api/services/", "/operations", list_operations},
+    {"/api/traces", NULL, list_traces},          {"/api/traces/", "", get_trace},
+    {"/api/services", NULL, list_services},      {"/api/services/", "/operations", list_operations},
+    {"/api/genai/summary", NULL, genai_summary},
 };
 
 static bool match(lt_str path, size_t route, lt_str *arg)

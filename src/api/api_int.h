@@ -55,6 +55,13 @@ int api_parse_duration(lt_str s, uint64_t *ns);
 int api_parse_cursor(lt_str s, uint64_t *start, uint8_t trace_id[16]);
 void api_write_cursor(lt_buf *out, uint64_t start, const uint8_t trace_id[16]);
 
+/* A non-negative decimal number ("0.05", "12", "1e-3"); at most API_MAX_VALUE bytes, s
+ * NUL-terminated (as api_params values are). 0 or LT_EINVAL. */
+int api_parse_number(lt_str s, double *out);
+
+/* Writes a span's canonical GenAI view as a JSON object keyed by semconv names. */
+void api_genai_json(lt_buf *out, const lt_genai *g);
+
 /* Span kind and status code names as the API writes them ("CLIENT", "ERROR"). */
 const char *api_kind_name(uint32_t kind);
 const char *api_status_name(uint32_t code);

@@ -2,6 +2,8 @@
  *
  * Everything here reads untrusted text from a URL, so every value has a length bound and
  * every number an overflow check; nothing is NUL-terminated on input (lt_str slices). */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
@@ -240,4 +242,23 @@ const char *api_status_name(uint32_t code)
     static const char *const names[] = {
         [LT_STATUS_UNSET] = "UNSET", [LT_STATUS_OK] = "OK", [LT_STATUS_ERROR] = "ERROR"};
     return code < sizeof names / sizeof names[0] ? names[code] : "UNSET";
+}
+
+int api_parse_number(lt_str s, double *out)
+{
+    if (s.len == 0 || s.len > 64) return LT_EINVAL;
+    char tmp[65];
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
+            return LT_EINVAL;
+        tmp[i] = c;
+    }
+    tmp[s.len] = 0;
+    char *end;
+    errno = 0;
+    double d = strtod(tmp, &end);
+    if (*end || errno || !(d >= 0) || d > 1e300) return LT_EINVAL;
+    *out = d;
+    return 0;
 }

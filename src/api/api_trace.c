@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "genai/genai.h"
 #include "core/err.h"
 #include "core/jsonw.h"
 
@@ -172,7 +173,127 @@ static void write_log(lt_buf *out, const log_ref *l)
     buf_putc(out, '}');
 }
 
-static void write_span(lt_buf *out, const span_ref *r)
+void api_genai_json(lt_buf *out, const lt_genai *g)
+{
+    bool first = true;
+    buf_putc(out, '{');
+    for (int f = 0; f < GA_N_FIELDS; f++) {
+        if (g->v[f].type == LT_VAL_EMPTY) continue;
+        if (!first) buf_putc(out, ',');
+        first = false;
+        jsonw_cstr(out, model_genai_fields[f].key);
+        buf_putc(out, ':');
+        api_value_json(out, &g->v[f]);
+    }
+    buf_putc(out, '}');
+}
+
+static const char *const part_names[] = {
+    [GA_PART_TEXT] = "text",
+    [GA_PART_TOOL_CALL] = "tool_call",
+    [GA_PART_TOOL_CALL_RESPONSE] = "tool_call_response",
+    [GA_PART_REASONING] = "reasoning",
+    [GA_PART_MEDIA] = "media",
+    [GA_PART_OTHER] = "other",
+};
+
+/* Writes ,"key":s when s is not empty. */
+static void opt_str(lt_buf *out, const char *key, lt_str s)
+{
+    if (!s.len) return;
+    buf_printf(out, ",\"%s\":", key);
+    jsonw_str(out, s);
+}
+
+static void write_part(lt_buf *out, const genai_part *p)
+{
+    buf_append_c(out, "{\"type\":");
+    jsonw_cstr(out, (unsigned)p->type < sizeof part_names / sizeof part_names[0]
+                        ? part_names[p->type]
+                        : "other");
+    if (p->type == GA_PART_OTHER || p->type == GA_PART_MEDIA)
+        opt_str(out, "type_name", p->type_name);
+    opt_str(out, "id", p->id);
+    opt_str(out, "name", p->name);
+    if (p->type == GA_PART_TEXT || p->type == GA_PART_REASONING || p->type == GA_PART_OTHER) {
+        buf_append_c(out, ",\"content\":");
+        jsonw_str(out, p->content);
+    } else {
+        opt_str(out, "content", p->content);
+    }
+    if (p->payload.type != LT_VAL_EMPTY) {
+        buf_append_c(out, p->type == GA_PART_TOOL_CALL ? ",\"arguments\":" : ",\"response\":");
+        api_value_json(out, &p->payload);
+    }
+    opt_str(out, "uri", p->uri);
+    opt_str(out, "mime_type", p->mime_type);
+    opt_str(out, "modality", p->modality);
+    buf_putc(out, '}');
+}
+
+static void write_messages(lt_buf *out, const char *key, const genai_message *m, uint32_t n)
+{
+    buf_printf(out, "\"%s\":[", key);
+    for (uint32_t i = 0; i < n; i++) {
+        buf_append_c(out, i ? ",{\"role\":" : "{\"role\":");
+        jsonw_str(out, m[i].role);
+        opt_str(out, "name", m[i].name);
+        opt_str(out, "finish_reason", m[i].finish_reason);
+        buf_append_c(out, ",\"parts\":[");
+        for (uint32_t j = 0; j < m[i].n_parts; j++) {
+            if (j) buf_putc(out, ',');
+            write_part(out, &m[i].parts[j]);
+        }
+        buf_append_c(out, "]}");
+    }
+    buf_putc(out, ']');
+}
+
+/* ,"genai":{...},"messages":{...},"documents":[...] for the spans that have them. Messages
+ * are derived here, on read, because their log records may arrive after the span. */
+static int write_genai(lt_buf *out, lt_arena *a, const span_ref *r)
+{
+    const lt_span *s = r->span;
+    if (s->genai) {
+        buf_append_c(out, ",\"genai\":");
+        api_genai_json(out, s->genai);
+    }
+    const lt_log_record **recs = NULL;
+    if (r->n_logs && !(recs = arena_alloc(a, r->n_logs * sizeof *recs))) return LT_ENOMEM;
+    for (uint32_t i = 0; i < r->n_logs; i++)
+        recs[i] = r->logs[i]->rec;
+    genai_messages m = {0};
+    int rc = genai_messages_collect(s, recs, r->n_logs, a, &m);
+    if (rc < 0) return rc;
+    if (m.n_input || m.n_output || m.n_system) {
+        buf_append_c(out, ",\"messages\":{");
+        write_messages(out, "input", m.input, m.n_input);
+        buf_putc(out, ',');
+        write_messages(out, "output", m.output, m.n_output);
+        buf_putc(out, ',');
+        write_messages(out, "system", m.system, m.n_system);
+        buf_putc(out, '}');
+    }
+    if (m.n_docs) {
+        buf_append_c(out, ",\"documents\":[");
+        for (uint32_t i = 0; i < m.n_docs; i++) {
+            buf_append_c(out, i ? ",{\"id\":" : "{\"id\":");
+            jsonw_str(out, m.docs[i].id);
+            buf_append_c(out, ",\"score\":");
+            if (m.docs[i].has_score)
+                jsonw_double(out, m.docs[i].score);
+            else
+                buf_append_c(out, "null");
+            buf_append_c(out, ",\"content\":");
+            jsonw_str(out, m.docs[i].content);
+            buf_putc(out, '}');
+        }
+        buf_putc(out, ']');
+    }
+    return 0;
+}
+
+static int write_span(lt_buf *out, lt_arena *a, const span_ref *r)
 {
     const lt_span *s = r->span;
     buf_append_c(out, "{\"span_id\":");
@@ -256,7 +377,47 @@ static void write_span(lt_buf *out, const span_ref *r)
         buf_printf(out, ",\"dropped_events_count\":%u", s->dropped_events_count);
     if (s->dropped_links_count)
         buf_printf(out, ",\"dropped_links_count\":%u", s->dropped_links_count);
+    int rc = write_genai(out, a, r);
     buf_putc(out, '}');
+    return rc;
+}
+
+/* ,"totals":{...}: the trace's duration, spans and GenAI sums, for the head of a trace view. */
+static void write_totals(lt_buf *out, const span_ref *refs, uint32_t n)
+{
+    static const genai_field sums[] = {GA_INPUT_TOKENS, GA_OUTPUT_TOKENS, GA_CACHE_READ,
+                                       GA_CACHE_CREATION, GA_REASONING};
+    static const char *const names[] = {"input_tokens", "output_tokens", "cache_read_tokens",
+                                        "cache_creation_tokens", "reasoning_tokens"};
+    int64_t tok[5] = {0};
+    uint64_t t0 = UINT64_MAX, t1 = 0;
+    uint32_t calls = 0, errors = 0, unpriced = 0;
+    double cost = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const lt_span *s = refs[i].span;
+        if (s->start_time_unix_nano < t0) t0 = s->start_time_unix_nano;
+        if (s->end_time_unix_nano > t1) t1 = s->end_time_unix_nano;
+        if (s->status_code == LT_STATUS_ERROR) errors++;
+        const lt_genai *g = s->genai;
+        if (!g) continue;
+        bool counted = genai_has(g, GA_INPUT_TOKENS) || genai_has(g, GA_OUTPUT_TOKENS);
+        if (counted) calls++;
+        for (int k = 0; k < 5; k++)
+            tok[k] += genai_int(g, sums[k], 0);
+        if (genai_has(g, GA_COST))
+            cost += genai_double(g, GA_COST, 0);
+        else if (counted)
+            unpriced++;
+    }
+    buf_printf(out, ",\"totals\":{\"span_count\":%u,\"error_count\":%u,\"duration_ns\":", n,
+               errors);
+    jsonw_u64_str(out, n && t1 > t0 ? t1 - t0 : 0);
+    buf_printf(out, ",\"llm_calls\":%u", calls);
+    for (int k = 0; k < 5; k++)
+        buf_printf(out, ",\"%s\":%lld", names[k], (long long)tok[k]);
+    buf_append_c(out, ",\"cost\":");
+    jsonw_double(out, cost);
+    buf_printf(out, ",\"unpriced_calls\":%u}", unpriced);
 }
 
 int api_trace_json(lt_buf *out, lt_arena *a, const uint8_t trace_id[16], const lt_trace_data *d)
@@ -332,10 +493,12 @@ int api_trace_json(lt_buf *out, lt_arena *a, const uint8_t trace_id[16], const l
 
     buf_append_c(out, "{\"trace_id\":");
     jsonw_hex(out, trace_id, 16);
+    write_totals(out, refs, n);
     buf_append_c(out, ",\"spans\":[");
     for (uint32_t i = 0; i < n && !out->oom; i++) {
         if (i) buf_putc(out, ',');
-        write_span(out, order[i]);
+        int rc = write_span(out, a, order[i]);
+        if (rc) return rc;
     }
     buf_append_c(out, "],\"logs\":[");
     bool first = true;

@@ -12,6 +12,7 @@ int cmd_serve(int argc, char **argv)
     const char *otlp_http = "127.0.0.1:4318";
     const char *http = "127.0.0.1:16686";
     const char *otlp_grpc = NULL;
+    const char *prices = NULL;
     uint64_t max_body = 16u << 20, max_queue = 64u << 20, age = 0, size = 0;
     const opt_def defs[] = {
         {"data", "DIR", OPT_STR, &data, "store directory (default ./llmtrace-data)"},
@@ -28,6 +29,8 @@ int cmd_serve(int argc, char **argv)
          "delete data older than this, e.g. 7d (default: keep)"},
         {"retention-size", "SIZE", OPT_SIZE, &size,
          "keep the store under this size, e.g. 10GB (default: no bound)"},
+        {"prices", "FILE", OPT_STR, &prices,
+         "price table entries that add to or replace the built-in ones (JSON; see docs/prices.md)"},
         {0},
     };
     const opt_spec spec = {"serve", "[options]",
@@ -47,6 +50,7 @@ int cmd_serve(int argc, char **argv)
         .max_body = max_body,
         .max_queue = max_queue,
         .retention = {.max_age_ns = age, .max_bytes = size},
+        .prices = prices,
     };
     return server_run(&cfg) ? 1 : 0;
 }

@@ -22,6 +22,7 @@ typedef struct {
     size_t max_body;            /* request body limit, also after decompression */
     size_t max_queue;           /* bytes of decoded requests waiting for the store */
     lt_retention retention;
+    const char *prices; /* price overlay file (--prices); NULL = the built-in table only */
 } server_config;
 
 /* Runs the server until a stop signal. Prints one line on stdout once listening:

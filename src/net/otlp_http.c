@@ -27,6 +27,7 @@ struct otlp_http {
     ingest *q;
     size_t max_body;
     size_t inflight;
+    const genai_prices *prices;
 };
 
 /* Decoded size allowed per byte of the body limit: the captured fixtures decode to 0.35-1.4
@@ -255,6 +256,15 @@ static void handle(struct evhttp_request *req, void *arg)
         reject_decode(req, fmt, rc);
         goto fail;
     }
+    /* the normalize stage: every span's GenAI view and cost, stored with it */
+    if (sig == SIG_TRACES && (rc = genai_annotate(&r->traces, srv->prices, r->arena))) {
+        if (arena_over_limit(r->arena))
+            send_status(req, 413, "Payload Too Large", fmt,
+                        "request decodes to more than the memory allowed for one request");
+        else
+            send_status(req, 503, "Service Unavailable", fmt, "out of memory, retry later");
+        goto fail;
+    }
     if ((sig == SIG_TRACES ? r->traces.n_spans : r->logs.n_records) == 0) {
         /* nothing to store: an empty request, or every item rejected */
         if (sig == SIG_TRACES)
@@ -279,10 +289,12 @@ fail:
     request_free(r);
 }
 
-otlp_http *otlp_http_new(struct event_base *base, struct evhttp *http, ingest *q, size_t max_body)
+otlp_http *otlp_http_new(struct event_base *base, struct evhttp *http, ingest *q, size_t max_body,
+                         const genai_prices *prices)
 {
     otlp_http *r = lt_calloc(1, sizeof *r);
     if (!r) return NULL;
+    r->prices = prices;
     r->base = base;
     r->q = q;
     r->max_body = max_body;

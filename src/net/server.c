@@ -190,6 +190,7 @@ int server_run(const server_config *cfg)
     int rc = 0;
     lt_store *store = NULL;
     ingest *q = NULL;
+    genai_prices *builtin = NULL, *prices = NULL;
     runtime rt = {0};
     api_server api = {0};
     bool api_started = false;
@@ -200,6 +201,11 @@ int server_run(const server_config *cfg)
     if (evthread_use_pthreads()) {
         fprintf(stderr, "llmtrace serve: libevent has no thread support\n");
         return LT_EIO;
+    }
+    if ((rc = genai_prices_load(NULL, NULL, &builtin, err, sizeof err)) ||
+        (cfg->prices && (rc = genai_prices_load(cfg->prices, builtin, &prices, err, sizeof err)))) {
+        fprintf(stderr, "llmtrace serve: %s\n", err);
+        goto out;
     }
     if ((rc = store_open(cfg->data, &store, err, sizeof err))) {
         fprintf(stderr, "llmtrace serve: cannot open store %s: %s\n", cfg->data, err);
@@ -226,7 +232,8 @@ int server_run(const server_config *cfg)
     evhttp_set_allowed_methods(rt.otlp, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    if (!(rt.receiver = otlp_http_new(rt.base, rt.otlp, q, cfg->max_body))) {
+    if (!(rt.receiver =
+              otlp_http_new(rt.base, rt.otlp, q, cfg->max_body, prices ? prices : builtin))) {
         rc = LT_ENOMEM;
         goto out;
     }
@@ -270,5 +277,7 @@ out:
     if (rt.base) event_base_free(rt.base);
     if (api.base) event_base_free(api.base);
     store_close(store);
+    genai_prices_free(prices);
+    genai_prices_free(builtin);
     return rc;
 }

@@ -8,5 +8,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_traces(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_cost(int argc, char **argv);
+int cmd_reprice(int argc, char **argv);
 
 #endif

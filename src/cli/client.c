@@ -2,10 +2,12 @@
 #include "cli/client.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,12 +168,19 @@ static bool locale_is_utf8(void)
 client_style client_style_detect(void)
 {
     const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    bool tty = isatty(STDOUT_FILENO);
     client_style st = {
-        .color = isatty(STDOUT_FILENO) && !(no_color && *no_color) &&
-                 !(term && strcmp(term, "dumb") == 0),
+        .color = tty && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0),
         .utf8 = locale_is_utf8(),
         .bar_width = 40,
     };
+    struct winsize ws;
+    uint64_t cols = 0;
+    const char *env = getenv("COLUMNS");
+    if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        st.columns = ws.ws_col;
+    else if (env && parse_u64(lt_str_c(env), &cols) == 0 && cols >= 20 && cols <= 10000)
+        st.columns = (int)cols;
     return st;
 }
 
@@ -281,6 +290,46 @@ void client_time(char *dst, size_t n, uint64_t unix_ns)
         return;
     }
     snprintf(dst, n, "%s.%03u", base, (unsigned)(unix_ns / 1000000u % 1000u));
+}
+
+void client_money(char *dst, size_t n, double usd)
+{
+    if (!(usd > 0)) { /* also NaN */
+        snprintf(dst, n, "$0");
+        return;
+    }
+    if (usd >= 0.01) {
+        snprintf(dst, n, "$%.*f", usd >= 1 ? 2 : 4, usd);
+        return;
+    }
+    /* below a cent: three significant digits, trailing zeros dropped */
+    int decimals = 2 - (int)floor(log10(usd));
+    if (decimals > 12) decimals = 12;
+    int len = snprintf(dst, n, "$%.*f", decimals, usd);
+    if (len < 0 || (size_t)len >= n) return;
+    while (len > 2 && dst[len - 1] == '0')
+        dst[--len] = 0;
+    if (dst[len - 1] == '.') dst[--len] = 0;
+}
+
+void client_count(char *dst, size_t n, uint64_t v)
+{
+    char digits[24];
+    int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    char grouped[32];
+    size_t k = 0;
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0) grouped[k++] = ',';
+        grouped[k++] = digits[i];
+    }
+    grouped[k] = 0;
+    snprintf(dst, n, "%s", grouped);
+}
+
+double client_num(const json_t *obj, const char *key, double fallback)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_number(v) ? json_number_value(v) : fallback;
 }
 
 uint64_t client_u64(const json_t *obj, const char *key)

@@ -1,4 +1,4 @@
-/* client.h — what the read commands of the CLI (traces, show) share: getting API answers,
+/* client.h — what the read commands of the CLI (traces, show, cost) share: getting API answers,
  * and writing them for a terminal.
  *
  * An answer comes either from a running server over HTTP (libcurl) or, with --data, from
@@ -49,10 +49,14 @@ typedef struct {
     bool color;    /* ANSI SGR colours */
     bool utf8;     /* block and box-drawing characters; otherwise ASCII only */
     int bar_width; /* columns of a waterfall bar */
+    int columns;   /* width of the terminal; 0 = unknown (CLIENT_COLUMNS is assumed) */
 } client_style;
 
+enum { CLIENT_COLUMNS = 120 }; /* the width assumed when output is not a terminal */
+
 /* Colour when stdout is a TTY, NO_COLOR is unset or empty and TERM is not "dumb"; UTF-8
- * when the locale (LC_ALL, LC_CTYPE or LANG) names it. */
+ * when the locale (LC_ALL, LC_CTYPE or LANG) names it; columns from the terminal, else
+ * from $COLUMNS, else 0. */
 client_style client_style_detect(void);
 
 /* Appends s in exactly width columns: characters that could drive the terminal (C0, DEL,
@@ -65,8 +69,16 @@ void client_fit(lt_buf *out, const char *s, size_t width, bool right_align, bool
 void client_duration(char *dst, size_t n, uint64_t ns, bool utf8);
 /* Local time as ISO 8601 with milliseconds: "2024-11-21T19:20:00.123". */
 void client_time(char *dst, size_t n, uint64_t unix_ns);
+/* An amount of US dollars: from a dollar up with two decimals ("$4.57", "$1234.50"), below
+ * a dollar with four ("$0.0123"), below a cent with three significant digits ("$0.000364",
+ * "$0.0000002"); "$0" for zero or less. */
+void client_money(char *dst, size_t n, double usd);
+/* A count with thousands separators: "1,234,567". */
+void client_count(char *dst, size_t n, uint64_t v);
 /* A uint64 member written as a decimal string (or a JSON integer); 0 when absent. */
 uint64_t client_u64(const json_t *obj, const char *key);
+/* A number member (integer or real), or fallback when absent or not a number. */
+double client_num(const json_t *obj, const char *key, double fallback);
 /* A string member, or "" when absent or not a string. */
 const char *client_str(const json_t *obj, const char *key);
 
@@ -77,5 +89,7 @@ const char *client_sgr(const client_style *st, const char *code);
  * LT_EINVAL when doc has not the expected shape, LT_ENOMEM. */
 int traces_render(lt_buf *out, const json_t *doc, const client_style *st);
 int show_render(lt_buf *out, const json_t *doc, const client_style *st, bool events);
+/* The answer of /api/genai/summary as a table, with a total row (cost.c). */
+int cost_render(lt_buf *out, const json_t *doc, const client_style *st);
 
 #endif

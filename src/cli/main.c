@@ -11,8 +11,10 @@ static const struct {
 } commands[] = {
     {"serve", cmd_serve, "receive OTLP, store it, serve the API"},
     {"traces", cmd_traces, "list recent traces"},
-    {"show", cmd_show, "show one trace as a waterfall"},
-    {"demo", cmd_demo, "generate demo GenAI traces"},
+    {"show", cmd_show, "show one trace as a waterfall, with its LLM calls"},
+    {"cost", cmd_cost, "LLM calls, tokens, cost and latency by model, provider, ..."},
+    {"reprice", cmd_reprice, "recompute stored costs with the current prices"},
+    {"demo", cmd_demo, "send realistic demo GenAI traces (RAG, agents, streaming, errors)"},
 };
 
 static void usage(FILE *f)

@@ -5,6 +5,14 @@
  * and the status when it is ERROR. Spans whose parent was not received are drawn as
  * roots. The tree is walked without recursion and parent cycles (which a broken or
  * hostile sender can produce) are cut, so any answer renders in O(n log n).
+ *
+ * A span with a GenAI view ("genai") gets a line under it: operation, model (or tool,
+ * agent, data source), input -> output tokens, time to first chunk, cost, finish reasons,
+ * error type; an LLM call also gets the first line of its last input message and of its
+ * output message ("messages"), cut to the terminal's width. The head of the trace adds
+ * its GenAI totals ("totals"). Everything taken from the answer goes through client_fit,
+ * so no sender's text can drive the terminal.
+ *
  * show_render() writes into a buffer, so tests draw without a terminal. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +24,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "model/model.h"
 
 enum {
     COL_NAME = 44, /* tree guides and span name */
@@ -23,6 +32,7 @@ enum {
     COL_DUR = 8,
     MAX_GUIDES = 12, /* deeper levels are summarised as "+N" */
     COL_STATUS_MSG = 60,
+    MIN_DETAIL = 16, /* a detail line keeps at least this many columns of text */
 };
 
 typedef struct wf_span wf_span;
@@ -142,6 +152,218 @@ static void put_detail(wf_ctx *c, const char *indent, uint64_t t, const char *wh
     buf_printf(c->out, "%s\n", client_sgr(c->st, "\033[0m"));
 }
 
+/* Columns of text that our own guides take (they are safe text: only columns count). */
+static size_t text_cols(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80) n++;
+    return n;
+}
+
+/* One line under a span: the guides (dim), a label (dim), then text fitted to what is
+ * left of the terminal's width. */
+static void put_text_line(wf_ctx *c, const char *indent, const char *label, const char *text,
+                          const char *color)
+{
+    const client_style *st = c->st;
+    size_t cols = st->columns > 0 ? (size_t)st->columns : CLIENT_COLUMNS;
+    size_t used = text_cols(indent) + text_cols(label);
+    size_t room = cols > used + MIN_DETAIL ? cols - used : MIN_DETAIL;
+    buf_printf(c->out, "%s%s%s%s%s", client_sgr(st, "\033[2m"), indent, label,
+               client_sgr(st, "\033[0m"), client_sgr(st, color));
+    client_fit(c->out, text, room, false, st->utf8);
+    while (c->out->len && c->out->data[c->out->len - 1] == ' ')
+        c->out->data[--c->out->len] = 0;
+    buf_printf(c->out, "%s\n", client_sgr(st, "\033[0m"));
+}
+
+static const json_t *ga_get(const json_t *g, genai_field f)
+{
+    return json_object_get(g, model_genai_fields[f].key);
+}
+
+static const char *ga_str(const json_t *g, genai_field f)
+{
+    const char *v = json_string_value(ga_get(g, f));
+    return v ? v : "";
+}
+
+/* Appends sep unless b is empty. */
+static void put_sep(lt_buf *b, const char *sep)
+{
+    if (b->len) buf_append_c(b, sep);
+}
+
+/* Appends the first line of s, tabs as spaces, leading blanks skipped. */
+static void first_line(lt_buf *b, const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    size_t n = strcspn(s, "\r\n");
+    for (size_t i = 0; i < n; i++)
+        buf_putc(b, s[i] == '\t' ? ' ' : s[i]);
+}
+
+/* Appends any JSON value on one line: a string as it is, anything else as compact JSON. */
+static void put_json_value(lt_buf *b, const json_t *v)
+{
+    if (json_is_string(v)) {
+        first_line(b, json_string_value(v));
+        return;
+    }
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (text) first_line(b, text);
+    free(text);
+}
+
+/* "role: first line of each part" of one message. */
+static void message_summary(lt_buf *b, const json_t *m, const char *dot)
+{
+    buf_append_c(b, client_str(m, "role"));
+    buf_append_c(b, ": ");
+    size_t start = b->len;
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(m, "parts"), i, p)
+    {
+        const char *type = client_str(p, "type");
+        size_t before = b->len;
+        if (b->len > start) buf_append_c(b, dot);
+        size_t mark = b->len;
+        if (strcmp(type, "tool_call") == 0) {
+            buf_printf(b, "call %s(", client_str(p, "name"));
+            put_json_value(b, json_object_get(p, "arguments"));
+            buf_putc(b, ')');
+        } else if (strcmp(type, "tool_call_response") == 0) {
+            buf_append_c(b, "result ");
+            put_json_value(b, json_object_get(p, "response"));
+        } else if (strcmp(type, "media") == 0) {
+            const char *what = client_str(p, "mime_type");
+            if (!*what) what = client_str(p, "modality");
+            buf_printf(b, "[%s]", *what ? what : "media");
+        } else {
+            if (strcmp(type, "reasoning") == 0) buf_append_c(b, "(reasoning) ");
+            first_line(b, client_str(p, "content"));
+        }
+        if (b->len == mark && !b->oom) { /* nothing to show: no separator either */
+            b->len = before;
+            b->data[before] = 0;
+        }
+    }
+}
+
+/* The GenAI line of a span and, for a call with messages, its last input and first
+ * output message. Nothing for a span without a view. */
+static void put_genai(wf_ctx *c, const char *indent, const json_t *span)
+{
+    const json_t *g = json_object_get(span, "genai");
+    if (!json_is_object(g)) return;
+    const client_style *st = c->st;
+    const char *dot = st->utf8 ? " \xc2\xb7 " : " - ";
+    lt_buf line = {0};
+    char num[48], num2[48];
+
+    const char *op = ga_str(g, GA_OPERATION);
+    const char *what = ga_str(g, GA_RESPONSE_MODEL);
+    if (!*what) what = ga_str(g, GA_REQUEST_MODEL);
+    if (!*what) what = ga_str(g, GA_TOOL_NAME);
+    if (!*what) what = ga_str(g, GA_AGENT_NAME);
+    if (!*what) what = ga_str(g, GA_DATA_SOURCE_ID);
+    buf_append_c(&line, op);
+    if (*what) {
+        if (*op) buf_putc(&line, ' ');
+        buf_append_c(&line, what);
+    }
+    /* the operation and its object alone often repeat the span's name */
+    size_t head = line.len;
+    bool named = head && !line.oom && strcmp(line.data, client_str(span, "name")) == 0;
+    const json_t *in = ga_get(g, GA_INPUT_TOKENS), *outt = ga_get(g, GA_OUTPUT_TOKENS);
+    if (json_is_integer(in) || json_is_integer(outt)) {
+        client_count(num, sizeof num, client_u64(g, model_genai_fields[GA_INPUT_TOKENS].key));
+        client_count(num2, sizeof num2, client_u64(g, model_genai_fields[GA_OUTPUT_TOKENS].key));
+        put_sep(&line, dot);
+        if (json_is_integer(outt))
+            buf_printf(&line, "%s%s%s tokens", num, st->utf8 ? "\xe2\x86\x92" : "->", num2);
+        else /* embeddings: no output tokens */
+            buf_printf(&line, "%s input tokens", num);
+        static const struct {
+            genai_field f;
+            const char *label;
+        } extra[] = {
+            {GA_CACHE_READ, "cached"},
+            {GA_CACHE_CREATION, "cache write"},
+            {GA_REASONING, "reasoning"},
+        };
+        bool open = false;
+        for (size_t k = 0; k < sizeof extra / sizeof extra[0]; k++) {
+            uint64_t v = client_u64(g, model_genai_fields[extra[k].f].key);
+            if (!v) continue;
+            client_count(num, sizeof num, v);
+            buf_printf(&line, "%s%s %s", open ? ", " : " (", num, extra[k].label);
+            open = true;
+        }
+        if (open) buf_putc(&line, ')');
+    }
+    size_t docs = json_array_size(json_object_get(span, "documents"));
+    if (docs) {
+        put_sep(&line, dot);
+        buf_printf(&line, "%zu document%s", docs, docs == 1 ? "" : "s");
+    }
+    double ttft = client_num(g, model_genai_fields[GA_TTFT].key, -1);
+    if (ttft >= 0) {
+        client_duration(num, sizeof num, (uint64_t)(ttft * 1e9 + 0.5), st->utf8);
+        put_sep(&line, dot);
+        buf_printf(&line, "first chunk %s", num);
+    }
+    double cost = client_num(g, model_genai_fields[GA_COST].key, -1);
+    if (cost >= 0) {
+        client_money(num, sizeof num, cost);
+        put_sep(&line, dot);
+        buf_append_c(&line, num);
+    } else if (strcmp(ga_str(g, GA_COST_SOURCE), "unknown_model") == 0) {
+        put_sep(&line, dot);
+        buf_append_c(&line, "cost unknown");
+    }
+    const json_t *reasons = ga_get(g, GA_FINISH_REASONS);
+    if (json_array_size(reasons)) {
+        put_sep(&line, dot);
+        size_t i;
+        const json_t *r;
+        json_array_foreach(reasons, i, r)
+        {
+            if (i) buf_putc(&line, ',');
+            buf_append_c(&line, json_is_string(r) ? json_string_value(r) : "?");
+        }
+    }
+    bool measured = line.len > head;
+    const char *err = ga_str(g, GA_ERROR_TYPE);
+    if (*err) {
+        put_sep(&line, dot);
+        buf_printf(&line, "error %s", err);
+    }
+    /* no line for a repeat of the span's name, nor for a view with neither operation,
+     * object nor measures (only user.id or error.type, as on an HTTP span) */
+    if (!line.oom && (measured || (head && (line.len > head || !named))))
+        put_text_line(c, indent, "", line.data, *err ? "\033[31m" : "\033[33m");
+
+    const json_t *msgs = json_object_get(span, "messages");
+    const json_t *input = json_object_get(msgs, "input"), *output = json_object_get(msgs, "output");
+    static const struct {
+        const char *label;
+        bool last;
+    } which[] = {{"in  ", true}, {"out ", false}};
+    for (size_t k = 0; k < 2; k++) {
+        const json_t *list = k == 0 ? input : output;
+        size_t n = json_array_size(list);
+        if (!n) continue;
+        buf_reset(&line);
+        message_summary(&line, json_array_get(list, which[k].last ? n - 1 : 0), dot);
+        if (!line.oom) put_text_line(c, indent, which[k].label, line.data ? line.data : "", "");
+    }
+    buf_free(&line);
+}
+
 static void put_span(wf_ctx *c, const wf_span *s, size_t depth, bool is_last)
 {
     const client_style *st = c->st;
@@ -182,7 +404,6 @@ static void put_span(wf_ctx *c, const wf_span *s, size_t depth, bool is_last)
         out->data[--out->len] = 0;
     buf_putc(out, '\n');
 
-    if (!c->events) return;
     /* the guides of the span's children: those of its ancestors, its own, its children's */
     lt_buf cont = {0};
     bool u = st->utf8;
@@ -191,16 +412,19 @@ static void put_span(wf_ctx *c, const wf_span *s, size_t depth, bool is_last)
         buf_append_c(&cont, c->last[d] ? "   " : u ? "\xe2\x94\x82  " : "|  ");
     buf_append_c(&cont, s->first_child ? (u ? "\xe2\x94\x82  " : "|  ") : "   ");
     const char *indent = cont.oom || !cont.data ? "" : cont.data;
-    size_t i;
-    const json_t *e;
-    json_array_foreach(json_object_get(s->json, "events"), i, e)
-        put_detail(c, indent, client_u64(e, "time_unix_nano"), "event", client_str(e, "name"));
-    json_array_foreach(json_object_get(s->json, "logs"), i, e)
-    {
-        const char *name = client_str(e, "event_name");
-        uint64_t t = client_u64(e, "time_unix_nano");
-        put_detail(c, indent, t ? t : client_u64(e, "observed_time_unix_nano"), "log",
-                   *name ? name : client_str(e, "severity_text"));
+    put_genai(c, indent, s->json);
+    if (c->events) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach(json_object_get(s->json, "events"), i, e)
+            put_detail(c, indent, client_u64(e, "time_unix_nano"), "event", client_str(e, "name"));
+        json_array_foreach(json_object_get(s->json, "logs"), i, e)
+        {
+            const char *name = client_str(e, "event_name");
+            uint64_t t = client_u64(e, "time_unix_nano");
+            put_detail(c, indent, t ? t : client_u64(e, "observed_time_unix_nano"), "log",
+                       *name ? name : client_str(e, "severity_text"));
+        }
     }
     buf_free(&cont);
 }
@@ -298,7 +522,22 @@ int show_render(lt_buf *out, const json_t *doc, const client_style *st, bool eve
     if (errors)
         buf_printf(out, "%s%zu error%s%s%s", client_sgr(st, "\033[1;31m"), errors,
                    errors == 1 ? "" : "s", off, dot);
-    buf_printf(out, "%s%sstarted %s\n\n", total, dot, when);
+    buf_printf(out, "%s%s", total, dot);
+    const json_t *totals = json_object_get(doc, "totals");
+    uint64_t calls = client_u64(totals, "llm_calls");
+    if (calls) {
+        char in[32], outt[32], cost[32];
+        client_count(in, sizeof in, client_u64(totals, "input_tokens"));
+        client_count(outt, sizeof outt, client_u64(totals, "output_tokens"));
+        client_money(cost, sizeof cost, client_num(totals, "cost", 0));
+        buf_printf(out, "%llu LLM call%s%s%s%s%s tokens%s%s", (unsigned long long)calls,
+                   calls == 1 ? "" : "s", dot, in, st->utf8 ? "\xe2\x86\x92" : "->", outt, dot,
+                   cost);
+        uint64_t unpriced = client_u64(totals, "unpriced_calls");
+        if (unpriced) buf_printf(out, " (%llu unpriced)", (unsigned long long)unpriced);
+        buf_append_c(out, dot);
+    }
+    buf_printf(out, "started %s\n\n", when);
 
     if (n) {
         buf_printf(out, "%s", bold);

@@ -2,7 +2,9 @@
  *
  * Flags become the query of GET /api/traces (values are checked by the API, so the CLI
  * and the HTTP API reject the same input with the same message); the answer is rendered
- * by traces_render(), which tests call without a terminal. */
+ * by traces_render(), which tests call without a terminal. TOKENS is the trace's input plus
+ * output tokens over its LLM calls, COST the sum of the costs known; both are "-" for a
+ * trace without LLM calls. */
 #include <stdio.h>
 #include <unistd.h>
 
@@ -12,7 +14,7 @@
 #include "core/err.h"
 #include "core/util.h"
 
-enum { COL_ROOT = 36, COL_SERVICE = 18, COL_DURATION = 8 };
+enum { COL_ROOT = 36, COL_SERVICE = 18, COL_DURATION = 8, COL_TOKENS = 10, COL_COST = 10 };
 
 int traces_render(lt_buf *out, const json_t *doc, const client_style *st)
 {
@@ -20,9 +22,9 @@ int traces_render(lt_buf *out, const json_t *doc, const client_style *st)
     if (!json_is_array(list)) return LT_EINVAL;
     const char *bold = client_sgr(st, "\033[1m"), *red = client_sgr(st, "\033[1;31m"),
                *dim = client_sgr(st, "\033[2m"), *off = client_sgr(st, "\033[0m");
-    buf_printf(out, "%s%-23s  %-*s  %-*s  %*s  %5s  %6s  %s%s\n", bold, "START", COL_ROOT, "ROOT",
-               COL_SERVICE, "SERVICE", COL_DURATION, "DURATION", "SPANS", "ERRORS", "TRACE ID",
-               off);
+    buf_printf(out, "%s%-23s  %-*s  %-*s  %*s  %5s  %6s  %*s  %*s  %s%s\n", bold, "START", COL_ROOT,
+               "ROOT", COL_SERVICE, "SERVICE", COL_DURATION, "DURATION", "SPANS", "ERRORS",
+               COL_TOKENS, "TOKENS", COL_COST, "COST", "TRACE ID", off);
     size_t i;
     const json_t *t;
     json_array_foreach(list, i, t)
@@ -51,8 +53,16 @@ int traces_render(lt_buf *out, const json_t *doc, const client_style *st)
         client_fit(out, dur, COL_DURATION, true, st->utf8);
         json_int_t spans = json_integer_value(json_object_get(t, "span_count"));
         json_int_t errors = json_integer_value(json_object_get(t, "error_count"));
-        buf_printf(out, "  %5lld  %s%6lld%s  %s\n", (long long)spans, errors ? red : "",
-                   (long long)errors, errors ? off : "", client_str(t, "trace_id"));
+        buf_printf(out, "  %5lld  %s%6lld%s  ", (long long)spans, errors ? red : "",
+                   (long long)errors, errors ? off : "");
+        char tokens[32] = "-", cost[32] = "-";
+        if (client_u64(t, "llm_calls")) {
+            client_count(tokens, sizeof tokens,
+                         client_u64(t, "input_tokens") + client_u64(t, "output_tokens"));
+            client_money(cost, sizeof cost, client_num(t, "cost", 0));
+        }
+        buf_printf(out, "%*s  %*s  %s\n", COL_TOKENS, tokens, COL_COST, cost,
+                   client_str(t, "trace_id"));
     }
     return out->oom ? LT_ENOMEM : 0;
 }

@@ -106,7 +106,8 @@ int genai_messages_collect(const lt_span *s, const lt_log_record *const *logs, u
 
 /* Loads the price table from a JSON file (format in data/prices.json's header); entries of
  * an overlay (--prices) add to or replace those of base. NULL path = the built-in table.
- * Returns 0, or LT_EINVAL/LT_EIO with a one-line reason (file, entry, field) in errbuf. */
+ * Returns 0, or LT_EINVAL/LT_EIO/LT_ENOMEM with a one-line reason (file, entry, field)
+ * in errbuf. */
 int genai_prices_load(const char *path, const genai_prices *base, genai_prices **out, char *errbuf,
                       size_t errlen);
 void genai_prices_free(genai_prices *p);

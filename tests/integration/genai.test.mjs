@@ -113,8 +113,9 @@ for (const sc of scenarios) {
       for (const t of traces) {
         for (const s of t.spans) {
           if (!s.genai) continue;
+          // a dialect's marker alone (a Langfuse "span" observation) gives a view that
+          // holds only the dialect
           assert.equal(s.genai.dialect, sc.library, `${s.name}: dialect`);
-          assert.ok(Object.keys(s.genai).length > 1, `${s.name}: an empty view`);
         }
       }
       if (sc.library === 'otel') {

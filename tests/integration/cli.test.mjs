@@ -427,7 +427,7 @@ describe('GenAI: demo, traces, show, cost, reprice', () => {
     out = await show('agents');
     l = lineWith(out, 'chat claude-3-5-sonnet-20241022');
     assert.ok(l.includes('4,508\u2192690 tokens (3,072 cached, 1,024 cache write)'), l);
-    assert.ok(l.includes('end_turn'), l);
+    assert.ok(l.trimEnd().endsWith(`${DOT}stop`), l); // Anthropic's end_turn, in semconv terms
     l = lineWith(out, 'chat o3-mini-2025-01-31');
     assert.ok(l.includes('2,210\u21921,580 tokens (1,216 reasoning)'), l);
     assert.ok(lineWith(out, 'call search_code(').includes('out assistant:'));

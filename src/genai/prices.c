@@ -10,7 +10,8 @@
  *     most specific first (most literal characters, then fewest '*', then bytewise order);
  *   - within the first match string that has an entry in effect at the span's day, the entry
  *     of the span's provider wins over a "*" entry; a span without a provider takes the entry
- *     of the first provider in bytewise order ("*" sorts first);
+ *     of the first provider in bytewise order ("*" sorts first), and so does a span whose
+ *     provider has no entry for the model (a gateway's client names the gateway's API);
  *   - the entry in effect is the one with the latest effective_from not after the span's day.
  *
  * Design: loading parses and validates into a flat list of entries (one per provider of a
@@ -693,7 +694,10 @@ static bool contains(lt_str s, const char *w, size_t n)
     return false;
 }
 
-static const price_entry *find(const genai_prices *p, lt_str provider, lt_str model, int64_t day)
+/* The entry for (provider, model) in effect on day. Patterns with fewer than min_literals
+ * literal characters are skipped (1 keeps a catch-all "*" out of a gateway's fallback). */
+static const price_entry *find(const genai_prices *p, lt_str provider, lt_str model, int64_t day,
+                               uint32_t min_literals)
 {
     const price_group *g = find_exact(p, model);
     const price_entry *e = g ? pick(p, g, provider, day) : NULL;
@@ -708,7 +712,7 @@ static const price_entry *find(const genai_prices *p, lt_str provider, lt_str mo
             g = &p->glob[i++];
         else
             g = &p->glob[k++];
-        if (g->literals > model.len) continue;
+        if (g->literals > model.len || g->literals < min_literals) continue;
         if (g->need_off == 0 ? !starts_with(model.ptr, g->match.ptr, g->need_len)
                              : !contains(model, g->match.ptr + g->need_off, g->need_len))
             continue;
@@ -752,9 +756,14 @@ void genai_price_apply(const genai_prices *p, uint64_t time_unix_nano, lt_genai 
     lt_str provider = view_str(g, GA_PROVIDER);
     lt_str response = view_str(g, GA_RESPONSE_MODEL), request = view_str(g, GA_REQUEST_MODEL);
     const price_entry *e = NULL;
-    if (p && response.len) e = find(p, provider, response, day);
+    if (p && response.len) e = find(p, provider, response, day, 0);
     if (p && !e && request.len && !lt_str_eq(request, response))
-        e = find(p, provider, request, day);
+        e = find(p, provider, request, day, 0);
+    /* No entry for this provider: a gateway (an OpenAI-compatible client talking to a proxy
+     * that serves Claude says "openai") is priced by the model alone. */
+    if (p && !e && provider.len && response.len) e = find(p, LT_STR_NULL, response, day, 1);
+    if (p && !e && provider.len && request.len && !lt_str_eq(request, response))
+        e = find(p, LT_STR_NULL, request, day, 1);
     if (!e) {
         set_source(g, LT_STR("unknown_model"));
         return;

@@ -44,14 +44,25 @@
  * Processes: one writer per directory, held by an flock on llmtrace.lock. Another
  * process (the CLI reading a store that `serve` writes) opens it read-only: it never
  * recovers, cuts or unlinks anything, refuses writes, and finds recent traces by
- * scanning the summaries past the flushed mark instead of the writer's map. */
+ * scanning the summaries past the flushed mark instead of the writer's map.
+ *
+ * GenAI (sqlite_genai.c). A span with a canonical view is a row of genai instead of spans:
+ * the same columns, plus typed view columns, so that it costs one insert and a span without
+ * a view costs nothing more than before (measured: a second row per view costs ~0.8 us, the
+ * same columns in the span's row ~0.1 us; 12 NULL columns on every span would cost 12 bytes
+ * each). The two tables share the span row ids; readers take the union. Summaries gain
+ * GenAI totals and the values list filters test; per-minute rollups answer genai_summary.
+ *
+ * Content (sqlite_content.c). Strings of 256 bytes or more leave the bodies for the content
+ * table, stored once per distinct value (JSON arrays per element), compressed. A body may
+ * thus start with a view field and a content reference field, which decoders skip.
+ *
+ * Schema 2 (views, rollups, content). A directory of schema 1 is refused with a message:
+ * there is no migration yet. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,57 +76,8 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "model/pb.h"
+#include "store/sqlite_int.h"
 #include "store/store.h"
-
-/* SQLite's synchronous level: 1 (NORMAL) survives the process being killed (kill -9) and
- * keeps the database consistent on power loss, losing the last commits; 2 (FULL) also
- * keeps every acknowledged commit on power loss (an fsync of the WAL and an fdatasync of
- * the segment per call). */
-#ifndef LT_SQLITE_SYNCHRONOUS
-#define LT_SQLITE_SYNCHRONOUS 1
-#endif
-#ifndef LT_SQLITE_PAGE_SIZE
-#define LT_SQLITE_PAGE_SIZE 4096
-#endif
-#ifndef LT_SQLITE_WRITER_CACHE_KIB
-#define LT_SQLITE_WRITER_CACHE_KIB 32768
-#endif
-#ifndef LT_SQLITE_READER_CACHE_KIB
-#define LT_SQLITE_READER_CACHE_KIB 4096
-#endif
-/* WAL pages between checkpoints (SQLite's default is 1000): fewer checkpoints, and a page
- * written by many commits is copied to the database once. */
-#ifndef LT_SQLITE_CHECKPOINT_PAGES
-#define LT_SQLITE_CHECKPOINT_PAGES 16000
-#endif
-/* Work bounds of one list_traces call: summaries examined, and spans an attribute filter
- * may decode. Past either, the call returns what it found and a cursor to go on. */
-#ifndef LT_SQLITE_LIST_SCAN_ROWS
-#define LT_SQLITE_LIST_SCAN_ROWS 100000
-#endif
-#ifndef LT_SQLITE_ATTR_SCAN_SPANS
-#define LT_SQLITE_ATTR_SCAN_SPANS 100000
-#endif
-/* Segment size before rolling to the next file (retention frees whole segments). */
-#ifndef LT_SQLITE_SEGMENT_BYTES
-#define LT_SQLITE_SEGMENT_BYTES (64u << 20)
-#endif
-
-enum {
-    SCHEMA_VERSION = 1,
-    MAX_READERS = 4,
-    MAX_SERVICES = 64,         /* distinct services kept per trace summary */
-    CACHE_MAX = 1 << 16,       /* entries per in-memory cache before it is cleared */
-    INDEX_FLUSH_MIN = 8192,    /* pending summaries before a trace_idx flush ... */
-    INDEX_FLUSH_MAX = 1 << 18, /* ... at most, whatever trace_idx's size */
-    RETENTION_STEP = 256,      /* batches deleted per transaction */
-    VACUUM_STEP = 4096,        /* pages released per incremental_vacuum transaction */
-    FD_CACHE = 4,              /* segment descriptors a reader keeps during one call */
-    SIG_SPANS = 0,
-    SIG_LOGS = 1,
-};
-
-#define SEG_SHIFT 40 /* loc = segment number << 40 | offset */
 
 static const char *const schema_sql =
     "CREATE TABLE resources(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL,"
@@ -135,7 +97,9 @@ static const char *const schema_sql =
     "CREATE TABLE traces(id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL,"
     " start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, root_name TEXT, root_service TEXT,"
     " span_count INTEGER NOT NULL, error_count INTEGER NOT NULL, services BLOB NOT NULL,"
-    " spans BLOB NOT NULL, logs BLOB NOT NULL);"
+    " spans BLOB NOT NULL, logs BLOB NOT NULL, llm_calls INTEGER NOT NULL DEFAULT 0,"
+    " in_tok INTEGER NOT NULL DEFAULT 0, out_tok INTEGER NOT NULL DEFAULT 0,"
+    " cost REAL NOT NULL DEFAULT 0, gdims BLOB NOT NULL DEFAULT x'');"
     "CREATE INDEX traces_start ON traces(start_ns, trace_id);"
     "CREATE TABLE trace_idx(key INTEGER NOT NULL, trace_row INTEGER NOT NULL,"
     " PRIMARY KEY(key, trace_row)) WITHOUT ROWID;"
@@ -151,40 +115,8 @@ static const char *const schema_sql =
     "SELECT t.id FROM trace_idx i JOIN traces t ON t.id = i.trace_row"                             \
     " WHERE i.key = ?1 AND t.trace_id = ?2"
 
-/* Writer statements. */
-enum {
-    W_BEGIN,
-    W_COMMIT,
-    W_ROLLBACK,
-    W_RES_FIND,
-    W_RES_ADD,
-    W_SCOPE_FIND,
-    W_SCOPE_ADD,
-    W_SPAN_ADD,
-    W_LOG_ADD,
-    W_TRACE_FIND,
-    W_TRACE_ADD,
-    W_TRACE_SPANS,
-    W_TRACE_LOGS,
-    W_IDX_ADD,
-    W_META_SET,
-    W_OP_ADD,
-    W_BATCH_ADD,
-    W_OLDEST,
-    W_GONE_CLEAR,
-    W_GONE_SPANS,
-    W_GONE_LOGS,
-    W_PRUNE,
-    W_EMPTY,
-    W_IDX_DEL,
-    W_TRACE_DEL,
-    W_DEL_SPANS,
-    W_DEL_LOGS,
-    W_DEL_BATCHES,
-    W_MIN_SEG,
-    W_COUNT
-};
-static const char *const wsql[W_COUNT] = {
+/* Writer statements of the core (the header lists all). */
+static const char *const wsql[W_CORE_END] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
@@ -199,8 +131,8 @@ static const char *const wsql[W_COUNT] = {
                   " scope_id, trace_row, loc, len) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
     [W_TRACE_FIND] = TRACE_FIND_SQL,
     [W_TRACE_ADD] = "INSERT INTO traces(trace_id, start_ns, end_ns, root_name, root_service,"
-                    " span_count, error_count, services, spans, logs)"
-                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                    " span_count, error_count, services, spans, logs, llm_calls, in_tok, out_tok,"
+                    " cost, gdims) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
     /* a summary made by log records alone has no span times yet: the spans' replace them */
     [W_TRACE_SPANS] =
         "UPDATE traces SET"
@@ -209,7 +141,9 @@ static const char *const wsql[W_COUNT] = {
         " root_name = coalesce(root_name, ?4),"
         " root_service = CASE WHEN root_name IS NULL THEN ?5 ELSE root_service END,"
         " span_count = span_count + ?6, error_count = error_count + ?7,"
-        " services = lt_services_merge(services, ?8), spans = lt_ranges_append(spans, ?9)"
+        " services = lt_services_merge(services, ?8), spans = lt_ranges_append(spans, ?9),"
+        " llm_calls = llm_calls + ?10, in_tok = in_tok + ?11, out_tok = out_tok + ?12,"
+        " cost = cost + ?13, gdims = lt_gdims_merge(gdims, ?14)"
         " WHERE id = ?1",
     [W_TRACE_LOGS] = "UPDATE traces SET logs = lt_ranges_append(logs, ?2) WHERE id = ?1",
     [W_IDX_ADD] = "INSERT OR IGNORE INTO trace_idx(key, trace_row) VALUES(?1,?2)",
@@ -220,7 +154,7 @@ static const char *const wsql[W_COUNT] = {
     [W_OLDEST] = "SELECT id, received_ns, signal, last_id, seg FROM batches ORDER BY id LIMIT ?1",
     [W_GONE_CLEAR] = "DELETE FROM temp.gone",
     [W_GONE_SPANS] = "INSERT OR IGNORE INTO temp.gone(id) SELECT trace_row FROM spans"
-                     " WHERE id <= ?1",
+                     " WHERE id <= ?1 UNION ALL SELECT trace_row FROM genai WHERE id <= ?1",
     [W_GONE_LOGS] = "INSERT OR IGNORE INTO temp.gone(id) SELECT trace_row FROM logs"
                     " WHERE id <= ?1 AND trace_row IS NOT NULL",
     [W_PRUNE] = "UPDATE traces SET spans = lt_ranges_prune(spans, ?1),"
@@ -235,28 +169,8 @@ static const char *const wsql[W_COUNT] = {
     [W_MIN_SEG] = "SELECT min(seg) FROM batches",
 };
 
-/* Reader statements. */
-enum {
-    R_BEGIN,
-    R_END,
-    R_META,
-    R_TRACE_ID,
-    R_TRACE_SCAN,
-    R_TRACE_FIND,
-    R_TRACE_GET,
-    R_SPANS,
-    R_LOGS,
-    R_RES,
-    R_SCOPE,
-    R_LIST,
-    R_SERVICES,
-    R_OPS,
-    R_OPS_ALL,
-    R_PAGES,
-    R_FREE,
-    R_COUNT
-};
-static const char *const rsql[R_COUNT] = {
+/* Reader statements of the core. */
+static const char *const rsql[R_CORE_END] = {
     [R_BEGIN] = "BEGIN",
     [R_END] = "COMMIT",
     [R_META] = "SELECT v FROM meta WHERE k = 'indexed_upto'",
@@ -264,20 +178,24 @@ static const char *const rsql[R_COUNT] = {
     [R_TRACE_SCAN] = "SELECT id FROM traces WHERE id > ?1 AND id <= ?2 AND trace_id = ?3",
     [R_TRACE_FIND] = TRACE_FIND_SQL,
     [R_TRACE_GET] = "SELECT trace_id, spans, logs FROM traces WHERE id = ?1",
-    [R_SPANS] = "SELECT resource_id, scope_id, loc, len FROM spans"
-                " WHERE id BETWEEN ?1 AND ?2 AND trace_row = ?3 ORDER BY id",
-    [R_LOGS] = "SELECT resource_id, scope_id, loc, len FROM logs"
+    /* a span with a GenAI view is a row of genai instead (sqlite_genai.c) */
+    [R_SPANS] = "SELECT resource_id, scope_id, loc, len, id FROM spans"
+                " WHERE id BETWEEN ?1 AND ?2 AND trace_row = ?3 UNION ALL"
+                " SELECT resource_id, scope_id, loc, len, id FROM genai"
+                " WHERE id BETWEEN ?1 AND ?2 AND trace_row = ?3 ORDER BY 5",
+    [R_LOGS] = "SELECT resource_id, scope_id, loc, len, id FROM logs"
                " WHERE id BETWEEN ?1 AND ?2 AND trace_row = ?3 ORDER BY id",
     [R_RES] = "SELECT schema_url, body FROM resources WHERE id = ?1",
     [R_SCOPE] = "SELECT schema_url, body FROM scopes WHERE id = ?1",
     /* newest first along traces_start; ?2 is min(start_max, cursor start), ?4 the cursor
      * start and ?3 its trace id. The other filters are applied by the caller, which
      * counts the rows it examines. */
-    [R_LIST] = "SELECT trace_id, start_ns, end_ns, root_name, root_service, span_count,"
-               " error_count, services, id, spans FROM traces"
-               " WHERE start_ns >= ?1 AND start_ns <= ?2"
-               " AND (?3 IS NULL OR start_ns < ?4 OR trace_id < ?3)"
-               " ORDER BY start_ns DESC, trace_id DESC",
+    [R_LIST] =
+        "SELECT trace_id, start_ns, end_ns, root_name, root_service, span_count,"
+        " error_count, services, id, spans, llm_calls, in_tok, out_tok, cost, gdims FROM traces"
+        " WHERE start_ns >= ?1 AND start_ns <= ?2"
+        " AND (?3 IS NULL OR start_ns < ?4 OR trace_id < ?3)"
+        " ORDER BY start_ns DESC, trace_id DESC",
     [R_SERVICES] = "SELECT DISTINCT service FROM operations ORDER BY service",
     [R_OPS] = "SELECT name, kind FROM operations WHERE service = ?1 ORDER BY name, kind",
     [R_OPS_ALL] = "SELECT DISTINCT name, kind FROM operations ORDER BY name, kind",
@@ -285,95 +203,25 @@ static const char *const rsql[R_COUNT] = {
     [R_FREE] = "PRAGMA freelist_count",
 };
 
-/* An open-addressing map from content hash to row id; keys are owned copies, compared in
- * full, so a hash collision never merges two contents. */
-typedef struct {
-    uint64_t hash; /* 0 = empty slot */
-    int64_t id;
-    uint8_t *key;
-    size_t klen;
-} cache_ent;
+/* The SQL of writer (reader) statement i, whichever file owns it. */
+static const char *wsql_text(int i)
+{
+    if (i < W_CORE_END) return wsql[i];
+    if (i < W_G_END) return sq_genai_wsql[i - W_G_FIRST];
+    return sq_content_wsql[i - W_C_FIRST];
+}
 
-typedef struct {
-    cache_ent *e;
-    size_t cap, n;
-} idcache;
-
-/* Trace id -> summary row, for the summaries not yet in trace_idx (linear probing). */
-typedef struct {
-    uint8_t id[16];
-    int64_t row; /* 0 = empty slot */
-} tmap_ent;
-
-typedef struct {
-    tmap_ent *e;
-    size_t cap, n;
-} tmap;
-
-typedef struct {
-    sqlite3 *db;
-    sqlite3_stmt *st[R_COUNT];
-    bool busy;
-} reader;
-
-/* (trace id, summary row) pairs waiting for a commit to reach the pending map. */
-typedef struct {
-    struct {
-        uint8_t id[16];
-        int64_t row;
-    } * v;
-    size_t n, cap;
-} idrows;
-
-/* A span or log record of the call being written. */
-typedef struct {
-    const void *item; /* lt_span or lt_log_record */
-    const uint8_t *trace_id;
-    lt_str service;
-    int64_t res_id, scope_id;
-    uint32_t seq;    /* position in the request, to keep arrival order */
-    size_t off, len; /* its encoding in the call's buffer */
-} item_ref;
-
-typedef struct {
-    lt_store base;
-    char *dir, *dbpath;
-    int lock_fd;    /* holds the directory's writer lock */
-    bool read_only; /* another process holds it */
-    pthread_mutex_t wlock;
-    sqlite3 *wdb;
-    sqlite3_stmt *ws[W_COUNT];
-    idcache res_cache, scope_cache, op_cache;
-    lt_buf enc, key, svc, ranges;
-    item_ref *refs;
-    size_t refs_cap;
-    idrows fresh;                /* summaries the transaction creates ... */
-    idrows dropped;              /* ... and deletes (retention) */
-    int64_t next_span, next_log; /* rowids of the next rows (appended, so max + 1) */
-    int64_t idx_entries;         /* rows of trace_idx, for the flush threshold */
-    size_t unflushed;            /* map entries not yet in trace_idx */
-    int64_t flush_upto;          /* indexed_upto set by the open transaction, or 0 */
-    /* segments (writer side, under wlock) */
-    uint32_t cur_seg;
-    int cur_fd;
-    uint64_t cur_size, seg_max;
-    atomic_uint_fast64_t seg_bytes; /* all segments, for bytes_used */
-    /* summaries by trace id, read by readers too (under plock): rows <= prev_upto are
-     * also in trace_idx; rows <= removed_upto have left the map */
-    pthread_mutex_t plock;
-    tmap pending;
-    int64_t prev_upto, removed_upto;
-    /* reader pool */
-    pthread_mutex_t rlock;
-    pthread_cond_t rcond;
-    reader readers[MAX_READERS];
-    int n_readers;
-} sq_store;
+static const char *rsql_text(int i)
+{
+    if (i < R_CORE_END) return rsql[i];
+    if (i < R_G_END) return sq_genai_rsql[i - R_G_FIRST];
+    return sq_content_rsql[i - R_C_FIRST];
+}
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
 /* Maps a SQLite result to our codes without logging. */
-static int map_rc(int rc)
+int sq_map_rc(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK:
@@ -390,9 +238,9 @@ static int map_rc(int rc)
 }
 
 /* Maps a SQLite result to our codes; logs what failed unless the disk is merely full. */
-static int sqerr(sqlite3 *db, int rc, const char *what)
+int sq_err(sqlite3 *db, int rc, const char *what)
 {
-    int r = map_rc(rc);
+    int r = sq_map_rc(rc);
     if (r == LT_EFULL)
         log_warn("store: %s: disk or database full", what);
     else if (r == LT_EIO)
@@ -412,14 +260,14 @@ static int errno_err(int e, const char *what, const char *path)
 }
 
 /* Steps a statement that returns no rows (or whose rows are not wanted) and resets it. */
-static int exec_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what)
+int sq_exec_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqerr(db, rc, what);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_err(db, rc, what);
 }
 
-static int exec_sql(sqlite3 *db, const char *sql)
+int sq_exec_sql(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
@@ -427,12 +275,12 @@ static int exec_sql(sqlite3 *db, const char *sql)
         if ((rc & 0xff) != SQLITE_FULL)
             log_error("store: '%.60s': %s", sql, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
-        return map_rc(rc);
+        return sq_map_rc(rc);
     }
     return 0;
 }
 
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+int sq_query_int(sqlite3 *db, const char *sql, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -447,7 +295,7 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
         }
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : sqerr(db, rc, sql);
+    return rc == SQLITE_OK ? 0 : sq_err(db, rc, sql);
 }
 
 /* ---- varint lists kept in summary columns ----------------------------------------------
@@ -455,7 +303,7 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
  * hold any byte, so no separator would do). spans / logs: (first rowid, last - first)
  * pairs in arrival order. */
 
-static size_t put_varint(uint8_t *p, uint64_t v)
+size_t sq_put_varint(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
     while (v >= 0x80) {
@@ -466,7 +314,7 @@ static size_t put_varint(uint8_t *p, uint64_t v)
     return n;
 }
 
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+bool sq_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v = 0;
     for (int shift = 0; *p < end && shift < 64; shift += 7) {
@@ -484,17 +332,17 @@ static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 static bool next_service(const uint8_t **p, const uint8_t *end, lt_str *out)
 {
     uint64_t n;
-    if (!*p || !get_varint(p, end, &n) || n > (uint64_t)(end - *p)) return false;
+    if (!*p || !sq_get_varint(p, end, &n) || n > (uint64_t)(end - *p)) return false;
     out->ptr = (const char *)*p;
     out->len = (size_t)n;
     *p += n;
     return true;
 }
 
-static bool next_range(const uint8_t **p, const uint8_t *end, int64_t *first, int64_t *last)
+bool sq_next_range(const uint8_t **p, const uint8_t *end, int64_t *first, int64_t *last)
 {
     uint64_t f, d;
-    if (!*p || !get_varint(p, end, &f) || !get_varint(p, end, &d)) return false;
+    if (!*p || !sq_get_varint(p, end, &f) || !sq_get_varint(p, end, &d)) return false;
     *first = (int64_t)f;
     *last = (int64_t)(f + d);
     return true;
@@ -503,8 +351,8 @@ static bool next_range(const uint8_t **p, const uint8_t *end, int64_t *first, in
 static void buf_range(lt_buf *b, int64_t first, int64_t last)
 {
     uint8_t tmp[20];
-    size_t n = put_varint(tmp, (uint64_t)first);
-    n += put_varint(tmp + n, (uint64_t)(last - first));
+    size_t n = sq_put_varint(tmp, (uint64_t)first);
+    n += sq_put_varint(tmp + n, (uint64_t)(last - first));
     buf_append(b, tmp, n);
 }
 
@@ -526,7 +374,7 @@ static void services_encode(lt_buf *out, const lt_str *names, uint32_t n)
 {
     for (uint32_t i = 0; i < n && i < MAX_SERVICES; i++) {
         uint8_t len[10];
-        buf_append(out, len, put_varint(len, names[i].len));
+        buf_append(out, len, sq_put_varint(len, names[i].len));
         buf_append_str(out, names[i]);
     }
 }
@@ -550,7 +398,7 @@ static void fn_services_merge(sqlite3_context *ctx, int argc, sqlite3_value **ar
     while ((ha || hb) && count < MAX_SERVICES) {
         int c = !ha ? 1 : !hb ? -1 : str_cmp(a, b);
         lt_str take = c <= 0 ? a : b;
-        n += put_varint(out + n, take.len);
+        n += sq_put_varint(out + n, take.len);
         if (take.len) memcpy(out + n, take.ptr, take.len);
         n += take.len;
         count++;
@@ -575,7 +423,7 @@ static void fn_ranges_append(sqlite3_context *ctx, int argc, sqlite3_value **arg
     }
     int64_t f = 0, l = -2, nf, nl;
     const uint8_t *q = pa;
-    for (const uint8_t *at = q; next_range(&q, ea, &nf, &nl); at = q) {
+    for (const uint8_t *at = q; sq_next_range(&q, ea, &nf, &nl); at = q) {
         last_at = at;
         f = nf;
         l = nl;
@@ -586,22 +434,22 @@ static void fn_ranges_append(sqlite3_context *ctx, int argc, sqlite3_value **arg
         memcpy(out, pa, n);
     }
     bool have_last = la > 0 && l >= f;
-    while (next_range(&pb, eb, &nf, &nl)) {
+    while (sq_next_range(&pb, eb, &nf, &nl)) {
         if (have_last && nf == l + 1) {
             l = nl;
             continue;
         }
         if (have_last) {
-            n += put_varint(out + n, (uint64_t)f);
-            n += put_varint(out + n, (uint64_t)(l - f));
+            n += sq_put_varint(out + n, (uint64_t)f);
+            n += sq_put_varint(out + n, (uint64_t)(l - f));
         }
         f = nf;
         l = nl;
         have_last = true;
     }
     if (have_last) {
-        n += put_varint(out + n, (uint64_t)f);
-        n += put_varint(out + n, (uint64_t)(l - f));
+        n += sq_put_varint(out + n, (uint64_t)f);
+        n += sq_put_varint(out + n, (uint64_t)(l - f));
     }
     sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
 }
@@ -619,11 +467,33 @@ static void fn_ranges_prune(sqlite3_context *ctx, int argc, sqlite3_value **argv
         return;
     }
     size_t n = 0;
-    while (next_range(&p, end, &f, &l)) {
+    while (sq_next_range(&p, end, &f, &l)) {
         if (l <= upto) continue;
         if (f <= upto) f = upto + 1;
-        n += put_varint(out + n, (uint64_t)f);
-        n += put_varint(out + n, (uint64_t)(l - f));
+        n += sq_put_varint(out + n, (uint64_t)f);
+        n += sq_put_varint(out + n, (uint64_t)(l - f));
+    }
+    sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
+}
+
+/* SQL lt_ranges_cut(list, from): the list without rowids >= from. */
+static void fn_ranges_cut(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int la = sqlite3_value_bytes(argv[0]);
+    const uint8_t *p = sqlite3_value_blob(argv[0]), *end = p + la;
+    int64_t from = sqlite3_value_int64(argv[1]), f, l;
+    uint8_t *out = sqlite3_malloc(la + 1);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t n = 0;
+    while (sq_next_range(&p, end, &f, &l)) {
+        if (f >= from) continue;
+        if (l >= from) l = from - 1;
+        n += sq_put_varint(out + n, (uint64_t)f);
+        n += sq_put_varint(out + n, (uint64_t)(l - f));
     }
     sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
 }
@@ -785,6 +655,7 @@ static int seg_open(sq_store *s, uint32_t n, uint64_t size)
     s->cur_fd = fd;
     s->cur_seg = n;
     s->cur_size = size;
+    s->seg_extra = 0;
     return 0;
 }
 
@@ -851,15 +722,7 @@ static void seg_unlink_below(sq_store *s, uint32_t keep)
     seg_scan(s, &lo, &hi);
 }
 
-/* A reader's descriptors, for one call: unlinking a segment never disturbs a read. */
-typedef struct {
-    uint32_t seg[FD_CACHE];
-    int fd[FD_CACHE];
-    int n;
-    unsigned next;
-} fdcache;
-
-static void fdc_close(fdcache *c)
+void sq_fdc_close(fdcache *c)
 {
     for (int i = 0; i < c->n; i++)
         if (c->fd[i] >= 0) close(c->fd[i]);
@@ -886,7 +749,7 @@ static int fdc_get(const sq_store *s, fdcache *c, uint32_t seg)
 }
 
 /* Reads n bytes at loc into p; false (logged) when they are not there. */
-static bool seg_read(const sq_store *s, fdcache *c, int64_t loc, size_t n, uint8_t *p)
+bool sq_seg_read(const sq_store *s, fdcache *c, int64_t loc, size_t n, uint8_t *p)
 {
     uint32_t seg = (uint32_t)((uint64_t)loc >> SEG_SHIFT);
     uint64_t off = (uint64_t)loc & ((UINT64_C(1) << SEG_SHIFT) - 1);
@@ -933,23 +796,25 @@ static int open_conn(const char *path, bool create, int cache_kib, sqlite3 **out
         void (*fn)(sqlite3_context *, int, sqlite3_value **);
     } fns[] = {{"lt_services_merge", fn_services_merge},
                {"lt_ranges_append", fn_ranges_append},
-               {"lt_ranges_prune", fn_ranges_prune}};
+               {"lt_ranges_prune", fn_ranges_prune},
+               {"lt_ranges_cut", fn_ranges_cut}};
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &db, flags, NULL), src = SQLITE_OK;
     if (rc != SQLITE_OK) {
-        rc = sqerr(db, rc, "open");
+        rc = sq_err(db, rc, "open");
         if (!rc) rc = LT_EIO;
         goto out;
     }
     sqlite3_busy_timeout(db, 10000);
     char sql[128];
     snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;", cache_kib);
-    if ((rc = exec_sql(db, sql))) goto out;
+    if ((rc = sq_exec_sql(db, sql))) goto out;
     for (size_t i = 0; i < sizeof fns / sizeof fns[0] && src == SQLITE_OK; i++)
         src = sqlite3_create_function_v2(db, fns[i].name, 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                          NULL, fns[i].fn, NULL, NULL, NULL);
-    if (src != SQLITE_OK) rc = sqerr(db, src, "create_function");
+    if (src == SQLITE_OK) sq_genai_sql_functions(db, &src);
+    if (src != SQLITE_OK) rc = sq_err(db, src, "create_function");
 out:
     if (rc) {
         sqlite3_close(db);
@@ -963,7 +828,14 @@ out:
  * segment lost its tail (power loss before it reached the disk). */
 static int drop_lost_batches(sq_store *s, uint64_t size)
 {
-    char sql[512];
+    char sql[768];
+    int64_t first = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT min(first_id) FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64
+             " AND signal = 0",
+             s->cur_seg, size);
+    int rc = sq_query_int(s->wdb, sql, &first);
+    if (rc) return rc;
     snprintf(sql, sizeof sql,
              "DELETE FROM spans WHERE id >= (SELECT min(first_id) FROM batches WHERE seg = %" PRIu32
              " AND seg_end > %" PRIu64 " AND signal = 0);"
@@ -971,12 +843,17 @@ static int drop_lost_batches(sq_store *s, uint64_t size)
              " AND seg_end > %" PRIu64 " AND signal = 1);"
              "DELETE FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64 ";",
              s->cur_seg, size, s->cur_seg, size, s->cur_seg, size);
-    int rc = exec_sql(s->wdb, "BEGIN IMMEDIATE");
-    if (!rc) rc = exec_sql(s->wdb, sql);
+    rc = sq_exec_sql(s->wdb, "BEGIN IMMEDIATE");
+    /* the views of the lost spans leave the rollups too */
+    if (!rc && first && (rc = sq_genai_drop_from(s, first))) {
+        sq_exec_sql(s->wdb, "ROLLBACK");
+        return rc;
+    }
+    if (!rc) rc = sq_exec_sql(s->wdb, sql);
     if (!rc)
-        rc = exec_sql(s->wdb, "COMMIT");
+        rc = sq_exec_sql(s->wdb, "COMMIT");
     else
-        exec_sql(s->wdb, "ROLLBACK");
+        sq_exec_sql(s->wdb, "ROLLBACK");
     return rc;
 }
 
@@ -991,7 +868,7 @@ static int recover_segments(sq_store *s)
     uint64_t end = 0;
     if (sqlite3_prepare_v2(s->wdb, "SELECT seg, seg_end FROM batches ORDER BY id DESC LIMIT 1", -1,
                            &st, NULL) != SQLITE_OK)
-        return sqerr(s->wdb, SQLITE_ERROR, "recover");
+        return sq_err(s->wdb, SQLITE_ERROR, "recover");
     if (sqlite3_step(st) == SQLITE_ROW) {
         seg = (uint32_t)sqlite3_column_int64(st, 0);
         end = (uint64_t)sqlite3_column_int64(st, 1);
@@ -1021,7 +898,7 @@ static int recover_segments(sq_store *s)
     }
     if ((rc = seg_open(s, seg, end))) return rc;
     int64_t min_seg = 0;
-    if ((rc = query_int(s->wdb, "SELECT min(seg) FROM batches", &min_seg))) return rc;
+    if ((rc = sq_query_int(s->wdb, "SELECT min(seg) FROM batches", &min_seg))) return rc;
     seg_unlink_below(s, min_seg ? (uint32_t)min_seg : seg);
     return 0;
 }
@@ -1033,51 +910,65 @@ static int init_writer(sq_store *s, char *errbuf, size_t errlen)
     int64_t version = 0, v = 0;
     int rc = 0;
     char sql[256];
-    if ((rc = query_int(s->wdb, "PRAGMA user_version", &version))) goto out;
+    if ((rc = sq_query_int(s->wdb, "PRAGMA user_version", &version))) goto out;
     if (version > SCHEMA_VERSION) {
         snprintf(errbuf, errlen, "%s was written by a newer llmtrace (schema %" PRId64 ")",
                  s->dbpath, version);
         rc = LT_EUNSUPPORTED;
         goto out;
     }
+    if (version && version < SCHEMA_VERSION) {
+        /* no migration yet: schema 1 had no GenAI views, rollups or content table */
+        snprintf(errbuf, errlen,
+                 "%s was written by an older llmtrace (schema %" PRId64 ", this one uses %d) and"
+                 " cannot be upgraded in place yet: move it away or use another data directory",
+                 s->dbpath, version, SCHEMA_VERSION);
+        rc = LT_EUNSUPPORTED;
+        goto out;
+    }
     if (version == 0) {
         snprintf(sql, sizeof sql, "PRAGMA page_size=%d; PRAGMA auto_vacuum=INCREMENTAL;",
                  LT_SQLITE_PAGE_SIZE);
-        if ((rc = exec_sql(s->wdb, sql))) goto out;
+        if ((rc = sq_exec_sql(s->wdb, sql))) goto out;
     }
     snprintf(sql, sizeof sql,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%d; PRAGMA wal_autocheckpoint=%d;"
              " PRAGMA journal_size_limit=%d;",
              LT_SQLITE_SYNCHRONOUS, LT_SQLITE_CHECKPOINT_PAGES, 64 << 20);
-    if ((rc = exec_sql(s->wdb, sql))) goto out;
+    if ((rc = sq_exec_sql(s->wdb, sql))) goto out;
     if (version == 0) {
-        if ((rc = exec_sql(s->wdb, "BEGIN IMMEDIATE"))) goto out;
+        if ((rc = sq_exec_sql(s->wdb, "BEGIN IMMEDIATE"))) goto out;
         snprintf(sql, sizeof sql, "PRAGMA user_version=%d;", SCHEMA_VERSION);
-        if ((rc = exec_sql(s->wdb, schema_sql)) || (rc = exec_sql(s->wdb, sql)) ||
-            (rc = exec_sql(s->wdb, "COMMIT"))) {
-            exec_sql(s->wdb, "ROLLBACK");
+        if ((rc = sq_exec_sql(s->wdb, schema_sql)) || (rc = sq_exec_sql(s->wdb, sq_genai_schema)) ||
+            (rc = sq_exec_sql(s->wdb, sq_content_schema)) || (rc = sq_exec_sql(s->wdb, sql)) ||
+            (rc = sq_exec_sql(s->wdb, "COMMIT"))) {
+            sq_exec_sql(s->wdb, "ROLLBACK");
             goto out;
         }
     }
-    if ((rc = exec_sql(s->wdb, "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY)")))
+    if ((rc = sq_exec_sql(s->wdb, "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY)")))
         goto out;
     for (int i = 0; i < W_COUNT; i++) {
-        int prc =
-            sqlite3_prepare_v3(s->wdb, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i], NULL);
+        int prc = sqlite3_prepare_v3(s->wdb, wsql_text(i), -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i],
+                                     NULL);
         if (prc != SQLITE_OK) {
-            rc = sqerr(s->wdb, prc, "prepare");
+            rc = sq_err(s->wdb, prc, "prepare");
             goto out;
         }
     }
-    if ((rc = recover_segments(s))) goto out;
-    if ((rc = query_int(s->wdb, "SELECT max(id) FROM spans", &v))) goto out;
+    if ((rc = sq_genai_open(s)) || (rc = recover_segments(s))) goto out;
+    if ((rc = sq_query_int(s->wdb,
+                           "SELECT max(coalesce((SELECT max(id) FROM spans), 0),"
+                           " coalesce((SELECT max(id) FROM genai), 0))",
+                           &v)))
+        goto out;
     s->next_span = v + 1;
-    if ((rc = query_int(s->wdb, "SELECT max(id) FROM logs", &v))) goto out;
+    if ((rc = sq_query_int(s->wdb, "SELECT max(id) FROM logs", &v))) goto out;
     s->next_log = v + 1;
-    if ((rc = query_int(s->wdb, "SELECT count(*) FROM trace_idx", &s->idx_entries))) goto out;
+    if ((rc = sq_query_int(s->wdb, "SELECT count(*) FROM trace_idx", &s->idx_entries))) goto out;
     /* summaries created since the last index flush are found through the map */
     int64_t upto = 0;
-    if ((rc = query_int(s->wdb, "SELECT v FROM meta WHERE k = 'indexed_upto'", &upto))) goto out;
+    if ((rc = sq_query_int(s->wdb, "SELECT v FROM meta WHERE k = 'indexed_upto'", &upto))) goto out;
     s->prev_upto = s->removed_upto = upto;
     sqlite3_stmt *st = NULL;
     int src =
@@ -1089,8 +980,9 @@ static int init_writer(sq_store *s, char *errbuf, size_t errlen)
                 rc = tmap_put(&s->pending, sqlite3_column_blob(st, 1), sqlite3_column_int64(st, 0));
     }
     sqlite3_finalize(st);
-    if (!rc && src != SQLITE_DONE) rc = sqerr(s->wdb, src, "load pending summaries");
+    if (!rc && src != SQLITE_DONE) rc = sq_err(s->wdb, src, "load pending summaries");
     s->unflushed = s->pending.n;
+    if (!rc) rc = sq_content_open(s, version == 0);
 out:
     if (rc && errbuf && errlen && !errbuf[0])
         snprintf(errbuf, errlen, "cannot initialise %s: %s", s->dbpath,
@@ -1105,7 +997,7 @@ static int init_read_only(sq_store *s, char *errbuf, size_t errlen)
     int64_t version = 0;
     s->read_only = true;
     int rc = open_conn(s->dbpath, false, LT_SQLITE_READER_CACHE_KIB, &db);
-    if (!rc) rc = query_int(db, "PRAGMA user_version", &version);
+    if (!rc) rc = sq_query_int(db, "PRAGMA user_version", &version);
     sqlite3_close(db);
     if (rc)
         snprintf(errbuf, errlen, "cannot read %s", s->dbpath);
@@ -1118,7 +1010,7 @@ static int init_read_only(sq_store *s, char *errbuf, size_t errlen)
 }
 
 /* Writes, retention: only the process holding the directory's lock. */
-static int refuse_read_only(const char *what)
+int sq_refuse_read_only(const char *what)
 {
     log_warn("store: cannot %s: another process writes to this store (opened read-only)", what);
     return LT_EBUSY;
@@ -1205,10 +1097,18 @@ static void sq_close(lt_store *st)
             sqlite3_finalize(s->readers[i].st[j]);
         sqlite3_close(s->readers[i].db);
     }
+    if (s->wdb && s->genai && !(buf_reset(&s->enc), sq_begin_write(s))) {
+        /* best effort: the rollups take what waits in memory, so that readers of the
+         * closed store find a short tail (a kill leaves it longer, never inconsistent) */
+        int rc = sq_genai_prepare(s, true);
+        sq_end_write(s, rc, s->next_span, s->next_log);
+    }
+    sq_genai_close(s);
+    sq_content_close(s);
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(s->ws[i]);
     if (s->wdb) {
-        exec_sql(s->wdb, "PRAGMA optimize");
+        sq_exec_sql(s->wdb, "PRAGMA optimize");
         sqlite3_close(s->wdb);
     }
     if (s->cur_fd >= 0) {
@@ -1224,7 +1124,9 @@ static void sq_close(lt_store *st)
     buf_free(&s->key);
     buf_free(&s->svc);
     buf_free(&s->ranges);
+    buf_free(&s->gdims);
     lt_free(s->refs);
+    lt_free(s->facts);
     lt_free(s->fresh.v);
     lt_free(s->dropped.v);
     lt_free(s->dir);
@@ -1237,22 +1139,6 @@ static void sq_close(lt_store *st)
 }
 
 /* ---- writing ------------------------------------------------------------------------- */
-
-static inline void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
-{
-    /* nanosecond times fit int64 until 2262; larger values are kept exactly in the body */
-    sqlite3_bind_int64(st, i, v > INT64_MAX ? INT64_MAX : (int64_t)v);
-}
-
-static inline void bind_str(sqlite3_stmt *st, int i, lt_str v)
-{
-    sqlite3_bind_text(st, i, v.ptr ? v.ptr : "", (int)v.len, SQLITE_STATIC);
-}
-
-static inline void bind_buf(sqlite3_stmt *st, int i, const lt_buf *b)
-{
-    sqlite3_bind_blob(st, i, b->len ? b->data : "", (int)b->len, SQLITE_STATIC);
-}
 
 /* Finds or adds the resource (or scope) whose encoding is s->key[0..blen), under schema_url.
  * The cache key is the encoding, the URL and the URL's length, so it is unambiguous. */
@@ -1286,15 +1172,15 @@ static int intern(sq_store *s, bool scope, size_t blen, lt_str schema_url, lt_st
         }
     }
     sqlite3_reset(find);
-    if (src != SQLITE_ROW && src != SQLITE_DONE) return sqerr(s->wdb, src, "find resource");
+    if (src != SQLITE_ROW && src != SQLITE_DONE) return sq_err(s->wdb, src, "find resource");
     if (!*id) {
         sqlite3_stmt *add = s->ws[scope ? W_SCOPE_ADD : W_RES_ADD];
         int k = 1, rc;
         sqlite3_bind_int64(add, k++, (int64_t)h);
-        if (!scope) bind_str(add, k++, service);
-        bind_str(add, k++, schema_url);
+        if (!scope) sq_bind_str(add, k++, service);
+        sq_bind_str(add, k++, schema_url);
         sqlite3_bind_blob(add, k++, blen ? s->key.data : "", (int)blen, SQLITE_STATIC);
-        if ((rc = exec_stmt(s->wdb, add, "add resource"))) return rc;
+        if ((rc = sq_exec_stmt(s->wdb, add, "add resource"))) return rc;
         *id = sqlite3_last_insert_rowid(s->wdb);
     }
     cache_put(c, h, s->key.data, s->key.len, *id);
@@ -1328,10 +1214,10 @@ static int note_operation(sq_store *s, lt_str service, lt_str name, uint32_t kin
     uint64_t h = cache_hash(s->key.data, s->key.len);
     if (cache_find(&s->op_cache, h, s->key.data, s->key.len)) return 0;
     sqlite3_stmt *st = s->ws[W_OP_ADD];
-    bind_str(st, 1, service);
-    bind_str(st, 2, name);
+    sq_bind_str(st, 1, service);
+    sq_bind_str(st, 2, name);
     sqlite3_bind_int64(st, 3, kind);
-    int rc = exec_stmt(s->wdb, st, "add operation");
+    int rc = sq_exec_stmt(s->wdb, st, "add operation");
     if (!rc) cache_put(&s->op_cache, h, s->key.data, s->key.len, 1);
     return rc;
 }
@@ -1346,6 +1232,19 @@ static int reserve_refs(sq_store *s, size_t n)
     if (!r) return LT_ENOMEM;
     s->refs = r;
     s->refs_cap = cap;
+    return 0;
+}
+
+static int reserve_facts(sq_store *s, size_t n)
+{
+    if (n <= s->facts_cap) return 0;
+    size_t cap = s->facts_cap ? s->facts_cap : 256;
+    while (cap < n)
+        cap *= 2;
+    gfacts *f = lt_realloc(s->facts, cap * sizeof *f);
+    if (!f) return LT_ENOMEM;
+    s->facts = f;
+    s->facts_cap = cap;
     return 0;
 }
 
@@ -1367,7 +1266,7 @@ static int find_trace(sq_store *s, const uint8_t id[16], int64_t *row)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) *row = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqerr(s->wdb, rc, "find trace");
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_err(s->wdb, rc, "find trace");
 }
 
 static int idrows_push(idrows *l, const uint8_t id[16], int64_t row)
@@ -1419,27 +1318,34 @@ static int flush_index(sq_store *s)
     for (size_t i = 0; i < n && !rc; i++) {
         sqlite3_bind_int64(st, 1, v[i].key);
         sqlite3_bind_int64(st, 2, v[i].row);
-        rc = exec_stmt(s->wdb, st, "index traces");
+        rc = sq_exec_stmt(s->wdb, st, "index traces");
     }
     lt_free(v);
     if (!rc) {
         sqlite3_stmt *ms = s->ws[W_META_SET];
         sqlite3_bind_text(ms, 1, "indexed_upto", -1, SQLITE_STATIC);
         sqlite3_bind_int64(ms, 2, upto);
-        rc = exec_stmt(s->wdb, ms, "index mark");
+        rc = sq_exec_stmt(s->wdb, ms, "index mark");
     }
     if (!rc) s->flush_upto = upto;
     return rc;
 }
 
-/* Starts a write: the transaction, and a trace_idx flush when one is due. */
-static int begin_write(sq_store *s)
+/* Starts a write: the transaction, and a trace_idx flush and a rollup flush when due. */
+int sq_begin_write(sq_store *s)
 {
     s->fresh.n = 0;
     s->dropped.n = 0;
     s->flush_upto = 0;
-    int rc = exec_stmt(s->wdb, s->ws[W_BEGIN], "begin");
-    if (!rc && (rc = flush_index(s))) exec_stmt(s->wdb, s->ws[W_ROLLBACK], "rollback");
+    int rc = sq_exec_stmt(s->wdb, s->ws[W_BEGIN], "begin");
+    if (rc) return rc;
+    if ((rc = flush_index(s)) || (rc = sq_genai_prepare(s, false)) ||
+        (rc = sq_content_prepare(s))) {
+        sq_exec_stmt(s->wdb, s->ws[W_ROLLBACK], "rollback");
+        s->flush_upto = 0;
+        sq_genai_rolled_back(s);
+        sq_content_rolled_back(s);
+    }
     return rc;
 }
 
@@ -1479,19 +1385,19 @@ static void drop_generation(sq_store *s)
     s->removed_upto = s->prev_upto;
 }
 
-/* Ends a write begun by begin_write: on rc 0 writes the bodies to the segment and commits,
+/* Ends a write begun by sq_begin_write: on rc 0 writes the bodies to the segment and commits,
  * then publishes the summaries created and deleted; otherwise (or when that fails) rolls everything
  * back, segment included, and forgets cached ids of rows the rollback removed. */
-static int end_write(sq_store *s, int rc, int64_t span0, int64_t log0)
+int sq_end_write(sq_store *s, int rc, int64_t span0, int64_t log0)
 {
     uint64_t size0 = s->cur_size;
     if (!rc && s->enc.len) {
         rc = seg_write(s, s->enc.data, s->enc.len);
         if (!rc) s->cur_size += s->enc.len;
     }
-    if (!rc) rc = exec_stmt(s->wdb, s->ws[W_COMMIT], "commit");
+    if (!rc) rc = sq_exec_stmt(s->wdb, s->ws[W_COMMIT], "commit");
     if (rc) {
-        if (!sqlite3_get_autocommit(s->wdb)) exec_stmt(s->wdb, s->ws[W_ROLLBACK], "rollback");
+        if (!sqlite3_get_autocommit(s->wdb)) sq_exec_stmt(s->wdb, s->ws[W_ROLLBACK], "rollback");
         if (s->cur_size != size0 || s->enc.len) {
             s->cur_size = size0;
             if (ftruncate(s->cur_fd, (off_t)size0) != 0)
@@ -1507,6 +1413,8 @@ static int end_write(sq_store *s, int rc, int64_t span0, int64_t log0)
         cache_clear(&s->res_cache);
         cache_clear(&s->scope_cache);
         cache_clear(&s->op_cache);
+        sq_genai_rolled_back(s);
+        sq_content_rolled_back(s);
         return rc;
     }
     atomic_fetch_add(&s->seg_bytes, s->enc.len);
@@ -1530,7 +1438,9 @@ static int end_write(sq_store *s, int rc, int64_t span0, int64_t log0)
 static int ready_segment(sq_store *s)
 {
     if (s->cur_fd < 0) return seg_open(s, s->cur_seg ? s->cur_seg : 1, s->cur_size);
-    if (s->cur_size >= s->seg_max) return seg_roll(s);
+    /* content stored while a segment is the newest counts towards its size: retention by
+     * size frees a segment with the content only it references */
+    if (s->cur_size + s->seg_extra >= s->seg_max) return seg_roll(s);
     return 0;
 }
 
@@ -1548,11 +1458,13 @@ typedef struct {
     lt_str root_service;
     lt_str svc[MAX_SERVICES];
     uint32_t n_svc;
+    gtotals g;
 } trace_agg;
 
-static void agg_add(trace_agg *t, const item_ref *r)
+static void agg_add(trace_agg *t, const item_ref *r, const gfacts *f)
 {
     const lt_span *sp = r->item;
+    if (sp->genai) sq_gtotals_add(&t->g, sp->genai, f);
     if (!t->count) {
         t->tid = r->trace_id;
         t->start = sp->start_time_unix_nano;
@@ -1589,21 +1501,29 @@ static int summarise(sq_store *s, trace_agg *t, int64_t first, int64_t last, int
         sqlite3_bind_int64(st, k++, *row);
     else
         sqlite3_bind_blob(st, k++, t->tid, 16, SQLITE_STATIC);
-    bind_u64(st, k++, t->start);
-    bind_u64(st, k++, t->end);
+    sq_bind_u64(st, k++, t->start);
+    sq_bind_u64(st, k++, t->end);
     if (t->root) {
-        bind_str(st, k++, t->root->name);
-        bind_str(st, k++, t->root_service);
+        sq_bind_str(st, k++, t->root->name);
+        sq_bind_str(st, k++, t->root_service);
     } else {
         sqlite3_bind_null(st, k++);
         sqlite3_bind_null(st, k++);
     }
     sqlite3_bind_int64(st, k++, t->count);
     sqlite3_bind_int64(st, k++, t->errors);
-    bind_buf(st, k++, &s->svc);
-    bind_buf(st, k++, &s->ranges);
+    sq_bind_buf(st, k++, &s->svc);
+    sq_bind_buf(st, k++, &s->ranges);
     if (!*row) sqlite3_bind_blob(st, k++, "", 0, SQLITE_STATIC);
-    if ((rc = exec_stmt(s->wdb, st, "trace summary"))) return rc;
+    buf_reset(&s->gdims);
+    sq_gdims_encode(&t->g.dims, &s->gdims);
+    if (s->gdims.oom) return LT_ENOMEM;
+    sqlite3_bind_int64(st, k++, t->g.llm_calls);
+    sq_bind_u64(st, k++, t->g.in_tok);
+    sq_bind_u64(st, k++, t->g.out_tok);
+    sqlite3_bind_double(st, k++, t->g.cost);
+    sq_bind_buf(st, k++, &s->gdims);
+    if ((rc = sq_exec_stmt(s->wdb, st, "trace summary"))) return rc;
     if (!*row) {
         *row = sqlite3_last_insert_rowid(s->wdb);
         rc = publish(s, t->tid, *row);
@@ -1614,7 +1534,7 @@ static int summarise(sq_store *s, trace_agg *t, int64_t first, int64_t last, int
 static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
 {
     sq_store *s = (sq_store *)st;
-    if (s->read_only) return refuse_read_only("write spans");
+    if (s->read_only) return sq_refuse_read_only("write spans");
     size_t n = 0;
     for (uint32_t i = 0; i < b->n_rs; i++)
         for (uint32_t j = 0; j < b->rs[i].n_scopes; j++)
@@ -1625,8 +1545,9 @@ static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
     bool began = false;
     buf_reset(&s->enc);
     int rc = reserve_refs(s, n);
+    if (!rc) rc = reserve_facts(s, n);
     if (rc || (rc = ready_segment(s))) goto out;
-    if ((rc = begin_write(s))) goto out;
+    if ((rc = sq_begin_write(s))) goto out;
     began = true;
     size_t k = 0;
     for (uint32_t i = 0; i < b->n_rs; i++) {
@@ -1650,24 +1571,36 @@ static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
     /* bodies in row order, so a trace's spans of this call are one run of the segment */
     for (size_t i = 0; i < n; i++) {
         s->refs[i].off = s->enc.len;
-        if (pb_encode_span(&s->enc, s->refs[i].item)) {
-            rc = LT_ENOMEM;
-            goto out;
+        const lt_span *sp = s->refs[i].item;
+        if (sp->genai) {
+            sq_genai_facts(sp, s->refs[i].service, &s->facts[i]);
+            if ((rc = sq_genai_body_view(s, sp, &s->facts[i], &s->enc))) goto out;
         }
+        if ((rc = sq_content_encode_span(s, sp, &s->enc))) goto out;
         s->refs[i].len = s->enc.len - s->refs[i].off;
     }
+    if ((rc = sq_content_end(s))) goto out;
     sqlite3_stmt *ins = s->ws[W_SPAN_ADD];
     for (size_t i = 0; i < n;) {
         /* one trace: its summary first (the rows carry its id), then its rows */
         size_t e = i;
         trace_agg t = {0};
-        while (e < n && memcmp(s->refs[e].trace_id, s->refs[i].trace_id, 16) == 0)
-            agg_add(&t, &s->refs[e++]);
+        for (; e < n && memcmp(s->refs[e].trace_id, s->refs[i].trace_id, 16) == 0; e++)
+            agg_add(&t, &s->refs[e], &s->facts[e]);
         int64_t row, first = s->next_span;
         if ((rc = summarise(s, &t, first, first + (int64_t)(e - i) - 1, &row))) goto out;
         for (; i < e; i++) {
             const item_ref *r = &s->refs[i];
             const lt_span *sp = r->item;
+            if (sp->genai) {
+                /* a span with a view is a row of genai: the same columns, and the view's */
+                if ((rc = sq_genai_write(s, s->next_span, row, sp, r->res_id, r->scope_id,
+                                         loc_of(s, r->off), (int64_t)r->len, &s->facts[i])))
+                    goto out;
+                s->next_span++;
+                if ((rc = note_operation(s, r->service, sp->name, sp->kind))) goto out;
+                continue;
+            }
             sqlite3_bind_int64(ins, 1, s->next_span);
             sqlite3_bind_blob(ins, 2, sp->trace_id, 16, SQLITE_STATIC);
             sqlite3_bind_blob(ins, 3, sp->span_id, 8, SQLITE_STATIC);
@@ -1675,31 +1608,31 @@ static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
                 sqlite3_bind_blob(ins, 4, sp->parent_span_id, 8, SQLITE_STATIC);
             else
                 sqlite3_bind_null(ins, 4);
-            bind_str(ins, 5, sp->name);
+            sq_bind_str(ins, 5, sp->name);
             sqlite3_bind_int64(ins, 6, sp->kind);
-            bind_u64(ins, 7, sp->start_time_unix_nano);
-            bind_u64(ins, 8, sp->end_time_unix_nano);
+            sq_bind_u64(ins, 7, sp->start_time_unix_nano);
+            sq_bind_u64(ins, 8, sp->end_time_unix_nano);
             sqlite3_bind_int64(ins, 9, sp->status_code);
             sqlite3_bind_int64(ins, 10, r->res_id);
             sqlite3_bind_int64(ins, 11, r->scope_id);
             sqlite3_bind_int64(ins, 12, row);
             sqlite3_bind_int64(ins, 13, loc_of(s, r->off));
             sqlite3_bind_int64(ins, 14, (int64_t)r->len);
-            if ((rc = exec_stmt(s->wdb, ins, "add span"))) goto out;
+            if ((rc = sq_exec_stmt(s->wdb, ins, "add span"))) goto out;
             s->next_span++;
             if ((rc = note_operation(s, r->service, sp->name, sp->kind))) goto out;
         }
     }
     sqlite3_stmt *bs = s->ws[W_BATCH_ADD];
-    bind_u64(bs, 1, time_now_ns());
+    sq_bind_u64(bs, 1, time_now_ns());
     sqlite3_bind_int(bs, 2, SIG_SPANS);
     sqlite3_bind_int64(bs, 3, span0);
     sqlite3_bind_int64(bs, 4, s->next_span - 1);
     sqlite3_bind_int64(bs, 5, s->cur_seg);
     sqlite3_bind_int64(bs, 6, (int64_t)(s->cur_size + s->enc.len));
-    rc = exec_stmt(s->wdb, bs, "add batch");
+    rc = sq_exec_stmt(s->wdb, bs, "add batch");
 out:
-    if (began) rc = end_write(s, rc, span0, log0);
+    if (began) rc = sq_end_write(s, rc, span0, log0);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -1717,20 +1650,24 @@ static int summarise_logs(sq_store *s, const uint8_t id[16], uint64_t time, int6
     sqlite3_stmt *st = s->ws[*row ? W_TRACE_LOGS : W_TRACE_ADD];
     if (*row) {
         sqlite3_bind_int64(st, 1, *row);
-        bind_buf(st, 2, &s->ranges);
-        return exec_stmt(s->wdb, st, "trace logs");
+        sq_bind_buf(st, 2, &s->ranges);
+        return sq_exec_stmt(s->wdb, st, "trace logs");
     }
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    bind_u64(st, 2, time);
-    bind_u64(st, 3, time);
+    sq_bind_u64(st, 2, time);
+    sq_bind_u64(st, 3, time);
     sqlite3_bind_null(st, 4);
     sqlite3_bind_null(st, 5);
     sqlite3_bind_int64(st, 6, 0);
     sqlite3_bind_int64(st, 7, 0);
     for (int k = 8; k <= 9; k++)
         sqlite3_bind_blob(st, k, "", 0, SQLITE_STATIC);
-    bind_buf(st, 10, &s->ranges);
-    if ((rc = exec_stmt(s->wdb, st, "trace summary"))) return rc;
+    sq_bind_buf(st, 10, &s->ranges);
+    for (int k = 11; k <= 13; k++)
+        sqlite3_bind_int64(st, k, 0);
+    sqlite3_bind_double(st, 14, 0);
+    sqlite3_bind_blob(st, 15, "", 0, SQLITE_STATIC);
+    if ((rc = sq_exec_stmt(s->wdb, st, "trace summary"))) return rc;
     *row = sqlite3_last_insert_rowid(s->wdb);
     return publish(s, id, *row);
 }
@@ -1743,7 +1680,7 @@ static uint64_t log_time(const lt_log_record *lr)
 static int sq_write_logs(lt_store *st, const lt_log_batch *b)
 {
     sq_store *s = (sq_store *)st;
-    if (s->read_only) return refuse_read_only("write log records");
+    if (s->read_only) return sq_refuse_read_only("write log records");
     size_t n = 0;
     for (uint32_t i = 0; i < b->n_rl; i++)
         for (uint32_t j = 0; j < b->rl[i].n_scopes; j++)
@@ -1755,7 +1692,7 @@ static int sq_write_logs(lt_store *st, const lt_log_batch *b)
     buf_reset(&s->enc);
     int rc = reserve_refs(s, n);
     if (rc || (rc = ready_segment(s))) goto out;
-    if ((rc = begin_write(s))) goto out;
+    if ((rc = sq_begin_write(s))) goto out;
     began = true;
     size_t k = 0;
     for (uint32_t i = 0; i < b->n_rl; i++) {
@@ -1778,12 +1715,10 @@ static int sq_write_logs(lt_store *st, const lt_log_batch *b)
     if (n > 1) qsort(s->refs, n, sizeof *s->refs, ref_cmp);
     for (size_t i = 0; i < n; i++) {
         s->refs[i].off = s->enc.len;
-        if (pb_encode_log_record(&s->enc, s->refs[i].item)) {
-            rc = LT_ENOMEM;
-            goto out;
-        }
+        if ((rc = sq_content_encode_log(s, s->refs[i].item, &s->enc))) goto out;
         s->refs[i].len = s->enc.len - s->refs[i].off;
     }
+    if ((rc = sq_content_end(s))) goto out;
     sqlite3_stmt *ins = s->ws[W_LOG_ADD];
     for (size_t i = 0; i < n;) {
         size_t e = i;
@@ -1809,7 +1744,7 @@ static int sq_write_logs(lt_store *st, const lt_log_batch *b)
                 sqlite3_bind_blob(ins, 3, lr->span_id, 8, SQLITE_STATIC);
             else
                 sqlite3_bind_null(ins, 3);
-            bind_u64(ins, 4, log_time(lr));
+            sq_bind_u64(ins, 4, log_time(lr));
             sqlite3_bind_int64(ins, 5, lr->severity_number);
             sqlite3_bind_int64(ins, 6, r->res_id);
             sqlite3_bind_int64(ins, 7, r->scope_id);
@@ -1819,27 +1754,27 @@ static int sq_write_logs(lt_store *st, const lt_log_batch *b)
                 sqlite3_bind_null(ins, 8);
             sqlite3_bind_int64(ins, 9, loc_of(s, r->off));
             sqlite3_bind_int64(ins, 10, (int64_t)r->len);
-            if ((rc = exec_stmt(s->wdb, ins, "add log record"))) goto out;
+            if ((rc = sq_exec_stmt(s->wdb, ins, "add log record"))) goto out;
             s->next_log++;
         }
     }
     sqlite3_stmt *bs = s->ws[W_BATCH_ADD];
-    bind_u64(bs, 1, time_now_ns());
+    sq_bind_u64(bs, 1, time_now_ns());
     sqlite3_bind_int(bs, 2, SIG_LOGS);
     sqlite3_bind_int64(bs, 3, log0);
     sqlite3_bind_int64(bs, 4, s->next_log - 1);
     sqlite3_bind_int64(bs, 5, s->cur_seg);
     sqlite3_bind_int64(bs, 6, (int64_t)(s->cur_size + s->enc.len));
-    rc = exec_stmt(s->wdb, bs, "add batch");
+    rc = sq_exec_stmt(s->wdb, bs, "add batch");
 out:
-    if (began) rc = end_write(s, rc, span0, log0);
+    if (began) rc = sq_end_write(s, rc, span0, log0);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
 
 /* ---- readers ----------------------------------------------------------------------------- */
 
-static int reader_get(sq_store *s, reader **out)
+int sq_reader_get(sq_store *s, reader **out)
 {
     int rc = 0;
     pthread_mutex_lock(&s->rlock);
@@ -1864,7 +1799,7 @@ out:
     return rc;
 }
 
-static void reader_put(sq_store *s, reader *r)
+void sq_reader_put(sq_store *s, reader *r)
 {
     pthread_mutex_lock(&s->rlock);
     r->busy = false;
@@ -1873,11 +1808,12 @@ static void reader_put(sq_store *s, reader *r)
 }
 
 /* Returns the reader's statement i, reset and unbound, preparing it on first use. */
-static int rstmt(reader *r, int i, sqlite3_stmt **out)
+int sq_rstmt(reader *r, int i, sqlite3_stmt **out)
 {
     if (!r->st[i]) {
-        int rc = sqlite3_prepare_v3(r->db, rsql[i], -1, SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL);
-        if (rc != SQLITE_OK) return sqerr(r->db, rc, "prepare");
+        int rc =
+            sqlite3_prepare_v3(r->db, rsql_text(i), -1, SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL);
+        if (rc != SQLITE_OK) return sq_err(r->db, rc, "prepare");
     }
     sqlite3_reset(r->st[i]);
     sqlite3_clear_bindings(r->st[i]);
@@ -1886,24 +1822,24 @@ static int rstmt(reader *r, int i, sqlite3_stmt **out)
 }
 
 /* A read transaction, so that the statements of one call see one snapshot. */
-static int read_begin(reader *r)
+int sq_read_begin(reader *r)
 {
     sqlite3_stmt *st = NULL;
-    int rc = rstmt(r, R_BEGIN, &st);
-    return rc ? rc : exec_stmt(r->db, st, "begin read");
+    int rc = sq_rstmt(r, R_BEGIN, &st);
+    return rc ? rc : sq_exec_stmt(r->db, st, "begin read");
 }
 
-static void read_end(reader *r)
+void sq_read_end(reader *r)
 {
     for (int i = 0; i < R_COUNT; i++)
         if (r->st[i]) sqlite3_reset(r->st[i]);
     if (!sqlite3_get_autocommit(r->db)) {
         sqlite3_stmt *st = NULL;
-        if (!rstmt(r, R_END, &st)) exec_stmt(r->db, st, "end read");
+        if (!sq_rstmt(r, R_END, &st)) sq_exec_stmt(r->db, st, "end read");
     }
 }
 
-static lt_str col_str(sqlite3_stmt *st, int i, lt_arena *a, int *rc)
+lt_str sq_col_str(sqlite3_stmt *st, int i, lt_arena *a, int *rc)
 {
     const unsigned char *p = sqlite3_column_text(st, i);
     if (!p) return LT_STR("");
@@ -1925,6 +1861,7 @@ static const uint8_t *col_blob(sqlite3_stmt *st, int i, lt_arena *a, size_t *len
 /* One stored span or log record of a trace, in arrival order. */
 typedef struct {
     int64_t res, scope, loc;
+    int64_t id; /* its row */
     uint32_t seq;
     uint32_t len;
     const uint8_t *body;
@@ -1961,7 +1898,7 @@ static int read_bodies(const sq_store *s, fdcache *fc, rows *rs, size_t from, lt
             total += rs->v[e++].len;
         uint8_t *p = arena_alloc(a, (size_t)total);
         if (!p) return LT_ENOMEM;
-        bool ok = seg_read(s, fc, rs->v[i].loc, (size_t)total, p);
+        bool ok = sq_seg_read(s, fc, rs->v[i].loc, (size_t)total, p);
         for (; i < e; i++) {
             if (!ok) continue;
             rs->v[i].body = p;
@@ -1979,11 +1916,11 @@ static int load_rows(const sq_store *s, reader *r, fdcache *fc, int64_t id, cons
                      size_t rlen, int signal, lt_arena *a, rows *out)
 {
     sqlite3_stmt *q = NULL;
-    int rc = rstmt(r, signal == SIG_SPANS ? R_SPANS : R_LOGS, &q);
+    int rc = sq_rstmt(r, signal == SIG_SPANS ? R_SPANS : R_LOGS, &q);
     if (rc) return rc;
     size_t from = out->n;
     int64_t f, l;
-    for (const uint8_t *p = ranges, *end = ranges + rlen; next_range(&p, end, &f, &l);) {
+    for (const uint8_t *p = ranges, *end = ranges + rlen; sq_next_range(&p, end, &f, &l);) {
         sqlite3_bind_int64(q, 1, f);
         sqlite3_bind_int64(q, 2, l);
         sqlite3_bind_int64(q, 3, id);
@@ -1993,11 +1930,12 @@ static int load_rows(const sq_store *s, reader *r, fdcache *fc, int64_t id, cons
                       .scope = sqlite3_column_int64(q, 1),
                       .loc = sqlite3_column_int64(q, 2),
                       .len = (uint32_t)sqlite3_column_int64(q, 3),
+                      .id = sqlite3_column_int64(q, 4),
                       .seq = (uint32_t)out->n};
             if ((rc = rows_push(out, w))) return rc;
         }
         sqlite3_reset(q);
-        if (qrc != SQLITE_DONE) return sqerr(r->db, qrc, "read rows");
+        if (qrc != SQLITE_DONE) return sq_err(r->db, qrc, "read rows");
     }
     return read_bodies(s, fc, out, from, a);
 }
@@ -2047,13 +1985,13 @@ static int group_rows(rows *rs, lt_arena *a, group **out, uint32_t *n_out)
 static int load_meta(reader *r, bool scope, int64_t id, lt_arena *a, void *out, lt_str *url)
 {
     sqlite3_stmt *st = NULL;
-    int rc = rstmt(r, scope ? R_SCOPE : R_RES, &st);
+    int rc = sq_rstmt(r, scope ? R_SCOPE : R_RES, &st);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, id);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         size_t len;
-        *url = col_str(st, 0, a, &rc);
+        *url = sq_col_str(st, 0, a, &rc);
         const uint8_t *p = col_blob(st, 1, a, &len);
         if (!rc && !p) rc = LT_ENOMEM;
         if (!rc) rc = scope ? pb_decode_scope(a, p, len, out) : pb_decode_resource(a, p, len, out);
@@ -2066,13 +2004,29 @@ static int load_meta(reader *r, bool scope, int64_t id, lt_arena *a, void *out, 
         log_error("store: %s %" PRId64 " is missing", scope ? "scope" : "resource", id);
         rc = LT_EIO;
     } else {
-        rc = sqerr(r->db, src, "read resource");
+        rc = sq_err(r->db, src, "read resource");
     }
     sqlite3_reset(st);
     return rc;
 }
 
-static int build_spans(reader *r, rows *rs, lt_arena *a, lt_trace_batch *out)
+/* The view of span row id among the n sorted views, or NULL. */
+static const lt_genai *view_of(const sq_view *v, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].id == id) return v[mid].g;
+        if (v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int build_spans(reader *r, sq_cread *cr, rows *rs, const sq_view *views, size_t n_views,
+                       lt_arena *a, lt_trace_batch *out)
 {
     group *g;
     uint32_t ng;
@@ -2095,18 +2049,28 @@ static int build_spans(reader *r, rows *rs, lt_arena *a, lt_trace_batch *out)
         ss->n_spans = (uint32_t)g[i].n;
         for (size_t k = 0; k < g[i].n; k++) {
             const srow *w = &rs->v[g[i].at + k];
-            if ((rc = pb_decode_span(a, w->body, w->len, &ss->spans[k]))) {
+            lt_str vf;
+            if ((rc = sq_content_decode_span(r, cr, a, w->body, w->len, &ss->spans[k], &vf))) {
                 if (rc == LT_ENOMEM) return rc;
                 log_error("store: a stored span does not decode: %s", lt_strerror(rc));
                 return LT_EIO;
             }
+            const lt_genai *cols = vf.ptr ? view_of(views, n_views, w->id) : NULL;
+            if (vf.ptr && !cols) {
+                log_error("store: the GenAI row of a stored span is missing");
+                return LT_EIO;
+            }
+            lt_genai *view = NULL;
+            if (cols && (rc = sq_genai_view((const uint8_t *)vf.ptr, vf.len, cols, a, &view)))
+                return rc == LT_ENOMEM ? rc : LT_EIO;
+            ss->spans[k].genai = view;
         }
     }
     out->n_spans = rs->n;
     return 0;
 }
 
-static int build_logs(reader *r, rows *rs, lt_arena *a, lt_log_batch *out)
+static int build_logs(reader *r, sq_cread *cr, rows *rs, lt_arena *a, lt_log_batch *out)
 {
     group *g;
     uint32_t ng;
@@ -2129,7 +2093,7 @@ static int build_logs(reader *r, rows *rs, lt_arena *a, lt_log_batch *out)
         sl->n_records = (uint32_t)g[i].n;
         for (size_t k = 0; k < g[i].n; k++) {
             const srow *w = &rs->v[g[i].at + k];
-            if ((rc = pb_decode_log_record(a, w->body, w->len, &sl->records[k]))) {
+            if ((rc = sq_content_decode_log(r, cr, a, w->body, w->len, &sl->records[k]))) {
                 if (rc == LT_ENOMEM) return rc;
                 log_error("store: a stored log record does not decode: %s", lt_strerror(rc));
                 return LT_EIO;
@@ -2146,7 +2110,7 @@ static int rquery(reader *r, int stmt, int64_t a, int64_t b, const uint8_t *id, 
                   int64_t *out)
 {
     sqlite3_stmt *st = NULL;
-    int rc = rstmt(r, stmt, &st);
+    int rc = sq_rstmt(r, stmt, &st);
     if (rc) return rc;
     int n = sqlite3_bind_parameter_count(st);
     if (n >= 1) sqlite3_bind_int64(st, 1, a);
@@ -2161,7 +2125,7 @@ static int rquery(reader *r, int stmt, int64_t a, int64_t b, const uint8_t *id, 
             *out = sqlite3_column_int64(st, 0);
     }
     sqlite3_reset(st);
-    return src == SQLITE_ROW || src == SQLITE_DONE ? 0 : sqerr(r->db, src, "find trace");
+    return src == SQLITE_ROW || src == SQLITE_DONE ? 0 : sq_err(r->db, src, "find trace");
 }
 
 /* Finds the summary row of trace id as of the reader's snapshot (0 when none), inside a
@@ -2192,22 +2156,23 @@ static int sq_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trac
     reader *r = NULL;
     rows spans = {0}, logs = {0};
     fdcache fc = {0};
+    sq_cread cr = {0};
     memset(out, 0, sizeof *out);
     int64_t row = 0;
-    int rc = reader_get(s, &r);
+    int rc = sq_reader_get(s, &r);
     if (rc) goto out;
-    if ((rc = read_begin(r))) goto out;
+    if ((rc = sq_read_begin(r))) goto out;
     if ((rc = reader_find_trace(s, r, id, &row))) goto out;
     if (!row) {
         rc = LT_ENOTFOUND;
         goto out;
     }
     sqlite3_stmt *q = NULL;
-    if ((rc = rstmt(r, R_TRACE_GET, &q))) goto out;
+    if ((rc = sq_rstmt(r, R_TRACE_GET, &q))) goto out;
     sqlite3_bind_int64(q, 1, row);
     int src = sqlite3_step(q);
     if (src != SQLITE_ROW) {
-        rc = src == SQLITE_DONE ? LT_ENOTFOUND : sqerr(r->db, src, "read trace");
+        rc = src == SQLITE_DONE ? LT_ENOTFOUND : sq_err(r->db, src, "read trace");
         goto out;
     }
     size_t sl, ll;
@@ -2228,14 +2193,18 @@ static int sq_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trac
         goto out;
     }
     if ((rc = load_rows(s, r, &fc, row, lr, ll, SIG_LOGS, a, &logs))) goto out;
-    if ((rc = build_spans(r, &spans, a, &out->spans))) goto out;
-    rc = build_logs(r, &logs, a, &out->logs);
+    sq_view *views = NULL;
+    size_t n_views = 0;
+    if ((rc = sq_genai_load_views(r, sr, sl, row, a, &views, &n_views))) goto out;
+    if ((rc = build_spans(r, &cr, &spans, views, n_views, a, &out->spans))) goto out;
+    rc = build_logs(r, &cr, &logs, a, &out->logs);
 out:
     if (r) {
-        read_end(r);
-        reader_put(s, r);
+        sq_read_end(r);
+        sq_reader_put(s, r);
     }
-    fdc_close(&fc);
+    sq_cread_free(&cr);
+    sq_fdc_close(&fc);
     lt_free(spans.v);
     lt_free(logs.v);
     return rc;
@@ -2326,6 +2295,7 @@ typedef struct {
     res_memo memo[32];
     uint32_t n_memo, memo_next;
     uint64_t budget; /* spans left to examine */
+    sq_cread cr;     /* content fetched into scratch */
 } attr_scan;
 
 static int resource_matches(reader *r, attr_scan *sc, int64_t id, const lt_trace_query *q,
@@ -2355,17 +2325,19 @@ static int trace_matches(const sq_store *s, reader *r, attr_scan *sc, int64_t id
     *match = false;
     sc->rs.n = 0;
     arena_reset(sc->scratch);
+    sq_cread_reset(&sc->cr);
     int rc = load_rows(s, r, &sc->fc, id, ranges, rlen, SIG_SPANS, sc->scratch, &sc->rs);
     if (rc) return rc;
     for (size_t i = 0; i < sc->rs.n && !*match; i++) {
         const srow *w = &sc->rs.v[i];
         sc->budget = sc->budget ? sc->budget - 1 : 0;
-        /* the key's bytes appear in the encoding of any span that has it */
+        /* the key's bytes appear in the encoding of any span that has it (a value moved to
+         * the content table leaves its key in the body) */
         if (!memmem(w->body, w->len, q->attr_key.ptr, q->attr_key.len)) continue;
         lt_span sp;
-        if (pb_decode_span(sc->scratch, w->body, w->len, &sp) == 0 &&
-            attrs_match(&sp.attrs, q, &sc->tmp))
-            *match = true;
+        int drc = sq_content_decode_span(r, &sc->cr, sc->scratch, w->body, w->len, &sp, NULL);
+        if (drc == LT_ENOMEM) return drc;
+        if (drc == 0 && attrs_match(&sp.attrs, q, &sc->tmp)) *match = true;
     }
     /* then the resources (the spans' bodies in scratch are not needed any more) */
     int64_t seen[16];
@@ -2382,7 +2354,7 @@ static int trace_matches(const sq_store *s, reader *r, attr_scan *sc, int64_t id
     return rc;
 }
 
-static uint64_t clamp_i64(uint64_t v)
+uint64_t sq_clamp_i64(uint64_t v)
 {
     return v > INT64_MAX ? INT64_MAX : v;
 }
@@ -2395,10 +2367,14 @@ static int read_summary(sqlite3_stmt *st, lt_arena *a, lt_trace_summary *t)
     if (tid && sqlite3_column_bytes(st, 0) == 16) memcpy(t->trace_id, tid, 16);
     t->start_unix_nano = (uint64_t)sqlite3_column_int64(st, 1);
     t->end_unix_nano = (uint64_t)sqlite3_column_int64(st, 2);
-    t->root_name = col_str(st, 3, a, &rc);
-    t->root_service = col_str(st, 4, a, &rc);
+    t->root_name = sq_col_str(st, 3, a, &rc);
+    t->root_service = sq_col_str(st, 4, a, &rc);
     t->span_count = (uint32_t)sqlite3_column_int64(st, 5);
     t->error_count = (uint32_t)sqlite3_column_int64(st, 6);
+    t->llm_calls = (uint32_t)sqlite3_column_int64(st, 10);
+    t->input_tokens = (uint64_t)sqlite3_column_int64(st, 11);
+    t->output_tokens = (uint64_t)sqlite3_column_int64(st, 12);
+    t->cost = sqlite3_column_double(st, 13);
     const uint8_t *p = sqlite3_column_blob(st, 7);
     const uint8_t *end = p + sqlite3_column_bytes(st, 7);
     lt_str sv;
@@ -2415,18 +2391,20 @@ static int read_summary(sqlite3_stmt *st, lt_arena *a, lt_trace_summary *t)
     return rc;
 }
 
-/* The filters of q other than time, cursor and attribute, on the current row of R_LIST. */
-static bool summary_matches(sqlite3_stmt *ls, const lt_trace_query *q)
+enum { NO_MATCH, MATCH, MAYBE };
+
+/* The filters that existed before GenAI ones: counts, duration, root name, service. */
+static int summary_matches_core(sqlite3_stmt *ls, const lt_trace_query *q)
 {
-    if (sqlite3_column_int64(ls, 5) <= 0) return false; /* log records alone */
-    if (q->errors_only && sqlite3_column_int64(ls, 6) <= 0) return false;
+    if (sqlite3_column_int64(ls, 5) <= 0) return NO_MATCH; /* log records alone */
+    if (q->errors_only && sqlite3_column_int64(ls, 6) <= 0) return NO_MATCH;
     int64_t dur = sqlite3_column_int64(ls, 2) - sqlite3_column_int64(ls, 1);
-    if (q->min_duration_ns && dur < (int64_t)clamp_i64(q->min_duration_ns)) return false;
-    if (q->max_duration_ns && dur > (int64_t)clamp_i64(q->max_duration_ns)) return false;
+    if (q->min_duration_ns && dur < (int64_t)sq_clamp_i64(q->min_duration_ns)) return NO_MATCH;
+    if (q->max_duration_ns && dur > (int64_t)sq_clamp_i64(q->max_duration_ns)) return NO_MATCH;
     if (q->name.len) {
         lt_str root = {(const char *)sqlite3_column_text(ls, 3),
                        (size_t)sqlite3_column_bytes(ls, 3)};
-        if (!root.ptr || !lt_str_eq(root, q->name)) return false;
+        if (!root.ptr || !lt_str_eq(root, q->name)) return NO_MATCH;
     }
     if (q->service.len) {
         const uint8_t *p = sqlite3_column_blob(ls, 7);
@@ -2435,9 +2413,28 @@ static bool summary_matches(sqlite3_stmt *ls, const lt_trace_query *q)
         bool found = false;
         while (!found && next_service(&p, end, &sv))
             found = lt_str_eq(sv, q->service);
-        if (!found) return false;
+        if (!found) return NO_MATCH;
     }
-    return true;
+    return MATCH;
+}
+
+/* The filters of q other than time, cursor and attribute, on the current row of R_LIST:
+ * MAYBE when a GenAI value may be on a span its summary does not list. */
+static int summary_matches(sqlite3_stmt *ls, const lt_trace_query *q)
+{
+    int v = summary_matches_core(ls, q);
+    if (v != MATCH) return v;
+    if (q->min_cost > 0 && !(sqlite3_column_double(ls, 13) >= q->min_cost)) return NO_MATCH;
+    if (q->min_tokens) {
+        uint64_t tok =
+            (uint64_t)sqlite3_column_int64(ls, 11) + (uint64_t)sqlite3_column_int64(ls, 12);
+        if (tok < q->min_tokens) return NO_MATCH;
+    }
+    bool unsure = false;
+    if (!sq_gdims_match(sqlite3_column_blob(ls, 14), (size_t)sqlite3_column_bytes(ls, 14), q,
+                        &unsure))
+        return NO_MATCH;
+    return unsure ? MAYBE : MATCH;
 }
 
 static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt_trace_list *out)
@@ -2455,24 +2452,24 @@ static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt
         rc = LT_ENOMEM;
         goto out;
     }
-    if ((rc = reader_get(s, &r))) goto out;
-    if ((rc = read_begin(r))) goto out;
+    if ((rc = sq_reader_get(s, &r))) goto out;
+    if ((rc = sq_read_begin(r))) goto out;
     sqlite3_stmt *ls;
-    if ((rc = rstmt(r, R_LIST, &ls))) goto out;
+    if ((rc = sq_rstmt(r, R_LIST, &ls))) goto out;
     uint64_t hi = q->start_max ? q->start_max : INT64_MAX;
     if (q->has_cursor && q->cursor_start < hi) hi = q->cursor_start;
-    sqlite3_bind_int64(ls, 1, (int64_t)clamp_i64(q->start_min));
-    sqlite3_bind_int64(ls, 2, (int64_t)clamp_i64(hi));
+    sqlite3_bind_int64(ls, 1, (int64_t)sq_clamp_i64(q->start_min));
+    sqlite3_bind_int64(ls, 2, (int64_t)sq_clamp_i64(hi));
     if (q->has_cursor) {
         sqlite3_bind_blob(ls, 3, q->cursor_trace_id, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(ls, 4, (int64_t)clamp_i64(q->cursor_start));
+        sqlite3_bind_int64(ls, 4, (int64_t)sq_clamp_i64(q->cursor_start));
     }
     int src;
     uint8_t last_id[16] = {0};
     uint64_t last_start = 0, rows_left = LT_SQLITE_LIST_SCAN_ROWS;
     bool examined = false;
     while ((src = sqlite3_step(ls)) == SQLITE_ROW) {
-        if (out->n == limit || (by_attr && !sc.budget) || !rows_left) {
+        if (out->n == limit || !sc.budget || !rows_left) {
             /* another candidate exists: there may be another page */
             out->more = true;
             break;
@@ -2483,7 +2480,16 @@ static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt
         memcpy(last_id, tid, 16);
         last_start = (uint64_t)sqlite3_column_int64(ls, 1);
         examined = true;
-        if (!summary_matches(ls, q)) continue;
+        int m = summary_matches(ls, q);
+        if (m == NO_MATCH) continue;
+        if (m == MAYBE) {
+            bool match;
+            if ((rc = sq_genai_trace_has(r, sqlite3_column_int64(ls, 8), sqlite3_column_blob(ls, 9),
+                                         (size_t)sqlite3_column_bytes(ls, 9), q, &sc.budget,
+                                         &match)))
+                goto out;
+            if (!match) continue;
+        }
         if (by_attr) {
             bool match;
             size_t rlen = (size_t)sqlite3_column_bytes(ls, 9);
@@ -2498,7 +2504,7 @@ static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt
         out->n++;
     }
     if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        rc = sqerr(r->db, src, "list traces");
+        rc = sq_err(r->db, src, "list traces");
         goto out;
     }
     if (out->more && examined) {
@@ -2507,13 +2513,14 @@ static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt
     }
 out:
     if (r) {
-        read_end(r);
-        reader_put(s, r);
+        sq_read_end(r);
+        sq_reader_put(s, r);
     }
     arena_free(sc.scratch);
+    sq_cread_free(&sc.cr);
     buf_free(&sc.tmp);
     lt_free(sc.rs.v);
-    fdc_close(&sc.fc);
+    sq_fdc_close(&sc.fc);
     return rc;
 }
 
@@ -2530,11 +2537,11 @@ static int collect(sq_store *s, int stmt, lt_str service, bool ops, lt_arena *a,
     uint32_t cap = 0, k = 0;
     *out = NULL;
     *n = 0;
-    int rc = reader_get(s, &r), src;
+    int rc = sq_reader_get(s, &r), src;
     if (rc) return rc;
     sqlite3_stmt *q = NULL;
-    if ((rc = rstmt(r, stmt, &q))) goto out;
-    if (service.len) bind_str(q, 1, service);
+    if ((rc = sq_rstmt(r, stmt, &q))) goto out;
+    if (service.len) sq_bind_str(q, 1, service);
     while ((src = sqlite3_step(q)) == SQLITE_ROW) {
         if (k == cap) {
             uint32_t nc = cap ? cap * 2 : 16;
@@ -2547,7 +2554,7 @@ static int collect(sq_store *s, int stmt, lt_str service, bool ops, lt_arena *a,
             v = nv;
             cap = nc;
         }
-        lt_str name = col_str(q, 0, a, &rc);
+        lt_str name = sq_col_str(q, 0, a, &rc);
         if (rc) goto out;
         if (ops) {
             ((lt_operation *)v)[k] =
@@ -2558,14 +2565,14 @@ static int collect(sq_store *s, int stmt, lt_str service, bool ops, lt_arena *a,
         k++;
     }
     if (src != SQLITE_DONE) {
-        rc = sqerr(r->db, src, "list");
+        rc = sq_err(r->db, src, "list");
         goto out;
     }
     *out = v;
     *n = k;
 out:
-    read_end(r);
-    reader_put(s, r);
+    sq_read_end(r);
+    sq_reader_put(s, r);
     return rc;
 }
 
@@ -2592,20 +2599,20 @@ static int sq_bytes_used(lt_store *st, uint64_t *out)
     reader *r = NULL;
     sqlite3_stmt *pc = NULL, *fc = NULL;
     int64_t pages = 0, free_pages = 0;
-    int rc = reader_get(s, &r), src;
+    int rc = sq_reader_get(s, &r), src;
     if (rc) return rc;
-    if (!(rc = rstmt(r, R_PAGES, &pc)) && !(rc = rstmt(r, R_FREE, &fc))) {
+    if (!(rc = sq_rstmt(r, R_PAGES, &pc)) && !(rc = sq_rstmt(r, R_FREE, &fc))) {
         if ((src = sqlite3_step(pc)) == SQLITE_ROW)
             pages = sqlite3_column_int64(pc, 0);
         else
-            rc = sqerr(r->db, src, "page_count");
+            rc = sq_err(r->db, src, "page_count");
         if (!rc && (src = sqlite3_step(fc)) == SQLITE_ROW)
             free_pages = sqlite3_column_int64(fc, 0);
         else if (!rc)
-            rc = sqerr(r->db, src, "freelist_count");
+            rc = sq_err(r->db, src, "freelist_count");
     }
-    read_end(r);
-    reader_put(s, r);
+    sq_read_end(r);
+    sq_reader_put(s, r);
     if (s->read_only) {
         uint32_t lo, hi;
         seg_scan(s, &lo, &hi); /* the writer's process counts; this one looks */
@@ -2627,7 +2634,7 @@ static int delete_oldest(sq_store *s, int max, uint64_t cutoff, uint32_t max_seg
     int64_t span0 = s->next_span, log0 = s->next_log;
     int64_t last_batch = 0, last_span = 0, last_log = 0;
     buf_reset(&s->enc);
-    int rc = begin_write(s), src;
+    int rc = sq_begin_write(s), src;
     bool began = !rc;
     if (rc) goto out;
     sqlite3_stmt *st = s->ws[W_OLDEST];
@@ -2646,19 +2653,19 @@ static int delete_oldest(sq_store *s, int max, uint64_t cutoff, uint32_t max_seg
     }
     sqlite3_reset(st);
     if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        rc = sqerr(s->wdb, src, "oldest batches");
+        rc = sq_err(s->wdb, src, "oldest batches");
         goto out;
     }
     if (!*deleted) goto out;
     /* the summaries of the traces that lose rows */
-    if ((rc = exec_stmt(s->wdb, s->ws[W_GONE_CLEAR], "retention"))) goto out;
+    if ((rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_CLEAR], "retention"))) goto out;
     sqlite3_bind_int64(s->ws[W_GONE_SPANS], 1, last_span);
     sqlite3_bind_int64(s->ws[W_GONE_LOGS], 1, last_log);
     sqlite3_bind_int64(s->ws[W_PRUNE], 1, last_span);
     sqlite3_bind_int64(s->ws[W_PRUNE], 2, last_log);
-    if ((rc = exec_stmt(s->wdb, s->ws[W_GONE_SPANS], "retention")) ||
-        (rc = exec_stmt(s->wdb, s->ws[W_GONE_LOGS], "retention")) ||
-        (rc = exec_stmt(s->wdb, s->ws[W_PRUNE], "retention")))
+    if ((rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_SPANS], "retention")) ||
+        (rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_LOGS], "retention")) ||
+        (rc = sq_exec_stmt(s->wdb, s->ws[W_PRUNE], "retention")))
         goto out;
     sqlite3_stmt *em = s->ws[W_EMPTY];
     while ((src = sqlite3_step(em)) == SQLITE_ROW) {
@@ -2666,12 +2673,12 @@ static int delete_oldest(sq_store *s, int max, uint64_t cutoff, uint32_t max_seg
         const void *tid = sqlite3_column_blob(em, 1);
         sqlite3_stmt *d = s->ws[W_TRACE_DEL];
         sqlite3_bind_int64(d, 1, id);
-        if ((rc = exec_stmt(s->wdb, d, "retention"))) break;
+        if ((rc = sq_exec_stmt(s->wdb, d, "retention"))) break;
         if (tid && sqlite3_column_bytes(em, 1) == 16) {
             sqlite3_stmt *x = s->ws[W_IDX_DEL];
             sqlite3_bind_int64(x, 1, trace_key(tid));
             sqlite3_bind_int64(x, 2, id);
-            if ((rc = exec_stmt(s->wdb, x, "retention")) ||
+            if ((rc = sq_exec_stmt(s->wdb, x, "retention")) ||
                 (rc = idrows_push(&s->dropped, tid, id)))
                 break;
         }
@@ -2679,20 +2686,25 @@ static int delete_oldest(sq_store *s, int max, uint64_t cutoff, uint32_t max_seg
     sqlite3_reset(em);
     if (rc) goto out;
     if (src != SQLITE_DONE) {
-        rc = sqerr(s->wdb, src, "retention");
+        rc = sq_err(s->wdb, src, "retention");
         goto out;
     }
     const struct {
         int stmt;
         int64_t upto;
     } steps[] = {{W_DEL_SPANS, last_span}, {W_DEL_LOGS, last_log}, {W_DEL_BATCHES, last_batch}};
+    /* the views leave the rollups with their spans (the accumulator is written out first,
+     * so every view deleted here is in the rollups) */
+    if (last_span && ((rc = sq_genai_prepare(s, true)) || (rc = sq_genai_retire(s, last_span))))
+        goto out;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0] && !rc; i++) {
         if (!steps[i].upto) continue;
         sqlite3_bind_int64(s->ws[steps[i].stmt], 1, steps[i].upto);
-        rc = exec_stmt(s->wdb, s->ws[steps[i].stmt], "retention delete");
+        rc = sq_exec_stmt(s->wdb, s->ws[steps[i].stmt], "retention delete");
     }
+    if (!rc) rc = sq_content_retire(s);
 out:
-    if (began) rc = end_write(s, rc, span0, log0);
+    if (began) rc = sq_end_write(s, rc, span0, log0);
     if (rc) *deleted = 0;
     pthread_mutex_unlock(&s->wlock);
     return rc;
@@ -2701,7 +2713,7 @@ out:
 static int writer_int(sq_store *s, const char *sql, int64_t *v)
 {
     pthread_mutex_lock(&s->wlock);
-    int rc = query_int(s->wdb, sql, v);
+    int rc = sq_query_int(s->wdb, sql, v);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -2713,7 +2725,7 @@ static int shrink(sq_store *s)
 {
     int64_t min_seg = 0, free_pages = 0;
     pthread_mutex_lock(&s->wlock);
-    int rc = query_int(s->wdb, "SELECT min(seg) FROM batches", &min_seg);
+    int rc = sq_query_int(s->wdb, "SELECT min(seg) FROM batches", &min_seg);
     if (!rc && !min_seg && s->cur_size) rc = seg_roll(s); /* everything went */
     if (!rc) seg_unlink_below(s, min_seg ? (uint32_t)min_seg : s->cur_seg);
     pthread_mutex_unlock(&s->wlock);
@@ -2722,8 +2734,8 @@ static int shrink(sq_store *s)
     if (!rc) rc = writer_int(s, "PRAGMA freelist_count", &free_pages);
     for (int i = 0; !rc && free_pages > 0 && i < 1 << 20; i++) {
         pthread_mutex_lock(&s->wlock);
-        rc = exec_sql(s->wdb, sql);
-        if (!rc) rc = query_int(s->wdb, "PRAGMA freelist_count", &free_pages);
+        rc = sq_exec_sql(s->wdb, sql);
+        if (!rc) rc = sq_query_int(s->wdb, "PRAGMA freelist_count", &free_pages);
         pthread_mutex_unlock(&s->wlock);
     }
     if (rc) return rc;
@@ -2731,13 +2743,13 @@ static int shrink(sq_store *s)
     int crc = sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     pthread_mutex_unlock(&s->wlock);
     /* a busy checkpoint (readers) is fine: a later one will cut the file */
-    return crc == SQLITE_OK || crc == SQLITE_BUSY ? 0 : sqerr(s->wdb, crc, "checkpoint");
+    return crc == SQLITE_OK || crc == SQLITE_BUSY ? 0 : sq_err(s->wdb, crc, "checkpoint");
 }
 
 static int sq_enforce_retention(lt_store *st, const lt_retention *ret, uint64_t now_ns)
 {
     sq_store *s = (sq_store *)st;
-    if (s->read_only) return refuse_read_only("enforce retention");
+    if (s->read_only) return sq_refuse_read_only("enforce retention");
     int rc = 0, n = 0;
     bool freed = false;
     if (ret->max_bytes) {
@@ -2785,6 +2797,8 @@ static const lt_store_ops sqlite_ops = {
     .get_trace = sq_get_trace,
     .list_services = sq_list_services,
     .list_operations = sq_list_operations,
+    .genai_summary = sq_genai_summary,
+    .rederive = sq_rederive,
     .enforce_retention = sq_enforce_retention,
     .bytes_used = sq_bytes_used,
     .close = sq_close,

@@ -279,8 +279,9 @@ static const cost_case cost_cases[] = {
     {"no token counts", "openai", "gpt-x", NULL, NONE, NONE, 10, 10, 10, "(none)", -1},
     {"unknown model", "openai", "nope", NULL, 10, 10, NONE, NONE, NONE, "unknown_model", -1},
     {"no model at all", "openai", NULL, NULL, 10, 10, NONE, NONE, NONE, "unknown_model", -1},
+    /* a gateway: the client names its API's provider, the model is another's */
     {"known model, other provider", "anthropic", "gpt-x", NULL, 10, 10, NONE, NONE, NONE,
-     "unknown_model", -1},
+     "computed", 100e-6},
     {"provider absent: by model alone", NULL, "gpt-x", NULL, 1000, 0, NONE, NONE, NONE, "computed",
      2000e-6},
     {"empty provider = absent", "", "gpt-x", NULL, 1000, 0, NONE, NONE, NONE, "computed", 2000e-6},

@@ -31,7 +31,7 @@ STEPS="${LT_STEPS:-release asan fuzz lint}"
 FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
 # Fuzz targets that must exist (besides any tests/fuzz/fuzz_*.c): the decoders of every
 # byte that arrives from the network.
-REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip)
+REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai)
 
 PASSED=0
 FAILED=0

@@ -226,6 +226,9 @@ int server_run(const server_config *cfg)
         goto out;
     }
     evhttp_set_max_body_size(rt.otlp, (ev_ssize_t)cfg->max_body);
+    /* a body over the limit is read and discarded before the 413, so a sender still writing
+     * gets the answer instead of a reset connection (RFC 9112 section 9.6) */
+    evhttp_set_flags(rt.otlp, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_max_headers_size(rt.otlp, 64 * 1024);
     evhttp_set_max_headers_size(api.http, 64 * 1024);
     evhttp_set_max_body_size(api.http, 1 << 20);

@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # bench/run.sh — the measurements quoted in the README, reproducible with one command.
 #
-#   bench/run.sh [SECONDS]      (default 10 s per ingest run)
+#   bench/run.sh [SECONDS] [--big]   (default 10 s per ingest run)
 #
-# 1. decode only: bench_decode over the realistic batch fixtures (protobuf and JSON), with
-#    the memcpy baseline of the same bytes;
-# 2. store only: bench_store (synthetic ~1 KB GenAI spans straight into the SQLite engine);
+# 1. decode only, and decode + GenAI normalize: bench_decode over the realistic batch
+#    fixtures (protobuf and JSON), with the memcpy baseline of the same bytes;
+# 2. store only: bench_store (synthetic ~1 KB GenAI spans straight into the SQLite engine,
+#    60% with a canonical view); the content store on an agent-style workload and on the
+#    captured fixtures; with --big, 10 million spans over 24 hours and the GenAI summary
+#    latency at that size (a few minutes);
 # 3. end to end: a fresh `llmtrace serve` on a temporary store, OTLP/HTTP protobuf from 1 and
 #    4 loopback clients (bench_ingest), acknowledged only after commit; peak RSS of the
 #    server from /proc.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-secs=${1:-10}
+secs=10
+big=0
+for a in "$@"; do
+    case "$a" in
+        --big) big=1 ;;
+        *) secs=$a ;;
+    esac
+done
 fixtures=${LT_FIXTURES:-$here/../shared/fixtures}
 build=$here/build
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -26,6 +36,23 @@ echo "== decode only (one core)"
 
 echo "== store only"
 "$build/bench_store" 1000000 100
+
+echo "== content store: agent-style conversations (growing histories, repeated system prompts)"
+"$build/bench_store" 200000 100 --agent --writes-only
+
+echo "== content store: captured payloads, 200 rounds each"
+shopt -s nullglob
+for sc in openinference/batch openinference/multi-agent langfuse/multi-agent otel/batch-proto; do
+    echo "-- $sc"
+    files=("$fixtures/otlp/$sc"/*-traces.pb "$fixtures/otlp/$sc"/*-traces.json)
+    "$build/bench_store" --replay=200 "${files[@]}"
+done
+shopt -u nullglob
+
+if [ "$big" = 1 ]; then
+    echo "== 10 million spans over 24 hours: trace by id, GenAI summary"
+    "$build/bench_store" 10000000 100 --hours=24 --summary
+fi
 
 echo "== end to end: OTLP/HTTP protobuf -> SQLite, acknowledged after commit"
 for body in "$fixtures/otlp/otel/batch-proto/0002-traces.pb" "$fixtures/otlp/openinference/batch/0001-traces.pb"; do

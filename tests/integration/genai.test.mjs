@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  getOk, getTrace, listAllTraces, loadScenarios, postFixtureFile, startServer, successProblem,
+  getOk, getTrace, listAllTraces, loadScenarios, otlpJsonTraceRequest, post, postFixtureFile,
+  randomHex, startServer, successProblem,
 } from './lib.mjs';
 
 const scenarios = loadScenarios();
@@ -228,6 +229,52 @@ test('list filters: model, provider, operation, min_tokens, min_cost', async () 
     assert.equal(bad.status, 400);
     const badGroup = await fetch(`${server.http}/api/genai/summary?group_by=colour`);
     assert.equal(badGroup.status, 400);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('bad GenAI attributes: stored as sent, the bad fields left out of the view, nothing else lost', async () => {
+  const server = await startServer();
+  try {
+    const tid = randomHex(16);
+    const str = (v) => ({ stringValue: v });
+    const int = (v) => ({ intValue: String(v) });
+    const attrs = [
+      ['gen_ai.operation.name', str('chat')],
+      ['gen_ai.provider.name', str('openai')],
+      ['gen_ai.request.model', str('gpt-4o-mini')],
+      ['gen_ai.usage.input_tokens', str('120')], // a string: left out
+      ['gen_ai.usage.output_tokens', int(-5)], // negative: left out
+      ['gen_ai.usage.cache_read.input_tokens', { doubleValue: 3.5 }], // not an integer: left out
+      ['gen_ai.request.temperature', str('hot')], // wrong type: left out
+      ['gen_ai.request.max_tokens', int(256)],
+      ['gen_ai.system', str('anthropic')], // deprecated name disagreeing with the current one
+      ['gen_ai.input.messages', str('[{"role":"user","parts":[{"type":"text","content":"hi"}')], // truncated JSON
+      ['gen_ai.output.messages', str('{not json')],
+    ].map(([key, value]) => ({ key, value }));
+    const req = otlpJsonTraceRequest([{ traceId: tid, spanId: randomHex(8), name: 'chat gpt-4o-mini', attributes: attrs }]);
+    const res = await post(server.otlp, '/v1/traces', Buffer.from(JSON.stringify(req)), { 'content-type': 'application/json' });
+    assert.equal(successProblem(res, 'application/json'), null);
+    const t = await getTrace(server, tid);
+    const span = t.spans[0];
+    // every attribute as sent
+    assert.equal(span.attributes['gen_ai.usage.input_tokens'], '120');
+    assert.equal(span.attributes['gen_ai.usage.output_tokens'], -5);
+    assert.equal(span.attributes['gen_ai.usage.cache_read.input_tokens'], 3.5);
+    assert.equal(span.attributes['gen_ai.input.messages'], '[{"role":"user","parts":[{"type":"text","content":"hi"}');
+    assert.equal(span.attributes['gen_ai.output.messages'], '{not json');
+    // the view keeps what is good and leaves out what is not
+    const g = span.genai;
+    assert.equal(g['gen_ai.operation.name'], 'chat');
+    assert.equal(g['gen_ai.provider.name'], 'openai', 'the current attribute wins over gen_ai.system');
+    assert.equal(g['gen_ai.request.model'], 'gpt-4o-mini');
+    assert.equal(g['gen_ai.request.max_tokens'], 256);
+    for (const k of ['gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'gen_ai.usage.cache_read.input_tokens', 'gen_ai.request.temperature', 'gen_ai.usage.cost']) {
+      assert.ok(!(k in g), `${k} should be left out, got ${JSON.stringify(g[k])}`);
+    }
+    assert.ok(!span.messages || (span.messages.input.length === 0 && span.messages.output.length === 0), JSON.stringify(span.messages));
+    assert.equal(t.totals.llm_calls, 0);
   } finally {
     await server.stop();
   }

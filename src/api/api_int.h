@@ -66,11 +66,6 @@ void api_genai_json(lt_buf *out, const lt_genai *g);
 const char *api_kind_name(uint32_t kind);
 const char *api_status_name(uint32_t code);
 
-/* Writes an AnyValue typed as sent (string, integer, double, bool, array, object from a
- * kvlist, base64 string for bytes, null when empty) and an attribute list as an object. */
-void api_value_json(lt_buf *out, const lt_value *v);
-void api_attrs_json(lt_buf *out, const lt_attrs *a);
-
 /* Writes the {"trace_id","spans","logs"} document of one trace. Scratch memory comes from
  * a. Returns 0 or LT_ENOMEM (also when out ran out of memory). */
 int api_trace_json(lt_buf *out, lt_arena *a, const uint8_t trace_id[16], const lt_trace_data *d);

@@ -15,52 +15,6 @@
 #include "core/err.h"
 #include "core/jsonw.h"
 
-void api_value_json(lt_buf *out, const lt_value *v)
-{
-    switch (v->type) {
-    case LT_VAL_STRING:
-        jsonw_str(out, v->u.s);
-        break;
-    case LT_VAL_BOOL:
-        buf_append_c(out, v->u.b ? "true" : "false");
-        break;
-    case LT_VAL_INT:
-        jsonw_i64(out, v->u.i);
-        break;
-    case LT_VAL_DOUBLE:
-        jsonw_double(out, v->u.d);
-        break;
-    case LT_VAL_BYTES:
-        jsonw_base64(out, (const uint8_t *)v->u.s.ptr, v->u.s.len);
-        break;
-    case LT_VAL_ARRAY:
-        buf_putc(out, '[');
-        for (uint32_t i = 0; i < v->u.arr.n; i++) {
-            if (i) buf_putc(out, ',');
-            api_value_json(out, &v->u.arr.items[i]);
-        }
-        buf_putc(out, ']');
-        break;
-    case LT_VAL_KVLIST:
-        api_attrs_json(out, &v->u.kv);
-        break;
-    default:
-        buf_append_c(out, "null");
-    }
-}
-
-void api_attrs_json(lt_buf *out, const lt_attrs *a)
-{
-    buf_putc(out, '{');
-    for (uint32_t i = 0; i < a->n; i++) {
-        if (i) buf_putc(out, ',');
-        jsonw_str(out, a->items[i].key);
-        buf_putc(out, ':');
-        api_value_json(out, &a->items[i].value);
-    }
-    buf_putc(out, '}');
-}
-
 typedef struct span_ref span_ref;
 
 typedef struct {
@@ -157,9 +111,9 @@ static void write_log(lt_buf *out, const log_ref *l)
     buf_append_c(out, ",\"event_name\":");
     jsonw_str(out, event);
     buf_append_c(out, ",\"body\":");
-    api_value_json(out, &r->body);
+    model_value_json(out, &r->body);
     buf_append_c(out, ",\"attributes\":");
-    api_attrs_json(out, &r->attrs);
+    model_attrs_json(out, &r->attrs);
     buf_append_c(out, ",\"span_id\":");
     if (model_id_is_zero(r->span_id, 8))
         buf_append_c(out, "null");
@@ -183,7 +137,7 @@ void api_genai_json(lt_buf *out, const lt_genai *g)
         first = false;
         jsonw_cstr(out, model_genai_fields[f].key);
         buf_putc(out, ':');
-        api_value_json(out, &g->v[f]);
+        model_value_json(out, &g->v[f]);
     }
     buf_putc(out, '}');
 }
@@ -223,7 +177,7 @@ static void write_part(lt_buf *out, const genai_part *p)
     }
     if (p->payload.type != LT_VAL_EMPTY) {
         buf_append_c(out, p->type == GA_PART_TOOL_CALL ? ",\"arguments\":" : ",\"response\":");
-        api_value_json(out, &p->payload);
+        model_value_json(out, &p->payload);
     }
     opt_str(out, "uri", p->uri);
     opt_str(out, "mime_type", p->mime_type);
@@ -322,15 +276,15 @@ static int write_span(lt_buf *out, lt_arena *a, const span_ref *r)
     buf_append_c(out, ",\"message\":");
     jsonw_str(out, s->status_message);
     buf_append_c(out, "},\"resource\":");
-    api_attrs_json(out, &r->res->attrs);
+    model_attrs_json(out, &r->res->attrs);
     buf_append_c(out, ",\"scope\":{\"name\":");
     jsonw_str(out, r->scope->name);
     buf_append_c(out, ",\"version\":");
     jsonw_str(out, r->scope->version);
     buf_append_c(out, ",\"attributes\":");
-    api_attrs_json(out, &r->scope->attrs);
+    model_attrs_json(out, &r->scope->attrs);
     buf_append_c(out, "},\"attributes\":");
-    api_attrs_json(out, &s->attrs);
+    model_attrs_json(out, &s->attrs);
     buf_append_c(out, ",\"events\":[");
     for (uint32_t i = 0; i < s->events.n; i++) {
         const lt_event *e = &s->events.items[i];
@@ -339,7 +293,7 @@ static int write_span(lt_buf *out, lt_arena *a, const span_ref *r)
         buf_append_c(out, ",\"name\":");
         jsonw_str(out, e->name);
         buf_append_c(out, ",\"attributes\":");
-        api_attrs_json(out, &e->attrs);
+        model_attrs_json(out, &e->attrs);
         if (e->dropped_attributes_count)
             buf_printf(out, ",\"dropped_attributes_count\":%u", e->dropped_attributes_count);
         buf_putc(out, '}');
@@ -354,7 +308,7 @@ static int write_span(lt_buf *out, lt_arena *a, const span_ref *r)
         buf_append_c(out, ",\"trace_state\":");
         jsonw_str(out, l->trace_state);
         buf_append_c(out, ",\"attributes\":");
-        api_attrs_json(out, &l->attrs);
+        model_attrs_json(out, &l->attrs);
         if (l->flags) buf_printf(out, ",\"flags\":%u", l->flags);
         if (l->dropped_attributes_count)
             buf_printf(out, ",\"dropped_attributes_count\":%u", l->dropped_attributes_count);

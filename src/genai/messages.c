@@ -275,59 +275,13 @@ static lt_value payload(ctx *c, const lt_value *v)
     return r;
 }
 
-static void write_json(lt_buf *b, const lt_value *v, int depth)
-{
-    if (depth > MODEL_MAX_DEPTH) {
-        buf_append_c(b, "null");
-        return;
-    }
-    switch (v->type) {
-    case LT_VAL_STRING:
-        jsonw_str(b, v->u.s);
-        break;
-    case LT_VAL_BOOL:
-        buf_append_c(b, v->u.b ? "true" : "false");
-        break;
-    case LT_VAL_INT:
-        jsonw_i64(b, v->u.i);
-        break;
-    case LT_VAL_DOUBLE:
-        jsonw_double(b, v->u.d);
-        break;
-    case LT_VAL_BYTES:
-        jsonw_base64(b, (const uint8_t *)v->u.s.ptr, v->u.s.len);
-        break;
-    case LT_VAL_ARRAY:
-        buf_putc(b, '[');
-        for (uint32_t i = 0; i < v->u.arr.n; i++) {
-            if (i) buf_putc(b, ',');
-            write_json(b, &v->u.arr.items[i], depth + 1);
-        }
-        buf_putc(b, ']');
-        break;
-    case LT_VAL_KVLIST:
-        buf_putc(b, '{');
-        for (uint32_t i = 0; i < v->u.kv.n; i++) {
-            if (i) buf_putc(b, ',');
-            jsonw_str(b, v->u.kv.items[i].key);
-            buf_putc(b, ':');
-            write_json(b, &v->u.kv.items[i].value, depth + 1);
-        }
-        buf_putc(b, '}');
-        break;
-    default:
-        buf_append_c(b, "null");
-        break;
-    }
-}
-
 /* v as text: a string as it is, anything else as JSON in the arena. */
 static lt_str text_of(ctx *c, const lt_value *v)
 {
     if (!v || v->type == LT_VAL_EMPTY || c->err) return LT_STR_NULL;
     if (v->type == LT_VAL_STRING) return v->u.s;
     lt_buf b = {0};
-    write_json(&b, v, 0);
+    model_value_json(&b, v);
     lt_str r = LT_STR_NULL;
     if (b.oom)
         c->err = LT_ENOMEM;

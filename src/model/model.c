@@ -1,11 +1,75 @@
 /* model.c — lookups over the model of model.h. */
 #include "model/model.h"
 
+#include "core/jsonw.h"
+
 const lt_value *model_attr_get(const lt_attrs *a, lt_str key)
 {
     for (uint32_t i = 0; i < a->n; i++)
         if (lt_str_eq(a->items[i].key, key)) return &a->items[i].value;
     return NULL;
+}
+
+static void value_json(lt_buf *out, const lt_value *v, int depth);
+
+static void attrs_json(lt_buf *out, const lt_attrs *a, int depth)
+{
+    buf_putc(out, '{');
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (i) buf_putc(out, ',');
+        jsonw_str(out, a->items[i].key);
+        buf_putc(out, ':');
+        value_json(out, &a->items[i].value, depth + 1);
+    }
+    buf_putc(out, '}');
+}
+
+static void value_json(lt_buf *out, const lt_value *v, int depth)
+{
+    if (depth > MODEL_MAX_DEPTH) {
+        buf_append_c(out, "null");
+        return;
+    }
+    switch (v->type) {
+    case LT_VAL_STRING:
+        jsonw_str(out, v->u.s);
+        break;
+    case LT_VAL_BOOL:
+        buf_append_c(out, v->u.b ? "true" : "false");
+        break;
+    case LT_VAL_INT:
+        jsonw_i64(out, v->u.i);
+        break;
+    case LT_VAL_DOUBLE:
+        jsonw_double(out, v->u.d);
+        break;
+    case LT_VAL_BYTES:
+        jsonw_base64(out, (const uint8_t *)v->u.s.ptr, v->u.s.len);
+        break;
+    case LT_VAL_ARRAY:
+        buf_putc(out, '[');
+        for (uint32_t i = 0; i < v->u.arr.n; i++) {
+            if (i) buf_putc(out, ',');
+            value_json(out, &v->u.arr.items[i], depth + 1);
+        }
+        buf_putc(out, ']');
+        break;
+    case LT_VAL_KVLIST:
+        attrs_json(out, &v->u.kv, depth);
+        break;
+    default:
+        buf_append_c(out, "null");
+    }
+}
+
+void model_value_json(lt_buf *out, const lt_value *v)
+{
+    value_json(out, v, 0);
+}
+
+void model_attrs_json(lt_buf *out, const lt_attrs *a)
+{
+    attrs_json(out, a, 0);
 }
 
 lt_str model_service_name(const lt_resource *r)

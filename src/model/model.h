@@ -259,6 +259,12 @@ static inline bool model_id_is_zero(const uint8_t *id, int n)
 
 /* Returns the attribute with this key, or NULL. Linear: attribute lists are short. */
 const lt_value *model_attr_get(const lt_attrs *a, lt_str key);
+/* Writes v as plain JSON (typed as sent: an int stays a number, a kvlist becomes an object,
+ * bytes become base64); nesting past MODEL_MAX_DEPTH is written as null. Errors are sticky
+ * in out (lt_buf.oom). */
+void model_value_json(lt_buf *out, const lt_value *v);
+/* Writes an attribute list as one JSON object. */
+void model_attrs_json(lt_buf *out, const lt_attrs *a);
 /* The service.name of a resource, or "unknown_service" as the OTel SDKs default. */
 lt_str model_service_name(const lt_resource *r);
 

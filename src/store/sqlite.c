@@ -2212,52 +2212,6 @@ out:
 
 /* ---- listing traces ------------------------------------------------------------------- */
 
-static void render_json(lt_buf *b, const lt_value *v, int depth)
-{
-    if (depth > MODEL_MAX_DEPTH) {
-        buf_append_c(b, "null");
-        return;
-    }
-    switch (v->type) {
-    case LT_VAL_STRING:
-        jsonw_str(b, v->u.s);
-        break;
-    case LT_VAL_BOOL:
-        buf_append_c(b, v->u.b ? "true" : "false");
-        break;
-    case LT_VAL_INT:
-        jsonw_i64(b, v->u.i);
-        break;
-    case LT_VAL_DOUBLE:
-        jsonw_double(b, v->u.d);
-        break;
-    case LT_VAL_BYTES:
-        jsonw_base64(b, (const uint8_t *)v->u.s.ptr, v->u.s.len);
-        break;
-    case LT_VAL_ARRAY:
-        buf_putc(b, '[');
-        for (uint32_t i = 0; i < v->u.arr.n; i++) {
-            if (i) buf_putc(b, ',');
-            render_json(b, &v->u.arr.items[i], depth + 1);
-        }
-        buf_putc(b, ']');
-        break;
-    case LT_VAL_KVLIST:
-        buf_putc(b, '{');
-        for (uint32_t i = 0; i < v->u.kv.n; i++) {
-            if (i) buf_putc(b, ',');
-            jsonw_str(b, v->u.kv.items[i].key);
-            buf_putc(b, ':');
-            render_json(b, &v->u.kv.items[i].value, depth + 1);
-        }
-        buf_putc(b, '}');
-        break;
-    default:
-        buf_append_c(b, "null");
-        break;
-    }
-}
-
 /* True when v rendered as text equals want: strings as they are, booleans true/false,
  * integers in decimal, doubles, bytes (base64), arrays and maps as JSON shows them, with
  * the quotes of a top-level string dropped. */
@@ -2266,7 +2220,7 @@ static bool value_text_eq(const lt_value *v, lt_str want, lt_buf *tmp)
     if (v->type == LT_VAL_STRING) return lt_str_eq(v->u.s, want);
     if (v->type == LT_VAL_EMPTY) return want.len == 0;
     buf_reset(tmp);
-    render_json(tmp, v, 0);
+    model_value_json(tmp, v);
     if (tmp->oom) return false;
     lt_str got = {tmp->data, tmp->len};
     if (got.len >= 2 && got.ptr[0] == '"' && got.ptr[got.len - 1] == '"') {

@@ -272,6 +272,9 @@ static int genai_summary(request *r)
     lt_genai_group *g = NULL;
     uint32_t n = 0;
     int rc = store_genai_summary(r->store, &q, r->a, &g, &n);
+    if (rc == LT_ETOOBIG)
+        return fail(r, 400, "group_by %s: too many groups in this range; narrow start/end",
+                    group_names[q.group_by]);
     if (rc) return store_fail(r, rc, "summary");
     lt_buf *out = r->out;
     buf_append_c(out, "{\"group_by\":");

@@ -192,14 +192,18 @@ static inline int store_list_operations(lt_store *s, lt_str service, lt_arena *a
     return s->ops->list_operations(s, service, a, out, n);
 }
 /* GenAI aggregates by q->group_by over spans started in [start_min, start_max], groups
- * sorted by cost then calls, descending. */
+ * sorted by cost then calls, descending. LT_ETOOBIG when the range holds more groups than
+ * an engine answers at once (a narrower range, or a coarser dimension, will do). */
 static inline int store_genai_summary(lt_store *s, const lt_genai_query *q, lt_arena *a,
                                       lt_genai_group **out, uint32_t *n)
 {
     return s->ops->genai_summary(s, q, a, out, n);
 }
-/* Walks every stored view (oldest first), lets fn change its cost, and stores the result
- * with the trace totals and aggregates kept consistent (llmtrace reprice). */
+/* Walks every stored view (oldest first), lets fn change its cost (only GA_COST and
+ * GA_COST_SOURCE are kept from fn), and stores the result with the trace totals and
+ * aggregates kept consistent (llmtrace reprice). progress counts views. Runs in bounded
+ * transactions: when fn fails, the views before it stay repriced and consistent. A store
+ * opened read-only (another process writes it) refuses at once with LT_EBUSY. */
 static inline int store_rederive(lt_store *s, lt_rederive_fn fn, void *ctx, lt_progress_fn progress,
                                  void *pctx)
 {

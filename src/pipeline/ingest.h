@@ -1,9 +1,10 @@
 /* ingest.h — the bounded queue between the receivers and the store.
  *
  * Receivers decode a request into its own arena and submit it as a job; one writer thread
- * takes jobs in arrival order, writes each to the store (one atomic write per job) and
- * calls the job's done() with the result, on the writer thread. The receiver replies from
- * done() (marshalling to its own thread as it needs), so a sender is acknowledged only
+ * takes jobs in arrival order and writes the jobs queued together (of one signal) as one
+ * atomic store write — group commit: a job is never split, and all of a group succeed or
+ * fail together — then calls each job's done() with the result, on the writer thread. The receiver
+ * replies from done() (marshalling to its own thread as it needs), so a sender is acknowledged only
  * after its data is committed. The queue is bounded in bytes: when it is full, submit
  * refuses at once (LT_EBUSY) and the receiver answers "retry later" instead of growing
  * memory. The writer thread also enforces retention between jobs. */
@@ -42,6 +43,8 @@ int ingest_start(ingest **out, lt_store *store, const ingest_config *cfg);
 int ingest_submit(ingest *q, ingest_job *job);
 /* Jobs queued or being written right now. */
 size_t ingest_pending(ingest *q);
+/* Store calls made so far (one per group of jobs written together). */
+uint64_t ingest_writes(ingest *q);
 /* Refuses new jobs, writes every queued one (calling their done()), stops the thread and
  * frees the queue. NULL-tolerant. */
 void ingest_stop(ingest *q);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -34,9 +35,9 @@ struct ingest {
     size_t queued_bytes;
     size_t pending; /* queued + the ones being written */
     bool stopping;
-    uint64_t writes;  /* store calls, under mu */
-    void *group_res;  /* the writer's array of a group's resources (spans or logs) */
-    size_t group_cap; /* bytes */
+    _Atomic uint64_t writes; /* store calls, counted before the jobs' done() */
+    void *group_res;         /* the writer's array of a group's resources (spans or logs) */
+    size_t group_cap;        /* bytes */
 };
 
 static void run_retention(ingest *q, uint64_t *last)
@@ -128,12 +129,12 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&q->mu);
 
         int rc = write_group(q, group, n, traces);
+        atomic_fetch_add(&q->writes, 1);
         for (size_t i = 0; i < n; i++)
             group[i]->done(group[i], rc);
         run_retention(q, &last_retention);
 
         pthread_mutex_lock(&q->mu);
-        q->writes++;
         q->pending -= n;
         pthread_cond_broadcast(&q->cv);
     }
@@ -194,10 +195,7 @@ size_t ingest_pending(ingest *q)
 
 uint64_t ingest_writes(ingest *q)
 {
-    pthread_mutex_lock(&q->mu);
-    uint64_t n = q->writes;
-    pthread_mutex_unlock(&q->mu);
-    return n;
+    return atomic_load(&q->writes);
 }
 
 void ingest_stop(ingest *q)

@@ -43,7 +43,8 @@ int ingest_start(ingest **out, lt_store *store, const ingest_config *cfg);
 int ingest_submit(ingest *q, ingest_job *job);
 /* Jobs queued or being written right now. */
 size_t ingest_pending(ingest *q);
-/* Store calls made so far (one per group of jobs written together). */
+/* Store calls made so far (one per group of jobs written together); a group is counted
+ * before its jobs' done() are called. Any thread. */
 uint64_t ingest_writes(ingest *q);
 /* Refuses new jobs, writes every queued one (calling their done()), stops the thread and
  * frees the queue. NULL-tolerant. */

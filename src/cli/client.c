@@ -154,6 +154,14 @@ void client_param(lt_buf *query, const char *name, const char *value)
     }
 }
 
+void client_param_since(lt_buf *query, uint64_t since_ns)
+{
+    char num[32];
+    uint64_t now = time_now_ns();
+    snprintf(num, sizeof num, "%llu", (unsigned long long)(now > since_ns ? now - since_ns : 1));
+    client_param(query, "start", num);
+}
+
 static bool locale_is_utf8(void)
 {
     static const char *const vars[] = {"LC_ALL", "LC_CTYPE", "LANG"};

@@ -43,6 +43,8 @@ void client_close(client *c);
 /* Appends "&name=value" (no '&' for the first) percent-encoded (RFC 3986 unreserved
  * characters kept) to query. */
 void client_param(lt_buf *query, const char *name, const char *value);
+/* Appends "start=<now - since_ns>" (Unix nanoseconds, at least 1): a --since window. */
+void client_param_since(lt_buf *query, uint64_t since_ns);
 
 /* How to write for the terminal at hand. */
 typedef struct {

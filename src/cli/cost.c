@@ -13,7 +13,6 @@
 #include "cli/client.h"
 #include "cli/opts.h"
 #include "core/err.h"
-#include "core/util.h"
 
 /* The dimensions of --by, as the API names them (api.c, group_by). */
 static const char *const dimensions[] = {
@@ -178,11 +177,8 @@ int cmd_cost(int argc, char **argv)
     json_t *doc = NULL;
     int status = 1;
     if (client_open(&c, "cost", server, data)) goto out;
-    char num[32];
-    uint64_t now = time_now_ns();
-    snprintf(num, sizeof num, "%llu", (unsigned long long)(now > since ? now - since : 1));
     client_param(&query, "group_by", dimensions[d]);
-    client_param(&query, "start", num);
+    client_param_since(&query, since);
     if (query.oom) goto oom;
     long code = client_get(&c, "/api/genai/summary", query.data, &body);
     if (code < 0) goto out;

@@ -12,7 +12,6 @@
 #include "cli/client.h"
 #include "cli/opts.h"
 #include "core/err.h"
-#include "core/util.h"
 
 enum { COL_ROOT = 36, COL_SERVICE = 18, COL_DURATION = 8, COL_TOKENS = 10, COL_COST = 10 };
 
@@ -119,11 +118,7 @@ int cmd_traces(int argc, char **argv)
     if (max_dur) client_param(&query, "max_duration", max_dur);
     if (attr) client_param(&query, "attr", attr);
     if (cursor) client_param(&query, "cursor", cursor);
-    if (since) {
-        uint64_t now = time_now_ns();
-        snprintf(num, sizeof num, "%llu", (unsigned long long)(now > since ? now - since : 1));
-        client_param(&query, "start", num);
-    }
+    if (since) client_param_since(&query, since);
     if (query.oom) goto oom;
     long code = client_get(&c, "/api/traces", query.data, &body);
     if (code < 0) goto out;

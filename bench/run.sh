@@ -58,7 +58,7 @@ echo "== end to end: OTLP/HTTP protobuf -> SQLite, acknowledged after commit"
 for body in "$fixtures/otlp/otel/batch-proto/0002-traces.pb" "$fixtures/otlp/openinference/batch/0001-traces.pb"; do
     for clients in 1 4; do
         data=$(mktemp -d)
-        "$build/llmtrace" serve --data "$data" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 \
+        "$build/llmtrace" serve --data "$data" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 --otlp-grpc off \
             >"$data/out" 2>"$data/err" &
         pid=$!
         for _ in $(seq 100); do grep -q listening "$data/out" 2>/dev/null && break; sleep 0.05; done

@@ -99,7 +99,7 @@ load_samples() {
   local out log pid line="" otlp n=0 failed=0 i
   out="$(mktemp)"
   log="$(mktemp)"
-  "$BIN" serve --data "$DATA" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 >"$out" 2>"$log" &
+  "$BIN" serve --data "$DATA" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 --otlp-grpc off >"$out" 2>"$log" &
   pid=$!
   for ((i = 0; i < 300; i++)); do
     line="$(grep -m1 '^llmtrace listening ' "$out" || true)"

@@ -1,34 +1,59 @@
 /* serve.c — `llmtrace serve`: flags → server_config → server_run (net/net.h). */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "net/net.h"
+
+/* "off" turns a receiver off. */
+static const char *addr_or_off(const char *a)
+{
+    return a && strcmp(a, "off") == 0 ? NULL : a;
+}
 
 int cmd_serve(int argc, char **argv)
 {
     const char *data = "./llmtrace-data";
     const char *otlp_http = "127.0.0.1:4318";
     const char *http = "127.0.0.1:16686";
-    const char *otlp_grpc = NULL;
+    const char *otlp_grpc = "127.0.0.1:4317";
     const char *prices = NULL;
-    uint64_t max_body = 16u << 20, max_queue = 64u << 20, age = 0, size = 0;
+    /* tokens from the environment keep them out of the process list */
+    const char *ingest_token = getenv("LLMTRACE_INGEST_TOKEN");
+    const char *api_token = getenv("LLMTRACE_API_TOKEN");
+    const char *ingest_tokens = NULL, *api_tokens = NULL;
+    bool ack_before_commit = false;
+    uint64_t max_body = 16u << 20, max_memory = 128u << 20, age = 0, size = 0;
     const opt_def defs[] = {
         {"data", "DIR", OPT_STR, &data, "store directory (default ./llmtrace-data)"},
-        {"otlp-http", "HOST:PORT", OPT_STR, &otlp_http,
-         "OTLP/HTTP receiver (default 127.0.0.1:4318; port 0 = any free port)"},
-        {"http", "HOST:PORT", OPT_STR, &http, "JSON API and UI (default 127.0.0.1:16686)"},
         {"otlp-grpc", "HOST:PORT", OPT_STR, &otlp_grpc,
-         "OTLP/gRPC receiver (reserved: not available yet)"},
+         "OTLP/gRPC receiver (default 127.0.0.1:4317; port 0 = any free port; off = none)"},
+        {"otlp-http", "HOST:PORT", OPT_STR, &otlp_http,
+         "OTLP/HTTP receiver (default 127.0.0.1:4318; port 0 = any free port; off = none)"},
+        {"http", "HOST:PORT", OPT_STR, &http, "JSON API and UI (default 127.0.0.1:16686)"},
         {"max-body", "SIZE", OPT_SIZE, &max_body,
          "largest request body, also after decompression (default 16MiB)"},
-        {"max-queue", "SIZE", OPT_SIZE, &max_queue,
-         "decoded requests waiting for the store before senders get 429 (default 64MiB)"},
+        {"max-memory", "SIZE", OPT_SIZE, &max_memory,
+         "memory bound: past half of it in requests held, senders are told to retry "
+         "(default 128MiB)"},
+        {"ack-before-commit", NULL, OPT_FLAG, &ack_before_commit,
+         "acknowledge once queued, before the commit: lower latency, but a crash loses "
+         "acknowledged data"},
+        {"ingest-token", "TOKEN", OPT_STR, &ingest_token,
+         "bearer token senders must present (or env LLMTRACE_INGEST_TOKEN)"},
+        {"ingest-tokens", "FILE", OPT_STR, &ingest_tokens,
+         "file of ingest tokens, one per line: TOKEN [TENANT]"},
+        {"api-token", "TOKEN", OPT_STR, &api_token,
+         "bearer token the API and UI ask for (or env LLMTRACE_API_TOKEN)"},
+        {"api-tokens", "FILE", OPT_STR, &api_tokens,
+         "file of API tokens, one per line: TOKEN [TENANT]; a tenant sees only its own data"},
         {"retention-age", "DURATION", OPT_DURATION, &age,
          "delete data older than this, e.g. 7d (default: keep)"},
         {"retention-size", "SIZE", OPT_SIZE, &size,
-         "keep the store under this size, e.g. 10GB (default: no bound)"},
+         "keep each tenant's store under this size, e.g. 10GB (default: no bound)"},
         {"prices", "FILE", OPT_STR, &prices,
          "price table entries that add to or replace the built-in ones (JSON; see docs/prices.md)"},
         {0},
@@ -42,15 +67,24 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "llmtrace serve: unexpected argument '%s' (see --help)\n", argv[1]);
         return 2;
     }
+    if (max_memory < (4u << 20)) {
+        fprintf(stderr, "llmtrace serve: --max-memory: at least 4MiB\n");
+        return 2;
+    }
     server_config cfg = {
         .data = data,
-        .otlp_http_addr = otlp_http,
+        .otlp_http_addr = addr_or_off(otlp_http),
         .http_addr = http,
-        .otlp_grpc_addr = otlp_grpc,
+        .otlp_grpc_addr = addr_or_off(otlp_grpc),
         .max_body = max_body,
-        .max_queue = max_queue,
+        .max_memory = max_memory,
+        .ack_before_commit = ack_before_commit,
         .retention = {.max_age_ns = age, .max_bytes = size},
         .prices = prices,
+        .auth = {.ingest_token = ingest_token && *ingest_token ? ingest_token : NULL,
+                 .ingest_tokens_file = ingest_tokens,
+                 .api_token = api_token && *api_token ? api_token : NULL,
+                 .api_tokens_file = api_tokens},
     };
     return server_run(&cfg) ? 1 : 0;
 }

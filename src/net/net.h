@@ -1,7 +1,7 @@
-/* net.h — the network side of `llmtrace serve`: the OTLP/HTTP receiver and the HTTP
- * server of the JSON API, wired to the ingest queue and the store.
+/* net.h — the network side of `llmtrace serve`: the OTLP/HTTP and OTLP/gRPC receivers and
+ * the HTTP server of the JSON API, wired to the ingest queues and the stores.
  *
- * Threads: the OTLP receiver runs on the calling thread's event loop (decoding happens
+ * Threads: the OTLP receivers run on the calling thread's event loop (decoding happens
  * there), the API server on a thread of its own (reads never wait behind decoding), and
  * the store is written by the ingest writer thread. server_run() blocks until SIGTERM or
  * SIGINT, then stops accepting, lets every queued request commit and be answered, and
@@ -12,21 +12,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/auth.h"
 #include "store/store.h"
 
 typedef struct {
-    const char *data;           /* store URL or directory */
-    const char *otlp_http_addr; /* HOST:PORT; port 0 picks a free one */
+    const char *data;           /* store URL or directory (tenant 0; others beneath it) */
+    const char *otlp_http_addr; /* HOST:PORT; port 0 picks a free one; NULL = off */
     const char *http_addr;      /* API (and later UI) */
-    const char *otlp_grpc_addr; /* reserved for the gRPC receiver; NULL = off */
+    const char *otlp_grpc_addr; /* NULL = off */
     size_t max_body;            /* request body limit, also after decompression */
-    size_t max_queue;           /* bytes of decoded requests waiting for the store */
-    lt_retention retention;
+    /* Memory bound of ingestion: half of it for the requests being decoded, queued and
+     * committed (over it, senders are told to retry), the rest is headroom for the stores'
+     * caches and the program, so that the whole process stays under it. */
+    size_t max_memory;
+    bool ack_before_commit; /* reply once queued, not once committed */
+    lt_retention retention; /* per tenant store */
     const char *prices; /* price overlay file (--prices); NULL = the built-in table only */
+    auth_config auth;
 } server_config;
 
 /* Runs the server until a stop signal. Prints one line on stdout once listening:
- * "llmtrace listening otlp_http=HOST:PORT http=HOST:PORT". Returns 0 after a clean stop,
+ * "llmtrace listening otlp_http=HOST:PORT http=HOST:PORT otlp_grpc=HOST:PORT" (a receiver
+ * that is off shows as "off"). Returns 0 after a clean stop,
  * or an error code after printing a one-line reason on stderr. Call once per process. */
 int server_run(const server_config *cfg);
 

@@ -9,19 +9,18 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "genai/genai.h"
+#include "net/auth.h"
+#include "net/receive.h"
 #include "pipeline/ingest.h"
 
 typedef struct otlp_http otlp_http;
 
-/* Registers the receiver as the generic callback of http (bound by the caller). Every
- * span received gets its GenAI view and cost (genai_annotate with prices, not owned; NULL
- * = no costs) before it is queued. Returns NULL on allocation failure. */
-otlp_http *otlp_http_new(struct event_base *base, struct evhttp *http, ingest *q, size_t max_body,
-                         const genai_prices *prices);
-/* Requests accepted but not yet answered. */
-size_t otlp_http_inflight(const otlp_http *r);
-/* NULL-tolerant; only once nothing is in flight. */
+/* Registers the receiver as the generic callback of http (bound by the caller): a request
+ * with the ingest token of tenant t goes through recv to queues[t] (see auth.h; 401 without
+ * a valid token when ingest asks for one). Nothing is owned. NULL on allocation failure. */
+otlp_http *otlp_http_new(struct evhttp *http, recv_ctx *recv, const auth *a, ingest *const *queues,
+                         size_t max_body);
+/* NULL-tolerant. */
 void otlp_http_free(otlp_http *r);
 
 #endif

@@ -1,9 +1,14 @@
-/* server.c — `llmtrace serve`: wires the store, the ingest queue, the OTLP/HTTP receiver
- * and the API server together, and runs them until a stop signal (see net.h).
+/* server.c — `llmtrace serve`: wires the tenants' stores and ingest queues, the receive
+ * stage, the OTLP receivers and the API server together, and runs them until a stop signal
+ * (see net.h).
+ *
+ * Each tenant (auth.h) has a store and an ingest queue (writer thread) of its own: tenant 0
+ * in the data directory, tenant NAME in DATA/tenants/NAME. The receivers and the receive
+ * stage share the main loop; the API has a thread of its own.
  *
  * Stop sequence: the listeners close first (no new requests), then the loop keeps running
  * until every accepted request has been committed and answered, then the API thread and
- * the writer thread stop and the store closes. A restart after a clean stop loses
+ * the writer threads stop and the stores close. A restart after a clean stop loses
  * nothing that was acknowledged. */
 #include "net/net.h"
 
@@ -21,13 +26,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "api/api.h"
+#include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "net/auth.h"
+#include "net/otlp_grpc.h"
 #include "net/otlp_http.h"
+#include "net/receive.h"
 #include "pipeline/ingest.h"
+
+/* Whether host (as net_parse_addr gives it) only takes connections from this machine. */
+static bool is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
 
 int net_parse_addr(const char *s, char *host, uint16_t *port)
 {
@@ -88,11 +105,35 @@ static int bind_http(struct evhttp *http, const char *what, const char *addr, ch
 /* ---- the API server, on its own thread ---- */
 
 typedef struct {
+    lt_store *store;
+    ingest *q;
+} tenant;
+
+typedef struct {
     struct event_base *base;
     struct evhttp *http;
-    lt_store *store;
+    const auth *auth;
+    tenant *tenants;
     pthread_t thread;
 } api_server;
+
+static const char *method_name(enum evhttp_cmd_type c)
+{
+    switch (c) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    default:
+        return "OTHER";
+    }
+}
 
 static void api_request(struct evhttp_request *req, void *arg)
 {
@@ -100,35 +141,24 @@ static void api_request(struct evhttp_request *req, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = evhttp_uri_get_path(uri);
     const char *query = evhttp_uri_get_query(uri);
-    const char *method = "GET";
-    switch (evhttp_request_get_command(req)) {
-    case EVHTTP_REQ_GET:
-        method = "GET";
-        break;
-    case EVHTTP_REQ_HEAD:
-        method = "HEAD";
-        break;
-    case EVHTTP_REQ_POST:
-        method = "POST";
-        break;
-    case EVHTTP_REQ_PUT:
-        method = "PUT";
-        break;
-    case EVHTTP_REQ_DELETE:
-        method = "DELETE";
-        break;
-    default:
-        method = "OTHER";
-    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     lt_buf body = {0};
     const char *ctype = "application/json";
-    int code = api_handle(a->store, lt_str_c(method), lt_str_c(path ? path : "/"), lt_str_c(query),
-                          &body, &ctype);
+    int code;
+    int t = auth_api(a->auth, evhttp_find_header(evhttp_request_get_input_headers(req),
+                                                 "Authorization"));
+    if (t < 0) {
+        code = 401;
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"llmtrace\"");
+        buf_append_c(&body, "{\"error\":\"missing or wrong bearer token\"}");
+    } else {
+        code = api_handle(a->tenants[t].store, lt_str_c(method_name(evhttp_request_get_command(req))),
+                          lt_str_c(path ? path : "/"), lt_str_c(query), &body, &ctype);
+    }
     if (body.oom) {
         code = 503;
         buf_reset(&body);
     }
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
@@ -152,18 +182,27 @@ typedef struct {
     struct event_base *base;
     struct evhttp *otlp;
     struct evhttp_bound_socket *listener;
-    otlp_http *receiver;
-    ingest *q;
+    otlp_grpc *grpc;
+    recv_ctx *recv;
+    tenant *tenants;
+    size_t n_tenants;
     struct event *drain_timer;
     bool stopping;
 } runtime;
+
+static size_t pending_jobs(const runtime *rt)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rt->n_tenants; i++)
+        n += rt->tenants[i].q ? ingest_pending(rt->tenants[i].q) : 0;
+    return n;
+}
 
 static void check_drained(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     runtime *rt = arg;
-    if (otlp_http_inflight(rt->receiver) == 0 && ingest_pending(rt->q) == 0)
-        event_base_loopexit(rt->base, NULL);
+    if (recv_inflight(rt->recv) == 0 && pending_jobs(rt) == 0) event_base_loopexit(rt->base, NULL);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -173,10 +212,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (rt->stopping) return;
     rt->stopping = true;
     log_info("signal %d: stopping; finishing %zu request(s) in flight", (int)sig,
-             otlp_http_inflight(rt->receiver));
+             recv_inflight(rt->recv));
     /* stop accepting: close the listeners, keep the connections with requests in flight */
     if (rt->listener) evhttp_del_accept_socket(rt->otlp, rt->listener);
     rt->listener = NULL;
+    otlp_grpc_stop_accepting(rt->grpc);
     struct timeval tv = {0, 10000};
     rt->drain_timer = event_new(rt->base, -1, EV_PERSIST, check_drained, rt);
     if (rt->drain_timer)
@@ -185,44 +225,115 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopexit(rt->base, NULL);
 }
 
+/* Opens the store and starts the writer of every tenant. */
+static int open_tenants(runtime *rt, const server_config *cfg, const auth *au, char *err,
+                        size_t errlen)
+{
+    rt->n_tenants = auth_n_tenants(au);
+    rt->tenants = lt_calloc(rt->n_tenants, sizeof *rt->tenants);
+    if (!rt->tenants) return LT_ENOMEM;
+    ingest_config icfg = {.max_bytes = cfg->max_memory / 2, .retention = cfg->retention};
+    for (size_t i = 0; i < rt->n_tenants; i++) {
+        char dir[4200];
+        const char *name = auth_tenant_name(au, i);
+        if (i == 0) {
+            snprintf(dir, sizeof dir, "%s", cfg->data);
+        } else {
+            snprintf(dir, sizeof dir, "%s/tenants", cfg->data);
+            mkdir(cfg->data, 0755);
+            mkdir(dir, 0755);
+            snprintf(dir, sizeof dir, "%s/tenants/%s", cfg->data, name);
+        }
+        int rc = store_open(dir, &rt->tenants[i].store, err, errlen);
+        if (rc) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", err);
+            snprintf(err, errlen, "cannot open store %.200s: %s", dir, why);
+            return rc;
+        }
+        if ((rc = ingest_start(&rt->tenants[i].q, rt->tenants[i].store, &icfg))) {
+            snprintf(err, errlen, "cannot start the writer of %.200s: %s", dir, lt_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void close_tenants(runtime *rt)
+{
+    for (size_t i = 0; i < rt->n_tenants; i++) {
+        ingest_stop(rt->tenants[i].q); /* commits whatever is still queued */
+        store_close(rt->tenants[i].store);
+    }
+    lt_free(rt->tenants);
+}
+
+/* A listener open to other machines without a token is worth a warning, not a refusal:
+ * a trusted network or a proxy in front may be the plan. */
+static void warn_if_open(const char *addr, const char *flag, bool has_token, const char *tflag)
+{
+    char host[256];
+    uint16_t port;
+    if (!addr || has_token || net_parse_addr(addr, host, &port) || is_loopback(host)) return;
+    log_warn("--%s %s takes connections from other machines and no %s is set: anyone who can "
+             "reach it can %s",
+             flag, addr, tflag,
+             strcmp(tflag, "--api-token") == 0 ? "read every trace" : "send data");
+}
+
 int server_run(const server_config *cfg)
 {
     int rc = 0;
-    lt_store *store = NULL;
-    ingest *q = NULL;
+    auth *au = NULL;
     genai_prices *builtin = NULL, *prices = NULL;
     runtime rt = {0};
     api_server api = {0};
     bool api_started = false;
     struct event *sigterm = NULL, *sigint = NULL;
-    char err[256] = "", otlp_shown[300] = "", http_shown[300] = "";
+    ingest **queues = NULL;
+    otlp_http *receiver = NULL;
+    char err[512] = "", otlp_shown[300] = "off", http_shown[300] = "", grpc_shown[300] = "off";
 
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit is a failed write (EFBIG), not a crash */
     if (evthread_use_pthreads()) {
         fprintf(stderr, "llmtrace serve: libevent has no thread support\n");
         return LT_EIO;
+    }
+    if ((rc = auth_load(&au, &cfg->auth, err, sizeof err))) {
+        fprintf(stderr, "llmtrace serve: %s\n", err);
+        goto out;
     }
     if ((rc = genai_prices_load(NULL, NULL, &builtin, err, sizeof err)) ||
         (cfg->prices && (rc = genai_prices_load(cfg->prices, builtin, &prices, err, sizeof err)))) {
         fprintf(stderr, "llmtrace serve: %s\n", err);
         goto out;
     }
-    if ((rc = store_open(cfg->data, &store, err, sizeof err))) {
-        fprintf(stderr, "llmtrace serve: cannot open store %s: %s\n", cfg->data, err);
+    if ((rc = open_tenants(&rt, cfg, au, err, sizeof err))) {
+        fprintf(stderr, "llmtrace serve: %s\n", *err ? err : lt_strerror(rc));
         goto out;
     }
-    ingest_config icfg = {.max_bytes = cfg->max_queue, .retention = cfg->retention};
-    if ((rc = ingest_start(&q, store, &icfg))) {
-        fprintf(stderr, "llmtrace serve: cannot start the writer: %s\n", lt_strerror(rc));
+    if (!(queues = lt_calloc(rt.n_tenants, sizeof *queues))) {
+        rc = LT_ENOMEM;
         goto out;
     }
-    rt.q = q;
+    for (size_t i = 0; i < rt.n_tenants; i++)
+        queues[i] = rt.tenants[i].q;
     rt.base = event_base_new();
     api.base = event_base_new();
     if (!rt.base || !api.base || !(rt.otlp = evhttp_new(rt.base)) ||
         !(api.http = evhttp_new(api.base))) {
         rc = LT_ENOMEM;
         fprintf(stderr, "llmtrace serve: out of memory\n");
+        goto out;
+    }
+    recv_config rcfg = {.base = rt.base,
+                        .prices = prices ? prices : builtin,
+                        .max_body = cfg->max_body,
+                        .max_bytes = cfg->max_memory / 2,
+                        .ack_before_commit = cfg->ack_before_commit};
+    if (!(rt.recv = recv_new(&rcfg))) {
+        rc = LT_ENOMEM;
         goto out;
     }
     evhttp_set_max_body_size(rt.otlp, (ev_ssize_t)cfg->max_body);
@@ -235,20 +346,40 @@ int server_run(const server_config *cfg)
     evhttp_set_allowed_methods(rt.otlp, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    if (!(rt.receiver =
-              otlp_http_new(rt.base, rt.otlp, q, cfg->max_body, prices ? prices : builtin))) {
+    if (!(receiver = otlp_http_new(rt.otlp, rt.recv, au, queues, cfg->max_body))) {
         rc = LT_ENOMEM;
         goto out;
     }
-    api.store = store;
+    api.auth = au;
+    api.tenants = rt.tenants;
     evhttp_set_gencb(api.http, api_request, &api);
-    if ((rc = bind_http(rt.otlp, "otlp-http", cfg->otlp_http_addr, otlp_shown, sizeof otlp_shown,
-                        &rt.listener)) ||
+    if ((cfg->otlp_http_addr &&
+         (rc = bind_http(rt.otlp, "otlp-http", cfg->otlp_http_addr, otlp_shown, sizeof otlp_shown,
+                         &rt.listener))) ||
         (rc = bind_http(api.http, "http", cfg->http_addr, http_shown, sizeof http_shown, NULL)))
         goto out;
-    if (cfg->otlp_grpc_addr)
-        log_warn("--otlp-grpc %s: the gRPC receiver is not available yet; use OTLP/HTTP",
-                 cfg->otlp_grpc_addr);
+    if (cfg->otlp_grpc_addr) {
+        char host[256];
+        uint16_t port;
+        if (net_parse_addr(cfg->otlp_grpc_addr, host, &port)) {
+            fprintf(stderr, "llmtrace serve: --otlp-grpc: expected HOST:PORT, got '%s'\n",
+                    cfg->otlp_grpc_addr);
+            rc = LT_EINVAL;
+            goto out;
+        }
+        if (!(rt.grpc = otlp_grpc_new(rt.base, rt.recv, au, queues, cfg->max_body))) {
+            rc = LT_ENOMEM;
+            goto out;
+        }
+        if ((rc = otlp_grpc_listen(rt.grpc, host, port, grpc_shown, sizeof grpc_shown))) {
+            fprintf(stderr, "llmtrace serve: cannot listen on %s (--otlp-grpc): %s\n",
+                    cfg->otlp_grpc_addr, strerror(errno));
+            goto out;
+        }
+    }
+    warn_if_open(cfg->otlp_http_addr, "otlp-http", auth_ingest_required(au), "--ingest-token");
+    warn_if_open(cfg->otlp_grpc_addr, "otlp-grpc", auth_ingest_required(au), "--ingest-token");
+    warn_if_open(cfg->http_addr, "http", auth_api_required(au), "--api-token");
     if (pthread_create(&api.thread, NULL, api_main, &api)) {
         rc = LT_EIO;
         goto out;
@@ -260,9 +391,13 @@ int server_run(const server_config *cfg)
         rc = LT_EIO;
         goto out;
     }
-    printf("llmtrace listening otlp_http=%s http=%s\n", otlp_shown, http_shown);
+    printf("llmtrace listening otlp_http=%s http=%s otlp_grpc=%s\n", otlp_shown, http_shown,
+           grpc_shown);
     fflush(stdout);
-    log_info("storing in %s; OTLP/HTTP on %s; API on http://%s", cfg->data, otlp_shown, http_shown);
+    log_info("storing in %s (%zu tenant%s); OTLP/HTTP on %s, OTLP/gRPC on %s; API on http://%s%s",
+             cfg->data, rt.n_tenants, rt.n_tenants == 1 ? "" : "s", otlp_shown, grpc_shown,
+             http_shown,
+             cfg->ack_before_commit ? "; acknowledging before commit (--ack-before-commit)" : "");
     event_base_dispatch(rt.base);
     log_info("stopped cleanly");
 out:
@@ -273,14 +408,17 @@ out:
     if (sigterm) event_free(sigterm);
     if (sigint) event_free(sigint);
     if (rt.drain_timer) event_free(rt.drain_timer);
-    ingest_stop(q); /* commits whatever is still queued */
+    otlp_grpc_free(rt.grpc);
+    close_tenants(&rt);
     if (rt.otlp) evhttp_free(rt.otlp);
-    otlp_http_free(rt.receiver);
+    otlp_http_free(receiver);
+    recv_free(rt.recv);
     if (api.http) evhttp_free(api.http);
     if (rt.base) event_base_free(rt.base);
     if (api.base) event_base_free(api.base);
-    store_close(store);
+    lt_free(queues);
     genai_prices_free(prices);
     genai_prices_free(builtin);
+    auth_free(au);
     return rc;
 }

@@ -24,7 +24,7 @@ export const START_TIMEOUT_MS = 30_000;
 export const STOP_TIMEOUT_MS = 30_000;
 export const REQUEST_TIMEOUT_MS = 60_000;
 
-const LISTEN_RE = /^llmtrace listening otlp_http=(\S+) http=(\S+)\s*$/;
+const LISTEN_RE = /^llmtrace listening otlp_http=(\S+) http=(\S+) otlp_grpc=(\S+)\s*$/;
 // Reports that ASan/UBSan/LeakSanitizer print on stderr; any of them fails the test.
 const SANITIZER_RE = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer)/;
 
@@ -37,7 +37,7 @@ export function removeDir(dir) {
 }
 
 /**
- * Starts `llmtrace serve` on a fresh (or the given) data directory with both ports 0.
+ * Starts `llmtrace serve` on a fresh (or the given) data directory with every port 0.
  * Resolves once the single listening line was printed on stdout.
  * Returns { otlp, http, dataDir, proc, stderr(), stdoutExtra(), alive(), stop() }:
  * otlp/http are base URLs ("http://127.0.0.1:PORT").
@@ -46,7 +46,8 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
   if (!fs.existsSync(BIN)) throw new Error(`llmtrace binary not found: ${BIN} (set LLMTRACE_BIN)`);
   const ownDir = !dataDir;
   const dir = dataDir || makeTempDir();
-  const argv = ['serve', '--data', dir, '--otlp-http', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args];
+  const argv = ['serve', '--data', dir, '--otlp-http', '127.0.0.1:0', '--http', '127.0.0.1:0',
+    '--otlp-grpc', '127.0.0.1:0', ...args];
   const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
@@ -83,7 +84,7 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
         reject(new Error(`unexpected first stdout line of llmtrace serve: ${JSON.stringify(line)}`));
         return;
       }
-      resolve({ otlp: m[1], http: m[2], rest: stdout.slice(nl + 1) });
+      resolve({ otlp: m[1], http: m[2], grpc: m[3], rest: stdout.slice(nl + 1) });
     };
     proc.stdout.on('data', onData);
     exitPromise.then((e) => {
@@ -110,6 +111,7 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
     http: `http://${listening.http}`,
     otlpAddr: listening.otlp,
     httpAddr: listening.http,
+    grpcAddr: listening.grpc, // "off" when the receiver is off
     dataDir: dir,
     proc,
     stderr: () => stderr,

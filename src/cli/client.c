@@ -75,6 +75,13 @@ long client_get(client *c, const char *path, const char *query, lt_buf *body)
     }
     CURL *h = c->curl;
     struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+    /* the token comes from the environment only: a flag would show it in the process list */
+    const char *token = getenv("LLMTRACE_API_TOKEN");
+    lt_buf auth = {0};
+    if (token && *token) {
+        buf_printf(&auth, "Authorization: Bearer %s", token);
+        if (!auth.oom) hdr = curl_slist_append(hdr, auth.data);
+    }
     curl_easy_setopt(h, CURLOPT_URL, url.data);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -85,6 +92,7 @@ long client_get(client *c, const char *path, const char *query, lt_buf *body)
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(hdr);
+    buf_free(&auth);
     long status = -1;
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

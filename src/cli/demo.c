@@ -881,6 +881,14 @@ static int send_batch(sink *k, const lt_trace_batch *tb)
         fprintf(stderr, "llmtrace demo: out of memory\n");
         return -1;
     }
+    /* as serve reads it: from the environment, never from a flag */
+    const char *token = getenv("LLMTRACE_INGEST_TOKEN");
+    if (token && *token) {
+        char line[600];
+        snprintf(line, sizeof line, "Authorization: Bearer %.512s", token);
+        struct curl_slist *h2 = curl_slist_append(h, line);
+        if (h2) h = h2;
+    }
     CURL *c = k->curl;
     curl_easy_setopt(c, CURLOPT_URL, k->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

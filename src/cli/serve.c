@@ -37,8 +37,8 @@ int cmd_serve(int argc, char **argv)
         {"max-body", "SIZE", OPT_SIZE, &max_body,
          "largest request body, also after decompression (default 16MiB)"},
         {"max-memory", "SIZE", OPT_SIZE, &max_memory,
-         "memory bound: past half of it in requests held, senders are told to retry "
-         "(default 128MiB)"},
+         "memory bound of the server: requests past 1/4 of it are told to retry, caches get "
+         "1/4 (default 128MiB)"},
         {"ack-before-commit", NULL, OPT_FLAG, &ack_before_commit,
          "acknowledge once queued, before the commit: lower latency, but a crash loses "
          "acknowledged data"},

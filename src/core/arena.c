@@ -20,6 +20,7 @@ struct lt_arena {
     block *head;
     size_t next_size;
     size_t used;
+    size_t reserved; /* bytes of the blocks, what the arena costs the heap */
     size_t limit;
     bool over;
 };
@@ -54,6 +55,7 @@ void *arena_alloc(lt_arena *a, size_t size)
         if (!nb) return NULL;
         nb->size = bs;
         nb->used = 0;
+        a->reserved += sizeof(block) + bs;
         if (b && bs == size && b->size - b->used >= 64) {
             /* keep filling the current block; chain the big one behind it */
             nb->next = b->next;
@@ -92,10 +94,12 @@ void arena_reset(lt_arena *a)
     block *keep = NULL;
     for (block *b = a->head; b;) {
         block *n = b->next;
-        if (!keep && b->size <= MAX_BLOCK)
+        if (!keep && b->size <= MAX_BLOCK) {
             keep = b;
-        else
+        } else {
+            a->reserved -= sizeof(block) + b->size;
             lt_free(b);
+        }
         b = n;
     }
     if (keep) {
@@ -120,6 +124,11 @@ bool arena_over_limit(const lt_arena *a)
 size_t arena_used(const lt_arena *a)
 {
     return a->used;
+}
+
+size_t arena_reserved(const lt_arena *a)
+{
+    return sizeof *a + a->reserved;
 }
 
 void arena_free(lt_arena *a)

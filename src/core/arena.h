@@ -30,6 +30,8 @@ bool arena_over_limit(const lt_arena *a);
 void arena_reset(lt_arena *a);
 /* Total bytes handed out since the last reset (for limits). */
 size_t arena_used(const lt_arena *a);
+/* Bytes the arena takes from the heap (its blocks), for memory bounds. */
+size_t arena_reserved(const lt_arena *a);
 /* NULL-tolerant. */
 void arena_free(lt_arena *a);
 

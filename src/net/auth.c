@@ -89,8 +89,8 @@ static int add_flag_token(token_set *s, const char *flag, const char *t, char *e
 {
     if (!valid_token(t, strlen(t))) {
         snprintf(err, errlen,
-                 "--%s: a token is 1 to %d characters of A-Z a-z 0-9 - . _ ~ + / (then '=')",
-                 flag, AUTH_MAX_TOKEN);
+                 "--%s: a token is 1 to %d characters of A-Z a-z 0-9 - . _ ~ + / (then '=')", flag,
+                 AUTH_MAX_TOKEN);
         return LT_EINVAL;
     }
     int rc = add_token(s, t, strlen(t), 0);
@@ -183,7 +183,8 @@ int auth_load(auth **out, const auth_config *cfg, char *err, size_t errlen)
          (rc = add_flag_token(&a->ingest, "ingest-token", cfg->ingest_token, err, errlen))) ||
         (cfg->ingest_tokens_file &&
          (rc = load_file(a, &a->ingest, "ingest-tokens", cfg->ingest_tokens_file, err, errlen))) ||
-        (cfg->api_token && (rc = add_flag_token(&a->api, "api-token", cfg->api_token, err, errlen))) ||
+        (cfg->api_token &&
+         (rc = add_flag_token(&a->api, "api-token", cfg->api_token, err, errlen))) ||
         (cfg->api_tokens_file &&
          (rc = load_file(a, &a->api, "api-tokens", cfg->api_tokens_file, err, errlen)))) {
         if (rc == LT_ENOMEM && !*err) snprintf(err, errlen, "out of memory");

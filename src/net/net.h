@@ -21,13 +21,13 @@ typedef struct {
     const char *http_addr;      /* API (and later UI) */
     const char *otlp_grpc_addr; /* NULL = off */
     size_t max_body;            /* request body limit, also after decompression */
-    /* Memory bound of ingestion: half of it for the requests being decoded, queued and
-     * committed (over it, senders are told to retry), the rest is headroom for the stores'
-     * caches and the program, so that the whole process stays under it. */
+    /* Memory bound of the process: 1/4 of it for the requests being decoded, queued and
+     * committed (past it, senders are told to retry), 1/4 for the stores' caches, the rest
+     * for the program, the writers' buffers and bodies still arriving. */
     size_t max_memory;
     bool ack_before_commit; /* reply once queued, not once committed */
     lt_retention retention; /* per tenant store */
-    const char *prices; /* price overlay file (--prices); NULL = the built-in table only */
+    const char *prices;     /* price overlay file (--prices); NULL = the built-in table only */
     auth_config auth;
 } server_config;
 

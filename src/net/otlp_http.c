@@ -73,8 +73,8 @@ static void send_status(struct evhttp_request *req, int code, const char *reason
     buf_free(&b);
 }
 
-static void send_ok(struct evhttp_request *req, otlp_format fmt, recv_signal sig,
-                    uint64_t rejected, lt_str why)
+static void send_ok(struct evhttp_request *req, otlp_format fmt, recv_signal sig, uint64_t rejected,
+                    lt_str why)
 {
     lt_buf b = {0};
     const char *field = sig == RECV_LOGS      ? "rejectedLogRecords"
@@ -170,6 +170,13 @@ static void handle(struct evhttp_request *req, void *arg)
     size_t n = evbuffer_get_length(body);
     if (n > srv->max_body) {
         send_status(req, 413, "Payload Too Large", fmt, "request body over the size limit");
+        return;
+    }
+    if (!recv_has_room(srv->recv, n)) {
+        /* refused before the body is made contiguous: under overload a refusal must cost
+         * far less than an acceptance */
+        send_status(req, 429, "Too Many Requests", fmt,
+                    "server busy (memory bound reached), retry later");
         return;
     }
     uint8_t *data = n ? evbuffer_pullup(body, -1) : (uint8_t *)"";

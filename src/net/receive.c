@@ -18,7 +18,9 @@ enum { ARENA_PER_BODY_BYTE = 4 };
 struct recv_ctx {
     recv_config cfg;
     size_t held;     /* bytes of the requests held */
+    size_t peak;     /* the most held at once */
     size_t inflight; /* requests held */
+    bool pressure;   /* the process is over its memory bound */
 };
 
 typedef struct {
@@ -125,6 +127,18 @@ recv_ctx *recv_new(const recv_config *cfg)
     return c;
 }
 
+void recv_set_pressure(recv_ctx *c, bool on)
+{
+    c->pressure = on;
+}
+
+bool recv_has_room(const recv_ctx *c, size_t len)
+{
+    /* a request alone over the budget still gets in when nothing else is held, so neither
+     * the budget nor the pressure can block ingestion forever */
+    return c->held == 0 || (!c->pressure && c->held + len <= c->cfg.max_bytes);
+}
+
 void recv_submit(recv_ctx *c, const recv_request *req)
 {
     if (req->len > c->cfg.max_body) {
@@ -138,9 +152,8 @@ void recv_submit(recv_ctx *c, const recv_request *req)
         return;
     }
     size_t budget = c->cfg.max_bytes;
-    /* the body counts from now on; a request alone over the budget still gets in when
-     * nothing else is held, so the budget never blocks one maximal request forever */
-    if (c->held && c->held + req->len > budget) {
+    /* the body counts from now on */
+    if (!recv_has_room(c, req->len)) {
         reply_now(req, RECV_BUSY, "server busy (memory bound reached), retry later");
         return;
     }
@@ -153,8 +166,7 @@ void recv_submit(recv_ctx *c, const recv_request *req)
     h->held = req->len;
     c->held += h->held;
     c->inflight++;
-    if (!(h->arena = arena_new()) ||
-        !(h->wake = event_new(c->cfg.base, -1, 0, on_committed, h))) {
+    if (!(h->arena = arena_new()) || !(h->wake = event_new(c->cfg.base, -1, 0, on_committed, h))) {
         reply_now(req, RECV_UNAVAILABLE, "out of memory, retry later");
         goto fail;
     }
@@ -208,8 +220,10 @@ void recv_submit(recv_ctx *c, const recv_request *req)
             reply_now(req, RECV_UNAVAILABLE, "out of memory, retry later");
         goto fail;
     }
-    h->held += arena_used(h->arena);
-    c->held += arena_used(h->arena);
+    /* what the arena's blocks take, not what was handed out of them: the bound is on the heap */
+    h->held += arena_reserved(h->arena);
+    c->held += arena_reserved(h->arena);
+    if (c->held > c->peak) c->peak = c->held;
     if ((req->signal == RECV_TRACES ? h->traces.n_spans : h->logs.n_records) == 0) {
         /* nothing to store: an empty request, or every item rejected */
         reply_ok(h);
@@ -239,8 +253,9 @@ size_t recv_inflight(const recv_ctx *c)
     return c->inflight;
 }
 
-size_t recv_held_bytes(const recv_ctx *c)
+size_t recv_held_bytes(const recv_ctx *c, size_t *peak)
 {
+    if (peak) *peak = c->peak;
     return c->held;
 }
 

@@ -44,11 +44,11 @@ typedef struct {
 } recv_result;
 
 typedef struct {
-    struct event_base *base; /* the receivers' loop */
+    struct event_base *base;    /* the receivers' loop */
     const genai_prices *prices; /* NULL = no costs */
-    size_t max_body;             /* body limit, also after decompression */
-    size_t max_bytes;            /* memory budget of all requests held (0 = 64 MiB) */
-    bool ack_before_commit;      /* reply when queued, not when committed */
+    size_t max_body;            /* body limit, also after decompression */
+    size_t max_bytes;           /* memory budget of all requests held (0 = 64 MiB) */
+    bool ack_before_commit;     /* reply when queued, not when committed */
 } recv_config;
 
 typedef struct recv_ctx recv_ctx;
@@ -71,13 +71,20 @@ typedef struct {
 
 /* NULL on allocation failure. cfg is copied. */
 recv_ctx *recv_new(const recv_config *cfg);
+/* Under pressure (the process is over its memory bound), new requests are refused with
+ * RECV_BUSY unless nothing is held at all. Loop thread only. */
+void recv_set_pressure(recv_ctx *c, bool on);
+/* Whether a body of len bytes would be taken now: a receiver can refuse (RECV_BUSY) before
+ * it copies or reads the body any further. Loop thread only. */
+bool recv_has_room(const recv_ctx *c, size_t len);
 /* Decodes and queues req; req->reply gets the outcome. Loop thread only. */
 void recv_submit(recv_ctx *c, const recv_request *req);
 /* Requests handed over and not yet answered, and requests answered but not yet committed
  * (ack_before_commit). Loop thread only. */
 size_t recv_inflight(const recv_ctx *c);
-/* Bytes the held requests take now (for tests and stats). Loop thread only. */
-size_t recv_held_bytes(const recv_ctx *c);
+/* Bytes the held requests take now, and (when peak is set) the most they took at once.
+ * Loop thread only. */
+size_t recv_held_bytes(const recv_ctx *c, size_t *peak);
 /* NULL-tolerant; only once recv_inflight() is 0. */
 void recv_free(recv_ctx *c);
 

@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "core/alloc.h"
@@ -145,15 +147,16 @@ static void api_request(struct evhttp_request *req, void *arg)
     lt_buf body = {0};
     const char *ctype = "application/json";
     int code;
-    int t = auth_api(a->auth, evhttp_find_header(evhttp_request_get_input_headers(req),
-                                                 "Authorization"));
+    int t = auth_api(a->auth,
+                     evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"));
     if (t < 0) {
         code = 401;
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"llmtrace\"");
         buf_append_c(&body, "{\"error\":\"missing or wrong bearer token\"}");
     } else {
-        code = api_handle(a->tenants[t].store, lt_str_c(method_name(evhttp_request_get_command(req))),
-                          lt_str_c(path ? path : "/"), lt_str_c(query), &body, &ctype);
+        code =
+            api_handle(a->tenants[t].store, lt_str_c(method_name(evhttp_request_get_command(req))),
+                       lt_str_c(path ? path : "/"), lt_str_c(query), &body, &ctype);
     }
     if (body.oom) {
         code = 503;
@@ -187,8 +190,41 @@ typedef struct {
     tenant *tenants;
     size_t n_tenants;
     struct event *drain_timer;
+    struct event *memory_timer;
+    size_t memory_soft_limit; /* resident bytes past which requests are refused */
     bool stopping;
 } runtime;
+
+/* Resident bytes of this process, or 0 when unknown. */
+static size_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (!f) return 0;
+    int n = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* The memory limiter, as the OTel Collector's memory_limiter processor does it: the
+ * budget of requests held bounds what ingestion asks for, and this check bounds what the
+ * process actually holds (caches, buffers, the heap's own slack): past the soft limit, new
+ * requests are refused until it is back under, and the heap is asked to give back what
+ * it keeps free. */
+static void check_memory(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    runtime *rt = arg;
+    size_t rss = resident_bytes();
+    bool over = rss > rt->memory_soft_limit;
+#ifdef __GLIBC__
+    if (over) {
+        malloc_trim(0);
+        over = resident_bytes() > rt->memory_soft_limit;
+    }
+#endif
+    recv_set_pressure(rt->recv, over);
+}
 
 static size_t pending_jobs(const runtime *rt)
 {
@@ -225,6 +261,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopexit(rt->base, NULL);
 }
 
+/* The share of --max-memory for requests held (received, decoded, queued, being written);
+ * another quarter goes to the stores' caches (store_set_cache_limit) and the rest is for
+ * the program, the writers' buffers and the bodies still arriving. */
+static size_t held_budget(const server_config *cfg)
+{
+    return cfg->max_memory / 4;
+}
+
 /* Opens the store and starts the writer of every tenant. */
 static int open_tenants(runtime *rt, const server_config *cfg, const auth *au, char *err,
                         size_t errlen)
@@ -232,7 +276,7 @@ static int open_tenants(runtime *rt, const server_config *cfg, const auth *au, c
     rt->n_tenants = auth_n_tenants(au);
     rt->tenants = lt_calloc(rt->n_tenants, sizeof *rt->tenants);
     if (!rt->tenants) return LT_ENOMEM;
-    ingest_config icfg = {.max_bytes = cfg->max_memory / 2, .retention = cfg->retention};
+    ingest_config icfg = {.max_bytes = held_budget(cfg), .retention = cfg->retention};
     for (size_t i = 0; i < rt->n_tenants; i++) {
         char dir[4200];
         const char *name = auth_tenant_name(au, i);
@@ -309,6 +353,7 @@ int server_run(const server_config *cfg)
         fprintf(stderr, "llmtrace serve: %s\n", err);
         goto out;
     }
+    store_set_cache_limit(cfg->max_memory / 4);
     if ((rc = open_tenants(&rt, cfg, au, err, sizeof err))) {
         fprintf(stderr, "llmtrace serve: %s\n", *err ? err : lt_strerror(rc));
         goto out;
@@ -330,7 +375,7 @@ int server_run(const server_config *cfg)
     recv_config rcfg = {.base = rt.base,
                         .prices = prices ? prices : builtin,
                         .max_body = cfg->max_body,
-                        .max_bytes = cfg->max_memory / 2,
+                        .max_bytes = held_budget(cfg),
                         .ack_before_commit = cfg->ack_before_commit};
     if (!(rt.recv = recv_new(&rcfg))) {
         rc = LT_ENOMEM;
@@ -353,9 +398,8 @@ int server_run(const server_config *cfg)
     api.auth = au;
     api.tenants = rt.tenants;
     evhttp_set_gencb(api.http, api_request, &api);
-    if ((cfg->otlp_http_addr &&
-         (rc = bind_http(rt.otlp, "otlp-http", cfg->otlp_http_addr, otlp_shown, sizeof otlp_shown,
-                         &rt.listener))) ||
+    if ((cfg->otlp_http_addr && (rc = bind_http(rt.otlp, "otlp-http", cfg->otlp_http_addr,
+                                                otlp_shown, sizeof otlp_shown, &rt.listener))) ||
         (rc = bind_http(api.http, "http", cfg->http_addr, http_shown, sizeof http_shown, NULL)))
         goto out;
     if (cfg->otlp_grpc_addr) {
@@ -391,6 +435,14 @@ int server_run(const server_config *cfg)
         rc = LT_EIO;
         goto out;
     }
+    /* the soft limit leaves room for one check interval's growth (the collector's spike limit) */
+    rt.memory_soft_limit = cfg->max_memory / 100 * 85;
+    struct timeval every = {0, 20000};
+    if (!(rt.memory_timer = event_new(rt.base, -1, EV_PERSIST, check_memory, &rt)) ||
+        event_add(rt.memory_timer, &every)) {
+        rc = LT_ENOMEM;
+        goto out;
+    }
     printf("llmtrace listening otlp_http=%s http=%s otlp_grpc=%s\n", otlp_shown, http_shown,
            grpc_shown);
     fflush(stdout);
@@ -399,7 +451,10 @@ int server_run(const server_config *cfg)
              http_shown,
              cfg->ack_before_commit ? "; acknowledging before commit (--ack-before-commit)" : "");
     event_base_dispatch(rt.base);
-    log_info("stopped cleanly");
+    size_t peak = 0;
+    recv_held_bytes(rt.recv, &peak);
+    log_info("stopped cleanly; requests held at most %.1f MiB at once (bound %.1f MiB)",
+             (double)peak / 1048576, (double)rcfg.max_bytes / 1048576);
 out:
     if (api_started) {
         event_base_loopbreak(api.base);
@@ -408,6 +463,7 @@ out:
     if (sigterm) event_free(sigterm);
     if (sigint) event_free(sigint);
     if (rt.drain_timer) event_free(rt.drain_timer);
+    if (rt.memory_timer) event_free(rt.memory_timer);
     otlp_grpc_free(rt.grpc);
     close_tenants(&rt);
     if (rt.otlp) evhttp_free(rt.otlp);

@@ -4,6 +4,7 @@
  * "clickhouse://" is recognised and refused until that engine exists. */
 #include "store/store.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,4 +35,11 @@ int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen)
         return LT_EUNSUPPORTED;
     }
     return store_sqlite_open(url, out, errbuf, errlen);
+}
+
+void store_set_cache_limit(size_t bytes)
+{
+    /* SQLite's page caches of every connection of every store in the process: past the
+     * soft limit SQLite gives cache pages back before it takes new memory */
+    sqlite3_soft_heap_limit64((sqlite3_int64)bytes);
 }

@@ -156,6 +156,11 @@ struct lt_store {
  * one-line reason in errbuf. */
 int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen);
 
+/* Bounds what the engines of this process keep in caches, all stores together (0 = no
+ * bound). A soft bound: the caches shrink to it, queries still get the memory they need.
+ * Call before opening stores; any thread. */
+void store_set_cache_limit(size_t bytes);
+
 /* Writes are atomic per call: on success every span (record) of b is durable, on error
  * none is. A span's canonical view (lt_span.genai, when set) is stored with it: typed
  * columns for filters and aggregates, and get_trace gives it back on the span. Errors: LT_EIO

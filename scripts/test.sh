@@ -4,6 +4,9 @@
 #   release  release build in build/, `npm ci` in tests/integration, ctest -j2
 #   asan     ASan+UBSan build in build-asan/ (-DLT_SANITIZE=ON), ctest -j2 there (the
 #            integration tests then drive the sanitized server)
+#   tsan     ThreadSanitizer build in build-tsan/ (-DLT_TSAN=ON): the unit tests and the
+#            integration tests that drive the threads hardest (ingest under overload,
+#            tenants, gRPC) against the instrumented server
 #   fuzz     clang libFuzzer build in build-fuzz/ (-DLT_FUZZ=ON -DLT_SANITIZE=ON); every
 #            fuzz_* target runs LT_FUZZ_SECONDS (default 60; 0 = the seeds once) seeded from
 #            the fixture bodies (.pb/.grpc.bin for fuzz_pb, .json for fuzz_json, gzipped
@@ -15,7 +18,7 @@
 # The last line printed is "N passed, N failed": ctest's test counts plus one per fuzz target
 # plus one per lint check (a build or install step that fails counts as one failure). Exits
 # non-zero on any failure. LT_STEPS="release lint" runs only the named steps (the others are
-# reported as not run); the default is all four.
+# reported as not run); the default is all five.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +30,7 @@ if ! [[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]]; then
   echo "test.sh: LT_FUZZ_SECONDS must be a whole number of seconds (0 = run the seeds once)" >&2
   exit 2
 fi
-STEPS="${LT_STEPS:-release asan fuzz lint}"
+STEPS="${LT_STEPS:-release asan tsan fuzz lint}"
 FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
 # Fuzz targets that must exist (besides any tests/fuzz/fuzz_*.c): the decoders of every
 # byte that arrives from the network.
@@ -46,9 +49,10 @@ wanted() { [[ " $STEPS " == *" $1 "* ]]; }
 elapsed() { printf '%dm%02ds' $((SECONDS / 60)) $((SECONDS % 60)); }
 
 # ctest in build dir $1, counted into the totals under label $2.
-run_ctest() {
+run_ctest() { # dir label [ctest args...]
   local dir="$1" label="$2" log="$TMP/ctest-$2.log" line total nfail
-  ctest --test-dir "$dir" --output-on-failure -j"$JOBS" 2>&1 | tee "$log"
+  shift 2
+  ctest --test-dir "$dir" --output-on-failure -j"$JOBS" "$@" 2>&1 | tee "$log"
   line="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)"
   if [ -z "$line" ]; then
     bad "$label: ctest printed no summary (no tests found?)"
@@ -117,6 +121,22 @@ if wanted asan; then
   fi
 else
   RESULTS+=("----  asan: not run (LT_STEPS)")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (b2) ThreadSanitizer
+
+if wanted tsan; then
+  banner "ThreadSanitizer build (build-tsan/)  [$(elapsed)]"
+  if build build-tsan tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLT_TSAN=ON; then
+    banner "ctest (TSan)  [$(elapsed)]"
+    saved_tsan="${TSAN_OPTIONS-}"
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66 second_deadlock_stack=1}"
+    run_ctest build-tsan tsan -R '^(unit\.|integration\.(auth|overload|grpc|fixtures)$)'
+    export TSAN_OPTIONS="$saved_tsan"
+  fi
+else
+  RESULTS+=("----  tsan: not run (LT_STEPS)")
 fi
 
 # ---------------------------------------------------------------------------------------

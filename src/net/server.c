@@ -195,6 +195,20 @@ typedef struct {
     bool stopping;
 } runtime;
 
+/* A sanitizer's shadow memory and quarantine are most of a sanitized build's resident size:
+ * there the limiter would refuse everything (the budget of requests held still applies). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+enum { MEMORY_LIMITER = 0 };
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+enum { MEMORY_LIMITER = 0 };
+#else
+enum { MEMORY_LIMITER = 1 };
+#endif
+#else
+enum { MEMORY_LIMITER = 1 };
+#endif
+
 /* Resident bytes of this process, or 0 when unknown. */
 static size_t resident_bytes(void)
 {
@@ -438,8 +452,10 @@ int server_run(const server_config *cfg)
     /* the soft limit leaves room for one check interval's growth (the collector's spike limit) */
     rt.memory_soft_limit = cfg->max_memory / 100 * 85;
     struct timeval every = {0, 20000};
-    if (!(rt.memory_timer = event_new(rt.base, -1, EV_PERSIST, check_memory, &rt)) ||
-        event_add(rt.memory_timer, &every)) {
+    if (!MEMORY_LIMITER) {
+        log_info("sanitized build: the memory limiter is off");
+    } else if (!(rt.memory_timer = event_new(rt.base, -1, EV_PERSIST, check_memory, &rt)) ||
+               event_add(rt.memory_timer, &every)) {
         rc = LT_ENOMEM;
         goto out;
     }

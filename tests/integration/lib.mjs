@@ -25,8 +25,8 @@ export const STOP_TIMEOUT_MS = 30_000;
 export const REQUEST_TIMEOUT_MS = 60_000;
 
 const LISTEN_RE = /^llmtrace listening otlp_http=(\S+) http=(\S+) otlp_grpc=(\S+)\s*$/;
-// Reports that ASan/UBSan/LeakSanitizer print on stderr; any of them fails the test.
-const SANITIZER_RE = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer)/;
+// Reports that ASan/UBSan/LeakSanitizer/TSan print on stderr; any of them fails the test.
+const SANITIZER_RE = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|WARNING: ThreadSanitizer)/;
 
 export function makeTempDir(prefix = 'lt-it-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -90,6 +90,11 @@ bool grpc_reader_started(const grpc_reader *r)
     return r->state == ST_BODY || (r->state == ST_PREFIX && r->prefix_have > 0);
 }
 
+size_t grpc_reader_missing(const grpc_reader *r)
+{
+    return r->state == ST_BODY ? r->len - r->have : 0;
+}
+
 uint8_t *grpc_reader_take(grpc_reader *r, size_t *len)
 {
     uint8_t *m = r->msg;

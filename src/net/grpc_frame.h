@@ -61,6 +61,9 @@ int grpc_reader_feed(grpc_reader *r, const uint8_t *p, size_t n);
 int grpc_reader_finish(const grpc_reader *r);
 /* Whether the reader holds a prefix read so far but not its whole message, or nothing. */
 bool grpc_reader_started(const grpc_reader *r);
+/* Bytes of the message still to come once its prefix has been read; 0 before that and
+ * once it is complete. */
+size_t grpc_reader_missing(const grpc_reader *r);
 /* Gives the message (after grpc_reader_finish returned 0) to the caller, who frees it with
  * lt_free; *len is its length. NULL with *len 0 for an empty message. The reader is then
  * empty. */

@@ -108,8 +108,9 @@ struct gstream {
     /* the request */
     int tenant;
     grpc_reader rd;
-    size_t held;     /* rd's bytes as counted in the connection's buffered */
-    size_t deferred; /* bytes received and not yet acknowledged at the stream level */
+    size_t held;        /* rd's bytes as counted in the connection's buffered */
+    size_t deferred;    /* bytes received and not yet acknowledged at the stream level */
+    bool window_opened; /* grown to the declared message (open_window) */
     struct event *deadline;
     uint8_t *msg; /* the message handed to the receive stage */
     /* the response DATA: prefix + Export*ServiceResponse */
@@ -228,6 +229,18 @@ static void unlink_stream(gstream *s)
     s->c = NULL;
 }
 
+/* The oldest unfinished request may send its whole message without waiting for window
+ * updates: its stream window grows to the length its prefix declared (at most max_body + 5,
+ * which it may hold anyway). Saves round trips on large messages. */
+static void open_window(gstream *s)
+{
+    if (s->window_opened || grpc_reader_missing(&s->rd) == 0) return;
+    s->window_opened = true;
+    size_t want = (size_t)s->rd.len + GRPC_PREFIX;
+    if (want > STREAM_WINDOW && want <= INT32_MAX)
+        nghttp2_session_set_local_window_size(s->c->h2, NGHTTP2_FLAG_NONE, s->id, (int32_t)want);
+}
+
 /* Acknowledges deferred bytes of requests that may have them now: the oldest unfinished
  * request always, the others while the connection is under its soft limit. */
 static void release_deferred(conn *c)
@@ -239,6 +252,7 @@ static void release_deferred(conn *c)
             nghttp2_session_consume_stream(c->h2, s->id, s->deferred);
             s->deferred = 0;
         }
+        if (leader) open_window(s);
         leader = false;
     }
 }
@@ -597,10 +611,12 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t id, const u
         return 0;
     }
     s->deferred += len;
-    if (is_leader(s) || (c->buffered <= CONN_SOFT && c->g->buffered <= ALL_SOFT)) {
+    bool leader = is_leader(s);
+    if (leader || (c->buffered <= CONN_SOFT && c->g->buffered <= ALL_SOFT)) {
         nghttp2_session_consume_stream(h2, id, s->deferred);
         s->deferred = 0;
     }
+    if (leader) open_window(s);
     return 0;
 }
 

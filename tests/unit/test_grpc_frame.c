@@ -109,12 +109,17 @@ static void test_reader_limits(void **state)
     /* the buffer grows with what arrives, not with what is declared */
     b = framed(0, 1 << 20, &total);
     grpc_reader_init(&r, 1 << 20, false);
-    assert_int_equal(grpc_reader_feed(&r, b, GRPC_PREFIX + 10), 0);
+    assert_int_equal(grpc_reader_missing(&r), 0);
+    assert_int_equal(grpc_reader_feed(&r, b, 3), 0);
+    assert_int_equal(grpc_reader_missing(&r), 0);
+    assert_int_equal(grpc_reader_feed(&r, b + 3, GRPC_PREFIX + 10 - 3), 0);
+    assert_int_equal(grpc_reader_missing(&r), (1 << 20) - 10);
     assert_true(grpc_reader_held(&r) <= 4096);
     assert_int_equal(grpc_reader_feed(&r, b + GRPC_PREFIX + 10, 20000), 0);
     assert_true(grpc_reader_held(&r) <= 2 * 20010);
     assert_int_equal(grpc_reader_feed(&r, b + GRPC_PREFIX + 20010, total - GRPC_PREFIX - 20010), 0);
     assert_int_equal(grpc_reader_held(&r), 1 << 20);
+    assert_int_equal(grpc_reader_missing(&r), 0);
     check_message(&r, 1 << 20);
     grpc_reader_free(&r);
     free(b);

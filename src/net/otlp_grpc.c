@@ -17,10 +17,12 @@
  * window at once, a stream's window only while the connection holds less than CONN_SOFT
  * bytes of unfinished requests (and all connections less than ALL_SOFT), and beyond that
  * only for the connection's oldest unfinished request, so that one request always
- * progresses. A message may not declare more than max_body bytes (RESOURCE_EXHAUSTED before
- * it is read), and its buffer grows with the bytes that arrive. So a connection holds at
- * most CONN_SOFT + MAX_STREAMS * STREAM_WINDOW + max_body + 5 bytes of requests being
- * received, and a finished request moves to the receive stage, whose own budget applies.
+ * progresses (its window also grows to its whole message, saving round trips). A message
+ * may not declare more than max_body bytes (RESOURCE_EXHAUSTED before it is read), and its
+ * buffer grows with the bytes that arrive (doubling, so at most twice them). So a connection
+ * receives at most CONN_SOFT + MAX_STREAMS * STREAM_WINDOW + max_body + 5 bytes of requests
+ * not yet complete, and a finished request moves to the receive stage, whose own budget
+ * applies. Across connections the bound is MAX_CONNS times that, as for OTLP/HTTP bodies.
  * Output: no more frames are produced while OUT_HIGH bytes wait to be written, and the
  * connection is not read meanwhile, so a client that does not read cannot make it grow.
  * Connections: at most MAX_CONNS; one idle for IDLE_SECONDS (no byte in either direction

@@ -31,22 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/arena.h"
 #include "core/util.h"
-#include "model/pb.h"
 #include "net/net.h"
+#include "payload.h"
 
-typedef struct {
-    uint8_t *body;
-    size_t len;
-    size_t *offs;    /* offsets of trace-id bytes in body */
-    uint32_t *which; /* which distinct trace each offset belongs to */
-    size_t n_offs;
-    uint32_t n_traces;
-    uint64_t spans;
-} payload;
-
-enum { MAX_CLIENTS = 256, MAX_LAT = 1 << 20, MAX_TRACES = 4096 };
+enum { MAX_CLIENTS = 256, MAX_LAT = 1 << 20 };
 
 static payload pl;
 static char host[256];
@@ -59,79 +48,6 @@ static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ullong ok_requests, refused_requests, other_requests, errors, next_due;
 static uint64_t *lat; /* acknowledgement latencies, ns */
 static atomic_ullong n_lat;
-
-/* The batch with its resources repeated k times, each copy with trace ids of its own. */
-static lt_trace_batch repeat_batch(lt_arena *a, const lt_trace_batch *b, uint32_t k)
-{
-    lt_trace_batch r = *b;
-    r.n_rs = b->n_rs * k;
-    r.n_spans = b->n_spans * k;
-    r.rs = arena_alloc(a, r.n_rs * sizeof *r.rs);
-    for (uint32_t c = 0; c < k; c++)
-        for (uint32_t i = 0; i < b->n_rs; i++) {
-            lt_resource_spans *rs = &r.rs[c * b->n_rs + i];
-            *rs = b->rs[i];
-            rs->scopes = arena_alloc(a, rs->n_scopes * sizeof *rs->scopes);
-            for (uint32_t s = 0; s < rs->n_scopes; s++) {
-                lt_scope_spans *ss = &rs->scopes[s];
-                *ss = b->rs[i].scopes[s];
-                ss->spans = arena_alloc(a, ss->n_spans * sizeof *ss->spans);
-                memcpy(ss->spans, b->rs[i].scopes[s].spans, ss->n_spans * sizeof *ss->spans);
-                for (uint32_t j = 0; j < ss->n_spans; j++)
-                    ss->spans[j].trace_id[15] ^= (uint8_t)c,
-                        ss->spans[j].trace_id[14] ^= (uint8_t)(c >> 8);
-            }
-        }
-    return r;
-}
-
-static int load(const char *path, uint32_t repeat)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *raw = malloc((size_t)n);
-    if (!raw || fread(raw, 1, (size_t)n, f) != (size_t)n) return -1;
-    fclose(f);
-    lt_arena *a = arena_new();
-    lt_trace_batch b;
-    if (pb_decode_traces(a, raw, (size_t)n, &b)) return -1;
-    if (repeat > 1) b = repeat_batch(a, &b, repeat);
-    lt_buf enc = {0};
-    pb_encode_traces(&enc, &b);
-    pl.body = (uint8_t *)enc.data;
-    pl.len = enc.len;
-    pl.spans = b.n_spans;
-    /* distinct trace ids of the request, and every place they occur in the encoding */
-    uint8_t(*ids)[16] = calloc(b.n_spans + 1, 16);
-    pl.offs = calloc(b.n_spans * 4 + 16, sizeof *pl.offs);
-    pl.which = calloc(b.n_spans * 4 + 16, sizeof *pl.which);
-    for (uint32_t r = 0; r < b.n_rs; r++)
-        for (uint32_t s = 0; s < b.rs[r].n_scopes; s++)
-            for (uint32_t k = 0; k < b.rs[r].scopes[s].n_spans; k++) {
-                const uint8_t *id = b.rs[r].scopes[s].spans[k].trace_id;
-                uint32_t t = 0;
-                while (t < pl.n_traces && memcmp(ids[t], id, 16))
-                    t++;
-                if (t == pl.n_traces) memcpy(ids[pl.n_traces++], id, 16);
-            }
-    for (uint32_t t = 0; t < pl.n_traces; t++) {
-        uint8_t *p = pl.body, *end = pl.body + pl.len;
-        while ((p = memmem(p, (size_t)(end - p), ids[t], 16))) {
-            if (pl.n_offs < b.n_spans * 4 + 16) {
-                pl.offs[pl.n_offs] = (size_t)(p - pl.body);
-                pl.which[pl.n_offs++] = t;
-            }
-            p += 16;
-        }
-    }
-    free(ids);
-    free(raw);
-    arena_free(a);
-    return 0;
-}
 
 static int connect_to(void)
 {
@@ -201,6 +117,7 @@ static void *client(void *arg)
     uint8_t *body = malloc(pl.len);
     memcpy(body, pl.body, pl.len);
     char head[1024], resp[4096];
+    uint8_t(*fresh)[16] = malloc(PAYLOAD_MAX_TRACES * 16);
     int n = snprintf(head, sizeof head,
                      "POST /v1/traces HTTP/1.1\r\nHost: %s:%u\r\nContent-Type: "
                      "application/x-protobuf\r\n%s%s%sContent-Length: %zu\r\n\r\n",
@@ -218,18 +135,11 @@ static void *client(void *arg)
         } else if (due >= deadline) {
             break;
         }
-        uint8_t fresh[MAX_TRACES][16];
-        for (uint32_t t = 0; t < pl.n_traces && t < MAX_TRACES; t++)
-            for (int i = 0; i < 16; i += 8) {
-                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-                memcpy(fresh[t] + i, &seed, 8);
-            }
-        for (size_t k = 0; k < pl.n_offs; k++)
-            if (pl.which[k] < MAX_TRACES) memcpy(body + pl.offs[k], fresh[pl.which[k]], 16);
+        uint32_t n_fresh = payload_fresh_ids(&pl, body, &seed, fresh);
         int code = -1;
         if (!write_all(fd, head, (size_t)n) && !write_all(fd, body, pl.len))
             code = read_response(fd, resp, sizeof resp);
-        log_traces(fresh, pl.n_traces < MAX_TRACES ? pl.n_traces : MAX_TRACES, code);
+        log_traces(fresh, n_fresh, code);
         if (code == 200) {
             atomic_fetch_add(&ok_requests, 1);
             uint64_t i = atomic_fetch_add(&n_lat, 1);
@@ -245,6 +155,7 @@ static void *client(void *arg)
     }
     if (fd >= 0) close(fd);
     free(body);
+    free(fresh);
     return NULL;
 }
 
@@ -293,7 +204,7 @@ int main(int argc, char **argv)
     if (!(lat = malloc(MAX_LAT * sizeof *lat))) return 1;
     if (net_parse_addr(pos[0], host, &port)) return 2;
     if (repeat == 0 || repeat > 1000) repeat = 1;
-    if (load(pos[1], repeat)) {
+    if (payload_load(&pl, pos[1], repeat)) {
         fprintf(stderr, "bench_ingest: cannot load %s\n", pos[1]);
         return 1;
     }

@@ -9,9 +9,11 @@
 #    60% with a canonical view); the content store on an agent-style workload and on the
 #    captured fixtures; with --big, 10 million spans over 24 hours and the GenAI summary
 #    latency at that size (a few minutes);
-# 3. end to end: a fresh `llmtrace serve` on a temporary store, OTLP/HTTP protobuf from 1 and
-#    4 loopback clients (bench_ingest), acknowledged only after commit; peak RSS of the
-#    server from /proc.
+# 3. end to end: a fresh `llmtrace serve` on a temporary store for every run, the same body
+#    over OTLP/HTTP protobuf from 1 and 4 loopback clients (bench_ingest, one request in
+#    flight per connection) and over OTLP/gRPC on 1 and 4 connections (bench_grpc, with 1
+#    and with 4 calls in flight per connection), acknowledged only after commit; peak RSS
+#    of the server from /proc.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=10
@@ -25,7 +27,7 @@ done
 fixtures=${LT_FIXTURES:-$here/../shared/fixtures}
 build=$here/build
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-make -C "$build" -j2 llmtrace bench_decode bench_store bench_ingest >/dev/null
+make -C "$build" -j2 llmtrace bench_decode bench_store bench_ingest bench_grpc >/dev/null
 
 echo "== decode only (one core)"
 "$build/bench_decode" "$fixtures/otlp/otel/batch-proto/0002-traces.pb" \
@@ -54,21 +56,34 @@ if [ "$big" = 1 ]; then
     "$build/bench_store" 10000000 100 --hours=24 --summary
 fi
 
-echo "== end to end: OTLP/HTTP protobuf -> SQLite, acknowledged after commit"
+echo "== end to end: OTLP/HTTP protobuf and OTLP/gRPC -> SQLite, acknowledged after commit"
+# one run: a fresh server, the load generator, the server's peak RSS and store size
+run_e2e() { # body transport clients [streams]
+    local body=$1 transport=$2 clients=$3 streams=${4:-1} data pid addr
+    data=$(mktemp -d)
+    "$build/llmtrace" serve --data "$data" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 \
+        --otlp-grpc 127.0.0.1:0 >"$data/out" 2>"$data/err" &
+    pid=$!
+    for _ in $(seq 100); do grep -q listening "$data/out" 2>/dev/null && break; sleep 0.05; done
+    if [ "$transport" = http ]; then
+        addr=$(sed -n 's/.*otlp_http=\([^ ]*\).*/\1/p' "$data/out")
+        echo "-- $(basename "$(dirname "$body")")/$(basename "$body"), OTLP/HTTP, $clients connection(s)"
+        "$build/bench_ingest" "$addr" "$body" "$clients" "$secs"
+    else
+        addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$data/out")
+        echo "-- $(basename "$(dirname "$body")")/$(basename "$body"), OTLP/gRPC, $clients connection(s), $streams call(s) in flight each"
+        "$build/bench_grpc" "$addr" "$body" "$clients" "$secs" "$streams"
+    fi
+    echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)," \
+         "store size: $(du -sh "$data" | cut -f1)"
+    kill -TERM $pid
+    wait $pid || true
+    rm -rf "$data"
+}
 for body in "$fixtures/otlp/otel/batch-proto/0002-traces.pb" "$fixtures/otlp/openinference/batch/0001-traces.pb"; do
     for clients in 1 4; do
-        data=$(mktemp -d)
-        "$build/llmtrace" serve --data "$data" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 --otlp-grpc off \
-            >"$data/out" 2>"$data/err" &
-        pid=$!
-        for _ in $(seq 100); do grep -q listening "$data/out" 2>/dev/null && break; sleep 0.05; done
-        addr=$(sed -n 's/.*otlp_http=\([^ ]*\).*/\1/p' "$data/out")
-        echo "-- $(basename "$(dirname "$body")")/$(basename "$body"), $clients client(s)"
-        "$build/bench_ingest" "$addr" "$body" "$clients" "$secs"
-        echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)," \
-             "store size: $(du -sh "$data" | cut -f1)"
-        kill -TERM $pid
-        wait $pid || true
-        rm -rf "$data"
+        run_e2e "$body" http "$clients"
+        run_e2e "$body" grpc "$clients" 1
+        run_e2e "$body" grpc "$clients" 4
     done
 done

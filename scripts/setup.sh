@@ -10,8 +10,8 @@
 #   scripts/setup.sh --no-serve    everything but the final serve
 #
 # Environment: LT_DATA (store directory, default ./llmtrace-data), LT_OTLP_HTTP (default
-# 127.0.0.1:4318), LT_HTTP (default 127.0.0.1:16686), LT_FIXTURES (sample payloads, default
-# ../shared/fixtures next to the repository).
+# 127.0.0.1:4318), LT_OTLP_GRPC (default 127.0.0.1:4317), LT_HTTP (default 127.0.0.1:16686),
+# LT_FIXTURES (sample payloads, default ../shared/fixtures next to the repository).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,7 +36,7 @@ say() { printf '==> %s\n' "$*"; }
 # 1. Debian packages (only the missing ones; apt-get update only when something is missing)
 
 PKGS=(build-essential cmake pkg-config libevent-dev libsqlite3-dev zlib1g-dev libjansson-dev
-      libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev clang-format curl)
+      libcurl4-openssl-dev libnghttp2-dev libcmocka-dev clang libclang-rt-14-dev clang-format curl)
 # Node and npm often come preinstalled (not from Debian); Debian's nodejs would conflict.
 if ! command -v node >/dev/null 2>&1; then
   PKGS+=(nodejs npm)
@@ -82,6 +82,7 @@ BIN="$ROOT/build/llmtrace"
 
 DATA="${LT_DATA:-$ROOT/llmtrace-data}"
 OTLP_HTTP="${LT_OTLP_HTTP:-127.0.0.1:4318}"
+OTLP_GRPC="${LT_OTLP_GRPC:-127.0.0.1:4317}"
 HTTP="${LT_HTTP:-127.0.0.1:16686}"
 FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
 
@@ -169,6 +170,7 @@ fi
 # 4. Serve (foreground)
 
 say "OTLP/HTTP receiver: http://$OTLP_HTTP  (OTEL_EXPORTER_OTLP_ENDPOINT=http://$OTLP_HTTP)"
+say "OTLP/gRPC receiver: http://$OTLP_GRPC  (OTEL_EXPORTER_OTLP_PROTOCOL=grpc)"
 say "JSON API:           http://$HTTP/api/traces"
 say "CLI:                build/llmtrace traces --server http://$HTTP"
-exec "$BIN" serve --data "$DATA" --otlp-http "$OTLP_HTTP" --http "$HTTP"
+exec "$BIN" serve --data "$DATA" --otlp-http "$OTLP_HTTP" --otlp-grpc "$OTLP_GRPC" --http "$HTTP"

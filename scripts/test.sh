@@ -10,7 +10,8 @@
 #   fuzz     clang libFuzzer build in build-fuzz/ (-DLT_FUZZ=ON -DLT_SANITIZE=ON); every
 #            fuzz_* target runs LT_FUZZ_SECONDS (default 60; 0 = the seeds once) seeded from
 #            the fixture bodies (.pb/.grpc.bin for fuzz_pb, .json for fuzz_json, gzipped
-#            bodies for fuzz_gzip, all bodies for any other target);
+#            bodies for fuzz_gzip, protobuf bodies in a gRPC frame behind three zero bytes
+#            of options for fuzz_grpc, all bodies for any other target);
 #            a missing fuzz binary is a failure; crashes are kept in build-fuzz/artifacts/
 #   lint     banned calls (sprintf strcpy strcat gets atoi atol) in src/, and
 #            clang-format --dry-run --Werror over the C sources of src/ tests/ bench/
@@ -34,7 +35,7 @@ STEPS="${LT_STEPS:-release asan tsan fuzz lint}"
 FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
 # Fuzz targets that must exist (besides any tests/fuzz/fuzz_*.c): the decoders of every
 # byte that arrives from the network.
-REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai)
+REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai fuzz_grpc)
 
 PASSED=0
 FAILED=0
@@ -143,7 +144,7 @@ fi
 # (c) libFuzzer targets
 
 seed_corpus() { # target dir
-  local target="$1" dir="$2" f name
+  local target="$1" dir="$2" f name sz
   mkdir -p "$dir"
   local pbs jsons
   pbs="$(find "$FIXTURES/otlp" -type f \( -name '*.pb' -o -name '*.grpc.bin' \) | sort)"
@@ -151,6 +152,7 @@ seed_corpus() { # target dir
   case "$target" in
     fuzz_pb) list="$pbs" ;;
     fuzz_json) list="$jsons" ;;
+    fuzz_grpc) list="$pbs" ;;
     *) list="$pbs"$'\n'"$jsons" ;;
   esac
   while IFS= read -r f; do
@@ -158,6 +160,13 @@ seed_corpus() { # target dir
     name="$(realpath --relative-to="$FIXTURES/otlp" "$f" | tr '/' '_')"
     if [ "$target" = fuzz_gzip ]; then
       gzip -c -n "$f" >"$dir/$name.gz"
+    elif [ "$target" = fuzz_grpc ]; then
+      # flags, knobs and faults 0 (see tests/fuzz/fuzz_grpc.c), then Compressed-Flag 0,
+      # the big-endian Message-Length and the message
+      sz=$(stat -c %s "$f")
+      { printf '\000\000\000\000'
+        printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((sz >> 24 & 255)) $((sz >> 16 & 255)) $((sz >> 8 & 255)) $((sz & 255)))"
+        cat "$f"; } >"$dir/$name"
     else
       cp "$f" "$dir/$name"
     fi

@@ -12,6 +12,7 @@
 #define LT_NET_OTLP_GRPC_H
 
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,11 @@ int otlp_grpc_listen(otlp_grpc *g, const char *host, uint16_t port, char *shown,
 /* Stops accepting connections and tells the open ones to go away (GOAWAY) once their
  * streams are done; requests in flight are still answered. NULL-tolerant. */
 void otlp_grpc_stop_accepting(otlp_grpc *g);
+/* After otlp_grpc_stop_accepting, whether a request accepted before the final GOAWAY is
+ * still arriving (its message not complete yet, so not with the receive stage): the stop
+ * waits for those too, but no longer than a few seconds after stop_accepting (then false).
+ * False before stop_accepting. NULL-tolerant. */
+bool otlp_grpc_receiving(const otlp_grpc *g);
 /* Closes every connection and frees. NULL-tolerant; only once the receive stage has
  * nothing in flight. */
 void otlp_grpc_free(otlp_grpc *g);

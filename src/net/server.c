@@ -252,7 +252,8 @@ static void check_drained(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     runtime *rt = arg;
-    if (recv_inflight(rt->recv) == 0 && pending_jobs(rt) == 0) event_base_loopexit(rt->base, NULL);
+    if (recv_inflight(rt->recv) == 0 && pending_jobs(rt) == 0 && !otlp_grpc_receiving(rt->grpc))
+        event_base_loopexit(rt->base, NULL);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

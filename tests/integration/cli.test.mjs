@@ -115,7 +115,7 @@ describe('--help', () => {
   test('llmtrace serve --help', async () => {
     const r = await runCli(['serve', '--help']);
     assert.equal(r.code, 0, r.stderr);
-    for (const f of ['--data', '--otlp-http', '--http', '--max-body', '--retention-age', '--retention-size']) {
+    for (const f of ['--data', '--otlp-http', '--otlp-grpc', '--http', '--max-body', '--retention-age', '--retention-size']) {
       assert.ok(r.stdout.includes(f), `serve --help does not mention ${f}`);
     }
   });

@@ -130,6 +130,9 @@ fi
 if wanted tsan; then
   banner "ThreadSanitizer build (build-tsan/)  [$(elapsed)]"
   if build build-tsan tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLT_TSAN=ON; then
+    if [ ! -d tests/integration/node_modules ]; then
+      (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error) || bad "tsan: npm ci in tests/integration failed"
+    fi
     banner "ctest (TSan)  [$(elapsed)]"
     saved_tsan="${TSAN_OPTIONS-}"
     export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66 second_deadlock_stack=1}"

@@ -1,19 +1,22 @@
 /* bench_grpc.c — end-to-end OTLP/gRPC ingest load generator.
  *
- * usage: bench_grpc HOST:PORT FILE.pb CONNECTIONS SECONDS [STREAMS]
+ * usage: bench_grpc HOST:PORT FILE.pb CONNECTIONS SECONDS [STREAMS] [--rate CALLS_PER_S]
  *
  * Sends the ExportTraceServiceRequest in FILE.pb (a captured fixture, the same bytes as
  * bench_ingest sends over OTLP/HTTP, with fresh trace ids per request) as unary calls of
  * opentelemetry.proto.collector.trace.v1.TraceService/Export over CONNECTIONS HTTP/2
  * connections (cleartext, prior knowledge) for SECONDS, keeping STREAMS calls (default 4)
  * in flight on each. A call counts as acknowledged when its trailers say grpc-status 0;
- * prints spans/s. One thread per connection, a blocking socket and an nghttp2 client
- * session: the client is simple so the server is what gets measured. Traffic goes to the
- * given loopback address only. */
+ * prints spans/s and the latency of acknowledgements. With --rate, open loop as
+ * bench_ingest: call k is due at k/rate seconds, sent on a connection with a free stream,
+ * and its latency counts from when it was due. One thread per connection, a blocking socket and an
+ * nghttp2 client session: the client is simple so the server is what gets measured. Traffic goes to
+ * the given loopback address only. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -27,20 +30,24 @@
 #include "net/net.h"
 #include "payload.h"
 
-enum { MAX_STREAMS = 64 };
+enum { MAX_STREAMS = 64, MAX_LAT = 1 << 20 };
 
 static payload pl;
 static char host[256];
 static uint16_t port;
-static uint64_t deadline;
+static uint64_t t_start, deadline;
 static int streams_per_conn = 4;
-static atomic_ullong ok_calls, refused_calls, failed_calls;
+static double rate; /* calls per second over all connections; 0 = closed loop */
+static atomic_ullong ok_calls, refused_calls, failed_calls, next_due;
+static uint64_t *lat; /* acknowledgement latencies, ns */
+static atomic_ullong n_lat;
 
 typedef struct {
     uint8_t *body; /* 5-byte gRPC prefix + the request */
     size_t len, off;
     int status; /* grpc-status, -1 until known */
     bool busy;
+    uint64_t due; /* when the call was due (sent, in closed loop) */
 } call;
 
 typedef struct {
@@ -49,6 +56,7 @@ typedef struct {
     uint64_t seed;
     call calls[MAX_STREAMS];
     int in_flight;
+    uint64_t pending_due; /* open loop: the next call's due time, taken from next_due; 0 = none */
 } client;
 
 #define NV(n, v)                                                                                   \
@@ -69,8 +77,9 @@ static ssize_t read_body(nghttp2_session *h2, int32_t id, uint8_t *buf, size_t l
     return (ssize_t)n;
 }
 
-static int submit(client *cl, call *c)
+static int submit(client *cl, call *c, uint64_t due)
 {
+    c->due = due;
     payload_fresh_ids(&pl, c->body + 5, &cl->seed, NULL);
     c->off = 0;
     c->status = -1;
@@ -111,13 +120,15 @@ static int on_close(nghttp2_session *h2, int32_t id, uint32_t error_code, void *
     if (!c) return 0;
     cl->in_flight--;
     c->busy = false;
-    if (c->status == 0)
+    if (c->status == 0) {
         atomic_fetch_add(&ok_calls, 1);
-    else if (c->status == 8 || c->status == 14)
+        uint64_t i = atomic_fetch_add(&n_lat, 1);
+        if (i < MAX_LAT) lat[i] = time_mono_ns() - c->due;
+    } else if (c->status == 8 || c->status == 14)
         atomic_fetch_add(&refused_calls, 1);
     else
         atomic_fetch_add(&failed_calls, 1);
-    if (time_mono_ns() < deadline) submit(cl, c);
+    if (rate == 0 && time_mono_ns() < deadline) submit(cl, c, time_mono_ns());
     return 0;
 }
 
@@ -169,11 +180,34 @@ static void *run(void *arg)
         cl.calls[i].body[3] = (uint8_t)(pl.len >> 8);
         cl.calls[i].body[4] = (uint8_t)pl.len;
         memcpy(cl.calls[i].body + 5, pl.body, pl.len);
-        if (cl.fd >= 0) submit(&cl, &cl.calls[i]);
+        if (cl.fd >= 0 && rate == 0) submit(&cl, &cl.calls[i], time_mono_ns());
     }
     uint8_t *in = malloc(1 << 16);
-    while (cl.fd >= 0 && cl.in_flight > 0) {
-        if (flush_out(&cl)) break;
+    for (;;) {
+        uint64_t now = time_mono_ns();
+        int wait_ms = 100;
+        if (rate > 0 && now < deadline) {
+            /* open loop: send every call that is due on a free stream */
+            for (;;) {
+                if (!cl.pending_due) {
+                    uint64_t k = atomic_fetch_add(&next_due, 1);
+                    cl.pending_due = t_start + (uint64_t)((double)k / rate * 1e9);
+                }
+                if (cl.pending_due > now || cl.pending_due >= deadline) break;
+                int free_slot = -1;
+                for (int i = 0; i < streams_per_conn && free_slot < 0; i++)
+                    if (!cl.calls[i].busy) free_slot = i;
+                if (free_slot < 0) break; /* behind: it goes out when a stream frees */
+                if (submit(&cl, &cl.calls[free_slot], cl.pending_due)) break;
+                cl.pending_due = 0;
+            }
+            if (cl.pending_due > now) wait_ms = (int)((cl.pending_due - now) / 1000000) + 1;
+        } else if (cl.in_flight == 0) {
+            break;
+        }
+        if (cl.fd < 0 || flush_out(&cl)) break;
+        struct pollfd pfd = {.fd = cl.fd, .events = POLLIN};
+        if (poll(&pfd, 1, wait_ms) <= 0) continue;
         ssize_t r = read(cl.fd, in, 1 << 16);
         if (r <= 0 || nghttp2_session_mem_recv(cl.h2, in, (size_t)r) < 0) break;
     }
@@ -190,12 +224,29 @@ static void *run(void *arg)
     return NULL;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile_ms(const uint64_t *v, size_t n, double p)
+{
+    return n ? (double)v[(size_t)(p * (double)(n - 1) + 0.5)] / 1e6 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[argc - 2], "--rate") == 0) {
+        rate = strtod(argv[argc - 1], NULL);
+        argc -= 2;
+    }
     if (argc != 5 && argc != 6) {
-        fprintf(stderr, "usage: bench_grpc HOST:PORT FILE.pb CONNECTIONS SECONDS [STREAMS]\n");
+        fprintf(stderr, "usage: bench_grpc HOST:PORT FILE.pb CONNECTIONS SECONDS [STREAMS] "
+                        "[--rate CALLS_PER_S]\n");
         return 2;
     }
+    if (!(lat = malloc(MAX_LAT * sizeof *lat))) return 1;
     if (net_parse_addr(argv[1], host, &port)) return 2;
     if (payload_load(&pl, argv[2], 1)) {
         fprintf(stderr, "bench_grpc: cannot load %s\n", argv[2]);
@@ -208,6 +259,7 @@ int main(int argc, char **argv)
     if (argc == 6) streams_per_conn = v > MAX_STREAMS ? MAX_STREAMS : (int)v;
     double secs = strtod(argv[4], NULL);
     uint64_t t0 = time_mono_ns();
+    t_start = t0;
     deadline = t0 + (uint64_t)(secs * 1e9);
     pthread_t th[64];
     for (int i = 0; i < conns; i++)
@@ -217,10 +269,14 @@ int main(int argc, char **argv)
     double el = (double)(time_mono_ns() - t0) / 1e9;
     unsigned long long ok = atomic_load(&ok_calls), refused = atomic_load(&refused_calls),
                        bad = atomic_load(&failed_calls);
+    size_t nl = atomic_load(&n_lat);
+    if (nl > MAX_LAT) nl = MAX_LAT;
+    qsort(lat, nl, sizeof *lat, cmp_u64);
     printf("connections=%d streams_per_connection=%d calls_ok=%llu calls_refused=%llu "
            "calls_failed=%llu spans_per_request=%llu traces_per_request=%u seconds=%.2f "
-           "spans_per_s=%.0f\n",
+           "spans_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f ack_max_ms=%.2f\n",
            conns, streams_per_conn, ok, refused, bad, (unsigned long long)pl.spans, pl.n_traces, el,
-           (double)ok * (double)pl.spans / el);
+           (double)ok * (double)pl.spans / el, percentile_ms(lat, nl, 0.5),
+           percentile_ms(lat, nl, 0.99), nl ? (double)lat[nl - 1] / 1e6 : 0.0);
     return ok ? 0 : 1;
 }

@@ -633,7 +633,7 @@ static int64_t trace_key(const uint8_t id[16])
 
 /* ---- segments -------------------------------------------------------------------------- */
 
-static void seg_path(const sq_store *s, uint32_t n, char *buf, size_t len)
+void sq_seg_path(const sq_store *s, uint32_t n, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/blobs-%08" PRIu32 ".seg", s->dir, n);
 }
@@ -642,7 +642,7 @@ static void seg_path(const sq_store *s, uint32_t n, char *buf, size_t len)
 static int seg_open(sq_store *s, uint32_t n, uint64_t size)
 {
     char path[4200];
-    seg_path(s, n, path, sizeof path);
+    sq_seg_path(s, n, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return errno_err(errno, "open", path);
     struct stat st;
@@ -697,7 +697,7 @@ static void seg_scan(sq_store *s, uint32_t *lo, uint32_t *hi)
         if (sscanf(e->d_name, "blobs-%8u.se%1s", &n, tail) != 2 || n == 0) continue;
         char path[4200];
         struct stat st;
-        seg_path(s, n, path, sizeof path);
+        sq_seg_path(s, n, path, sizeof path);
         if (stat(path, &st) != 0) continue;
         total += (uint64_t)st.st_size;
         if (!*lo || n < *lo) *lo = n;
@@ -715,7 +715,7 @@ static void seg_unlink_below(sq_store *s, uint32_t keep)
     for (uint32_t n = lo; n && n < keep && n <= hi; n++) {
         if (n == s->cur_seg) continue;
         char path[4200];
-        seg_path(s, n, path, sizeof path);
+        sq_seg_path(s, n, path, sizeof path);
         if (unlink(path) != 0 && errno != ENOENT)
             log_warn("store: unlink %s: %s", path, strerror(errno));
     }
@@ -735,7 +735,7 @@ static int fdc_get(const sq_store *s, fdcache *c, uint32_t seg)
     for (int i = 0; i < c->n; i++)
         if (c->seg[i] == seg) return c->fd[i];
     char path[4200];
-    seg_path(s, seg, path, sizeof path);
+    sq_seg_path(s, seg, path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC), slot;
     if (c->n < FD_CACHE) {
         slot = c->n++;
@@ -788,8 +788,9 @@ static int mkdirs(const char *dir)
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
-/* Opens a connection with our settings and SQL functions; 0 and *out, or an error. */
-static int open_conn(const char *path, bool create, int cache_kib, sqlite3 **out)
+/* Opens a connection with our settings and SQL functions (read-only when ro: SQLite then
+ * never writes the database, not even a checkpoint at close); 0 and *out, or an error. */
+static int open_conn(const char *path, bool create, bool ro, int cache_kib, sqlite3 **out)
 {
     static const struct {
         const char *name;
@@ -799,7 +800,8 @@ static int open_conn(const char *path, bool create, int cache_kib, sqlite3 **out
                {"lt_ranges_prune", fn_ranges_prune},
                {"lt_ranges_cut", fn_ranges_cut}};
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
+                (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &db, flags, NULL), src = SQLITE_OK;
     if (rc != SQLITE_OK) {
         rc = sq_err(db, rc, "open");
@@ -882,10 +884,10 @@ static int recover_segments(sq_store *s)
     }
     char path[4200];
     for (uint32_t n = seg + 1; n && n <= hi; n++) {
-        seg_path(s, n, path, sizeof path);
+        sq_seg_path(s, n, path, sizeof path);
         unlink(path);
     }
-    seg_path(s, seg, path, sizeof path);
+    sq_seg_path(s, seg, path, sizeof path);
     struct stat sb;
     uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     s->cur_seg = seg;
@@ -996,7 +998,7 @@ static int init_read_only(sq_store *s, char *errbuf, size_t errlen)
     sqlite3 *db = NULL;
     int64_t version = 0;
     s->read_only = true;
-    int rc = open_conn(s->dbpath, false, LT_SQLITE_READER_CACHE_KIB, &db);
+    int rc = open_conn(s->dbpath, false, s->ro_conns, LT_SQLITE_READER_CACHE_KIB, &db);
     if (!rc) rc = sq_query_int(db, "PRAGMA user_version", &version);
     sqlite3_close(db);
     if (rc)
@@ -1022,8 +1024,10 @@ static const lt_store_ops sqlite_ops;
 /* Opens (creating when missing) the store kept in directory dir. Returns 0 and *out, or
  * an error code with a one-line reason in errbuf. When another process holds the store
  * for writing, it is opened read-only (writes and retention then fail with LT_EBUSY).
+ * With read_only (store_open_read_only) an existing store is opened as such whoever holds
+ * it: no directory, lock file or database is created, and connections are read-only.
  * Any thread; the store is thread-safe. */
-int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errlen)
+int store_sqlite_open(const char *dir, bool read_only, lt_store **out, char *errbuf, size_t errlen)
 {
     char dummy[1];
     if (!errbuf || !errlen) {
@@ -1045,6 +1049,23 @@ int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errl
     if (strlen(dir) > 3000) {
         snprintf(errbuf, errlen, "store directory path too long");
         rc = LT_EINVAL;
+        goto out;
+    }
+    if (read_only) {
+        struct stat st;
+        size_t n = strlen(dir) + sizeof "/llmtrace.db";
+        if (!(s->dir = lt_strndup(dir, strlen(dir))) || !(s->dbpath = lt_malloc(n))) {
+            rc = LT_ENOMEM;
+            goto out;
+        }
+        snprintf(s->dbpath, n, "%s/llmtrace.db", dir);
+        if (stat(s->dbpath, &st) != 0 || !S_ISREG(st.st_mode)) {
+            snprintf(errbuf, errlen, "no store in %s", dir);
+            rc = LT_ENOTFOUND;
+            goto out;
+        }
+        s->ro_conns = true;
+        rc = init_read_only(s, errbuf, errlen);
         goto out;
     }
     if (mkdirs(dir) != 0) {
@@ -1074,7 +1095,7 @@ int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errl
         rc = init_read_only(s, errbuf, errlen);
         goto out;
     }
-    if ((rc = open_conn(s->dbpath, true, LT_SQLITE_WRITER_CACHE_KIB, &s->wdb))) {
+    if ((rc = open_conn(s->dbpath, true, false, LT_SQLITE_WRITER_CACHE_KIB, &s->wdb))) {
         snprintf(errbuf, errlen, "cannot open %s", s->dbpath);
         goto out;
     }
@@ -1790,7 +1811,8 @@ int sq_reader_get(sq_store *s, reader **out)
     }
     reader *r = &s->readers[s->n_readers];
     memset(r, 0, sizeof *r);
-    if ((rc = open_conn(s->dbpath, false, LT_SQLITE_READER_CACHE_KIB, &r->db))) goto out;
+    if ((rc = open_conn(s->dbpath, false, s->ro_conns, LT_SQLITE_READER_CACHE_KIB, &r->db)))
+        goto out;
     r->busy = true;
     s->n_readers++;
     *out = r;
@@ -2755,5 +2777,6 @@ static const lt_store_ops sqlite_ops = {
     .rederive = sq_rederive,
     .enforce_retention = sq_enforce_retention,
     .bytes_used = sq_bytes_used,
+    .check = sq_check,
     .close = sq_close,
 };

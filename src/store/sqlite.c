@@ -31,10 +31,11 @@
  * Resources and scopes are stored once per distinct content (hash -> id, cached in memory
  * so a repeated one costs no SQL); operations likewise. Each write call is one
  * transaction and one row of batches (rowid ranges, segment end): retention deletes a
- * prefix of batches as a rowid prefix of each table, prunes the summaries' ranges, drops
- * summaries left empty, unlinks segments nothing points into, and gives freed pages back
- * with incremental vacuum. At open, a segment tail that no commit covers (a crash between
- * the segment write and the commit) is cut off.
+ * prefix of batches as a rowid prefix of each table, prunes the summaries' ranges and
+ * takes back their span and error counts, drops summaries left empty, unlinks segments
+ * nothing points into, and gives freed pages back with incremental vacuum. At open, a
+ * segment tail that no commit covers (a crash between the segment write and the commit)
+ * is cut off; batches whose bytes the segment lost (power loss) are dropped the same way.
  *
  * Threads: one writer connection behind a mutex (writes and retention); reads borrow a
  * connection from a small pool and run in their own snapshot (WAL), concurrently with
@@ -153,12 +154,25 @@ static const char *const wsql[W_CORE_END] = {
                     " VALUES(?1,?2,?3,?4,?5,?6)",
     [W_OLDEST] = "SELECT id, received_ns, signal, last_id, seg FROM batches ORDER BY id LIMIT ?1",
     [W_GONE_CLEAR] = "DELETE FROM temp.gone",
-    [W_GONE_SPANS] = "INSERT OR IGNORE INTO temp.gone(id) SELECT trace_row FROM spans"
-                     " WHERE id <= ?1 UNION ALL SELECT trace_row FROM genai WHERE id <= ?1",
+    /* the summaries losing span rows [?1, ?2], with how many they lose (temp.gone is empty
+     * before: this runs first) */
+    [W_GONE_SPANS] = "INSERT INTO temp.gone(id, n, err) SELECT trace_row, count(*),"
+                     " coalesce(sum(status = 2), 0) FROM (SELECT trace_row, status FROM spans"
+                     " WHERE id BETWEEN ?1 AND ?2 UNION ALL SELECT trace_row, status FROM genai"
+                     " WHERE id BETWEEN ?1 AND ?2) GROUP BY trace_row",
     [W_GONE_LOGS] = "INSERT OR IGNORE INTO temp.gone(id) SELECT trace_row FROM logs"
-                    " WHERE id <= ?1 AND trace_row IS NOT NULL",
+                    " WHERE id BETWEEN ?1 AND ?2 AND trace_row IS NOT NULL",
     [W_PRUNE] = "UPDATE traces SET spans = lt_ranges_prune(spans, ?1),"
-                " logs = lt_ranges_prune(logs, ?2) WHERE id IN (SELECT id FROM temp.gone)",
+                " logs = lt_ranges_prune(logs, ?2), span_count = span_count -"
+                " (SELECT n FROM temp.gone g WHERE g.id = traces.id), error_count = error_count -"
+                " (SELECT err FROM temp.gone g WHERE g.id = traces.id)"
+                " WHERE id IN (SELECT id FROM temp.gone)",
+    /* recovery: the rows from ?1 (spans) and ?2 (logs) on were lost */
+    [W_CUT] = "UPDATE traces SET spans = lt_ranges_cut(spans, ?1),"
+              " logs = lt_ranges_cut(logs, ?2), span_count = span_count -"
+              " (SELECT n FROM temp.gone g WHERE g.id = traces.id), error_count = error_count -"
+              " (SELECT err FROM temp.gone g WHERE g.id = traces.id)"
+              " WHERE id IN (SELECT id FROM temp.gone)",
     [W_EMPTY] = "SELECT id, trace_id FROM traces WHERE id IN (SELECT id FROM temp.gone)"
                 " AND length(spans) = 0 AND length(logs) = 0",
     [W_IDX_DEL] = "DELETE FROM trace_idx WHERE key = ?1 AND trace_row = ?2",
@@ -827,35 +841,70 @@ out:
 }
 
 /* Removes the newest batches whose bodies lie past the end of the current segment: the
- * segment lost its tail (power loss before it reached the disk). */
+ * segment lost its tail (power loss before it reached the disk). Their rows go, and the
+ * summaries forget them as retention makes them forget deleted rows: ranges cut, span and
+ * error counts taken back, summaries left with nothing deleted (with their index entries).
+ * Otherwise the next rows, which reuse the lost row ids, would fall into stale ranges and
+ * the counts would include spans nobody can read. Runs at open, before the summary map is
+ * loaded. */
 static int drop_lost_batches(sq_store *s, uint64_t size)
 {
-    char sql[768];
-    int64_t first = 0;
-    snprintf(sql, sizeof sql,
-             "SELECT min(first_id) FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64
-             " AND signal = 0",
-             s->cur_seg, size);
-    int rc = sq_query_int(s->wdb, sql, &first);
-    if (rc) return rc;
-    snprintf(sql, sizeof sql,
-             "DELETE FROM spans WHERE id >= (SELECT min(first_id) FROM batches WHERE seg = %" PRIu32
-             " AND seg_end > %" PRIu64 " AND signal = 0);"
-             "DELETE FROM logs WHERE id >= (SELECT min(first_id) FROM batches WHERE seg = %" PRIu32
-             " AND seg_end > %" PRIu64 " AND signal = 1);"
-             "DELETE FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64 ";",
-             s->cur_seg, size, s->cur_seg, size, s->cur_seg, size);
-    rc = sq_exec_sql(s->wdb, "BEGIN IMMEDIATE");
-    /* the views of the lost spans leave the rollups too */
-    if (!rc && first && (rc = sq_genai_drop_from(s, first))) {
-        sq_exec_sql(s->wdb, "ROLLBACK");
-        return rc;
+    char sql[512];
+    int64_t span_from = 0, log_from = 0;
+    int rc;
+    for (int sig = SIG_SPANS; sig <= SIG_LOGS; sig++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT min(first_id) FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64
+                 " AND signal = %d",
+                 s->cur_seg, size, sig);
+        if ((rc = sq_query_int(s->wdb, sql, sig == SIG_SPANS ? &span_from : &log_from))) return rc;
     }
-    if (!rc) rc = sq_exec_sql(s->wdb, sql);
-    if (!rc)
-        rc = sq_exec_sql(s->wdb, "COMMIT");
-    else
-        sq_exec_sql(s->wdb, "ROLLBACK");
+    if ((rc = sq_exec_sql(s->wdb, "BEGIN IMMEDIATE"))) return rc;
+    if ((rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_CLEAR], "recover"))) goto out;
+    sqlite3_stmt *gs = s->ws[W_GONE_SPANS], *gl = s->ws[W_GONE_LOGS], *cut = s->ws[W_CUT];
+    sqlite3_bind_int64(gs, 1, span_from ? span_from : INT64_MAX);
+    sqlite3_bind_int64(gs, 2, INT64_MAX);
+    sqlite3_bind_int64(gl, 1, log_from ? log_from : INT64_MAX);
+    sqlite3_bind_int64(gl, 2, INT64_MAX);
+    sqlite3_bind_int64(cut, 1, span_from ? span_from : INT64_MAX);
+    sqlite3_bind_int64(cut, 2, log_from ? log_from : INT64_MAX);
+    if ((rc = sq_exec_stmt(s->wdb, gs, "recover")) || (rc = sq_exec_stmt(s->wdb, gl, "recover")) ||
+        (rc = sq_exec_stmt(s->wdb, cut, "recover")))
+        goto out;
+    sqlite3_stmt *em = s->ws[W_EMPTY];
+    int src;
+    while ((src = sqlite3_step(em)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(em, 0);
+        const void *tid = sqlite3_column_blob(em, 1);
+        sqlite3_bind_int64(s->ws[W_TRACE_DEL], 1, id);
+        if ((rc = sq_exec_stmt(s->wdb, s->ws[W_TRACE_DEL], "recover"))) break;
+        if (tid && sqlite3_column_bytes(em, 1) == 16) {
+            sqlite3_bind_int64(s->ws[W_IDX_DEL], 1, trace_key(tid));
+            sqlite3_bind_int64(s->ws[W_IDX_DEL], 2, id);
+            if ((rc = sq_exec_stmt(s->wdb, s->ws[W_IDX_DEL], "recover"))) break;
+        }
+    }
+    sqlite3_reset(em);
+    if (!rc && src != SQLITE_DONE) rc = sq_err(s->wdb, src, "recover");
+    /* the views of the lost spans leave the rollups too */
+    if (!rc && span_from) rc = sq_genai_drop_from(s, span_from);
+    if (!rc && span_from) {
+        snprintf(sql, sizeof sql, "DELETE FROM spans WHERE id >= %" PRId64, span_from);
+        rc = sq_exec_sql(s->wdb, sql);
+    }
+    if (!rc && log_from) {
+        snprintf(sql, sizeof sql, "DELETE FROM logs WHERE id >= %" PRId64, log_from);
+        rc = sq_exec_sql(s->wdb, sql);
+    }
+    if (!rc) {
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64, s->cur_seg,
+                 size);
+        rc = sq_exec_sql(s->wdb, sql);
+    }
+out:
+    if (!rc) return sq_exec_sql(s->wdb, "COMMIT");
+    sq_exec_sql(s->wdb, "ROLLBACK");
     return rc;
 }
 
@@ -948,7 +997,9 @@ static int init_writer(sq_store *s, char *errbuf, size_t errlen)
             goto out;
         }
     }
-    if ((rc = sq_exec_sql(s->wdb, "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY)")))
+    if ((rc =
+             sq_exec_sql(s->wdb, "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY,"
+                                 " n INTEGER NOT NULL DEFAULT 0, err INTEGER NOT NULL DEFAULT 0)")))
         goto out;
     for (int i = 0; i < W_COUNT; i++) {
         int prc = sqlite3_prepare_v3(s->wdb, wsql_text(i), -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i],
@@ -2635,8 +2686,10 @@ static int delete_oldest(sq_store *s, int max, uint64_t cutoff, uint32_t max_seg
     if (!*deleted) goto out;
     /* the summaries of the traces that lose rows */
     if ((rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_CLEAR], "retention"))) goto out;
-    sqlite3_bind_int64(s->ws[W_GONE_SPANS], 1, last_span);
-    sqlite3_bind_int64(s->ws[W_GONE_LOGS], 1, last_log);
+    sqlite3_bind_int64(s->ws[W_GONE_SPANS], 1, 0);
+    sqlite3_bind_int64(s->ws[W_GONE_SPANS], 2, last_span);
+    sqlite3_bind_int64(s->ws[W_GONE_LOGS], 1, 0);
+    sqlite3_bind_int64(s->ws[W_GONE_LOGS], 2, last_log);
     sqlite3_bind_int64(s->ws[W_PRUNE], 1, last_span);
     sqlite3_bind_int64(s->ws[W_PRUNE], 2, last_log);
     if ((rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_SPANS], "retention")) ||

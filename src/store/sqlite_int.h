@@ -127,6 +127,7 @@ enum {
     W_GONE_SPANS,
     W_GONE_LOGS,
     W_PRUNE,
+    W_CUT,
     W_EMPTY,
     W_IDX_DEL,
     W_TRACE_DEL,

@@ -1251,6 +1251,7 @@ static void test_retention_by_age(void **state)
     s = open_store(dir);
     assert_int_equal(spans_of(s, 40), 3);
     assert_int_equal(spans_of(s, 1), 0);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -1632,6 +1633,7 @@ static void test_segment_lost_tail(void **state)
     assert_int_equal(spans_of(s, 3), 0);
     write_simple(s, a, 4, 2, T0, 10);
     assert_int_equal(spans_of(s, 4), 2);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -3449,6 +3451,7 @@ static void test_genai_lost_tail(void **state)
     gs_write(s, a, 110, 200);
     gs_check_all(s, 200);
     assert_rollups_consistent(s);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);

@@ -251,22 +251,35 @@ int sq_map_rc(int rc)
     }
 }
 
-/* Maps a SQLite result to our codes; logs what failed unless the disk is merely full. */
+/* sq_map_rc with the connection's errno: SQLite reports a write refused for a file size
+ * limit (EFBIG) or a quota as an I/O error, but to the sender it is a full disk. */
+static int map_db_rc(sqlite3 *db, int rc)
+{
+    int r = sq_map_rc(rc), e = errno; /* SQLite does not always keep the write's errno */
+    if (r == LT_EIO && db && (rc & 0xff) == SQLITE_IOERR) {
+        if (sqlite3_system_errno(db)) e = sqlite3_system_errno(db);
+        if (e == ENOSPC || e == EDQUOT || e == EFBIG) r = LT_EFULL;
+    }
+    return r;
+}
+
+/* Maps a SQLite result to our codes; logs what failed unless the disk is merely full (the
+ * writers say that once, note_full). */
 int sq_err(sqlite3 *db, int rc, const char *what)
 {
-    int r = sq_map_rc(rc);
-    if (r == LT_EFULL)
-        log_warn("store: %s: disk or database full", what);
-    else if (r == LT_EIO)
-        log_error("store: %s: %s (sqlite %d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
-                  rc);
+    int r = map_db_rc(db, rc);
+    if (r == LT_EIO)
+        log_error("store: %s: %s (sqlite %d, %s)", what,
+                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                  db ? sqlite3_extended_errcode(db) : rc,
+                  db && sqlite3_system_errno(db) ? strerror(sqlite3_system_errno(db)) : "-");
     return r;
 }
 
 static int errno_err(int e, const char *what, const char *path)
 {
     if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
-        log_warn("store: %s %s: %s", what, path, strerror(e));
+        log_debug("store: %s %s: %s", what, path, strerror(e));
         return LT_EFULL;
     }
     log_error("store: %s %s: %s", what, path, strerror(e));
@@ -286,10 +299,10 @@ int sq_exec_sql(sqlite3 *db, const char *sql)
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        if ((rc & 0xff) != SQLITE_FULL)
-            log_error("store: '%.60s': %s", sql, msg ? msg : sqlite3_errstr(rc));
+        int r = map_db_rc(db, rc);
+        if (r != LT_EFULL) log_error("store: '%.60s': %s", sql, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
-        return sq_map_rc(rc);
+        return r;
     }
     return 0;
 }
@@ -1603,6 +1616,21 @@ static int summarise(sq_store *s, trace_agg *t, int64_t first, int64_t last, int
     return rc;
 }
 
+/* Says once that writes fail for a full disk (every write gets LT_EFULL meanwhile, and
+ * the senders retry), and once that they succeed again. Writer lock held. */
+static void note_full(sq_store *s, int rc, const char *what)
+{
+    if (rc == LT_EFULL && !s->full) {
+        s->full = true;
+        log_error("store: disk full in %s (writing %s): new data is refused (senders get a"
+                  " retryable error) until space is freed",
+                  s->dir, what);
+    } else if (rc == 0 && s->full) {
+        s->full = false;
+        log_info("store: space was freed in %s: writes succeed again", s->dir);
+    }
+}
+
 static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
 {
     sq_store *s = (sq_store *)st;
@@ -1705,6 +1733,7 @@ static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
     rc = sq_exec_stmt(s->wdb, bs, "add batch");
 out:
     if (began) rc = sq_end_write(s, rc, span0, log0);
+    note_full(s, rc, "spans");
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -1840,6 +1869,7 @@ static int sq_write_logs(lt_store *st, const lt_log_batch *b)
     rc = sq_exec_stmt(s->wdb, bs, "add batch");
 out:
     if (began) rc = sq_end_write(s, rc, span0, log0);
+    note_full(s, rc, "log records");
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }

@@ -278,6 +278,7 @@ typedef struct {
     int lock_fd;    /* holds the directory's writer lock */
     bool read_only; /* another process holds it, or store_open_read_only */
     bool ro_conns;  /* store_open_read_only: SQLite connections read-only too */
+    bool full;      /* the last write failed for a full disk (said once in the log) */
     pthread_mutex_t wlock;
     sqlite3 *wdb;
     sqlite3_stmt *ws[W_COUNT];

@@ -375,6 +375,31 @@ describe('durability', () => {
     });
   }
 
+  test('llmtrace check: --help, a missing store, a damaged one', async () => {
+    const h = await runCli(['check', '--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /^usage: llmtrace check \[options\]/);
+    assert.match(h.stdout, /--data DIR/);
+    const dir = makeTempDir('lt-check-');
+    dirs.push(dir);
+    const none = await runCli(['check', '--data', path.join(dir, 'none')]);
+    assert.equal(none.code, 1);
+    assert.equal(none.stderr.trim().split('\n').length, 1, none.stderr);
+    assert.ok(!fs.existsSync(path.join(dir, 'none')), 'check created a directory');
+    const server = await startServer({ dataDir: dir });
+    const work = new Workload(11);
+    const reqs = [work.next(0), work.next(1)];
+    for (const r of reqs) assert.equal((await post(server.otlp, '/v1/traces', r.body, r.headers)).status, 200);
+    await server.stop({ keep: true });
+    await checkStore(dir, 'before the damage');
+    const seg = path.join(dir, 'blobs-00000001.seg');
+    fs.truncateSync(seg, fs.statSync(seg).size - 20);
+    const bad = await runCli(['check', '--data', dir]);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /^problem: .*past the end of the segment/m);
+    assert.match(bad.stdout, /^store has \d+ problems?/m);
+  });
+
   test('full disk: 503 + Retry-After, a clear log line, ingest resumes once space is freed', async (t) => {
     const mnt = makeTempDir('lt-full-');
     dirs.push(mnt);

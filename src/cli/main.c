@@ -14,6 +14,7 @@ static const struct {
     {"show", cmd_show, "show one trace as a waterfall, with its LLM calls"},
     {"cost", cmd_cost, "LLM calls, tokens, cost and latency by model, provider, ..."},
     {"reprice", cmd_reprice, "recompute stored costs with the current prices"},
+    {"check", cmd_check, "verify a store's consistency (read-only)"},
     {"demo", cmd_demo, "send realistic demo GenAI traces (RAG, agents, streaming, errors)"},
 };
 

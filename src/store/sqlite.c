@@ -31,10 +31,11 @@
  * Resources and scopes are stored once per distinct content (hash -> id, cached in memory
  * so a repeated one costs no SQL); operations likewise. Each write call is one
  * transaction and one row of batches (rowid ranges, segment end): retention deletes a
- * prefix of batches as a rowid prefix of each table, prunes the summaries' ranges, drops
- * summaries left empty, unlinks segments nothing points into, and gives freed pages back
- * with incremental vacuum. At open, a segment tail that no commit covers (a crash between
- * the segment write and the commit) is cut off.
+ * prefix of batches as a rowid prefix of each table, prunes the summaries' ranges and
+ * takes back their span and error counts, drops summaries left empty, unlinks segments
+ * nothing points into, and gives freed pages back with incremental vacuum. At open, a
+ * segment tail that no commit covers (a crash between the segment write and the commit)
+ * is cut off; batches whose bytes the segment lost (power loss) are dropped the same way.
  *
  * Threads: one writer connection behind a mutex (writes and retention); reads borrow a
  * connection from a small pool and run in their own snapshot (WAL), concurrently with
@@ -153,12 +154,25 @@ static const char *const wsql[W_CORE_END] = {
                     " VALUES(?1,?2,?3,?4,?5,?6)",
     [W_OLDEST] = "SELECT id, received_ns, signal, last_id, seg FROM batches ORDER BY id LIMIT ?1",
     [W_GONE_CLEAR] = "DELETE FROM temp.gone",
-    [W_GONE_SPANS] = "INSERT OR IGNORE INTO temp.gone(id) SELECT trace_row FROM spans"
-                     " WHERE id <= ?1 UNION ALL SELECT trace_row FROM genai WHERE id <= ?1",
+    /* the summaries losing span rows [?1, ?2], with how many they lose (temp.gone is empty
+     * before: this runs first) */
+    [W_GONE_SPANS] = "INSERT INTO temp.gone(id, n, err) SELECT trace_row, count(*),"
+                     " coalesce(sum(status = 2), 0) FROM (SELECT trace_row, status FROM spans"
+                     " WHERE id BETWEEN ?1 AND ?2 UNION ALL SELECT trace_row, status FROM genai"
+                     " WHERE id BETWEEN ?1 AND ?2) GROUP BY trace_row",
     [W_GONE_LOGS] = "INSERT OR IGNORE INTO temp.gone(id) SELECT trace_row FROM logs"
-                    " WHERE id <= ?1 AND trace_row IS NOT NULL",
+                    " WHERE id BETWEEN ?1 AND ?2 AND trace_row IS NOT NULL",
     [W_PRUNE] = "UPDATE traces SET spans = lt_ranges_prune(spans, ?1),"
-                " logs = lt_ranges_prune(logs, ?2) WHERE id IN (SELECT id FROM temp.gone)",
+                " logs = lt_ranges_prune(logs, ?2), span_count = span_count -"
+                " (SELECT n FROM temp.gone g WHERE g.id = traces.id), error_count = error_count -"
+                " (SELECT err FROM temp.gone g WHERE g.id = traces.id)"
+                " WHERE id IN (SELECT id FROM temp.gone)",
+    /* recovery: the rows from ?1 (spans) and ?2 (logs) on were lost */
+    [W_CUT] = "UPDATE traces SET spans = lt_ranges_cut(spans, ?1),"
+              " logs = lt_ranges_cut(logs, ?2), span_count = span_count -"
+              " (SELECT n FROM temp.gone g WHERE g.id = traces.id), error_count = error_count -"
+              " (SELECT err FROM temp.gone g WHERE g.id = traces.id)"
+              " WHERE id IN (SELECT id FROM temp.gone)",
     [W_EMPTY] = "SELECT id, trace_id FROM traces WHERE id IN (SELECT id FROM temp.gone)"
                 " AND length(spans) = 0 AND length(logs) = 0",
     [W_IDX_DEL] = "DELETE FROM trace_idx WHERE key = ?1 AND trace_row = ?2",
@@ -237,22 +251,35 @@ int sq_map_rc(int rc)
     }
 }
 
-/* Maps a SQLite result to our codes; logs what failed unless the disk is merely full. */
+/* sq_map_rc with the connection's errno: SQLite reports a write refused for a file size
+ * limit (EFBIG) or a quota as an I/O error, but to the sender it is a full disk. */
+static int map_db_rc(sqlite3 *db, int rc)
+{
+    int r = sq_map_rc(rc), e = errno; /* SQLite does not always keep the write's errno */
+    if (r == LT_EIO && db && (rc & 0xff) == SQLITE_IOERR) {
+        if (sqlite3_system_errno(db)) e = sqlite3_system_errno(db);
+        if (e == ENOSPC || e == EDQUOT || e == EFBIG) r = LT_EFULL;
+    }
+    return r;
+}
+
+/* Maps a SQLite result to our codes; logs what failed unless the disk is merely full (the
+ * writers say that once, note_full). */
 int sq_err(sqlite3 *db, int rc, const char *what)
 {
-    int r = sq_map_rc(rc);
-    if (r == LT_EFULL)
-        log_warn("store: %s: disk or database full", what);
-    else if (r == LT_EIO)
-        log_error("store: %s: %s (sqlite %d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
-                  rc);
+    int r = map_db_rc(db, rc);
+    if (r == LT_EIO)
+        log_error("store: %s: %s (sqlite %d, %s)", what,
+                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                  db ? sqlite3_extended_errcode(db) : rc,
+                  db && sqlite3_system_errno(db) ? strerror(sqlite3_system_errno(db)) : "-");
     return r;
 }
 
 static int errno_err(int e, const char *what, const char *path)
 {
     if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
-        log_warn("store: %s %s: %s", what, path, strerror(e));
+        log_debug("store: %s %s: %s", what, path, strerror(e));
         return LT_EFULL;
     }
     log_error("store: %s %s: %s", what, path, strerror(e));
@@ -272,10 +299,10 @@ int sq_exec_sql(sqlite3 *db, const char *sql)
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        if ((rc & 0xff) != SQLITE_FULL)
-            log_error("store: '%.60s': %s", sql, msg ? msg : sqlite3_errstr(rc));
+        int r = map_db_rc(db, rc);
+        if (r != LT_EFULL) log_error("store: '%.60s': %s", sql, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
-        return sq_map_rc(rc);
+        return r;
     }
     return 0;
 }
@@ -633,7 +660,7 @@ static int64_t trace_key(const uint8_t id[16])
 
 /* ---- segments -------------------------------------------------------------------------- */
 
-static void seg_path(const sq_store *s, uint32_t n, char *buf, size_t len)
+void sq_seg_path(const sq_store *s, uint32_t n, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/blobs-%08" PRIu32 ".seg", s->dir, n);
 }
@@ -642,7 +669,7 @@ static void seg_path(const sq_store *s, uint32_t n, char *buf, size_t len)
 static int seg_open(sq_store *s, uint32_t n, uint64_t size)
 {
     char path[4200];
-    seg_path(s, n, path, sizeof path);
+    sq_seg_path(s, n, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return errno_err(errno, "open", path);
     struct stat st;
@@ -697,7 +724,7 @@ static void seg_scan(sq_store *s, uint32_t *lo, uint32_t *hi)
         if (sscanf(e->d_name, "blobs-%8u.se%1s", &n, tail) != 2 || n == 0) continue;
         char path[4200];
         struct stat st;
-        seg_path(s, n, path, sizeof path);
+        sq_seg_path(s, n, path, sizeof path);
         if (stat(path, &st) != 0) continue;
         total += (uint64_t)st.st_size;
         if (!*lo || n < *lo) *lo = n;
@@ -715,7 +742,7 @@ static void seg_unlink_below(sq_store *s, uint32_t keep)
     for (uint32_t n = lo; n && n < keep && n <= hi; n++) {
         if (n == s->cur_seg) continue;
         char path[4200];
-        seg_path(s, n, path, sizeof path);
+        sq_seg_path(s, n, path, sizeof path);
         if (unlink(path) != 0 && errno != ENOENT)
             log_warn("store: unlink %s: %s", path, strerror(errno));
     }
@@ -735,7 +762,7 @@ static int fdc_get(const sq_store *s, fdcache *c, uint32_t seg)
     for (int i = 0; i < c->n; i++)
         if (c->seg[i] == seg) return c->fd[i];
     char path[4200];
-    seg_path(s, seg, path, sizeof path);
+    sq_seg_path(s, seg, path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC), slot;
     if (c->n < FD_CACHE) {
         slot = c->n++;
@@ -788,8 +815,9 @@ static int mkdirs(const char *dir)
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
-/* Opens a connection with our settings and SQL functions; 0 and *out, or an error. */
-static int open_conn(const char *path, bool create, int cache_kib, sqlite3 **out)
+/* Opens a connection with our settings and SQL functions (read-only when ro: SQLite then
+ * never writes the database, not even a checkpoint at close); 0 and *out, or an error. */
+static int open_conn(const char *path, bool create, bool ro, int cache_kib, sqlite3 **out)
 {
     static const struct {
         const char *name;
@@ -799,7 +827,8 @@ static int open_conn(const char *path, bool create, int cache_kib, sqlite3 **out
                {"lt_ranges_prune", fn_ranges_prune},
                {"lt_ranges_cut", fn_ranges_cut}};
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
+                (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &db, flags, NULL), src = SQLITE_OK;
     if (rc != SQLITE_OK) {
         rc = sq_err(db, rc, "open");
@@ -825,35 +854,70 @@ out:
 }
 
 /* Removes the newest batches whose bodies lie past the end of the current segment: the
- * segment lost its tail (power loss before it reached the disk). */
+ * segment lost its tail (power loss before it reached the disk). Their rows go, and the
+ * summaries forget them as retention makes them forget deleted rows: ranges cut, span and
+ * error counts taken back, summaries left with nothing deleted (with their index entries).
+ * Otherwise the next rows, which reuse the lost row ids, would fall into stale ranges and
+ * the counts would include spans nobody can read. Runs at open, before the summary map is
+ * loaded. */
 static int drop_lost_batches(sq_store *s, uint64_t size)
 {
-    char sql[768];
-    int64_t first = 0;
-    snprintf(sql, sizeof sql,
-             "SELECT min(first_id) FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64
-             " AND signal = 0",
-             s->cur_seg, size);
-    int rc = sq_query_int(s->wdb, sql, &first);
-    if (rc) return rc;
-    snprintf(sql, sizeof sql,
-             "DELETE FROM spans WHERE id >= (SELECT min(first_id) FROM batches WHERE seg = %" PRIu32
-             " AND seg_end > %" PRIu64 " AND signal = 0);"
-             "DELETE FROM logs WHERE id >= (SELECT min(first_id) FROM batches WHERE seg = %" PRIu32
-             " AND seg_end > %" PRIu64 " AND signal = 1);"
-             "DELETE FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64 ";",
-             s->cur_seg, size, s->cur_seg, size, s->cur_seg, size);
-    rc = sq_exec_sql(s->wdb, "BEGIN IMMEDIATE");
-    /* the views of the lost spans leave the rollups too */
-    if (!rc && first && (rc = sq_genai_drop_from(s, first))) {
-        sq_exec_sql(s->wdb, "ROLLBACK");
-        return rc;
+    char sql[512];
+    int64_t span_from = 0, log_from = 0;
+    int rc;
+    for (int sig = SIG_SPANS; sig <= SIG_LOGS; sig++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT min(first_id) FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64
+                 " AND signal = %d",
+                 s->cur_seg, size, sig);
+        if ((rc = sq_query_int(s->wdb, sql, sig == SIG_SPANS ? &span_from : &log_from))) return rc;
     }
-    if (!rc) rc = sq_exec_sql(s->wdb, sql);
-    if (!rc)
-        rc = sq_exec_sql(s->wdb, "COMMIT");
-    else
-        sq_exec_sql(s->wdb, "ROLLBACK");
+    if ((rc = sq_exec_sql(s->wdb, "BEGIN IMMEDIATE"))) return rc;
+    if ((rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_CLEAR], "recover"))) goto out;
+    sqlite3_stmt *gs = s->ws[W_GONE_SPANS], *gl = s->ws[W_GONE_LOGS], *cut = s->ws[W_CUT];
+    sqlite3_bind_int64(gs, 1, span_from ? span_from : INT64_MAX);
+    sqlite3_bind_int64(gs, 2, INT64_MAX);
+    sqlite3_bind_int64(gl, 1, log_from ? log_from : INT64_MAX);
+    sqlite3_bind_int64(gl, 2, INT64_MAX);
+    sqlite3_bind_int64(cut, 1, span_from ? span_from : INT64_MAX);
+    sqlite3_bind_int64(cut, 2, log_from ? log_from : INT64_MAX);
+    if ((rc = sq_exec_stmt(s->wdb, gs, "recover")) || (rc = sq_exec_stmt(s->wdb, gl, "recover")) ||
+        (rc = sq_exec_stmt(s->wdb, cut, "recover")))
+        goto out;
+    sqlite3_stmt *em = s->ws[W_EMPTY];
+    int src;
+    while ((src = sqlite3_step(em)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(em, 0);
+        const void *tid = sqlite3_column_blob(em, 1);
+        sqlite3_bind_int64(s->ws[W_TRACE_DEL], 1, id);
+        if ((rc = sq_exec_stmt(s->wdb, s->ws[W_TRACE_DEL], "recover"))) break;
+        if (tid && sqlite3_column_bytes(em, 1) == 16) {
+            sqlite3_bind_int64(s->ws[W_IDX_DEL], 1, trace_key(tid));
+            sqlite3_bind_int64(s->ws[W_IDX_DEL], 2, id);
+            if ((rc = sq_exec_stmt(s->wdb, s->ws[W_IDX_DEL], "recover"))) break;
+        }
+    }
+    sqlite3_reset(em);
+    if (!rc && src != SQLITE_DONE) rc = sq_err(s->wdb, src, "recover");
+    /* the views of the lost spans leave the rollups too */
+    if (!rc && span_from) rc = sq_genai_drop_from(s, span_from);
+    if (!rc && span_from) {
+        snprintf(sql, sizeof sql, "DELETE FROM spans WHERE id >= %" PRId64, span_from);
+        rc = sq_exec_sql(s->wdb, sql);
+    }
+    if (!rc && log_from) {
+        snprintf(sql, sizeof sql, "DELETE FROM logs WHERE id >= %" PRId64, log_from);
+        rc = sq_exec_sql(s->wdb, sql);
+    }
+    if (!rc) {
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM batches WHERE seg = %" PRIu32 " AND seg_end > %" PRIu64, s->cur_seg,
+                 size);
+        rc = sq_exec_sql(s->wdb, sql);
+    }
+out:
+    if (!rc) return sq_exec_sql(s->wdb, "COMMIT");
+    sq_exec_sql(s->wdb, "ROLLBACK");
     return rc;
 }
 
@@ -882,10 +946,10 @@ static int recover_segments(sq_store *s)
     }
     char path[4200];
     for (uint32_t n = seg + 1; n && n <= hi; n++) {
-        seg_path(s, n, path, sizeof path);
+        sq_seg_path(s, n, path, sizeof path);
         unlink(path);
     }
-    seg_path(s, seg, path, sizeof path);
+    sq_seg_path(s, seg, path, sizeof path);
     struct stat sb;
     uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     s->cur_seg = seg;
@@ -946,7 +1010,9 @@ static int init_writer(sq_store *s, char *errbuf, size_t errlen)
             goto out;
         }
     }
-    if ((rc = sq_exec_sql(s->wdb, "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY)")))
+    if ((rc =
+             sq_exec_sql(s->wdb, "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY,"
+                                 " n INTEGER NOT NULL DEFAULT 0, err INTEGER NOT NULL DEFAULT 0)")))
         goto out;
     for (int i = 0; i < W_COUNT; i++) {
         int prc = sqlite3_prepare_v3(s->wdb, wsql_text(i), -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i],
@@ -996,7 +1062,7 @@ static int init_read_only(sq_store *s, char *errbuf, size_t errlen)
     sqlite3 *db = NULL;
     int64_t version = 0;
     s->read_only = true;
-    int rc = open_conn(s->dbpath, false, LT_SQLITE_READER_CACHE_KIB, &db);
+    int rc = open_conn(s->dbpath, false, s->ro_conns, LT_SQLITE_READER_CACHE_KIB, &db);
     if (!rc) rc = sq_query_int(db, "PRAGMA user_version", &version);
     sqlite3_close(db);
     if (rc)
@@ -1022,8 +1088,10 @@ static const lt_store_ops sqlite_ops;
 /* Opens (creating when missing) the store kept in directory dir. Returns 0 and *out, or
  * an error code with a one-line reason in errbuf. When another process holds the store
  * for writing, it is opened read-only (writes and retention then fail with LT_EBUSY).
+ * With read_only (store_open_read_only) an existing store is opened as such whoever holds
+ * it: no directory, lock file or database is created, and connections are read-only.
  * Any thread; the store is thread-safe. */
-int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errlen)
+int store_sqlite_open(const char *dir, bool read_only, lt_store **out, char *errbuf, size_t errlen)
 {
     char dummy[1];
     if (!errbuf || !errlen) {
@@ -1045,6 +1113,23 @@ int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errl
     if (strlen(dir) > 3000) {
         snprintf(errbuf, errlen, "store directory path too long");
         rc = LT_EINVAL;
+        goto out;
+    }
+    if (read_only) {
+        struct stat st;
+        size_t n = strlen(dir) + sizeof "/llmtrace.db";
+        if (!(s->dir = lt_strndup(dir, strlen(dir))) || !(s->dbpath = lt_malloc(n))) {
+            rc = LT_ENOMEM;
+            goto out;
+        }
+        snprintf(s->dbpath, n, "%s/llmtrace.db", dir);
+        if (stat(s->dbpath, &st) != 0 || !S_ISREG(st.st_mode)) {
+            snprintf(errbuf, errlen, "no store in %s", dir);
+            rc = LT_ENOTFOUND;
+            goto out;
+        }
+        s->ro_conns = true;
+        rc = init_read_only(s, errbuf, errlen);
         goto out;
     }
     if (mkdirs(dir) != 0) {
@@ -1074,7 +1159,7 @@ int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errl
         rc = init_read_only(s, errbuf, errlen);
         goto out;
     }
-    if ((rc = open_conn(s->dbpath, true, LT_SQLITE_WRITER_CACHE_KIB, &s->wdb))) {
+    if ((rc = open_conn(s->dbpath, true, false, LT_SQLITE_WRITER_CACHE_KIB, &s->wdb))) {
         snprintf(errbuf, errlen, "cannot open %s", s->dbpath);
         goto out;
     }
@@ -1531,6 +1616,21 @@ static int summarise(sq_store *s, trace_agg *t, int64_t first, int64_t last, int
     return rc;
 }
 
+/* Says once that writes fail for a full disk (every write gets LT_EFULL meanwhile, and
+ * the senders retry), and once that they succeed again. Writer lock held. */
+static void note_full(sq_store *s, int rc, const char *what)
+{
+    if (rc == LT_EFULL && !s->full) {
+        s->full = true;
+        log_error("store: disk full in %s (writing %s): new data is refused (senders get a"
+                  " retryable error) until space is freed",
+                  s->dir, what);
+    } else if (rc == 0 && s->full) {
+        s->full = false;
+        log_info("store: space was freed in %s: writes succeed again", s->dir);
+    }
+}
+
 static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
 {
     sq_store *s = (sq_store *)st;
@@ -1633,6 +1733,7 @@ static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
     rc = sq_exec_stmt(s->wdb, bs, "add batch");
 out:
     if (began) rc = sq_end_write(s, rc, span0, log0);
+    note_full(s, rc, "spans");
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -1768,6 +1869,7 @@ static int sq_write_logs(lt_store *st, const lt_log_batch *b)
     rc = sq_exec_stmt(s->wdb, bs, "add batch");
 out:
     if (began) rc = sq_end_write(s, rc, span0, log0);
+    note_full(s, rc, "log records");
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -1790,7 +1892,8 @@ int sq_reader_get(sq_store *s, reader **out)
     }
     reader *r = &s->readers[s->n_readers];
     memset(r, 0, sizeof *r);
-    if ((rc = open_conn(s->dbpath, false, LT_SQLITE_READER_CACHE_KIB, &r->db))) goto out;
+    if ((rc = open_conn(s->dbpath, false, s->ro_conns, LT_SQLITE_READER_CACHE_KIB, &r->db)))
+        goto out;
     r->busy = true;
     s->n_readers++;
     *out = r;
@@ -2613,8 +2716,10 @@ static int delete_oldest(sq_store *s, int max, uint64_t cutoff, uint32_t max_seg
     if (!*deleted) goto out;
     /* the summaries of the traces that lose rows */
     if ((rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_CLEAR], "retention"))) goto out;
-    sqlite3_bind_int64(s->ws[W_GONE_SPANS], 1, last_span);
-    sqlite3_bind_int64(s->ws[W_GONE_LOGS], 1, last_log);
+    sqlite3_bind_int64(s->ws[W_GONE_SPANS], 1, 0);
+    sqlite3_bind_int64(s->ws[W_GONE_SPANS], 2, last_span);
+    sqlite3_bind_int64(s->ws[W_GONE_LOGS], 1, 0);
+    sqlite3_bind_int64(s->ws[W_GONE_LOGS], 2, last_log);
     sqlite3_bind_int64(s->ws[W_PRUNE], 1, last_span);
     sqlite3_bind_int64(s->ws[W_PRUNE], 2, last_log);
     if ((rc = sq_exec_stmt(s->wdb, s->ws[W_GONE_SPANS], "retention")) ||
@@ -2755,5 +2860,6 @@ static const lt_store_ops sqlite_ops = {
     .rederive = sq_rederive,
     .enforce_retention = sq_enforce_retention,
     .bytes_used = sq_bytes_used,
+    .check = sq_check,
     .close = sq_close,
 };

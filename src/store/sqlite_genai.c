@@ -18,8 +18,8 @@
  * costs, and gdims: the distinct models, providers, operations, conversations and users of
  * the trace (up to GDIMS_PER_KIND of each; past that a kind is marked as overflowing and
  * its filter looks at the trace's genai rows, within the list's work bound). Totals and
- * gdims are added by each piece of the trace, like span_count; like span_count, retention
- * does not take them back.
+ * gdims are added by each piece of the trace, like span_count; unlike span_count and
+ * error_count, retention (and recovery from a lost segment tail) does not take them back.
  *
  * Rollups. genai_summary must answer for a day of ten million spans in a fraction of a
  * second, which no scan of rows can. Per dimension of lt_group_by, per minute of span start

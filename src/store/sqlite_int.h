@@ -2,7 +2,8 @@
  * share. sqlite.c is the core (opening, segments, writing, reading, listing, retention);
  * sqlite_genai.c keeps the GenAI views, the per-trace GenAI totals, the rollups behind
  * genai_summary, and rederive; sqlite_content.c moves large strings out of span and log
- * bodies into the content table and puts them back on read.
+ * bodies into the content table and puts them back on read; sqlite_check.c verifies a
+ * store against itself (store_check).
  *
  * Functions shared between the files carry the sq_ prefix; everything else stays static.
  * Nothing here is part of the store contract (store/store.h): no other module includes it.
@@ -126,6 +127,7 @@ enum {
     W_GONE_SPANS,
     W_GONE_LOGS,
     W_PRUNE,
+    W_CUT,
     W_EMPTY,
     W_IDX_DEL,
     W_TRACE_DEL,
@@ -274,7 +276,9 @@ typedef struct {
     lt_store base;
     char *dir, *dbpath;
     int lock_fd;    /* holds the directory's writer lock */
-    bool read_only; /* another process holds it */
+    bool read_only; /* another process holds it, or store_open_read_only */
+    bool ro_conns;  /* store_open_read_only: SQLite connections read-only too */
+    bool full;      /* the last write failed for a full disk (said once in the log) */
     pthread_mutex_t wlock;
     sqlite3 *wdb;
     sqlite3_stmt *ws[W_COUNT];
@@ -338,6 +342,7 @@ void sq_reader_put(sq_store *s, reader *r);
 int sq_rstmt(reader *r, int i, sqlite3_stmt **out);
 int sq_read_begin(reader *r);
 void sq_read_end(reader *r);
+void sq_seg_path(const sq_store *s, uint32_t n, char *buf, size_t len);
 /* Reads n bytes of a segment at loc into p; false (logged) when they are not there. */
 bool sq_seg_read(const sq_store *s, fdcache *c, int64_t loc, size_t n, uint8_t *p);
 void sq_fdc_close(fdcache *c);
@@ -463,6 +468,10 @@ void sq_genai_sql_functions(sqlite3 *db, int *src);
 int sq_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *a, lt_genai_group **out,
                      uint32_t *n);
 int sq_rederive(lt_store *st, lt_rederive_fn fn, void *ctx, lt_progress_fn progress, void *pctx);
+
+/* ---- consistency check (sqlite_check.c) ---- */
+
+int sq_check(lt_store *st, lt_arena *a, lt_check_report *out);
 
 /* ---- content (sqlite_content.c) ---- */
 

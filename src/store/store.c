@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,9 +13,9 @@
 
 /* Defined in sqlite.c (there is no engine header: engines are reached only through
  * store_open and the function table). */
-int store_sqlite_open(const char *dir, lt_store **out, char *errbuf, size_t errlen);
+int store_sqlite_open(const char *dir, bool read_only, lt_store **out, char *errbuf, size_t errlen);
 
-int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen)
+static int open_url(const char *url, bool read_only, lt_store **out, char *errbuf, size_t errlen)
 {
     if (errbuf && errlen) errbuf[0] = 0;
     *out = NULL;
@@ -34,7 +35,17 @@ int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen)
             snprintf(errbuf, errlen, "unknown store scheme in '%s' (use a directory path)", url);
         return LT_EUNSUPPORTED;
     }
-    return store_sqlite_open(url, out, errbuf, errlen);
+    return store_sqlite_open(url, read_only, out, errbuf, errlen);
+}
+
+int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen)
+{
+    return open_url(url, false, out, errbuf, errlen);
+}
+
+int store_open_read_only(const char *url, lt_store **out, char *errbuf, size_t errlen)
+{
+    return open_url(url, true, out, errbuf, errlen);
 }
 
 void store_set_cache_limit(size_t bytes)

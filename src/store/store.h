@@ -130,6 +130,19 @@ typedef int (*lt_rederive_fn)(void *ctx, lt_genai *g, uint64_t span_start_unix_n
 /* Progress of a long operation: done of total units. */
 typedef void (*lt_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
+/* What store_check found: how much it looked at, and the problems. Every problem is
+ * counted; the first LT_CHECK_LISTED are described in one line each (in the caller's arena). */
+enum { LT_CHECK_LISTED = 50 };
+typedef struct {
+    uint64_t traces, spans, logs; /* trace summaries, span rows, log records */
+    uint64_t views;               /* spans stored with a GenAI view */
+    uint64_t content;             /* content units (SQLite: compressed blocks) */
+    uint64_t segments, segment_bytes;
+    uint64_t problems;
+    lt_str listed[LT_CHECK_LISTED];
+    uint32_t n_listed;
+} lt_check_report;
+
 typedef struct {
     const char *name;
     int (*write_traces)(lt_store *s, const lt_trace_batch *b);
@@ -144,6 +157,7 @@ typedef struct {
     int (*rederive)(lt_store *s, lt_rederive_fn fn, void *ctx, lt_progress_fn progress, void *pctx);
     int (*enforce_retention)(lt_store *s, const lt_retention *r, uint64_t now_ns);
     int (*bytes_used)(lt_store *s, uint64_t *out);
+    int (*check)(lt_store *s, lt_arena *a, lt_check_report *out);
     void (*close)(lt_store *s);
 } lt_store_ops;
 
@@ -160,6 +174,11 @@ int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen);
  * bound). A soft bound: the caches shrink to it, queries still get the memory they need.
  * Call before opening stores; any thread. */
 void store_set_cache_limit(size_t bytes);
+
+/* Opens an existing store for reading only (llmtrace check): nothing is created, recovered,
+ * cut or removed, whether or not another process writes the store; writes, retention and
+ * rederive fail with LT_EBUSY. LT_ENOTFOUND when url holds no store. */
+int store_open_read_only(const char *url, lt_store **out, char *errbuf, size_t errlen);
 
 /* Writes are atomic per call: on success every span (record) of b is durable, on error
  * none is. A span's canonical view (lt_span.genai, when set) is stored with it: typed
@@ -223,6 +242,19 @@ static inline int store_enforce_retention(lt_store *s, const lt_retention *r, ui
 static inline int store_bytes_used(lt_store *s, uint64_t *out)
 {
     return s->ops->bytes_used(s, out);
+}
+/* Verifies the store against itself: the engine's own integrity check, every stored span
+ * and log record readable where its row says (bodies decode, with their trace and span
+ * ids, and the content they reference), the trace summaries agreeing with their spans
+ * (counts, errors, ids), the indexes and GenAI views with what they point at. Fills out
+ * (problems = 0 when the store is consistent) and returns 0 when the check could run; an
+ * error code when it could not (LT_ENOMEM, or LT_EIO when the engine cannot be read at
+ * all). Reads one snapshot and runs beside writes; on a store written while it runs, data
+ * that retention deletes during the check may be reported missing. Reads everything:
+ * its time grows with the store's size. */
+static inline int store_check(lt_store *s, lt_arena *a, lt_check_report *out)
+{
+    return s->ops->check(s, a, out);
 }
 /* NULL-tolerant; the store must not be used afterwards. */
 static inline void store_close(lt_store *s)

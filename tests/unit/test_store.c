@@ -38,6 +38,7 @@
 #include "store/sqlite.c"
 #include "store/sqlite_content.c"
 #include "store/sqlite_genai.c"
+#include "store/sqlite_check.c"
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
@@ -93,6 +94,46 @@ static lt_store *open_store(const char *dir)
     if (rc) fprintf(stderr, "store_open: %s\n", err);
     assert_int_equal(rc, 0);
     return s;
+}
+
+/* store_check on s (and on a read-only opener of dir when given): no problem, and the
+ * number of spans when want_spans >= 0. */
+static void assert_check_ok(lt_store *s, const char *dir, int64_t want_spans)
+{
+    for (int pass = 0; pass < (dir ? 2 : 1); pass++) {
+        lt_store *c = s;
+        char err[256];
+        if (pass == 1) assert_int_equal(store_open_read_only(dir, &c, err, sizeof err), 0);
+        lt_arena *a = arena_new();
+        lt_check_report rep;
+        assert_int_equal(store_check(c, a, &rep), 0);
+        for (uint32_t i = 0; i < rep.n_listed; i++)
+            fprintf(stderr, "check: %.*s\n", (int)rep.listed[i].len, rep.listed[i].ptr);
+        assert_int_equal(rep.problems, 0);
+        if (want_spans >= 0) assert_int_equal(rep.spans, want_spans);
+        arena_free(a);
+        if (pass == 1) store_close(c);
+    }
+}
+
+/* store_check on s finds problems, one of whose descriptions contains what. */
+static void assert_check_finds(lt_store *s, const char *what)
+{
+    lt_arena *a = arena_new();
+    lt_check_report rep;
+    assert_int_equal(store_check(s, a, &rep), 0);
+    bool found = false;
+    for (uint32_t i = 0; i < rep.n_listed; i++)
+        if (memmem(rep.listed[i].ptr, rep.listed[i].len, what, strlen(what))) found = true;
+    if (!found) {
+        fprintf(stderr, "check found %llu problems, none with '%s':\n",
+                (unsigned long long)rep.problems, what);
+        for (uint32_t i = 0; i < rep.n_listed; i++)
+            fprintf(stderr, "  %.*s\n", (int)rep.listed[i].len, rep.listed[i].ptr);
+    }
+    assert_true(rep.problems > 0);
+    assert_true(found);
+    arena_free(a);
 }
 
 static void tid_of(uint32_t n, uint8_t out[16])
@@ -495,6 +536,7 @@ static void test_fixtures_lossless(void **state)
     }
     assert_true(spans_total > 500);
     assert_true(logs_total > 100);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -727,6 +769,7 @@ static void test_trace_in_pieces(void **state)
     assert_true(lt_str_eq_c(d.spans.rs[0].scopes[0].spans[1].name, "grandchild"));
     assert_true(lt_str_eq_c(model_service_name(&d.spans.rs[1].resource), "svc-a"));
     assert_int_equal(d.logs.n_records, 2);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -1107,6 +1150,7 @@ static void test_reopen_and_index_flush(void **state)
     uint32_t n;
     assert_int_equal(store_list_services(s, a, &sv, &n), 0);
     assert_int_equal(n, 2);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -1207,6 +1251,7 @@ static void test_retention_by_age(void **state)
     s = open_store(dir);
     assert_int_equal(spans_of(s, 40), 3);
     assert_int_equal(spans_of(s, 1), 0);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -1246,6 +1291,7 @@ static void test_retention_by_size(void **state)
     lt_trace_data d;
     for (uint32_t i = 0; i < l.n; i++)
         assert_int_equal(store_get_trace(s, l.items[i].trace_id, a, &d), 0);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     uint64_t dir_after = dir_size(dir), db_after = file_size(dir, "llmtrace.db");
     assert_true(dir_after < dir_before / 3);
@@ -1444,6 +1490,7 @@ static void test_disk_full(void **state)
     for (uint32_t t = 2; t < 22; t++)
         assert_int_equal(spans_of(s, t), 10);
     assert_int_equal(spans_of(s, 1), 10);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -1508,6 +1555,7 @@ static void test_allocation_failures(void **state)
     store_close(s);
     s = open_store(dir);
     assert_int_equal(spans_of(s, 2), 3);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -1559,6 +1607,7 @@ static void test_kill_during_ingest(void **state)
     lt_arena *a = arena_new();
     write_simple(s, a, 100000, 4, T0, 10);
     assert_int_equal(spans_of(s, 100000), 4);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -1584,6 +1633,149 @@ static void test_segment_lost_tail(void **state)
     assert_int_equal(spans_of(s, 3), 0);
     write_simple(s, a, 4, 2, T0, 10);
     assert_int_equal(spans_of(s, 4), 2);
+    assert_check_ok(s, NULL, -1);
+    store_close(s);
+    arena_free(a);
+    remove_dir(dir);
+}
+
+/* A closed store of five traces (four spans each, their prompts in the content table),
+ * log records with and without a trace, checked clean. */
+static char *check_store(void)
+{
+    char *dir = make_dir();
+    lt_store *s = open_store(dir);
+    lt_arena *a = arena_new();
+    for (uint32_t t = 1; t <= 5; t++)
+        write_simple(s, a, t, 4, T0 + t, 400);
+    lt_log_record lr[3] = {mk_log(1, 1, T0, "on a span"), mk_log(9, 0, T0, "before its trace"),
+                           mk_log(UINT32_MAX, 0, T0, "no trace")};
+    lt_log_batch lb = one_log_batch(a, "svc", lr, 3);
+    assert_int_equal(store_write_logs(s, &lb), 0);
+    assert_check_ok(s, dir, 20);
+    store_close(s);
+    arena_free(a);
+    return dir;
+}
+
+static void db_exec(const char *dir, const char *sql)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/llmtrace.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) fprintf(stderr, "%s: %s\n", sql, msg);
+    sqlite3_free(msg);
+    assert_int_equal(rc, SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Checks the closed store dir read-only (as `llmtrace check` does: nothing is recovered)
+ * and expects a problem described with what. */
+static void assert_dir_finds(const char *dir, const char *what)
+{
+    lt_store *s = NULL;
+    char err[256];
+    assert_int_equal(store_open_read_only(dir, &s, err, sizeof err), 0);
+    assert_check_finds(s, what);
+    store_close(s);
+}
+
+/* store_check finds each kind of damage: a segment cut short, a corrupted body, lost span
+ * rows, lost content, a second summary of a trace, a missing resource, a damaged page;
+ * and the read-only opener changes nothing. */
+static void test_check_detects(void **state)
+{
+    (void)state;
+    char path[1024];
+    /* a segment that lost its tail: the batches and rows past it */
+    char *dir = check_store();
+    snprintf(path, sizeof path, "%s/blobs-00000001.seg", dir);
+    uint64_t size = file_size(dir, "blobs-00000001.seg");
+    assert_int_equal(truncate(path, (off_t)size - 10), 0);
+    assert_dir_finds(dir, "lies past the end of the segment");
+    assert_dir_finds(dir, "the batch ends at");
+    assert_int_equal(file_size(dir, "blobs-00000001.seg"), size - 10); /* not recovered */
+    remove_dir(dir);
+    /* bytes of a body overwritten */
+    dir = check_store();
+    snprintf(path, sizeof path, "%s/blobs-00000001.seg", dir);
+    FILE *f = fopen(path, "r+");
+    assert_non_null(f);
+    fseek(f, 3, SEEK_SET);
+    fwrite("\xff\xff\xff\xff\xff\xff", 1, 6, f);
+    fclose(f);
+    assert_dir_finds(dir, "span row 1: ");
+    remove_dir(dir);
+    /* span rows deleted */
+    dir = check_store();
+    db_exec(dir, "DELETE FROM spans WHERE id IN (2, 3)");
+    assert_dir_finds(dir, "its summary counts 4 spans, 2 are stored");
+    remove_dir(dir);
+    /* a span row no summary lists */
+    dir = check_store();
+    db_exec(dir, "UPDATE spans SET trace_row = 999 WHERE id = 5");
+    assert_dir_finds(dir, "20 span rows, 19 of them listed");
+    remove_dir(dir);
+    /* content lost */
+    dir = check_store();
+    db_exec(dir, "DELETE FROM content");
+    assert_dir_finds(dir, "its stored content is missing");
+    remove_dir(dir);
+    /* a trace with two summaries (the writer lost track of the first) */
+    dir = check_store();
+    db_exec(dir, "INSERT INTO traces(trace_id, start_ns, end_ns, span_count, error_count,"
+                 " services, spans, logs) SELECT trace_id, start_ns, end_ns, 0, 0, services,"
+                 " x'', x'' FROM traces WHERE id = 1");
+    assert_dir_finds(dir, "trace ids with more than one summary");
+    assert_dir_finds(dir, "lists no span and no log record");
+    remove_dir(dir);
+    /* a resource gone */
+    dir = check_store();
+    db_exec(dir, "DELETE FROM resources");
+    assert_dir_finds(dir, "resource or scope is missing");
+    remove_dir(dir);
+    /* an index that disagrees with its table */
+    dir = check_store();
+    db_exec(dir, "PRAGMA writable_schema=ON; UPDATE sqlite_schema SET sql ="
+                 " 'CREATE INDEX traces_start ON traces(end_ns, trace_id)'"
+                 " WHERE name = 'traces_start'");
+    assert_dir_finds(dir, "database: ");
+    remove_dir(dir);
+    /* a log record that lost its summary */
+    dir = check_store();
+    db_exec(dir, "UPDATE logs SET trace_row = NULL WHERE id = (SELECT max(id) FROM logs)");
+    assert_dir_finds(dir, "it has a trace id but no trace summary");
+    remove_dir(dir);
+}
+
+/* Opening read-only: an existing store only; writes refused; a running writer's data seen. */
+static void test_check_read_only_open(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    lt_store *ro = NULL;
+    char err[256], missing[1100];
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    assert_int_equal(store_open_read_only(missing, &ro, err, sizeof err), LT_ENOTFOUND);
+    struct stat st;
+    assert_int_not_equal(stat(missing, &st), 0); /* nothing created */
+    lt_store *s = open_store(dir);
+    lt_arena *a = arena_new();
+    write_simple(s, a, 1, 3, T0, 300);
+    assert_int_equal(store_open_read_only(dir, &ro, err, sizeof err), 0);
+    write_simple(s, a, 2, 3, T0, 300);
+    assert_check_ok(ro, NULL, 6);
+    lt_trace_batch b = one_batch(a, "svc", NULL, NULL, 0);
+    lt_span sp = mk_span(3, 1, 0, "x", T0, T0 + 1, 0);
+    b.rs[0].scopes[0].spans = &sp;
+    b.rs[0].scopes[0].n_spans = 1;
+    b.n_spans = 1;
+    assert_int_equal(store_write_traces(ro, &b), LT_EBUSY);
+    store_close(ro);
+    assert_check_ok(s, dir, 6);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -2036,6 +2228,7 @@ static void test_genai_trace_totals(void **state)
         store_close(s);
         s = open_store(dir);
     }
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -2510,6 +2703,7 @@ static void test_genai_retention(void **state)
     int64_t v = 0;
     assert_int_equal(sq_query_int(((sq_store *)s)->wdb, "SELECT count(*) FROM genai", &v), 0);
     assert_int_equal(v, N_GS - 300);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -2646,6 +2840,7 @@ static void test_rederive(void **state)
     lt_store *r = open_store(dir);
     assert_int_equal(store_rederive(r, reprice, &c, NULL, NULL), LT_EBUSY);
     store_close(r);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -2672,6 +2867,7 @@ static void test_rederive_stops(void **state)
                      0);
     assert_int_equal(computed, 100);
     assert_rollups_consistent(s);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -3023,6 +3219,7 @@ static void test_content_retention(void **state)
     r.max_age_ns = 1;
     assert_int_equal(store_enforce_retention(s, &r, time_now_ns() + 1000000000ull), 0);
     assert_int_equal(content_rows(s), 0);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -3138,6 +3335,7 @@ static void test_genai_kill_reopen(void **state)
     }
     sqlite3_finalize(st);
     assert_int_equal(sq->content->pend.n, unindexed);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     arena_free(pa);
@@ -3220,6 +3418,7 @@ static void test_genai_allocation_failures(void **state)
     store_close(s);
     s = open_store(dir);
     assert_rollups_consistent(s);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -3252,6 +3451,7 @@ static void test_genai_lost_tail(void **state)
     gs_write(s, a, 110, 200);
     gs_check_all(s, 200);
     assert_rollups_consistent(s);
+    assert_check_ok(s, NULL, -1);
     store_close(s);
     arena_free(a);
     remove_dir(dir);
@@ -3397,6 +3597,8 @@ int main(void)
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_kill_during_ingest),
         cmocka_unit_test(test_segment_lost_tail),
+        cmocka_unit_test(test_check_detects),
+        cmocka_unit_test(test_check_read_only_open),
         cmocka_unit_test(test_internals),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_genai_views_lossless),

@@ -26,6 +26,7 @@ struct otlp_http {
     const auth *auth;
     ingest *const *queues;
     size_t max_body;
+    bool stopping;
 };
 
 /* The reply side of one request while the receive stage holds it. */
@@ -143,6 +144,11 @@ static void handle(struct evhttp_request *req, void *arg)
         send_status(req, 405, "Method Not Allowed", fmt, "use POST");
         return;
     }
+    if (srv->stopping) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        send_status(req, 503, "Service Unavailable", fmt, "server stopping, retry later");
+        return;
+    }
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     int tenant = auth_ingest(srv->auth, evhttp_find_header(in, "Authorization"));
     if (tenant < 0) {
@@ -209,6 +215,11 @@ otlp_http *otlp_http_new(struct evhttp *http, recv_ctx *recv, const auth *a, ing
     r->max_body = max_body;
     evhttp_set_gencb(http, handle, r);
     return r;
+}
+
+void otlp_http_stop(otlp_http *r)
+{
+    if (r) r->stopping = true;
 }
 
 void otlp_http_free(otlp_http *r)

@@ -20,6 +20,9 @@ typedef struct otlp_http otlp_http;
  * a valid token when ingest asks for one). Nothing is owned. NULL on allocation failure. */
 otlp_http *otlp_http_new(struct evhttp *http, recv_ctx *recv, const auth *a, ingest *const *queues,
                          size_t max_body);
+/* From now on requests are answered 503 (Retry-After, Connection: close): the server is
+ * stopping, and a sender on a kept-alive connection learns it at once. NULL-tolerant. */
+void otlp_http_stop(otlp_http *r);
 /* NULL-tolerant. */
 void otlp_http_free(otlp_http *r);
 

@@ -10,10 +10,13 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/util.h"
 
 /* Decoded size allowed per byte of the body limit: the captured fixtures decode to 0.35-1.4
  * times their size, hostile protobuf (empty KeyValues) to 20 times. */
 enum { ARENA_PER_BODY_BYTE = 4 };
+
+#define LOG_EVERY_NS 5000000000ull
 
 struct recv_ctx {
     recv_config cfg;
@@ -21,6 +24,8 @@ struct recv_ctx {
     size_t peak;     /* the most held at once */
     size_t inflight; /* requests held */
     bool pressure;   /* the process is over its memory bound */
+    /* failed commits since the last log line about them, and when that was */
+    uint64_t failed_unlogged, failed_after_reply, last_fail_log;
 };
 
 typedef struct {
@@ -72,9 +77,21 @@ static void on_committed(evutil_socket_t fd, short what, void *arg)
     held_request *h = arg;
     if (h->result) {
         /* the sender hears of it unless it was answered already (ack_before_commit): then
-         * the log line is all there is */
-        log_warn("store write failed%s: %s", h->reply ? "" : " after the reply was sent",
-                 lt_strerror(h->result));
+         * the log line is all there is. A failing store fails every request: one line per
+         * LOG_EVERY_NS says how many (the store logs when its state changes). */
+        recv_ctx *c = h->ctx;
+        c->failed_unlogged++;
+        if (!h->reply) c->failed_after_reply++;
+        uint64_t now = time_mono_ns();
+        if (!c->last_fail_log || now - c->last_fail_log >= LOG_EVERY_NS) {
+            log_warn("store write failed (%s): %llu request(s) answered 503 to retry, %llu "
+                     "already acknowledged (--ack-before-commit) and lost, since the last line",
+                     lt_strerror(h->result),
+                     (unsigned long long)(c->failed_unlogged - c->failed_after_reply),
+                     (unsigned long long)c->failed_after_reply);
+            c->last_fail_log = now;
+            c->failed_unlogged = c->failed_after_reply = 0;
+        }
         if (h->reply) {
             recv_result res = {.status = RECV_UNAVAILABLE,
                                .message = h->result == LT_EFULL

@@ -186,6 +186,7 @@ typedef struct {
     struct evhttp *otlp;
     struct evhttp_bound_socket *listener;
     otlp_grpc *grpc;
+    otlp_http *receiver;
     recv_ctx *recv;
     tenant *tenants;
     size_t n_tenants;
@@ -268,6 +269,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (rt->listener) evhttp_del_accept_socket(rt->otlp, rt->listener);
     rt->listener = NULL;
     otlp_grpc_stop_accepting(rt->grpc);
+    otlp_http_stop(rt->receiver);
     struct timeval tv = {0, 10000};
     rt->drain_timer = event_new(rt->base, -1, EV_PERSIST, check_drained, rt);
     if (rt->drain_timer)
@@ -410,6 +412,7 @@ int server_run(const server_config *cfg)
         rc = LT_ENOMEM;
         goto out;
     }
+    rt.receiver = receiver;
     api.auth = au;
     api.tenants = rt.tenants;
     evhttp_set_gencb(api.http, api_request, &api);

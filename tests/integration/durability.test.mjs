@@ -489,12 +489,12 @@ describe('durability', () => {
 });
 
 /**
- * `llmtrace serve` under a file size limit (prlimit), through a shell that ignores SIGXFSZ
- * (the disposition is inherited across exec): the server must see EFBIG, not die of the
- * signal. Returns what lib.mjs's startServer does, with the parts this file uses.
+ * `llmtrace serve` under a file size limit (prlimit): the server ignores SIGXFSZ itself, so
+ * it must see EFBIG, not die of the signal. Returns what lib.mjs's startServer does, with
+ * the parts this file uses.
  */
 async function startLimited(dir, bytes) {
-  const script = 'trap "" XFSZ; exec prlimit --fsize="$1":unlimited -- "$2" serve --data "$3" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0';
+  const script = 'exec prlimit --fsize="$1":unlimited -- "$2" serve --data "$3" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 --otlp-grpc off';
   const proc = spawn('sh', ['-c', script, 'sh', String(bytes), BIN, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let exited = null;
@@ -511,7 +511,7 @@ async function startLimited(dir, bytes) {
     });
     proc.on('exit', () => { clearTimeout(timer); reject(new Error(`exited before listening: ${stderr}`)); });
   });
-  const m = /^llmtrace listening otlp_http=(\S+) http=(\S+)\s*$/.exec(line);
+  const m = /^llmtrace listening otlp_http=(\S+) http=(\S+) otlp_grpc=off\s*$/.exec(line);
   assert.ok(m, `unexpected first line ${line}`);
   return {
     otlp: `http://${m[1]}`,

@@ -13,7 +13,10 @@
 #    over OTLP/HTTP protobuf from 1 and 4 loopback clients (bench_ingest, one request in
 #    flight per connection) and over OTLP/gRPC on 1 and 4 connections (bench_grpc, with 1
 #    and with 4 calls in flight per connection), acknowledged only after commit; peak RSS
-#    of the server from /proc.
+#    of the server from /proc;
+# 4. acknowledgement latency (p50/p99 from when each request was due) at half the rate the
+#    server sustains, over OTLP/HTTP and OTLP/gRPC, open loop; then OTLP/HTTP at ten times
+#    that rate from 128 connections with the server's peak RSS.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=10
@@ -87,3 +90,49 @@ for body in "$fixtures/otlp/otel/batch-proto/0002-traces.pb" "$fixtures/otlp/ope
         run_e2e "$body" grpc "$clients" 4
     done
 done
+
+echo "== acknowledgement latency at 50% of the sustainable rate (open loop), and 10x overload"
+# a fresh server on a temporary store; prints the listening line's addresses into globals
+start_server() {
+    sdata=$(mktemp -d)
+    "$build/llmtrace" serve --data "$sdata" --otlp-http 127.0.0.1:0 --http 127.0.0.1:0 \
+        --otlp-grpc 127.0.0.1:0 >"$sdata/out" 2>"$sdata/err" &
+    spid=$!
+    for _ in $(seq 100); do grep -q listening "$sdata/out" 2>/dev/null && break; sleep 0.05; done
+    http_addr=$(sed -n 's/.*otlp_http=\([^ ]*\).*/\1/p' "$sdata/out")
+    grpc_addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$sdata/out")
+}
+stop_server() {
+    kill -TERM "$spid"
+    wait "$spid" || true
+    rm -rf "$sdata"
+}
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; } # field NAME < line
+body=$fixtures/otlp/otel/batch-proto/0002-traces.pb
+for transport in http grpc; do
+    start_server
+    if [ "$transport" = http ]; then
+        full=$("$build/bench_ingest" "$http_addr" "$body" 4 "$secs")
+        rps=$(echo "$full" | field requests_ok)
+    else
+        full=$("$build/bench_grpc" "$grpc_addr" "$body" 1 "$secs" 4)
+        rps=$(echo "$full" | field calls_ok)
+    fi
+    half=$(awk -v n="$rps" -v s="$secs" 'BEGIN { printf "%.0f", n / s / 2 }')
+    echo "-- OTLP/$transport: sustainable $(echo "$full" | field spans_per_s) spans/s; at 50% ($half requests/s):"
+    if [ "$transport" = http ]; then
+        "$build/bench_ingest" "$http_addr" "$body" 8 "$secs" --rate "$half"
+    else
+        "$build/bench_grpc" "$grpc_addr" "$body" 2 "$secs" 4 --rate "$half"
+    fi
+    stop_server
+done
+# 10x: SDK-sized batches (440 spans) from 128 connections; the server's peak RSS against
+# its --max-memory (default 128 MiB)
+start_server
+full=$("$build/bench_ingest" "$http_addr" "$body" 4 "$secs" --repeat 2)
+ten=$(awk -v n="$(echo "$full" | field requests_ok)" -v s="$secs" 'BEGIN { printf "%.0f", 10 * n / s }')
+echo "-- OTLP/HTTP at 10x the sustainable $(echo "$full" | field spans_per_s) spans/s ($ten requests/s due), 128 connections:"
+"$build/bench_ingest" "$http_addr" "$body" 128 "$secs" --repeat 2 --rate "$ten"
+echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status) (bound: --max-memory 128 MiB)"
+stop_server

@@ -38,7 +38,7 @@ int cmd_serve(int argc, char **argv)
          "largest request body, also after decompression (default 16MiB)"},
         {"max-memory", "SIZE", OPT_SIZE, &max_memory,
          "memory bound of the server: requests past 1/4 of it are told to retry, caches get "
-         "1/4 (default 128MiB)"},
+         "1/8 (default 128MiB)"},
         {"ack-before-commit", NULL, OPT_FLAG, &ack_before_commit,
          "acknowledge once queued, before the commit: lower latency, but a crash loses "
          "acknowledged data"},

@@ -22,7 +22,7 @@ typedef struct {
     const char *otlp_grpc_addr; /* NULL = off */
     size_t max_body;            /* request body limit, also after decompression */
     /* Memory bound of the process: 1/4 of it for the requests being decoded, queued and
-     * committed (past it, senders are told to retry), 1/4 for the stores' caches, the rest
+     * committed (past it, senders are told to retry), 1/8 for the stores' caches, the rest
      * for the program, the writers' buffers and bodies still arriving. */
     size_t max_memory;
     bool ack_before_commit; /* reply once queued, not once committed */

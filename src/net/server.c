@@ -279,7 +279,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /* The share of --max-memory for requests held (received, decoded, queued, being written);
- * another quarter goes to the stores' caches (store_set_cache_limit) and the rest is for
+ * an eighth goes to the stores' caches (store_set_cache_limit) and the rest is for
  * the program, the writers' buffers and the bodies still arriving. */
 static size_t held_budget(const server_config *cfg)
 {
@@ -370,7 +370,7 @@ int server_run(const server_config *cfg)
         fprintf(stderr, "llmtrace serve: %s\n", err);
         goto out;
     }
-    store_set_cache_limit(cfg->max_memory / 4);
+    store_set_cache_limit(cfg->max_memory / 8);
     if ((rc = open_tenants(&rt, cfg, au, err, sizeof err))) {
         fprintf(stderr, "llmtrace serve: %s\n", *err ? err : lt_strerror(rc));
         goto out;
@@ -454,8 +454,8 @@ int server_run(const server_config *cfg)
         goto out;
     }
     /* the soft limit leaves room for one check interval's growth (the collector's spike limit) */
-    rt.memory_soft_limit = cfg->max_memory / 100 * 85;
-    struct timeval every = {0, 20000};
+    rt.memory_soft_limit = cfg->max_memory / 100 * 80;
+    struct timeval every = {0, 10000};
     if (!MEMORY_LIMITER) {
         log_info("sanitized build: the memory limiter is off");
     } else if (!(rt.memory_timer = event_new(rt.base, -1, EV_PERSIST, check_memory, &rt)) ||

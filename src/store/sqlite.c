@@ -817,7 +817,7 @@ static int mkdirs(const char *dir)
 
 /* Opens a connection with our settings and SQL functions (read-only when ro: SQLite then
  * never writes the database, not even a checkpoint at close); 0 and *out, or an error. */
-static int open_conn(const char *path, bool create, bool ro, int cache_kib, sqlite3 **out)
+int sq_open_conn(const char *path, bool create, bool ro, int cache_kib, sqlite3 **out)
 {
     static const struct {
         const char *name;
@@ -1049,6 +1049,7 @@ static int init_writer(sq_store *s, char *errbuf, size_t errlen)
     if (!rc && src != SQLITE_DONE) rc = sq_err(s->wdb, src, "load pending summaries");
     s->unflushed = s->pending.n;
     if (!rc) rc = sq_content_open(s, version == 0);
+    if (!rc) rc = sq_ckpt_start(s);
 out:
     if (rc && errbuf && errlen && !errbuf[0])
         snprintf(errbuf, errlen, "cannot initialise %s: %s", s->dbpath,
@@ -1062,7 +1063,7 @@ static int init_read_only(sq_store *s, char *errbuf, size_t errlen)
     sqlite3 *db = NULL;
     int64_t version = 0;
     s->read_only = true;
-    int rc = open_conn(s->dbpath, false, s->ro_conns, LT_SQLITE_READER_CACHE_KIB, &db);
+    int rc = sq_open_conn(s->dbpath, false, s->ro_conns, LT_SQLITE_READER_CACHE_KIB, &db);
     if (!rc) rc = sq_query_int(db, "PRAGMA user_version", &version);
     sqlite3_close(db);
     if (rc)
@@ -1159,7 +1160,7 @@ int store_sqlite_open(const char *dir, bool read_only, lt_store **out, char *err
         rc = init_read_only(s, errbuf, errlen);
         goto out;
     }
-    if ((rc = open_conn(s->dbpath, true, false, LT_SQLITE_WRITER_CACHE_KIB, &s->wdb))) {
+    if ((rc = sq_open_conn(s->dbpath, true, false, LT_SQLITE_WRITER_CACHE_KIB, &s->wdb))) {
         snprintf(errbuf, errlen, "cannot open %s", s->dbpath);
         goto out;
     }
@@ -1177,6 +1178,7 @@ static void sq_close(lt_store *st)
 {
     sq_store *s = (sq_store *)st;
     if (!s) return;
+    sq_ckpt_stop(s);
     for (int i = 0; i < s->n_readers; i++) {
         for (int j = 0; j < R_COUNT; j++)
             sqlite3_finalize(s->readers[i].st[j]);
@@ -1892,7 +1894,7 @@ int sq_reader_get(sq_store *s, reader **out)
     }
     reader *r = &s->readers[s->n_readers];
     memset(r, 0, sizeof *r);
-    if ((rc = open_conn(s->dbpath, false, s->ro_conns, LT_SQLITE_READER_CACHE_KIB, &r->db)))
+    if ((rc = sq_open_conn(s->dbpath, false, s->ro_conns, LT_SQLITE_READER_CACHE_KIB, &r->db)))
         goto out;
     r->busy = true;
     s->n_readers++;
@@ -2511,7 +2513,7 @@ static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt
     }
     if ((rc = sq_reader_get(s, &r))) goto out;
     if ((rc = sq_read_begin(r))) goto out;
-    sqlite3_stmt *ls;
+    sqlite3_stmt *ls = NULL;
     if ((rc = sq_rstmt(r, R_LIST, &ls))) goto out;
     uint64_t hi = q->start_max ? q->start_max : INT64_MAX;
     if (q->has_cursor && q->cursor_start < hi) hi = q->cursor_start;

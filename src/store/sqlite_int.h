@@ -271,6 +271,7 @@ typedef struct {
 
 typedef struct sq_genai_w sq_genai_w;     /* sqlite_genai.c: rollup accumulator */
 typedef struct sq_content_w sq_content_w; /* sqlite_content.c: hash key, cache, deflate */
+typedef struct sq_ckpt sq_ckpt;           /* sqlite_ckpt.c: the checkpoint thread */
 
 typedef struct {
     lt_store base;
@@ -296,6 +297,7 @@ typedef struct {
     int64_t flush_upto;          /* indexed_upto set by the open transaction, or 0 */
     sq_genai_w *genai;           /* writer only */
     sq_content_w *content;       /* writer only */
+    sq_ckpt *ckpt;               /* writer only */
     /* segments (writer side, under wlock) */
     uint32_t cur_seg;
     int cur_fd;
@@ -324,6 +326,13 @@ int sq_exec_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what);
 int sq_exec_sql(sqlite3 *db, const char *sql);
 /* The first column of the first row of sql (0 without a row). */
 int sq_query_int(sqlite3 *db, const char *sql, int64_t *out);
+/* Opens a connection of the store (created when create; read-only when ro) with its SQL
+ * functions and a page cache of cache_kib KiB. 0 or an LT_ error. */
+int sq_open_conn(const char *path, bool create, bool ro, int cache_kib, sqlite3 **out);
+/* The checkpoint thread of a writer store (sqlite_ckpt.c): started once the writer
+ * connection is ready, stopped before it closes. */
+int sq_ckpt_start(sq_store *s);
+void sq_ckpt_stop(sq_store *s);
 size_t sq_put_varint(uint8_t *p, uint64_t v);
 bool sq_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
 /* The next (first, last) rowid range of a summary's list; false at its end. */

@@ -375,6 +375,30 @@ describe('durability', () => {
     });
   }
 
+  test('--ack-before-commit: answered once queued, and a clean stop still stores all of it', async () => {
+    const dir = makeTempDir('lt-ackq-');
+    dirs.push(dir);
+    const server = await startServer({ dataDir: dir, args: ['--ack-before-commit'] });
+    const work = new Workload(23);
+    const requests = [];
+    let n = 0;
+    await drive(server, work, requests, () => ++n > 200);
+    assert.ok(server.stderr().includes('acknowledging before commit'), 'the mode is said in the log');
+    // stop right after the last answer: what was acknowledged but not yet written is
+    // written before the process exits
+    await server.stop({ keep: true });
+    assert.ok(requests.every((r) => r.state === 'acked' || r.state === 'refused'),
+      requests.filter((r) => r.state !== 'acked' && r.state !== 'refused').map((r) => `${r.id} ${r.state} ${r.detail}`).join('; '));
+    await checkStore(dir, 'ack-before-commit');
+    const again = await startServer({ dataDir: dir });
+    try {
+      const counts = await verify(again, requests, 'ack-before-commit');
+      assert.ok(counts.acked > 0);
+    } finally {
+      await again.stop({ keep: true });
+    }
+  });
+
   test('llmtrace check: --help, a missing store, a damaged one', async () => {
     const h = await runCli(['check', '--help']);
     assert.equal(h.code, 0);

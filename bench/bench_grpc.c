@@ -132,20 +132,6 @@ static int on_close(nghttp2_session *h2, int32_t id, uint32_t error_code, void *
     return 0;
 }
 
-static int connect_to(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return -1;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static int flush_out(client *cl)
 {
     const uint8_t *p;
@@ -170,7 +156,7 @@ static void *run(void *arg)
     nghttp2_session_client_new(&cl.h2, cbs, &cl);
     nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
     nghttp2_submit_settings(cl.h2, NGHTTP2_FLAG_NONE, iv, 1);
-    cl.fd = connect_to();
+    cl.fd = payload_connect(host, port);
     for (int i = 0; i < streams_per_conn; i++) {
         cl.calls[i].len = 5 + pl.len;
         cl.calls[i].body = malloc(cl.calls[i].len);
@@ -224,17 +210,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double percentile_ms(const uint64_t *v, size_t n, double p)
-{
-    return n ? (double)v[(size_t)(p * (double)(n - 1) + 0.5)] / 1e6 : 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[argc - 2], "--rate") == 0) {
@@ -271,12 +246,12 @@ int main(int argc, char **argv)
                        bad = atomic_load(&failed_calls);
     size_t nl = atomic_load(&n_lat);
     if (nl > MAX_LAT) nl = MAX_LAT;
-    qsort(lat, nl, sizeof *lat, cmp_u64);
+    payload_sort_ns(lat, nl);
     printf("connections=%d streams_per_connection=%d calls_ok=%llu calls_refused=%llu "
            "calls_failed=%llu spans_per_request=%llu traces_per_request=%u seconds=%.2f "
            "spans_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f ack_max_ms=%.2f\n",
            conns, streams_per_conn, ok, refused, bad, (unsigned long long)pl.spans, pl.n_traces, el,
-           (double)ok * (double)pl.spans / el, percentile_ms(lat, nl, 0.5),
-           percentile_ms(lat, nl, 0.99), nl ? (double)lat[nl - 1] / 1e6 : 0.0);
+           (double)ok * (double)pl.spans / el, payload_percentile_ms(lat, nl, 0.5),
+           payload_percentile_ms(lat, nl, 0.99), nl ? (double)lat[nl - 1] / 1e6 : 0.0);
     return ok ? 0 : 1;
 }

@@ -49,20 +49,6 @@ static atomic_ullong ok_requests, refused_requests, other_requests, errors, next
 static uint64_t *lat; /* acknowledgement latencies, ns */
 static atomic_ullong n_lat;
 
-static int connect_to(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return -1;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static int write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
@@ -123,7 +109,7 @@ static void *client(void *arg)
                      "application/x-protobuf\r\n%s%s%sContent-Length: %zu\r\n\r\n",
                      host, port, token ? "Authorization: Bearer " : "", token ? token : "",
                      token ? "\r\n" : "", pl.len);
-    int fd = connect_to();
+    int fd = payload_connect(host, port);
     if (fd < 0) atomic_fetch_add(&errors, 1);
     while (fd >= 0) {
         uint64_t due = time_mono_ns();
@@ -157,19 +143,6 @@ static void *client(void *arg)
     free(body);
     free(fresh);
     return NULL;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double percentile_ms(const uint64_t *v, size_t n, double p)
-{
-    if (!n) return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return (double)v[i] / 1e6;
 }
 
 int main(int argc, char **argv)
@@ -225,14 +198,14 @@ int main(int argc, char **argv)
                        other = atomic_load(&other_requests), err = atomic_load(&errors);
     size_t nl = atomic_load(&n_lat);
     if (nl > MAX_LAT) nl = MAX_LAT;
-    qsort(lat, nl, sizeof *lat, cmp_u64);
+    payload_sort_ns(lat, nl);
     printf("clients=%d requests_ok=%llu requests_refused=%llu requests_other=%llu "
            "connection_errors=%llu spans_per_request=%llu traces_per_request=%u seconds=%.2f "
            "offered_requests_per_s=%.0f spans_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f "
            "ack_max_ms=%.2f\n",
            clients, ok, refused, other, err, (unsigned long long)pl.spans, pl.n_traces, el,
            (double)(ok + refused + other) / el, (double)ok * (double)pl.spans / el,
-           percentile_ms(lat, nl, 0.50), percentile_ms(lat, nl, 0.99),
+           payload_percentile_ms(lat, nl, 0.50), payload_percentile_ms(lat, nl, 0.99),
            nl ? (double)lat[nl - 1] / 1e6 : 0.0);
     if (log_file) fclose(log_file);
     return ok ? 0 : 1;

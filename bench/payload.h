@@ -1,5 +1,6 @@
-/* payload.h — the request body the end-to-end load generators send (bench_ingest.c over
- * OTLP/HTTP, bench_grpc.c over OTLP/gRPC), so that both send the same bytes.
+/* payload.h — what the end-to-end load generators (bench_ingest.c over OTLP/HTTP,
+ * bench_grpc.c over OTLP/gRPC) share: the request body, so that both send the same bytes,
+ * the loopback connection and the latency percentiles.
  *
  * A captured ExportTraceServiceRequest is decoded and encoded again (canonical encoding),
  * and every place its trace ids occur is found, so that each request can carry fresh trace
@@ -8,10 +9,15 @@
 #ifndef LT_BENCH_PAYLOAD_H
 #define LT_BENCH_PAYLOAD_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "model/pb.h"
@@ -121,6 +127,39 @@ static uint32_t payload_fresh_ids(const payload *pl, uint8_t *body, uint64_t *se
     for (size_t k = 0; k < pl->n_offs; k++)
         if (pl->which[k] < n) memcpy(body + pl->offs[k], fresh[pl->which[k]], 16);
     return n;
+}
+
+/* A TCP connection to host:port (IPv4, no Nagle), or -1. */
+static int payload_connect(const char *host, uint16_t port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return -1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int payload_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts n latencies (ns) for payload_percentile_ms. */
+static void payload_sort_ns(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, payload_cmp_u64);
+}
+
+/* The p-th quantile (0..1) of n sorted latencies, in ms; 0 when n is 0. */
+static double payload_percentile_ms(const uint64_t *v, size_t n, double p)
+{
+    return n ? (double)v[(size_t)(p * (double)(n - 1) + 0.5)] / 1e6 : 0;
 }
 
 #endif

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
@@ -396,6 +397,31 @@ describe('limits and tokens', () => {
     } finally {
       c.close();
       await s.stop();
+    }
+  });
+
+  test('tenants: a call with one tenant\'s token is seen by that tenant\'s API token only', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-grpc-tenants-'));
+    fs.writeFileSync(path.join(dir, 'ingest'), 'grpc-in-acme acme\ngrpc-in-globex globex\n');
+    fs.writeFileSync(path.join(dir, 'api'), 'grpc-api-acme acme\ngrpc-api-globex globex\n');
+    const s = await startServer({ args: ['--ingest-tokens', path.join(dir, 'ingest'), '--api-tokens', path.join(dir, 'api')] });
+    const c = client(s);
+    try {
+      const md = (v) => { const m = new grpc.Metadata(); m.set('authorization', v); return m; };
+      const a = oneSpanRequest('acme-call');
+      const g = oneSpanRequest('globex-call');
+      expectOk(await unary(c, TRACES, a.body, { metadata: md('Bearer grpc-in-acme') }));
+      expectOk(await unary(c, TRACES, g.body, { metadata: md('Bearer grpc-in-globex') }));
+      const read = (token, id) => fetch(`${s.http}/api/traces/${id}`, { headers: { authorization: `Bearer ${token}` } })
+        .then((r) => r.status);
+      assert.equal(await read('grpc-api-acme', a.traceId), 200);
+      assert.equal(await read('grpc-api-acme', g.traceId), 404);
+      assert.equal(await read('grpc-api-globex', g.traceId), 200);
+      assert.equal(await read('grpc-api-globex', a.traceId), 404);
+    } finally {
+      c.close();
+      await s.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

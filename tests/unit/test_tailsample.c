@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "genai/genai.h"
+#include "model/pb.h"
 #include "otlp/otlp.h"
 #include "pipeline/probsample.h"
 #include "pipeline/tailsample.h"
@@ -29,6 +30,70 @@
 #define SEC 1000000000ull
 
 static genai_prices *prices;
+
+/* ---- fingerprints: a span as it went in and as it came out ----
+ *
+ * The canonical protobuf encoding of the span, its resource and its scope, and the JSON of
+ * every field of its GenAI view: equal fingerprints mean the copy lost nothing. */
+
+enum { MAX_PRINTS = 4096 };
+typedef struct {
+    uint8_t span_id[8], trace_id[16];
+    char *bytes;
+    size_t len;
+} print;
+
+typedef struct {
+    print p[MAX_PRINTS];
+    size_t n;
+} prints;
+
+static prints *fed_prints, *out_prints;
+
+static void fingerprint(prints *ps, const lt_resource_spans *rs, const lt_scope_spans *ss,
+                        const lt_span *s)
+{
+    assert_true(ps->n < MAX_PRINTS);
+    lt_buf b = {0};
+    assert_int_equal(pb_encode_span(&b, s), 0);
+    assert_int_equal(pb_encode_resource(&b, &rs->resource), 0);
+    assert_int_equal(pb_encode_scope(&b, &ss->scope), 0);
+    buf_append_str(&b, rs->schema_url);
+    buf_append_str(&b, ss->schema_url);
+    for (int f = 0; s->genai && f < GA_N_FIELDS; f++) {
+        buf_printf(&b, "|%d:", f);
+        model_value_json(&b, &s->genai->v[f]);
+    }
+    assert_false(b.oom);
+    print *p = &ps->p[ps->n++];
+    memcpy(p->span_id, s->span_id, 8);
+    memcpy(p->trace_id, s->trace_id, 16);
+    p->bytes = b.data;
+    p->len = b.len;
+}
+
+static void prints_add_batch(prints *ps, const lt_trace_batch *b)
+{
+    for (uint32_t i = 0; ps && i < b->n_rs; i++)
+        for (uint32_t j = 0; j < b->rs[i].n_scopes; j++)
+            for (uint32_t k = 0; k < b->rs[i].scopes[j].n_spans; k++)
+                fingerprint(ps, &b->rs[i], &b->rs[i].scopes[j], &b->rs[i].scopes[j].spans[k]);
+}
+
+static const print *prints_find(const prints *ps, const uint8_t *trace_id, const uint8_t *span_id)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (!memcmp(ps->p[i].span_id, span_id, 8) && !memcmp(ps->p[i].trace_id, trace_id, 16))
+            return &ps->p[i];
+    return NULL;
+}
+
+static void prints_free(prints *ps)
+{
+    for (size_t i = 0; ps && i < ps->n; i++)
+        free(ps->p[i].bytes);
+    free(ps);
+}
 
 /* ---- what the processor emits ---- */
 
@@ -64,6 +129,7 @@ static int collect(const lt_trace_batch *b, lt_arena *a, void *arg)
             }
     assert_int_equal(n, b->n_spans);
     e->spans = (uint32_t)n;
+    prints_add_batch(out_prints, b);
     arena_free(a);
     return 0;
 }
@@ -170,6 +236,7 @@ static void feed_folder(tailsamp *ts, const char *rel, uint64_t now_ns, summary 
         int rc = otlp_decode_traces(a, json ? OTLP_JSON : OTLP_PROTOBUF, buf, len, &b);
         if (rc) fail_msg("%s: %s", path, lt_strerror(rc));
         assert_int_equal(genai_annotate(&b, prices, a), 0);
+        prints_add_batch(fed_prints, &b);
         for (uint32_t i = 0; i < b.n_rs; i++)
             for (uint32_t j = 0; j < b.rs[i].n_scopes; j++)
                 for (uint32_t k = 0; k < b.rs[i].scopes[j].n_spans; k++) {
@@ -207,6 +274,8 @@ static void check_fixture_policy(cfg_node *policy, bool (*want)(const tsum *), s
 {
     tailsamp *ts = make(cmap("decision_wait", cs("1s"), "policies", cseq(policy, NULL), NULL));
     summary *sum = calloc(1, sizeof *sum);
+    fed_prints = calloc(1, sizeof *fed_prints);
+    out_prints = calloc(1, sizeof *out_prints);
     for (size_t i = 0; i < N_FIXTURE_DIRS; i++)
         feed_folder(ts, fixture_dirs[i], 100, sum);
     sink *out = sink_new();
@@ -226,6 +295,23 @@ static void check_fixture_policy(cfg_node *policy, bool (*want)(const tsum *), s
         }
     }
     assert_int_equal(out->n, w);
+    /* what came out is what went in, byte for byte, GenAI views included */
+    size_t compared = 0;
+    for (size_t i = 0; i < out_prints->n; i++) {
+        const print *o = &out_prints->p[i];
+        const print *f = prints_find(fed_prints, o->trace_id, o->span_id);
+        assert_non_null(f);
+        assert_int_equal(o->len, f->len);
+        assert_memory_equal(o->bytes, f->bytes, f->len);
+        compared++;
+    }
+    size_t want_spans = 0;
+    for (size_t i = 0; i < sum->n; i++)
+        if (want(&sum->t[i])) want_spans += sum->t[i].spans;
+    assert_int_equal(compared, want_spans);
+    prints_free(fed_prints);
+    prints_free(out_prints);
+    fed_prints = out_prints = NULL;
     tailsamp_stats st;
     tailsamp_get_stats(ts, &st);
     assert_int_equal(st.traces_held, 0);

@@ -39,7 +39,9 @@ enum {
     MAX_VALUES = 10000,
 };
 #define DEFAULT_DECISION_WAIT_NS (30ull * 1000000000ull)
-#define DEFAULT_MAX_BYTES (256ull << 20)
+/* with the ingest queue (64 MiB by default) it keeps a default server near the 128 MiB of
+ * DESIGN.md */
+#define DEFAULT_MAX_BYTES (64ull << 20)
 
 /* ---- deep copies ---- */
 

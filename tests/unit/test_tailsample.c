@@ -584,6 +584,40 @@ static void test_attributes(void **state)
     sink_free(o);
 }
 
+/* An inverted match drops the trace even when another policy samples it; and with
+ * sample_on_first_match the first sampling policy ends the evaluation. */
+static void test_invert_overrides(void **state)
+{
+    (void)state;
+    const spec sp[] = {{.trace = 1, .skey = "http.route", .sval = "/v1/chat"},
+                       {.trace = 2, .skey = "http.route", .sval = "/health"},
+                       {.trace = 3}};
+    cfg_node *drop_health =
+        cpolicy("no-health", "string_attribute",
+                cmap("key", cs("http.route"), "values", cseq(cs("/health"), NULL), "invert_match",
+                     cs("true"), NULL));
+    for (int first = 0; first < 2; first++) {
+        tailsamp *ts = make(
+            cmap("decision_wait", cs("1s"), "sample_on_first_match", cs(first ? "true" : "false"),
+                 "policies", cseq(cpolicy("all", "always_sample", NULL), drop_health, NULL), NULL));
+        feed(ts, sp, 3, 0);
+        sink *o = sink_new();
+        assert_int_equal(tailsamp_tick(ts, SEC, collect, o), 0);
+        assert_true(kept(o, 1));
+        assert_true(kept(o, 3));
+        /* without first match the inverted vote drops /health; with it, always_sample wins
+         * before the inverted policy is asked */
+        assert_int_equal(kept(o, 2), first == 1);
+        tailsamp_policy_stats ps;
+        tailsamp_policy_stat(ts, 1, &ps);
+        assert_string_equal(ps.name, "no-health");
+        assert_string_equal(ps.type, "string_attribute");
+        assert_int_equal(ps.sampled + ps.not_sampled, first ? 0 : 3);
+        sink_free(o);
+        tailsamp_free(ts);
+    }
+}
+
 static void test_resource_attribute(void **state)
 {
     (void)state;
@@ -1091,6 +1125,59 @@ static void test_probsample_filter(void **state)
     free(sp);
 }
 
+static void test_probsample_logs(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    for (int closed = 0; closed < 2; closed++) {
+        char err[256];
+        probsamp *ps = NULL;
+        assert_int_equal(probsamp_new(NULL,
+                                      cmap("sampling_percentage", cs("30"), "fail_closed",
+                                           cs(closed ? "true" : "false"), NULL),
+                                      &ps, err, sizeof err),
+                         0);
+        lt_arena *a = arena_new();
+        lt_log_batch b = {0};
+        b.rl = arena_calloc(a, 1, sizeof(lt_resource_logs));
+        b.n_rl = 1;
+        lt_scope_logs *sl = arena_calloc(a, 1, sizeof *sl);
+        b.rl[0].scopes = sl;
+        b.rl[0].n_scopes = 1;
+        sl->records = arena_calloc(a, N, sizeof(lt_log_record));
+        sl->n_records = N;
+        b.n_records = N;
+        size_t with_id = 0, want = 0;
+        for (uint32_t i = 0; i < N; i++) {
+            lt_log_record *r = &sl->records[i];
+            r->time_unix_nano = i;
+            if (i % 4) { /* a quarter have no trace context */
+                id_of(i, r->trace_id);
+                with_id++;
+                want += probsamp_keep(ps, r->trace_id);
+            }
+        }
+        if (!closed) want += N - with_id;
+        uint64_t removed = probsamp_filter_logs(ps, &b);
+        assert_int_equal(b.n_records, want);
+        assert_int_equal(sl->n_records, want);
+        assert_int_equal(removed, N - want);
+        for (uint32_t i = 0; i < sl->n_records; i++) {
+            const lt_log_record *r = &sl->records[i];
+            if (model_id_is_zero(r->trace_id, 16))
+                assert_false(closed);
+            else
+                assert_true(probsamp_keep(ps, r->trace_id));
+        }
+        uint64_t k, d;
+        probsamp_counts(ps, &k, &d);
+        assert_int_equal(k, want);
+        assert_int_equal(d, N - want);
+        arena_free(a);
+        probsamp_free(ps);
+    }
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -1134,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_tokens_fixtures),
         cmocka_unit_test(test_latency),
         cmocka_unit_test(test_attributes),
+        cmocka_unit_test(test_invert_overrides),
         cmocka_unit_test(test_resource_attribute),
         cmocka_unit_test(test_span_count_and),
         cmocka_unit_test(test_rate_limiting),
@@ -1147,6 +1235,7 @@ int main(void)
         cmocka_unit_test(test_conversation),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_probsample_filter),
+        cmocka_unit_test(test_probsample_logs),
         cmocka_unit_test(test_alloc_failures),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -216,16 +216,21 @@ typedef struct {
     uint8_t (*ids)[16];
     uint32_t *idx;
     uint32_t cap, n, next, mask;
+    uint64_t seed;
 } idcache;
 
-static uint32_t id_hash(const uint8_t *id)
+/* Trace ids come from senders: the tables' hash is seeded per instance, so ids chosen
+ * against one fixed hash do not pile into one chain. Sampling decisions use fixed seeds;
+ * only where an id sits in a table varies. */
+static uint32_t id_hash(const idcache *c, const uint8_t *id)
 {
-    return (uint32_t)hash64(id, 16, 0x7a11);
+    return (uint32_t)hash64(id, 16, c->seed);
 }
 
-static int ic_init(idcache *c, uint32_t cap)
+static int ic_init(idcache *c, uint32_t cap, uint64_t seed)
 {
     memset(c, 0, sizeof *c);
+    c->seed = seed;
     if (!cap) return 0;
     uint32_t sz = 16;
     while (sz < 2 * (uint64_t)cap)
@@ -246,7 +251,7 @@ static void ic_free(idcache *c)
 
 static uint32_t ic_pos(const idcache *c, const uint8_t *id)
 {
-    uint32_t i = id_hash(id) & c->mask;
+    uint32_t i = id_hash(c, id) & c->mask;
     while (c->idx[i] && memcmp(c->ids[c->idx[i] - 1], id, 16))
         i = (i + 1) & c->mask;
     return i;
@@ -261,7 +266,7 @@ static void ic_del(idcache *c, uint32_t pos)
 {
     c->idx[pos] = 0;
     for (uint32_t j = (pos + 1) & c->mask; c->idx[j]; j = (j + 1) & c->mask) {
-        uint32_t home = id_hash(c->ids[c->idx[j] - 1]) & c->mask;
+        uint32_t home = id_hash(c, c->ids[c->idx[j] - 1]) & c->mask;
         /* move j into the hole when its home is not between the hole and j */
         if (((j - home) & c->mask) >= ((j - pos) & c->mask)) {
             c->idx[pos] = c->idx[j];
@@ -360,6 +365,7 @@ struct tailsamp {
     size_t n_policies;
     trace **buckets;
     size_t bucket_mask;
+    uint64_t table_seed;
     tlist pending, ready;
     idcache kept_ids, dropped_ids;
     pcre2_general_context *gctx;
@@ -975,8 +981,11 @@ int tailsamp_new(const cfg_doc *d, const cfg_node *conf, tailsamp **out, char *e
         goto out;
     }
     ts->bucket_mask = nb - 1;
-    if ((rc = ic_init(&ts->kept_ids, (uint32_t)kept_cache)) ||
-        (rc = ic_init(&ts->dropped_ids, (uint32_t)dropped_cache)))
+    uint64_t t = time_mono_ns() ^ time_now_ns();
+    uintptr_t addr = (uintptr_t)ts;
+    ts->table_seed = hash64(&t, sizeof t, addr);
+    if ((rc = ic_init(&ts->kept_ids, (uint32_t)kept_cache, ts->table_seed ^ 1)) ||
+        (rc = ic_init(&ts->dropped_ids, (uint32_t)dropped_cache, ts->table_seed ^ 2)))
         goto out;
     ts->st.bytes_index = nb * sizeof(trace *) + (size_t)kept_cache * 16 +
                          (size_t)(ts->kept_ids.cap ? ts->kept_ids.mask + 1 : 0) * 4 +
@@ -1212,7 +1221,7 @@ static bool decide_policies(tailsamp *ts, const trace *t, uint64_t now_ns)
 
 static size_t bucket_of(const tailsamp *ts, const uint8_t *id)
 {
-    return hash64(id, 16, 0) & ts->bucket_mask;
+    return hash64(id, 16, ts->table_seed) & ts->bucket_mask;
 }
 
 static trace *find_trace(const tailsamp *ts, const uint8_t *id)

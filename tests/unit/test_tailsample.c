@@ -892,6 +892,52 @@ static void test_late_spans(void **state)
     tailsamp_free(ts);
 }
 
+/* A cache of 1000 ids over 5000 decisions: exactly the last 1000 are remembered, which
+ * exercises the index's deletions. */
+static void test_decision_cache_fifo(void **state)
+{
+    (void)state;
+    enum { N = 5000, CAP = 1000 };
+    tailsamp *ts = make(cmap(
+        "decision_wait", cs("1s"), "num_traces", cs("100000"), "decision_cache",
+        cmap("sampled_cache_size", cs("1000"), "non_sampled_cache_size", cs("1000"), NULL),
+        "policies",
+        cseq(cpolicy("half", "numeric_attribute", cmap("key", cs("n"), "max_value", cs("0"), NULL)),
+             NULL),
+        NULL));
+    spec *sp = calloc(N, sizeof *sp);
+    for (uint32_t i = 0; i < N; i++) /* even traces kept, odd dropped */
+        sp[i] = (spec){.trace = i, .nkey = "n", .nval = i % 2};
+    for (uint32_t i = 0; i < N; i++)
+        feed(ts, &sp[i], 1, i); /* one by one: decided in this order */
+    sink *o = sink_new();
+    assert_int_equal(tailsamp_tick(ts, N + SEC, collect, o), 0);
+    assert_int_equal(o->n, N / 2);
+    /* late spans for every trace, with the opposite attribute: those still remembered
+     * follow their first decision */
+    for (uint32_t i = 0; i < N; i++)
+        sp[i].nval = 1 - i % 2;
+    feed(ts, sp, N, N + 2 * SEC);
+    tailsamp_stats st;
+    tailsamp_get_stats(ts, &st);
+    assert_int_equal(st.late_spans_kept, CAP);
+    assert_int_equal(st.late_spans_dropped, CAP);
+    assert_int_equal(st.traces_held, N - CAP); /* the rest start anew */
+    o->n = 0;
+    assert_int_equal(tailsamp_tick(ts, N + 2 * SEC, collect, o), 0);
+    assert_int_equal(o->n, CAP);
+    for (uint32_t i = N - 2 * CAP; i < N; i += 2)
+        assert_true(kept(o, i)); /* the last 1000 kept ones */
+    assert_int_equal(tailsamp_tick(ts, N + 4 * SEC, collect, o), 0);
+    /* of the forgotten ones, decided afresh: the odd (now n = 0) are kept */
+    assert_int_equal(o->n, CAP + (N - 2 * CAP) / 2);
+    for (uint32_t i = 1; i < N - 2 * CAP; i += 2)
+        assert_true(kept(o, i));
+    free(sp);
+    sink_free(o);
+    tailsamp_free(ts);
+}
+
 static void test_num_traces_bound(void **state)
 {
     (void)state;
@@ -1230,6 +1276,7 @@ int main(void)
         cmocka_unit_test(test_probabilistic_consistency),
         cmocka_unit_test(test_decision_wait),
         cmocka_unit_test(test_late_spans),
+        cmocka_unit_test(test_decision_cache_fifo),
         cmocka_unit_test(test_num_traces_bound),
         cmocka_unit_test(test_max_bytes_bound),
         cmocka_unit_test(test_conversation),

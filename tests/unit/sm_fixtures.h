@@ -181,8 +181,8 @@ static void folder_consume(spanmetrics *sm, const folder *fo)
 }
 
 /* Calls f on each scenario folder under LT_FIXTURES/otlp; returns how many. */
-static int each_folder(void (*f)(const char *dir, const char *lib, const char *scen, void *ud),
-                       void *ud)
+__attribute__((unused)) static int
+each_folder(void (*f)(const char *dir, const char *lib, const char *scen, void *ud), void *ud)
 {
     char top[1024];
     snprintf(top, sizeof top, "%s/otlp", LT_FIXTURES);
@@ -285,7 +285,7 @@ static int pt_parse_sample(const char *line, pt_sample *s, const char **why)
     return 0;
 }
 
-static const char *pt_label(const pt_sample *s, const char *name)
+__attribute__((unused)) static const char *pt_label(const pt_sample *s, const char *name)
 {
     for (int i = 0; i < s->n_labels; i++)
         if (!strcmp(s->lname[i], name)) return s->lvalue[i];

@@ -125,6 +125,7 @@ typedef struct {
     entry **table;
     size_t n_table; /* a power of two */
     size_t n;       /* entries in table */
+    size_t bytes;   /* what they take, about */
     entry *overflow;
 } group;
 
@@ -709,7 +710,8 @@ static entry *lookup(spanmetrics *sm, group *g)
             if (e->hash == h && e->key_len == sm->key.len &&
                 !memcmp(e->key, sm->key.data, e->key_len))
                 return e;
-    if (g->n >= sm->limit) {
+    size_t cost = sizeof(entry) + sm->key.len + (sm->n_bounds + 1) * sizeof(uint64_t);
+    if (g->n >= sm->limit || g->bytes + cost > SPANMETRICS_MAX_GROUP_BYTES) {
         if (!g->overflow) g->overflow = new_entry(sm, g, false);
         return g->overflow;
     }
@@ -720,6 +722,7 @@ static entry *lookup(spanmetrics *sm, group *g)
     e->next = g->table[h & (g->n_table - 1)];
     g->table[h & (g->n_table - 1)] = e;
     g->n++;
+    g->bytes += cost;
     return e;
 }
 

@@ -17,9 +17,10 @@
  *
  * Temporality is cumulative: values only grow from creation. Memory is bounded by the
  * cardinality limit: past `aggregation_cardinality_limit` label sets in a group (the
- * calls/duration group, the GenAI group), new label sets are counted in one overflow series
- * labelled otel.metric.overflow="true", and label values are cut at SPANMETRICS_MAX_VALUE
- * bytes (at a UTF-8 boundary).
+ * calls/duration group, the GenAI group), or past SPANMETRICS_MAX_GROUP_BYTES of series in
+ * a group, new label sets are counted in one overflow series labelled
+ * otel.metric.overflow="true"; label values are cut at SPANMETRICS_MAX_VALUE bytes (at a
+ * UTF-8 boundary).
  *
  * Thread-safety: spanmetrics_consume and spanmetrics_snapshot may be called from any
  * threads at once (one mutex); a snapshot is the caller's, immutable, and needs no lock. */
@@ -35,10 +36,11 @@
 #include "pipeline/config.h"
 
 enum {
-    SPANMETRICS_MAX_VALUE = 512,       /* bytes of one label value */
-    SPANMETRICS_MAX_DIMENSIONS = 32,   /* configured dimensions */
-    SPANMETRICS_MAX_BUCKETS = 64,      /* explicit histogram bounds */
-    SPANMETRICS_DEFAULT_LIMIT = 10000, /* label sets per group when none is configured */
+    SPANMETRICS_MAX_VALUE = 512,            /* bytes of one label value */
+    SPANMETRICS_MAX_DIMENSIONS = 32,        /* configured dimensions */
+    SPANMETRICS_MAX_BUCKETS = 64,           /* explicit histogram bounds */
+    SPANMETRICS_DEFAULT_LIMIT = 10000,      /* label sets per group when none is configured */
+    SPANMETRICS_MAX_GROUP_BYTES = 16 << 20, /* memory of a group's series, whatever the limit */
 };
 
 typedef struct spanmetrics spanmetrics;

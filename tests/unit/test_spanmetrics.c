@@ -17,6 +17,7 @@
 
 #include "sm_fixtures.h"
 
+#include "core/alloc.h"
 #include "genai/genai_int.h"
 #include "pipeline/promtext.h"
 
@@ -443,6 +444,71 @@ static void test_overflow(void **state)
     cfg_reset();
 }
 
+/* Long distinct label values cannot take more than SPANMETRICS_MAX_GROUP_BYTES, whatever
+ * the configured limit: the rest goes to the overflow series. */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    enum { N = 40000 };
+    spanmetrics *sm = sm_make(M(1, "aggregation_cardinality_limit", S("1000000")));
+    static char names[N][SPANMETRICS_MAX_VALUE];
+    lt_span *spans = calloc(N, sizeof *spans);
+    for (int i = 0; i < N; i++) {
+        memset(names[i], 'n', sizeof names[i]);
+        int k = snprintf(names[i], 16, "%d", i);
+        names[i][k] = '-';
+        spans[i].name = (lt_str){names[i], sizeof names[i]};
+    }
+    lt_scope_spans ss = {.spans = spans, .n_spans = N};
+    lt_resource_spans rs = {.scopes = &ss, .n_scopes = 1};
+    lt_trace_batch b = {.rs = &rs, .n_rs = 1, .n_spans = N};
+    assert_int_equal(spanmetrics_consume(sm, &b), 0);
+    spanmetrics_snap snap;
+    assert_int_equal(spanmetrics_snapshot(sm, &snap), 0);
+    const spanmetrics_metric *calls = find_metric(&snap, "traces.span.metrics.calls");
+    print_message("memory bound: %u series of %d label sets\n", calls->n_points, N);
+    assert_true(calls->n_points < N / 2);
+    assert_true(calls->n_points > 1000);
+    assert_true(total(calls) == N);
+    const spanmetrics_point *ov = &calls->points[calls->n_points - 1];
+    assert_string_equal(ov->labels[0].name, "otel.metric.overflow");
+    spanmetrics_snapshot_free(&snap);
+    spanmetrics_free(sm);
+    free(spans);
+    cfg_reset();
+}
+
+/* An allocation failing at any point gives LT_ENOMEM (or success), never a crash or a
+ * leak (the sanitizer build checks leaks). */
+static void test_alloc_failure(void **state)
+{
+    (void)state;
+    folder fo;
+    load(&fo, "otel/multi-agent-proto");
+    int failures = 0;
+    for (long k = 0; k < 400; k++) {
+        cfg_node *conf = M(1, "dimensions", L(1, M(1, "name", S("gen_ai.system"))));
+        spanmetrics *sm = NULL;
+        char err[256];
+        alloc_fail_after(k);
+        int rc = spanmetrics_create(conf, NULL, NULL, &sm, err, sizeof err);
+        spanmetrics_snap snap = {0};
+        lt_buf text = {0};
+        if (!rc) rc = spanmetrics_consume(sm, &fo.batches[0]);
+        if (!rc) rc = spanmetrics_snapshot(sm, &snap);
+        if (!rc) rc = promtext_render(&text, &snap);
+        alloc_fail_after(-1);
+        assert_true(rc == 0 || rc == LT_ENOMEM);
+        failures += rc != 0;
+        buf_free(&text);
+        spanmetrics_snapshot_free(&snap);
+        spanmetrics_free(sm);
+        cfg_reset();
+    }
+    assert_true(failures > 10);
+    folder_free(&fo);
+}
+
 /* ---- configuration ---- */
 
 static void expect_error(cfg_node *conf, const char *want)
@@ -727,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_alias_table),  cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_config),       cmocka_unit_test(test_exposition),
         cmocka_unit_test(test_value_format), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_memory_bound), cmocka_unit_test(test_alloc_failure),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     genai_prices_free(fx_prices);

@@ -64,8 +64,9 @@ void spanmetrics_free(spanmetrics *sm);
 uint64_t spanmetrics_flush_interval_ns(const spanmetrics *sm);
 
 /* Counts every span of b (with its view, when lt_span.genai is set). b is only read and
- * not kept. Returns 0, or LT_ENOMEM when a new series could not be allocated (the spans
- * before it are counted, that one and the rest of b are not). Any thread. */
+ * not kept. Returns 0, or LT_ENOMEM when a new series could not be allocated: the spans
+ * before it are counted, the rest of b is not, and that span may be counted in calls and
+ * duration but not in the GenAI series. Any thread. */
 int spanmetrics_consume(spanmetrics *sm, const lt_trace_batch *b);
 
 /* ---- snapshots ---- */

@@ -1,0 +1,398 @@
+/* test_promrw.c — the remote write encoding, read back by hand.
+ *
+ * A snapshot of the captures is encoded, snappy-decompressed and its protobuf decoded here
+ * field by field (prompb WriteRequest / TimeSeries / Label / Sample); the series must be
+ * exactly the samples of the text exposition of the same snapshot (name, labels, value),
+ * with labels sorted, __name__ first, and the snapshot's timestamp. promrw_send is checked
+ * against a one-shot HTTP server on loopback: headers, body and the mapping of statuses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <snappy-c.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sm_fixtures.h"
+
+#include "pipeline/promrw.h"
+#include "pipeline/promtext.h"
+
+/* ---- a hand-written protobuf reader ---- */
+
+typedef struct {
+    const uint8_t *p, *end;
+} rd;
+
+static uint64_t rd_varint(rd *r)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        assert_true(r->p < r->end);
+        uint8_t b = *r->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return v;
+    }
+    fail_msg("varint too long");
+    return 0;
+}
+
+static rd rd_sub(rd *r)
+{
+    uint64_t n = rd_varint(r);
+    assert_true(n <= (uint64_t)(r->end - r->p));
+    rd s = {r->p, r->p + n};
+    r->p += n;
+    return s;
+}
+
+typedef struct {
+    char *text; /* "name{a=x,b=y} value", labels in wire order */
+    int64_t ts;
+} wire_series;
+
+/* Decodes a WriteRequest into one canonical line per series; checks the label order. */
+static size_t decode_request(const uint8_t *p, size_t n, wire_series **out)
+{
+    rd r = {p, p + n};
+    size_t cap = 64, count = 0;
+    wire_series *v = malloc(cap * sizeof *v);
+    while (r.p < r.end) {
+        uint64_t tag = rd_varint(&r);
+        assert_int_equal(tag, (1 << 3) | 2); /* WriteRequest.timeseries */
+        rd ts = rd_sub(&r);
+        lt_buf line = {0}, labels = {0};
+        char prev[256] = "";
+        int n_labels = 0, n_samples = 0;
+        double value = 0;
+        int64_t stamp = 0;
+        while (ts.p < ts.end) {
+            uint64_t t = rd_varint(&ts);
+            if (t == ((1 << 3) | 2)) { /* TimeSeries.labels */
+                rd l = rd_sub(&ts);
+                char name[256] = "", val[2048] = "";
+                while (l.p < l.end) {
+                    uint64_t lt = rd_varint(&l);
+                    rd s = rd_sub(&l);
+                    size_t len = (size_t)(s.end - s.p);
+                    if (lt == ((1 << 3) | 2)) {
+                        assert_true(len < sizeof name);
+                        memcpy(name, s.p, len);
+                        name[len] = 0;
+                    } else {
+                        assert_int_equal(lt, (2 << 3) | 2);
+                        assert_true(len < sizeof val);
+                        memcpy(val, s.p, len);
+                        val[len] = 0;
+                    }
+                }
+                /* sorted by name, no duplicates; __name__ sorts first */
+                if (n_labels == 0)
+                    assert_string_equal(name, "__name__");
+                else
+                    assert_true(strcmp(prev, name) < 0);
+                snprintf(prev, sizeof prev, "%s", name);
+                if (n_labels == 0) {
+                    buf_append_c(&line, val);
+                } else {
+                    buf_append_c(&labels, labels.len ? "," : "");
+                    buf_printf(&labels, "%s=%s", name, val);
+                }
+                n_labels++;
+            } else { /* TimeSeries.samples */
+                assert_int_equal(t, (2 << 3) | 2);
+                rd s = rd_sub(&ts);
+                while (s.p < s.end) {
+                    uint64_t st = rd_varint(&s);
+                    if (st == ((1 << 3) | 1)) { /* value: double */
+                        assert_true(s.end - s.p >= 8);
+                        uint64_t bits = 0;
+                        for (int i = 0; i < 8; i++)
+                            bits |= (uint64_t)s.p[i] << (8 * i);
+                        memcpy(&value, &bits, 8);
+                        s.p += 8;
+                    } else {
+                        assert_int_equal(st, (2 << 3) | 0); /* timestamp: int64 */
+                        stamp = (int64_t)rd_varint(&s);
+                    }
+                }
+                n_samples++;
+            }
+        }
+        assert_int_equal(n_samples, 1);
+        buf_printf(&line, "{%s} %.17g", labels.data ? labels.data : "", value);
+        if (count == cap) v = realloc(v, (cap *= 2) * sizeof *v);
+        v[count++] = (wire_series){strdup(line.data), stamp};
+        buf_free(&line);
+        buf_free(&labels);
+    }
+    *out = v;
+    return count;
+}
+
+/* The text exposition's samples in the same canonical form (labels sorted by name). */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static size_t text_samples(const char *text, char ***out)
+{
+    size_t cap = 64, count = 0;
+    char **v = malloc(cap * sizeof *v);
+    pt_sample *s = malloc(sizeof *s);
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        char line[8192];
+        memcpy(line, p, (size_t)(nl - p));
+        line[nl - p] = 0;
+        p = nl + 1;
+        if (line[0] == '#') continue;
+        const char *why;
+        if (pt_parse_sample(line, s, &why)) fail_msg("%s: %s", why, line);
+        char *names[PT_MAX_LABELS];
+        for (int i = 0; i < s->n_labels; i++) {
+            names[i] = malloc(1200);
+            snprintf(names[i], 1200, "%s=%s", s->lname[i], s->lvalue[i]);
+        }
+        qsort(names, (size_t)s->n_labels, sizeof *names, cmp_str);
+        lt_buf b = {0};
+        buf_printf(&b, "%s{", s->name);
+        for (int i = 0; i < s->n_labels; i++) {
+            buf_printf(&b, "%s%s", i ? "," : "", names[i]);
+            free(names[i]);
+        }
+        buf_printf(&b, "} %.17g", s->value);
+        if (count == cap) v = realloc(v, (cap *= 2) * sizeof *v);
+        v[count++] = strdup(b.data);
+        buf_free(&b);
+    }
+    free(s);
+    *out = v;
+    return count;
+}
+
+static void roundtrip(const char *rel, cfg_node *conf, const char *must_have, size_t *checked)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/otlp/%s", LT_FIXTURES, rel);
+    folder fo;
+    folder_load(dir, &fo);
+    spanmetrics *sm = sm_make(conf);
+    folder_consume(sm, &fo);
+    spanmetrics_snap snap;
+    assert_int_equal(spanmetrics_snapshot(sm, &snap), 0);
+
+    lt_buf z = {0}, raw = {0};
+    size_t n_series = 0, n_raw = 0;
+    assert_int_equal(promrw_encode(&z, &snap, &n_series), 0);
+    assert_int_equal(promrw_encode_raw(&raw, &snap, &n_raw), 0);
+    assert_int_equal(n_series, n_raw);
+    /* snappy block format: decompresses to the protobuf bytes */
+    size_t ulen = 0;
+    assert_int_equal(snappy_uncompressed_length(z.data, z.len, &ulen), SNAPPY_OK);
+    char *u = malloc(ulen ? ulen : 1);
+    assert_int_equal(snappy_uncompress(z.data, z.len, u, &ulen), SNAPPY_OK);
+    assert_int_equal(ulen, raw.len);
+    assert_memory_equal(u, raw.data, ulen);
+
+    wire_series *ws;
+    size_t nw = decode_request((const uint8_t *)u, ulen, &ws);
+    assert_int_equal(nw, n_series);
+
+    lt_buf text = {0};
+    assert_int_equal(promtext_render(&text, &snap), 0);
+    if (must_have && !strstr(text.data, must_have)) fail_msg("%s: no %s", rel, must_have);
+    char **ts;
+    size_t nt = text_samples(text.data, &ts);
+    assert_int_equal(nt, nw);
+    char **wl = malloc(nw * sizeof *wl);
+    for (size_t i = 0; i < nw; i++) {
+        wl[i] = ws[i].text;
+        assert_int_equal(ws[i].ts, (int64_t)(snap.time_unix_nano / 1000000));
+    }
+    qsort(wl, nw, sizeof *wl, cmp_str);
+    qsort(ts, nt, sizeof *ts, cmp_str);
+    for (size_t i = 0; i < nw; i++)
+        if (strcmp(wl[i], ts[i])) fail_msg("%s: wire %s\ntext %s", rel, wl[i], ts[i]);
+    print_message("%s: %zu series, %zu bytes protobuf, %zu snappy\n", rel, nw, raw.len, z.len);
+    *checked += nw;
+
+    for (size_t i = 0; i < nw; i++)
+        free(ws[i].text);
+    for (size_t i = 0; i < nt; i++)
+        free(ts[i]);
+    free(ws);
+    free(ts);
+    free(wl);
+    free(u);
+    buf_free(&text);
+    buf_free(&z);
+    buf_free(&raw);
+    spanmetrics_snapshot_free(&snap);
+    spanmetrics_free(sm);
+    folder_free(&fo);
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    size_t checked = 0;
+    roundtrip("otel/batch-proto", NULL, "traces_span_metrics_duration_milliseconds_bucket",
+              &checked);
+    roundtrip("langfuse/streaming", NULL,
+              "traces_span_metrics_gen_ai_response_time_to_first_chunk_seconds_bucket", &checked);
+    roundtrip("openinference/multi-agent",
+              M(2, "namespace", S("gen_ai"), "dimensions",
+                L(2, M(1, "name", S("gen_ai.system")), M(1, "name", S("span.name")))),
+              "gen_ai_gen_ai_usage_reasoning_output_tokens_total{", &checked);
+    roundtrip("otel/errors-proto", M(1, "aggregation_cardinality_limit", S("1")),
+              "otel_metric_overflow=\"true\"", &checked);
+    assert_true(checked > 200);
+    cfg_reset();
+}
+
+static void test_empty(void **state)
+{
+    (void)state;
+    spanmetrics *sm = sm_make(NULL);
+    spanmetrics_snap snap;
+    assert_int_equal(spanmetrics_snapshot(sm, &snap), 0);
+    assert_int_equal(snap.n_metrics, 0);
+    lt_buf z = {0};
+    size_t n = 1;
+    assert_int_equal(promrw_encode(&z, &snap, &n), 0);
+    assert_int_equal(n, 0);
+    size_t ulen = 1;
+    assert_int_equal(snappy_uncompressed_length(z.data, z.len, &ulen), SNAPPY_OK);
+    assert_int_equal(ulen, 0);
+    buf_free(&z);
+    spanmetrics_snapshot_free(&snap);
+    spanmetrics_free(sm);
+}
+
+/* ---- sending ---- */
+
+typedef struct {
+    int fd;
+    int status;
+    char head[4096];
+    size_t body_len;
+    char body[65536];
+} server;
+
+static void *serve_one(void *p)
+{
+    server *s = p;
+    int c = accept(s->fd, NULL, NULL);
+    if (c < 0) return NULL;
+    char buf[70000];
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(c, buf + n, sizeof buf - 1 - n);
+        if (r <= 0) break;
+        n += (size_t)r;
+        buf[n] = 0;
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end) continue;
+        const char *cl = strcasestr(buf, "content-length:");
+        size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
+        size_t hl = (size_t)(end + 4 - buf);
+        if (n >= hl + want) {
+            memcpy(s->head, buf, hl < sizeof s->head - 1 ? hl : sizeof s->head - 1);
+            s->body_len = want;
+            memcpy(s->body, end + 4, want < sizeof s->body ? want : sizeof s->body);
+            break;
+        }
+    }
+    char reply[256];
+    int len = snprintf(
+        reply, sizeof reply,
+        "HTTP/1.1 %d X\r\nContent-Length: 11\r\nConnection: close\r\n\r\nout of tune", s->status);
+    if (write(c, reply, (size_t)len) < 0) { /* the client reports it */
+    }
+    close(c);
+    return NULL;
+}
+
+static int listen_any(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    assert_int_equal(listen(fd, 4), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void test_send(void **state)
+{
+    (void)state;
+    folder fo;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/otlp/otel/single-chat-proto", LT_FIXTURES);
+    folder_load(dir, &fo);
+    spanmetrics *sm = sm_make(NULL);
+    folder_consume(sm, &fo);
+    spanmetrics_snap snap;
+    assert_int_equal(spanmetrics_snapshot(sm, &snap), 0);
+    lt_buf z = {0};
+    assert_int_equal(promrw_encode(&z, &snap, NULL), 0);
+
+    static const struct {
+        int status, rc;
+    } cases[] = {{204, 0}, {400, LT_EINVAL}, {429, LT_EBUSY}, {503, LT_EBUSY}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        server *s = calloc(1, sizeof *s);
+        int port;
+        s->fd = listen_any(&port);
+        s->status = cases[i].status;
+        pthread_t th;
+        pthread_create(&th, NULL, serve_one, s);
+        char url[128], err[512];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/write", port);
+        int rc = promrw_send(url, &z, 5000, err, sizeof err);
+        pthread_join(th, NULL);
+        close(s->fd);
+        assert_int_equal(rc, cases[i].rc);
+        assert_non_null(strstr(s->head, "POST /api/v1/write HTTP/1.1\r\n"));
+        assert_non_null(strcasestr(s->head, "\r\nContent-Encoding: snappy\r\n"));
+        assert_non_null(strcasestr(s->head, "\r\nContent-Type: application/x-protobuf\r\n"));
+        assert_non_null(strcasestr(s->head, "\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n"));
+        assert_int_equal(s->body_len, z.len);
+        assert_memory_equal(s->body, z.data, z.len);
+        if (rc) assert_non_null(strstr(err, "out of tune"));
+        free(s);
+    }
+    /* nobody listening: retryable I/O error, promptly */
+    int port;
+    int fd = listen_any(&port);
+    close(fd);
+    char url[128], err[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/write", port);
+    assert_int_equal(promrw_send(url, &z, 2000, err, sizeof err), LT_EIO);
+    assert_true(strlen(err) > 0);
+
+    buf_free(&z);
+    spanmetrics_snapshot_free(&snap);
+    spanmetrics_free(sm);
+    folder_free(&fo);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_send),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    genai_prices_free(fx_prices);
+    return rc;
+}

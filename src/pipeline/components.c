@@ -207,6 +207,12 @@ static const component_sub client_subs[] = {
     {0},
 };
 
+static const component_sub prw_subs[] = {
+    {"tls", tls_opts},
+    {"retry_on_failure", retry_opts},
+    {0},
+};
+
 static const cfg_option debug_opts[] = {
     {"verbosity", CFG_OPT_STRING, "basic, normal or detailed"},
     {0},
@@ -266,7 +272,7 @@ static const component_def registry[] = {
     {COMP_EXPORTER, "file", "JSON lines to a file, with rotation", ALL_SIGNALS, 0, file_opts,
      file_subs},
     {COMP_EXPORTER, "prometheusremotewrite", "Prometheus remote write (snappy protobuf)",
-     SIG_METRICS, 0, prw_exporter_opts, client_subs},
+     SIG_METRICS, 0, prw_exporter_opts, prw_subs},
 };
 
 const component_def *components_find(component_kind kind, const char *type)

@@ -85,6 +85,24 @@ int cfg_error(const cfg_doc *d, const cfg_node *at, char *err, size_t errlen, co
     return LT_EINVAL;
 }
 
+int cfg_key_error(const cfg_doc *d, const cfg_node *at, char *err, size_t errlen, const char *fmt,
+                  ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool key = at && at->key && xn(at)->key_line;
+    vformat(d && d->name ? d->name : "config",
+            key  ? xn(at)->key_line
+            : at ? at->line
+                 : 0,
+            key  ? xn(at)->key_col
+            : at ? at->column
+                 : 0,
+            err, errlen, fmt, ap);
+    va_end(ap);
+    return LT_EINVAL;
+}
+
 /* ---------------------------------------------------------------------------------- */
 /* Loading                                                                            */
 /* ---------------------------------------------------------------------------------- */
@@ -721,9 +739,8 @@ int cfg_check_options(const cfg_doc *d, const cfg_node *map, const cfg_option *o
                 if (w < 0) break;
                 k += (size_t)w;
             }
-            return errat(cfg_name(d), xn(v)->key_line, xn(v)->key_col, err, errlen,
-                         "%s: unknown option '%s' (%s%s)", where, v->key,
-                         list[0] ? "options: " : "this component takes no options", list);
+            return cfg_key_error(d, v, err, errlen, "%s: unknown option '%s' (%s%s)", where, v->key,
+                                 list[0] ? "options: " : "this component takes no options", list);
         }
         char path[256];
         snprintf(path, sizeof path, "%s.%s", where, o->name);

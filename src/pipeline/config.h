@@ -53,6 +53,12 @@ const cfg_node *cfg_get(const cfg_node *map, const char *key);
 int cfg_error(const cfg_doc *d, const cfg_node *at, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Like cfg_error, positioned at the key of at (a map's value): for errors about the key
+ * itself (an unknown option or component, a bad id), where the value may start lines
+ * later. Falls back to at's own position when at is not a map's value. */
+int cfg_key_error(const cfg_doc *d, const cfg_node *at, char *err, size_t errlen, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
+
 /* Typed reads of a scalar. Each returns 0, or writes a positioned error naming what (the
  * option's path, e.g. "processors.tail_sampling.decision_wait") and returns LT_EINVAL.
  * Booleans: true/false (YAML 1.2 core); durations: Go-style as the collector takes them

@@ -94,17 +94,19 @@ static int define_section(ctx *c, component_kind kind, const cfg_node *sec)
         const cfg_node *v = sec->items[i];
         size_t slash = 0;
         if (!valid_id(v->key, &slash))
-            return cfg_error(c->d, v, c->err, c->errlen,
-                             "%s: '%s' is not a component id (TYPE or TYPE/NAME)", secname, v->key);
+            return cfg_key_error(c->d, v, c->err, c->errlen,
+                                 "%s: '%s' is not a component id (TYPE or TYPE/NAME)", secname,
+                                 v->key);
         lt_str t = arena_strdup(c->h->arena, (lt_str){v->key, slash});
         if (!t.ptr) return oom(c);
         const component_def *def = components_find(kind, t.ptr);
         if (!def) {
             char known[512];
             known_types(kind, known, sizeof known);
-            return cfg_error(c->d, v, c->err, c->errlen,
-                             "%s: unknown %s type '%s' in '%s' (known: %s)", secname,
-                             components_kind_name(kind), t.ptr, v->key, known);
+            return cfg_key_error(c->d, v, c->err, c->errlen,
+                                 "%s: unknown %s type '%s'%s%s%s (known: %s)", secname,
+                                 components_kind_name(kind), t.ptr, v->key[slash] ? " in '" : "",
+                                 v->key[slash] ? v->key : "", v->key[slash] ? "'" : "", known);
         }
         char where[256];
         snprintf(where, sizeof where, "%s.%s", secname, v->key);
@@ -245,10 +247,10 @@ static int parse_pipeline_id(ctx *c, const cfg_node *v, unsigned *sig)
             return 0;
         }
     }
-    return cfg_error(c->d, v, c->err, c->errlen,
-                     "service.pipelines: '%s' is not a pipeline id (traces, metrics or logs, "
-                     "optionally followed by /NAME)",
-                     v->key);
+    return cfg_key_error(c->d, v, c->err, c->errlen,
+                         "service.pipelines: '%s' is not a pipeline id (traces, metrics or logs, "
+                         "optionally followed by /NAME)",
+                         v->key);
 }
 
 static int build_pipelines(ctx *c, const cfg_node *svc)
@@ -261,12 +263,12 @@ static int build_pipelines(ctx *c, const cfg_node *svc)
         const cfg_node *v = svc->items[i];
         if (strcmp(v->key, "pipelines") == 0) continue;
         if (strcmp(v->key, "telemetry") == 0 || strcmp(v->key, "extensions") == 0)
-            return cfg_error(c->d, v, c->err, c->errlen,
-                             "service.%s: not supported by llmtrace (remove it; llmtrace "
-                             "refuses settings it would otherwise ignore)",
-                             v->key);
-        return cfg_error(c->d, v, c->err, c->errlen,
-                         "service: unknown key '%s' (supported: pipelines)", v->key);
+            return cfg_key_error(c->d, v, c->err, c->errlen,
+                                 "service.%s: not supported by llmtrace (remove it; llmtrace "
+                                 "refuses settings it would otherwise ignore)",
+                                 v->key);
+        return cfg_key_error(c->d, v, c->err, c->errlen,
+                             "service: unknown key '%s' (supported: pipelines)", v->key);
     }
     const cfg_node *pls = cfg_get(svc, "pipelines");
     if (!pls || pls->kind != CFG_MAP || pls->n == 0)
@@ -293,25 +295,26 @@ static int build_pipelines(ctx *c, const cfg_node *svc)
         for (size_t k = 0; k < v->n; k++)
             if (strcmp(v->items[k]->key, "receivers") && strcmp(v->items[k]->key, "processors") &&
                 strcmp(v->items[k]->key, "exporters"))
-                return cfg_error(c->d, v->items[k], c->err, c->errlen,
-                                 "service.pipelines.%s: unknown key '%s' (keys: receivers, "
-                                 "processors, exporters)",
-                                 v->key, v->items[k]->key);
+                return cfg_key_error(c->d, v->items[k], c->err, c->errlen,
+                                     "service.pipelines.%s: unknown key '%s' (keys: receivers, "
+                                     "processors, exporters)",
+                                     v->key, v->items[k]->key);
         if ((rc = resolve_list(c, pl, cfg_get(v, "receivers"), "receivers", uses)) ||
             (rc = resolve_list(c, pl, cfg_get(v, "processors"), "processors", uses)) ||
             (rc = resolve_list(c, pl, cfg_get(v, "exporters"), "exporters", uses)))
             return rc;
         if (!pl->n_receivers)
-            return cfg_error(c->d, v, c->err, c->errlen,
-                             "service.pipelines.%s: no receivers (at least one is needed)", v->key);
+            return cfg_key_error(c->d, v, c->err, c->errlen,
+                                 "service.pipelines.%s: no receivers (at least one is needed)",
+                                 v->key);
         for (size_t k = 0; k < pl->n_receivers; k++) {
             const pipecfg_component *r = pl->receivers[k];
             if (r->def != components_find(COMP_RECEIVER, "otlp")) continue;
             if (used_otlp && used_otlp != r->at)
-                return cfg_error(c->d, r->at, c->err, c->errlen,
-                                 "receivers.%s: only one otlp receiver can be used (another is "
-                                 "at line %u)",
-                                 r->id, used_otlp->line);
+                return cfg_key_error(c->d, r->at, c->err, c->errlen,
+                                     "receivers.%s: only one otlp receiver can be used (another is "
+                                     "at line %u)",
+                                     r->id, used_otlp->line);
             used_otlp = r->at;
         }
     }
@@ -328,8 +331,9 @@ static int build_pipelines(ctx *c, const cfg_node *svc)
             pl->stores = true;
         }
         if (!pl->n_exporters)
-            return cfg_error(c->d, pl->at, c->err, c->errlen,
-                             "service.pipelines.%s: no exporters (at least one is needed)", pl->id);
+            return cfg_key_error(c->d, pl->at, c->err, c->errlen,
+                                 "service.pipelines.%s: no exporters (at least one is needed)",
+                                 pl->id);
     }
     for (size_t i = 0; i < nconn; i++) {
         const pipecfg_component *cn = &p->components[COMP_CONNECTOR][i];
@@ -348,9 +352,9 @@ static int build_pipelines(ctx *c, const cfg_node *svc)
         const cfg_node *protos = cfg_get(used_otlp, "protocols");
         const cfg_node *g = cfg_get(protos, "grpc"), *h = cfg_get(protos, "http");
         if (!g && !h)
-            return cfg_error(c->d, used_otlp, c->err, c->errlen,
-                             "receivers.%s: at least one protocol (grpc, http) is needed",
-                             used_otlp->key);
+            return cfg_key_error(c->d, used_otlp, c->err, c->errlen,
+                                 "receivers.%s: at least one protocol (grpc, http) is needed",
+                                 used_otlp->key);
         const cfg_node *ge = cfg_get(g, "endpoint"), *he = cfg_get(h, "endpoint");
         if (g) p->grpc_endpoint = ge ? ge->scalar : "127.0.0.1:4317";
         if (h) p->http_endpoint = he ? he->scalar : "127.0.0.1:4318";
@@ -389,14 +393,14 @@ int pipecfg_build(const cfg_doc *doc, pipecfg **out, char *err, size_t errlen)
             known |= !strcmp(k, top_keys[j]);
         if (known) continue;
         if (strcmp(k, "extensions") == 0)
-            rc = cfg_error(doc, root->items[i], err, errlen,
-                           "extensions: not supported by llmtrace (remove the section; "
-                           "llmtrace refuses settings it would otherwise ignore)");
+            rc = cfg_key_error(doc, root->items[i], err, errlen,
+                               "extensions: not supported by llmtrace (remove the section; "
+                               "llmtrace refuses settings it would otherwise ignore)");
         else
-            rc = cfg_error(doc, root->items[i], err, errlen,
-                           "unknown section '%s' (sections: receivers, processors, connectors, "
-                           "exporters, service)",
-                           k);
+            rc = cfg_key_error(doc, root->items[i], err, errlen,
+                               "unknown section '%s' (sections: receivers, processors, connectors, "
+                               "exporters, service)",
+                               k);
         goto out;
     }
     for (int k = 0; k < COMP_N_KINDS; k++)

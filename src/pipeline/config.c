@@ -235,7 +235,7 @@ static int set_anchor(loader *L, const unsigned char *name, xnode *x)
 
 /* Adds a finished node to the open collection (or makes it the root). For a mapping the
  * first of each pair is the key. */
-static int add(loader *L, xnode *x, const yaml_mark_t *m)
+static int add(loader *L, xnode *x)
 {
     if (L->depth == 0) {
         if (L->doc->root)
@@ -258,18 +258,13 @@ static int add(loader *L, xnode *x, const yaml_mark_t *m)
         return 0;
     }
     if (f->node->n.kind == CFG_MAP) {
-        /* an alias node is shared by every place it appears: give this place its own copy
-         * of the small node struct so it can carry its own key */
-        xnode *c = arena_alloc(L->doc->arena, sizeof *c);
-        if (!c) return oom(L);
-        *c = *x;
-        x = c;
+        /* x is this place's own node (an alias event makes a fresh copy), so it can carry
+         * this place's key */
         x->n.key = f->pending_key;
         x->key_line = f->key_line;
         x->key_col = f->key_col;
         f->pending_key = NULL;
     }
-    (void)m;
     if (f->n == f->cap) {
         size_t cap = f->cap ? 2 * f->cap : 8;
         cfg_node **p = lt_realloc(f->items, cap * sizeof *p);
@@ -292,7 +287,7 @@ static int cmp_key(const void *a, const void *b)
                                               : 0;
 }
 
-static int close_collection(loader *L, const yaml_mark_t *m)
+static int close_collection(loader *L)
 {
     frame *f = &L->stack[L->depth - 1];
     xnode *x = f->node;
@@ -320,7 +315,6 @@ static int close_collection(loader *L, const yaml_mark_t *m)
     f->items = NULL;
     f->n = f->cap = 0;
     L->depth--;
-    (void)m;
     return 0;
 }
 
@@ -368,7 +362,7 @@ static int on_event(loader *L, yaml_event_t *ev)
         }
         x->n.quoted = quoted;
         if ((rc = set_anchor(L, ev->data.scalar.anchor, x))) return rc;
-        return add(L, x, m);
+        return add(L, x);
     }
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
@@ -397,8 +391,8 @@ static int on_event(loader *L, yaml_event_t *ev)
     case YAML_MAPPING_END_EVENT: {
         frame *f = &L->stack[L->depth - 1];
         xnode *x = f->node;
-        if ((rc = close_collection(L, m))) return rc;
-        return add(L, x, m);
+        if ((rc = close_collection(L))) return rc;
+        return add(L, x);
     }
     case YAML_ALIAS_EVENT: {
         const char *name = (const char *)ev->data.alias.anchor;
@@ -409,8 +403,8 @@ static int on_event(loader *L, yaml_event_t *ev)
                 target = L->anchors[i].node;
                 break;
             }
-        /* an anchor whose collection is still open is not registered yet... it is: check
-         * that the alias is not inside its own anchor (a cycle) */
+        /* a collection's anchor is known from its start, so an alias inside it finds a node
+         * still being filled: that is a cycle, refused */
         for (int i = 0; target && i < L->depth; i++)
             if (L->stack[i].node == target)
                 return errat(L->name, line, col, L->err, L->errlen,
@@ -424,7 +418,7 @@ static int on_event(loader *L, yaml_event_t *ev)
         x->n.key = NULL;
         x->n.line = line;
         x->n.column = col;
-        return add(L, x, m);
+        return add(L, x);
     }
     default:
         return 0;

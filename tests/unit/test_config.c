@@ -562,6 +562,110 @@ static void test_registry(void **state)
     assert_string_equal(components_signal_name(SIG_LOGS), "logs");
 }
 
+/* A value of type t for YAML: good, or of the wrong type. */
+static const char *value_of(cfg_opt_type t, bool good)
+{
+    static const char *const ok[] = {"x", "true", "3", "0.5", "1m30s", "16MiB", "[]", "{}", "[1]"};
+    static const char *const wrong[] = {"[1]",  "maybe", "three", "half", "ten",
+                                        "lots", "x",     "x",     NULL};
+    return good ? ok[t] : wrong[t];
+}
+
+/* Writes the options of table (at path prefix below component def) as YAML at indent,
+ * nesting the sub-tables; the option named bad (a full path) gets a wrong value. */
+static void emit(char *buf, size_t size, size_t *k, const component_def *def,
+                 const cfg_option *table, const char *prefix, int indent, const char *bad)
+{
+    for (const cfg_option *o = table; o->name; o++) {
+        char path[128];
+        int w = snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", o->name);
+        assert_true(w > 0 && (size_t)w < sizeof path);
+        const component_sub *sub = NULL;
+        for (const component_sub *s = def->subs; s && s->path; s++)
+            if (strcmp(s->path, path) == 0) sub = s;
+        bool wrong = bad && strcmp(bad, path) == 0;
+        if (sub && !wrong) {
+            *k += (size_t)snprintf(buf + *k, size - *k, "%*s%s:\n", indent, "", o->name);
+            emit(buf, size, k, def, sub->options, path, indent + 2, bad);
+        } else {
+            /* strings get their path: distinct (two equal endpoints would be refused) */
+            const char *v = o->type == CFG_OPT_STRING && !wrong ? path : value_of(o->type, !wrong);
+            *k += (size_t)snprintf(buf + *k, size - *k, "%*s%s: %s\n", indent, "", o->name, v);
+        }
+        assert_true(*k < size);
+    }
+}
+
+/* Every option of every component (and of its sub-tables) is accepted with a value of its
+ * type, and refused with a value of another type, the message naming its full path. */
+static void test_every_option(void **state)
+{
+    (void)state;
+    static char yaml[8192];
+    int checked = 0;
+    for (int kind = 0; kind < COMP_N_KINDS; kind++) {
+        const component_def *def;
+        for (size_t i = 0; (def = components_at((component_kind)kind, i)); i++) {
+            /* the paths of all options, the sub-tables' too */
+            const char *paths[64];
+            char store[64][128];
+            size_t np = 0;
+            for (const cfg_option *o = def->options; o->name; o++)
+                snprintf(store[np], sizeof store[np], "%s", o->name), paths[np] = store[np], np++;
+            for (const component_sub *s = def->subs; s && s->path; s++)
+                for (const cfg_option *o = s->options; o->name; o++)
+                    snprintf(store[np], sizeof store[np], "%s.%s", s->path, o->name),
+                        paths[np] = store[np], np++;
+            for (size_t b = 0; b <= np; b++) {
+                const char *bad = b < np ? paths[b] : NULL;
+                const cfg_option *bo = NULL;
+                if (bad) { /* the option's type: in the table of its parent path */
+                    const char *dot = strrchr(bad, '.');
+                    const cfg_option *table = def->options;
+                    for (const component_sub *s = def->subs; dot && s && s->path; s++)
+                        if (strlen(s->path) == (size_t)(dot - bad) &&
+                            strncmp(s->path, bad, (size_t)(dot - bad)) == 0)
+                            table = s->options;
+                    for (bo = table; strcmp(bo->name, dot ? dot + 1 : bad); bo++)
+                        ;
+                    if (bo->type == CFG_OPT_ANY) continue;
+                }
+                size_t k = 0;
+                if (kind != COMP_RECEIVER)
+                    k += (size_t)snprintf(yaml + k, sizeof yaml - k,
+                                          "receivers: { otlp: { protocols: { grpc: } } }\n");
+                k += (size_t)snprintf(yaml + k, sizeof yaml - k, "%s:\n  %s/all:\n",
+                                      components_section((component_kind)kind), def->type);
+                emit(yaml, sizeof yaml, &k, def, def->options, "", 4, bad);
+                snprintf(yaml + k, sizeof yaml - k,
+                         "service: { pipelines: { traces: { receivers: [%s] } } }\n",
+                         kind == COMP_RECEIVER ? "otlp/all" : "otlp");
+                cfg_doc *d = load(yaml);
+                pipecfg *p = NULL;
+                int rc = pipecfg_build(d, &p, err, sizeof err);
+                if (!bad && rc) fail_msg("%s: %s\n%s", def->type, err, yaml);
+                if (bad) {
+                    char want[256];
+                    snprintf(want, sizeof want, "%s.%s/all.%s: expected ",
+                             components_section((component_kind)kind), def->type, bad);
+                    if (rc != LT_EINVAL || !strstr(err, want))
+                        fail_msg("%s: wrong %s accepted or misreported: %s\n%s", def->type, bad,
+                                 err, yaml);
+                }
+                if (!bad) {
+                    char id[64];
+                    snprintf(id, sizeof id, "%s/all", def->type);
+                    assert_non_null(pipecfg_find(p, (component_kind)kind, id));
+                }
+                pipecfg_free(p);
+                cfg_free(d);
+                checked++;
+            }
+        }
+    }
+    assert_true(checked > 100);
+}
+
 static const char *names(const pipecfg_component **c, size_t n)
 {
     static char buf[256];
@@ -929,12 +1033,13 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_positions),     cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_aliases),       cmocka_unit_test(test_env),
-        cmocka_unit_test(test_limits),        cmocka_unit_test(test_typed_reads),
-        cmocka_unit_test(test_check_options), cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_seed),          cmocka_unit_test(test_pipeline_shapes),
-        cmocka_unit_test(test_bad_configs),   cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_positions),       cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_aliases),         cmocka_unit_test(test_env),
+        cmocka_unit_test(test_limits),          cmocka_unit_test(test_typed_reads),
+        cmocka_unit_test(test_check_options),   cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_every_option),    cmocka_unit_test(test_seed),
+        cmocka_unit_test(test_pipeline_shapes), cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

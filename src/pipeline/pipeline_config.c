@@ -26,6 +26,10 @@ typedef struct {
     size_t errlen;
 } ctx;
 
+/* Real configurations have a handful of each; the bounds keep name lookups (linear) and
+ * the listed-twice checks (quadratic) small on a hostile file. */
+enum { MAX_COMPONENTS = 256, MAX_PIPELINES = 256, MAX_LIST = 256 };
+
 static const char *const top_keys[] = {"receivers", "processors", "connectors", "exporters",
                                        "service"};
 
@@ -87,6 +91,9 @@ static int define_section(ctx *c, component_kind kind, const cfg_node *sec)
         return cfg_error(c->d, sec, c->err, c->errlen, "%s: expected a mapping of components",
                          secname);
     /* one spare slot among exporters for the implicit llmtrace */
+    if (sec->n > MAX_COMPONENTS)
+        return cfg_error(c->d, sec, c->err, c->errlen, "%s: more than %d components", secname,
+                         MAX_COMPONENTS);
     pipecfg_component *arr = arena_calloc(c->h->arena, sec->n + 1, sizeof *arr);
     if (!arr) return oom(c);
     c->h->pub.components[kind] = arr;
@@ -176,6 +183,10 @@ static int resolve_list(ctx *c, pipecfg_pipeline *pl, const cfg_node *list, cons
         return cfg_error(c->d, list, c->err, c->errlen,
                          "service.pipelines.%s.%s: expected a list of component ids", pl->id, role);
     /* one spare for the default llmtrace */
+    if (list && list->n > MAX_LIST)
+        return cfg_error(c->d, list, c->err, c->errlen,
+                         "service.pipelines.%s.%s: more than %d components", pl->id, role,
+                         MAX_LIST);
     *dst = arena_calloc(c->h->arena, (list ? list->n : 0) + 1, sizeof **dst);
     if (!*dst) return oom(c);
     for (size_t i = 0; list && i < list->n; i++) {
@@ -274,6 +285,9 @@ static int build_pipelines(ctx *c, const cfg_node *svc)
     if (!pls || pls->kind != CFG_MAP || pls->n == 0)
         return cfg_error(c->d, pls ? pls : svc, c->err, c->errlen,
                          "service.pipelines: at least one pipeline is needed");
+    if (pls->n > MAX_PIPELINES)
+        return cfg_error(c->d, pls, c->err, c->errlen, "service.pipelines: more than %d pipelines",
+                         MAX_PIPELINES);
     size_t nconn = p->n_components[COMP_CONNECTOR];
     conn_use *uses = nconn ? arena_calloc(c->h->arena, nconn, sizeof *uses) : NULL;
     if (nconn && !uses) return oom(c);

@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/str.h"
 #include "pipeline/components.h"
 #include "pipeline/config.h"
 #include "pipeline/pipeline_config.h"
@@ -998,6 +999,42 @@ static void test_bad_configs(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The bounds on components, pipelines and list lengths. */
+static void test_pipecfg_limits(void **state)
+{
+    (void)state;
+    lt_buf b = {0};
+    for (int over = 0; over <= 1; over++) {
+        int n = 256 + over;
+        buf_reset(&b);
+        buf_append_c(&b, "receivers: { otlp: { protocols: { grpc: } } }\nprocessors:\n");
+        for (int i = 0; i < n; i++)
+            buf_printf(&b, "  batch/%d:\n", i);
+        buf_append_c(&b, "service:\n  pipelines:\n");
+        for (int i = 1; i < n; i++)
+            buf_printf(&b, "    traces/%d: { receivers: [otlp] }\n", i);
+        buf_append_c(&b, "    traces: { receivers: [otlp], processors: [");
+        for (int i = 0; i < n; i++)
+            buf_printf(&b, "%sbatch/%d", i ? ", " : "", i);
+        buf_append_c(&b, "] }\n");
+        assert_false(b.oom);
+        cfg_doc *d = load(b.data);
+        pipecfg *p = NULL;
+        int rc = pipecfg_build(d, &p, err, sizeof err);
+        if (!over) {
+            if (rc) fail_msg("%s", err);
+            assert_int_equal(p->n_pipelines, 256);
+            assert_int_equal(p->pipelines[255].n_processors, 256);
+        } else {
+            assert_int_equal(rc, LT_EINVAL);
+            assert_string_equal(err, "t.yaml:3:3: processors: more than 256 components");
+        }
+        pipecfg_free(p);
+        cfg_free(d);
+    }
+    buf_free(&b);
+}
+
 /* Every allocation of a load and build of the seed config may fail: the result is then
  * LT_ENOMEM with nothing leaked (ASan's leak check), never a crash. */
 static void test_alloc_failures(void **state)
@@ -1039,7 +1076,7 @@ int main(void)
         cmocka_unit_test(test_check_options),   cmocka_unit_test(test_registry),
         cmocka_unit_test(test_every_option),    cmocka_unit_test(test_seed),
         cmocka_unit_test(test_pipeline_shapes), cmocka_unit_test(test_bad_configs),
-        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_pipecfg_limits),  cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

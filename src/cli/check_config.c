@@ -3,12 +3,15 @@
  *
  * Prints "FILE: ok: N receivers, N processors, N connectors, N exporters, N pipelines"
  * and exits 0, or prints the first problem as one positioned line on stderr
- * ("FILE:LINE:COL: where: what") and exits 1. Usage errors exit 2. */
+ * ("FILE:LINE:COL: where: what") and exits 1; the otlp receiver's endpoints are parsed
+ * as serve will parse them. Usage errors exit 2. */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "core/err.h"
+#include "net/net.h"
 #include "pipeline/config.h"
 #include "pipeline/pipeline_config.h"
 
@@ -36,6 +39,19 @@ int cmd_check_config(int argc, char **argv)
         (rc = pipecfg_build(doc, &p, err, sizeof err))) {
         fprintf(stderr, "%s\n", err[0] ? err : lt_strerror(rc));
         goto out;
+    }
+    /* the addresses as serve will parse them */
+    const cfg_node *at[] = {p->grpc_endpoint_at, p->http_endpoint_at};
+    for (size_t i = 0; i < 2; i++) {
+        char host[256];
+        uint16_t port;
+        if (at[i] && net_parse_addr(at[i]->scalar, host, &port)) {
+            cfg_error(doc, at[i], err, sizeof err,
+                      "otlp receiver: protocols.%s.endpoint: expected HOST:PORT, got '%s'",
+                      i ? "http" : "grpc", at[i]->scalar);
+            fprintf(stderr, "%s\n", err);
+            goto out;
+        }
     }
     printf("%s: ok: %zu receivers, %zu processors, %zu connectors, %zu exporters, %zu "
            "pipelines\n",

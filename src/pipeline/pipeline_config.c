@@ -372,6 +372,8 @@ static int build_pipelines(ctx *c, const cfg_node *svc)
         const cfg_node *ge = cfg_get(g, "endpoint"), *he = cfg_get(h, "endpoint");
         if (g) p->grpc_endpoint = ge ? ge->scalar : "127.0.0.1:4317";
         if (h) p->http_endpoint = he ? he->scalar : "127.0.0.1:4318";
+        p->grpc_endpoint_at = g ? ge : NULL;
+        p->http_endpoint_at = h ? he : NULL;
         if (p->grpc_endpoint && p->http_endpoint && strcmp(p->grpc_endpoint, p->http_endpoint) == 0)
             return cfg_error(c->d, he, c->err, c->errlen,
                              "receivers.%s.protocols.http.endpoint: the same as grpc's",

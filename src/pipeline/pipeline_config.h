@@ -57,6 +57,10 @@ typedef struct pipecfg {
      * collector's default port on loopback when a protocol is enabled without one, or NULL
      * when the protocol is not enabled (or no otlp receiver is used by a pipeline). */
     const char *grpc_endpoint, *http_endpoint;
+    /* Where each endpoint is configured (NULL when defaulted or not enabled), so the server
+     * can position an address it cannot parse or bind: the loader knows YAML, not addresses
+     * (the net layer's parser is above this one). */
+    const cfg_node *grpc_endpoint_at, *http_endpoint_at;
 } pipecfg;
 
 /* Checks doc and describes it. Returns 0 and *out (free with pipecfg_free), or writes a

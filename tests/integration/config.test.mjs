@@ -47,6 +47,7 @@ describe('llmtrace check-config', () => {
     ['undefined component', 'receivers: { otlp: { protocols: { http: } } }\nservice:\n  pipelines:\n    logs:\n      receivers: [otlp]\n      exporters: [otlp/nowhere]\n', 6, 19, /'otlp\/nowhere' is not defined under exporters or connectors/],
     ['duplicate key', 'receivers: {}\nexporters: {}\nreceivers: {}\n', 3, 1, /duplicate key 'receivers' \(first at line 1, column 1\)/],
     ['not YAML', 'receivers: [\n', 2, 1, /not valid YAML/],
+    ['bad endpoint', 'receivers:\n  otlp:\n    protocols:\n      http: { endpoint: "localhost" }\nservice: { pipelines: { logs: { receivers: [otlp] } } }\n', 4, 25, /otlp receiver: protocols\.http\.endpoint: expected HOST:PORT, got 'localhost'/],
     ['extensions', 'extensions:\n  pprof:\n', 1, 1, /extensions: not supported by llmtrace/],
   ];
   for (const [what, text, line, col, re] of bad) {

@@ -693,6 +693,9 @@ static void test_seed(void **state)
     assert_int_equal(p->n_pipelines, 2);
     assert_string_equal(p->grpc_endpoint, "127.0.0.1:4317");
     assert_null(p->http_endpoint);
+    assert_int_equal(p->grpc_endpoint_at->line, 4);
+    assert_int_equal(p->grpc_endpoint_at->column, 25);
+    assert_null(p->http_endpoint_at);
 
     const pipecfg_component *j = pipecfg_find(p, COMP_EXPORTER, "otlp/jaeger");
     assert_non_null(j);
@@ -768,6 +771,8 @@ static void test_pipeline_shapes(void **state)
     assert_string_equal(p->grpc_endpoint, "127.0.0.1:4317");
     assert_string_equal(p->http_endpoint, "127.0.0.1:4318");
     assert_int_equal(p->n_pipelines, 3);
+    assert_null(p->grpc_endpoint_at); /* defaulted */
+    assert_null(p->http_endpoint_at);
     assert_true(p->pipelines[0].stores);
     assert_false(p->pipelines[1].stores);
     assert_false(p->pipelines[2].stores);

@@ -35,8 +35,9 @@ struct cfg_node {
 typedef struct cfg_doc cfg_doc;
 
 /* Loads a file / a buffer (name is used in messages). On error writes "NAME:LINE:COL:
- * what" to err and returns LT_EINVAL (not YAML, duplicate key, merge key), LT_EIO or
- * LT_ENOMEM. */
+ * what" to err and returns LT_EINVAL (not YAML, duplicate key, merge key, unknown alias,
+ * a bad ${...}), LT_ETOOBIG (past a limit: 4 MiB of text, 64 levels of nesting, 100,000
+ * nodes counting what aliases repeat, 1 MiB per expanded value), LT_EIO or LT_ENOMEM. */
 int cfg_load_file(const char *path, cfg_doc **out, char *err, size_t errlen);
 int cfg_load_string(const char *text, size_t len, const char *name, cfg_doc **out, char *err,
                     size_t errlen);

@@ -11,5 +11,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_reprice(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
 
 #endif

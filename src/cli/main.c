@@ -15,6 +15,7 @@ static const struct {
     {"cost", cmd_cost, "LLM calls, tokens, cost and latency by model, provider, ..."},
     {"reprice", cmd_reprice, "recompute stored costs with the current prices"},
     {"check", cmd_check, "verify a store's consistency (read-only)"},
+    {"check-config", cmd_check_config, "validate a configuration file without starting"},
     {"demo", cmd_demo, "send realistic demo GenAI traces (RAG, agents, streaming, errors)"},
 };
 

@@ -35,8 +35,9 @@ struct cfg_node {
 typedef struct cfg_doc cfg_doc;
 
 /* Loads a file / a buffer (name is used in messages). On error writes "NAME:LINE:COL:
- * what" to err and returns LT_EINVAL (not YAML, duplicate key, merge key), LT_EIO or
- * LT_ENOMEM. */
+ * what" to err and returns LT_EINVAL (not YAML, duplicate key, merge key, unknown alias,
+ * a bad ${...}), LT_ETOOBIG (past a limit: 4 MiB of text, 64 levels of nesting, 100,000
+ * nodes counting what aliases repeat, 1 MiB per expanded value), LT_EIO or LT_ENOMEM. */
 int cfg_load_file(const char *path, cfg_doc **out, char *err, size_t errlen);
 int cfg_load_string(const char *text, size_t len, const char *name, cfg_doc **out, char *err,
                     size_t errlen);
@@ -52,6 +53,12 @@ const cfg_node *cfg_get(const cfg_node *map, const char *key);
  * returns LT_EINVAL, so a caller can `return cfg_error(...)`. */
 int cfg_error(const cfg_doc *d, const cfg_node *at, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Like cfg_error, positioned at the key of at (a map's value): for errors about the key
+ * itself (an unknown option or component, a bad id), where the value may start lines
+ * later. Falls back to at's own position when at is not a map's value. */
+int cfg_key_error(const cfg_doc *d, const cfg_node *at, char *err, size_t errlen, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
 
 /* Typed reads of a scalar. Each returns 0, or writes a positioned error naming what (the
  * option's path, e.g. "processors.tail_sampling.decision_wait") and returns LT_EINVAL.

@@ -35,7 +35,7 @@ STEPS="${LT_STEPS:-release asan tsan fuzz lint}"
 FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
 # Fuzz targets that must exist (besides any tests/fuzz/fuzz_*.c): the decoders of every
 # byte that arrives from the network.
-REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai fuzz_grpc)
+REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai fuzz_grpc fuzz_config)
 
 PASSED=0
 FAILED=0
@@ -155,6 +155,7 @@ seed_corpus() { # target dir
   case "$target" in
     fuzz_pb) list="$pbs" ;;
     fuzz_json) list="$jsons" ;;
+    fuzz_config) list="$(find "$ROOT/tests/data/config" -type f -name '*.yaml' | sort)"$'\n'"$jsons" ;;
     fuzz_grpc) list="$pbs" ;;
     *) list="$pbs"$'\n'"$jsons" ;;
   esac

@@ -24,8 +24,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: llmtrace COMMAND [options]   (llmtrace COMMAND --help for more)\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "  %-10s %s\n", "version", "print the version");
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-13s %s\n", "version", "print the version");
 }
 
 int main(int argc, char **argv)

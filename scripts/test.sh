@@ -11,7 +11,8 @@
 #            fuzz_* target runs LT_FUZZ_SECONDS (default 60; 0 = the seeds once) seeded from
 #            the fixture bodies (.pb/.grpc.bin for fuzz_pb, .json for fuzz_json, gzipped
 #            bodies for fuzz_gzip, protobuf bodies in a gRPC frame behind three zero bytes
-#            of options for fuzz_grpc, all bodies for any other target);
+#            of options for fuzz_grpc, tests/data/config/*.yaml and the JSON bodies for
+#            fuzz_config, all bodies for any other target);
 #            a missing fuzz binary is a failure; crashes are kept in build-fuzz/artifacts/
 #   lint     banned calls (sprintf strcpy strcat gets atoi atol) in src/, and
 #            clang-format --dry-run --Werror over the C sources of src/ tests/ bench/

@@ -720,7 +720,7 @@ static node *parse_call_converter(parser *p)
     return n;
 }
 
-static node *parse_value(parser *p)
+static node *parse_value_in(parser *p)
 {
     token *t = peek(p);
     node *n;
@@ -746,12 +746,20 @@ static node *parse_value(parser *p)
     case T_LBRACK: {
         next(p);
         if (!(n = new_node(p, N_LIST, t->col))) return NULL;
-        node *items[OTTL_MAX_LIST];
+        node **items = arena_alloc(p->st->a, OTTL_MAX_LIST * sizeof(node *));
+        if (!items) {
+            oom(p);
+            return NULL;
+        }
         uint32_t k = 0;
         if (peek(p)->t != T_RBRACK) {
             for (;;) {
                 if (k >= OTTL_MAX_LIST) {
                     fail(p, peek(p)->col, "list longer than %d items", OTTL_MAX_LIST);
+                    return NULL;
+                }
+                if (peek(p)->t == T_LBRACK) {
+                    fail(p, peek(p)->col, "nested lists are not supported");
                     return NULL;
                 }
                 if (!(items[k++] = parse_value(p))) return NULL;
@@ -760,12 +768,7 @@ static node *parse_value(parser *p)
             }
         }
         if (expect(p, T_RBRACK, "',' or ']'")) return NULL;
-        n->items = k ? arena_alloc(p->st->a, k * sizeof(node *)) : NULL;
-        if (k && !n->items) {
-            oom(p);
-            return NULL;
-        }
-        if (k) memcpy(n->items, items, k * sizeof(node *));
+        n->items = items;
         n->n = k;
         return n;
     }
@@ -791,6 +794,18 @@ static node *parse_value(parser *p)
         fail(p, t->col, "expected a value, found %s", tok_desc(t));
         return NULL;
     }
+}
+
+/* A value, counted against OTTL_MAX_DEPTH as conditions are (IsMatch nests values). */
+static node *parse_value(parser *p)
+{
+    if (++p->depth > OTTL_MAX_DEPTH) {
+        fail(p, peek(p)->col, "statement nested deeper than %d", OTTL_MAX_DEPTH);
+        return NULL;
+    }
+    node *n = parse_value_in(p);
+    p->depth--;
+    return n;
 }
 
 static node *binary(parser *p, node_type t, unsigned col, node *l, node *r)

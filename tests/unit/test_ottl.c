@@ -427,6 +427,21 @@ static void test_nesting_limit(void **state)
     assert_int_equal(ottl_parse(buf, strlen(buf), OTTL_CTX_SPAN, &s, &col, err, sizeof err),
                      LT_EINVAL);
     assert_non_null(strstr(err, "nested deeper"));
+    /* found by fuzz_ottl: nested lists and converters used to recurse without a bound */
+    n = (size_t)snprintf(buf, sizeof buf, "keep_keys(attributes, ");
+    for (int i = 0; i < 300; i++)
+        buf[n++] = '[';
+    buf[n++] = 0;
+    assert_int_equal(ottl_parse(buf, strlen(buf), OTTL_CTX_SPAN, &s, &col, err, sizeof err),
+                     LT_EINVAL);
+    assert_non_null(strstr(err, "nested lists"));
+    assert_int_equal(col, 24);
+    n = (size_t)snprintf(buf, sizeof buf, "set(name, \"x\") where ");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "IsMatch(");
+    assert_int_equal(ottl_parse(buf, strlen(buf), OTTL_CTX_SPAN, &s, &col, err, sizeof err),
+                     LT_EINVAL);
+    assert_non_null(strstr(err, "nested deeper"));
     static char big[OTTL_MAX_STATEMENT + 2];
     memset(big, ' ', sizeof big);
     assert_int_equal(ottl_parse(big, sizeof big, OTTL_CTX_SPAN, &s, &col, err, sizeof err),

@@ -246,6 +246,32 @@ static void test_config_errors(void **state)
 #endif
 }
 
+#if defined(LT_HAVE_LIBCRYPTO)
+/* hash_function: a match becomes the digest of what it replaced (checked against
+ * Python's hashlib), a blocked key's value the digest of the value */
+static void test_hash_function(void **state)
+{
+    (void)state;
+    one_span o;
+    one_span_init(&o);
+    redact *r = mk("{\"allow_all_keys\": true, \"hash_function\": \"sha256\", \"patterns\": "
+                   "[\"email\"], \"blocked_key_patterns\": [\"password\"]}");
+    assert_int_equal(redact_traces(r, &o.b, o.a), 0);
+    assert_string_equal(cstr(get(&o.span.attrs, "user.email")->u.s),
+                        "71d4f55f72fa128dfb468a1a3901507c804b74316488744d769d7f4b16696476");
+    redact_free(r);
+    arena_free(o.a);
+    one_span_init(&o);
+    r = mk("{\"allow_all_keys\": true, \"hash_function\": \"md5\", \"blocked_key_patterns\": "
+           "[\"password\"]}");
+    assert_int_equal(redact_traces(r, &o.b, o.a), 0);
+    assert_string_equal(cstr(get(&o.span.attrs, "db.password")->u.s),
+                        "2ab96390c7dbe3439de74d0c9b0b1767");
+    redact_free(r);
+    arena_free(o.a);
+}
+#endif
+
 /* ---- every message form of the fixtures ---- */
 
 enum { MAX_SITES = 20000 };
@@ -645,10 +671,16 @@ static void test_view_refreshed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_builtin_patterns),  cmocka_unit_test(test_json_values),
-        cmocka_unit_test(test_collector_options), cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_fixture_forms),     cmocka_unit_test(test_other_forms),
+        cmocka_unit_test(test_builtin_patterns),
+        cmocka_unit_test(test_json_values),
+        cmocka_unit_test(test_collector_options),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_fixture_forms),
+        cmocka_unit_test(test_other_forms),
         cmocka_unit_test(test_view_refreshed),
+#if defined(LT_HAVE_LIBCRYPTO)
+        cmocka_unit_test(test_hash_function),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

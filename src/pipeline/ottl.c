@@ -519,7 +519,7 @@ static pcre2_code *compile_re(parser *p, lt_str pat, unsigned col)
     pcre2_compile_context_free(cc);
     pcre2_general_context_free(gc);
     if (!re) {
-        if (ec == PCRE2_ERROR_NOMEMORY) {
+        if (ec == PCRE2_ERROR_HEAP_FAILED) {
             oom(p);
             return NULL;
         }
@@ -1270,6 +1270,8 @@ static rval read_path(run *r, const node *n)
     return (rval){.k = V_NIL};
 }
 
+/* Whether re matches somewhere in s. A failed allocation sets *rc to LT_ENOMEM; a
+ * pattern that hits PCRE2's match limits on s sets LT_EINVAL (a statement error). */
 static bool is_match(const pcre2_code *re, lt_str s, int *rc)
 {
     pcre2_general_context *gc = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
@@ -1282,6 +1284,7 @@ static bool is_match(const pcre2_code *re, lt_str s, int *rc)
     int m = pcre2_match(re, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, 0, 0, md, NULL);
     pcre2_match_data_free(md);
     pcre2_general_context_free(gc);
+    if (m < 0 && m != PCRE2_ERROR_NOMATCH) *rc = m == PCRE2_ERROR_NOMEMORY ? LT_ENOMEM : LT_EINVAL;
     return m >= 0;
 }
 
@@ -1376,7 +1379,10 @@ static rval eval(run *r, const node *n)
             return (rval){.k = V_BOOL, .b = false};
         int rc = 0;
         bool m = is_match(n->re, s, &rc);
-        if (rc) room(r);
+        if (rc == LT_ENOMEM)
+            room(r);
+        else if (rc)
+            rfail(r, "IsMatch: the pattern hit the match limit");
         return (rval){.k = V_BOOL, .b = m};
     }
     case N_CMP: {
@@ -1542,6 +1548,10 @@ static int substitute(run *r, const pcre2_code *re, lt_str s, lt_str repl, lt_st
             cap = olen;
             continue;
         }
+        if (n == PCRE2_ERROR_NOMEMORY) { /* still too small, or pcre2's own allocation */
+            rc = room(r);
+            break;
+        }
         if (n < 0) {
             PCRE2_UCHAR msg[160];
             pcre2_get_error_message(n, msg, sizeof msg);
@@ -1584,7 +1594,10 @@ static bool keep_not_matching(const lt_kv *kv, void *arg)
     filter_arg *f = arg;
     int rc = 0;
     bool m = is_match(f->st->re, kv->key, &rc);
-    if (rc) room(f->r);
+    if (rc == LT_ENOMEM)
+        room(f->r);
+    else if (rc)
+        rfail(f->r, "delete_matching_keys: the pattern hit the match limit");
     return !m;
 }
 

@@ -220,7 +220,7 @@ static int compile(const cfg_doc *d, const cfg_node *n, const char *what, const 
     pcre2_compile_context_free(cc);
     pcre2_general_context_free(gc);
     if (!*out) {
-        if (ec == PCRE2_ERROR_NOMEMORY) return LT_ENOMEM;
+        if (ec == PCRE2_ERROR_HEAP_FAILED) return LT_ENOMEM;
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof msg);
         return cfg_error(d, n, err, errlen, "%s: invalid pattern '%s' at offset %zu: %s", what, src,
@@ -412,13 +412,13 @@ typedef struct {
     int err;
 } run;
 
-static bool matches(run *x, const pcre2_code *re, lt_str s, bool whole)
+/* Whether a blocked key pattern matches key. A pattern that hits PCRE2's match limits
+ * counts as matching: redaction fails closed. */
+static bool key_blocked(run *x, const pcre2_code *re, lt_str key)
 {
-    int rc = pcre2_match(re, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, 0, 0, x->md, NULL);
-    if (rc < 0) return false;
-    if (!whole) return true;
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->md);
-    return ov[0] == 0 && ov[1] == s.len;
+    int rc = pcre2_match(re, (PCRE2_SPTR)(key.ptr ? key.ptr : ""), key.len, 0, 0, x->md, NULL);
+    if (rc == PCRE2_ERROR_NOMEMORY) x->err = LT_ENOMEM;
+    return rc >= 0 || rc != PCRE2_ERROR_NOMATCH;
 }
 
 static bool value_allowed(run *x, lt_str m)
@@ -428,6 +428,7 @@ static bool value_allowed(run *x, lt_str m)
         int rc = pcre2_match(x->r->allowed_values[i], (PCRE2_SPTR)m.ptr, m.len, 0,
                              PCRE2_ANCHORED | PCRE2_ENDANCHORED, x->md, NULL);
         if (rc >= 0) return true;
+        if (rc == PCRE2_ERROR_NOMEMORY) x->err = LT_ENOMEM; /* else a limit: not allowed */
     }
     return false;
 }
@@ -466,7 +467,17 @@ static uint32_t mask_one(run *x, const pattern *p, lt_str s)
     buf_reset(&x->buf);
     while (pos <= s.len) {
         int rc = pcre2_match(p->re, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, pos, 0, x->md, NULL);
-        if (rc < 0) break;
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc == PCRE2_ERROR_NOMEMORY) {
+            x->err = LT_ENOMEM;
+            return 0;
+        }
+        if (rc < 0) { /* a match limit: fail closed, the whole value is masked */
+            buf_reset(&x->buf);
+            put_replacement(x, &x->buf, s);
+            if (x->buf.oom) x->err = LT_ENOMEM;
+            return 1;
+        }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->md);
         size_t ms = ov[0], me = ov[1];
         if (me <= ms) { /* an empty match masks nothing; step over one character */
@@ -651,7 +662,7 @@ static bool redact_attrs(run *x, lt_attrs *a, summary *sm)
         }
         bool blocked = false;
         for (uint32_t p = 0; p < r->n_blocked_keys && !blocked; p++)
-            blocked = matches(x, r->blocked_keys[p], kv.key, false);
+            blocked = key_blocked(x, r->blocked_keys[p], kv.key);
         if (blocked) {
             bool same = kv.value.type == LT_VAL_STRING && lt_str_eq(kv.value.u.s, r->mask);
             if (!same) {
@@ -803,7 +814,8 @@ int redact_traces(const redact *r, lt_trace_batch *b, lt_arena *a)
 {
     run x;
     summary *sm = lt_malloc(sizeof *sm); /* large: the keys of a summary */
-    if (!sm || run_init(&x, r, a)) {
+    int init = run_init(&x, r, a);
+    if (!sm || init) {
         lt_free(sm);
         run_done(&x);
         return LT_ENOMEM;
@@ -842,7 +854,8 @@ int redact_logs(const redact *r, lt_log_batch *b, lt_arena *a)
 {
     run x;
     summary *sm = lt_malloc(sizeof *sm); /* large: the keys of a summary */
-    if (!sm || run_init(&x, r, a)) {
+    int init = run_init(&x, r, a);
+    if (!sm || init) {
         lt_free(sm);
         run_done(&x);
         return LT_ENOMEM;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "core/err.h"
 #include "pipeline/ottl.h"
@@ -448,6 +449,48 @@ static void test_nesting_limit(void **state)
                      LT_ETOOBIG);
 }
 
+/* Every allocation of parse and exec may fail: LT_ENOMEM, no leak, no crash (ASan). */
+static void test_alloc_failure(void **state)
+{
+    (void)state;
+    static const char *const stmts[] = {
+        "replace_pattern(attributes[\"gen_ai.content.prompt\"], \"\\\\d+\", \"#\") where "
+        "IsMatch(name, \"chat\") and kind == SPAN_KIND_CLIENT",
+        "set(attributes[\"new\"], \"v\")",
+        "limit(attributes, 1, [\"flag\"])",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        bool done = false;
+        for (long k = 0; !done && k < 10000; k++) {
+            ottl_stmt *s = NULL;
+            char err[256];
+            alloc_fail_after(k);
+            int rc =
+                ottl_parse(stmts[i], strlen(stmts[i]), OTTL_CTX_SPAN, &s, NULL, err, sizeof err);
+            alloc_fail_after(-1);
+            if (rc) {
+                assert_int_equal(rc, LT_ENOMEM);
+                continue;
+            }
+            for (long j = 0; j < 10000; j++) {
+                world w;
+                world_init(&w);
+                ottl_target t = target(&w);
+                alloc_fail_after(j);
+                rc = ottl_exec(s, &t, NULL, err, sizeof err);
+                alloc_fail_after(-1);
+                arena_free(w.a);
+                if (!rc) break;
+                assert_int_equal(rc, LT_ENOMEM);
+            }
+            assert_int_equal(rc, 0);
+            ottl_free(s);
+            done = true;
+        }
+        assert_true(done);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_string_escapes),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_alloc_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

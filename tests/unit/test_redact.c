@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cfg_stub.h"
+#include "core/alloc.h"
 #include "core/err.h"
 #include "fixture_load.h"
 #include "pipeline/redact.h"
@@ -668,6 +669,49 @@ static void test_view_refreshed(void **state)
     fx_free(&sc);
 }
 
+/* Every allocation of redact_create and redact_traces may fail: the result is LT_ENOMEM
+ * and nothing leaks or crashes (ASan), until enough succeed. */
+static void test_alloc_failure(void **state)
+{
+    (void)state;
+    static const char cfg[] = "{\"allow_all_keys\": true, \"patterns\": [\"email\", \"phone\"],"
+                              " \"blocked_values\": [\"secret\"]}";
+    cfg_doc *d;
+    char err[256];
+    assert_int_equal(cfg_load_string(cfg, strlen(cfg), "t", &d, err, sizeof err), 0);
+    bool done = false;
+    for (long k = 0; !done && k < 100000; k++) {
+        redact *r = NULL;
+        alloc_fail_after(k);
+        int rc = redact_create(d, cfg_root(d), NULL, &r, err, sizeof err);
+        alloc_fail_after(-1);
+        if (rc) {
+            assert_int_equal(rc, LT_ENOMEM);
+            assert_null(r);
+            continue;
+        }
+        /* the processing, on a fresh batch each time */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/otlp/traceloop/single-chat", LT_FIXTURES);
+        bool ok = false;
+        for (long j = 0; !ok && j < 100000; j++) {
+            fx_scenario sc;
+            assert_int_equal(fx_load(dir, &sc), 0);
+            alloc_fail_after(j);
+            rc = redact_traces(r, &sc.tb[0], sc.a);
+            alloc_fail_after(-1);
+            if (rc) assert_int_equal(rc, LT_ENOMEM);
+            ok = rc == 0;
+            fx_free(&sc);
+        }
+        assert_true(ok);
+        redact_free(r);
+        done = true;
+    }
+    assert_true(done);
+    cfg_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_fixture_forms),
         cmocka_unit_test(test_other_forms),
         cmocka_unit_test(test_view_refreshed),
+        cmocka_unit_test(test_alloc_failure),
 #if defined(LT_HAVE_LIBCRYPTO)
         cmocka_unit_test(test_hash_function),
 #endif

@@ -82,6 +82,7 @@ static void test_builtin_patterns(void **state)
         {"gh ghp_abcdefghijklmnopqrstuvwxyz0123456789AB", "gh ****"},
         {"Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig-_x", "Authorization: Bearer ****"},
         {"trace 4bf92f3577b34da6a3ce929d0e0e4736", "trace 4bf92f3577b34da6a3ce929d0e0e4736"},
+        {"bad utf-8 \xff\xfe ann@example.com \xc3", "bad utf-8 \xff\xfe **** \xc3"},
         {"", ""},
     };
     lt_arena *a = arena_new();

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/err.h"
@@ -40,9 +41,19 @@ typedef enum { CHECK_NONE, CHECK_LUHN, CHECK_IBAN, CHECK_PHONE } check_kind;
 typedef enum { HASH_NONE, HASH_MD5, HASH_SHA1, HASH_SHA256 } hash_kind;
 typedef enum { SUM_DEBUG, SUM_INFO, SUM_SILENT } summary_kind;
 
+/* What a string must contain for a pattern to have a chance: one of the literals need
+ * (case-insensitively when need_ci), and a digit when need_digit. Checked with memmem before
+ * the regex runs: most prose has no '@', '+' or key prefix, and scanning for a byte is far
+ * cheaper than a regex whose first character PCRE2 cannot predict (a lookbehind). */
+typedef struct {
+    const char *need[3];
+    bool need_ci, need_digit;
+} prefilter;
+
 typedef struct {
     pcre2_code *re;
     check_kind check;
+    const prefilter *pre; /* NULL: always run */
 } pattern;
 
 struct redact {
@@ -69,30 +80,55 @@ typedef struct {
     const char *name;
     const char *re;
     check_kind check;
+    prefilter pre;
 } builtin;
 
 /* Boundaries are lookarounds rather than \b so that "+", "(" and separators count. */
 static const builtin BUILTINS[] = {
     {"email",
      "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,}(?![A-Za-z0-9-])",
-     CHECK_NONE},
+     CHECK_NONE,
+     {{"@"}, false, false}},
     /* international: +CC then groups of digits, optionally parenthesised */
-    {"phone", "(?<![\\w+])\\+[1-9]\\d{0,2}(?:[ .-]?\\(?\\d{1,5}\\)?){1,6}(?![\\w])", CHECK_PHONE},
+    {"phone",
+     "(?<![\\w+])\\+[1-9]\\d{0,2}(?:[ .-]?\\(?\\d{1,5}\\)?){1,6}(?![\\w])",
+     CHECK_PHONE,
+     {{"+"}, false, true}},
     /* North American: (555) 123-4567, 555-123-4567, 555.123.4567, 1-555-123-4567 */
-    {"phone", "(?<![\\w+(])(?:1[ .-])?(?:\\(\\d{3}\\) ?|\\d{3}[ .-])\\d{3}[ .-]\\d{4}(?![\\w])",
-     CHECK_PHONE},
-    {"credit_card", "(?<![\\d-])\\d(?:[ -]?\\d){12,18}(?![\\d])", CHECK_LUHN},
+    {"phone",
+     "(?<![\\w+(])(?:1[ .-])?(?:\\(\\d{3}\\) ?|\\d{3}[ .-])\\d{3}[ .-]\\d{4}(?![\\w])",
+     CHECK_PHONE,
+     {{NULL}, false, true}},
+    {"credit_card",
+     "(?<![\\d-])\\d(?:[ -]?\\d){12,18}(?![\\d])",
+     CHECK_LUHN,
+     {{NULL}, false, true}},
     {"iban",
      "(?<![A-Za-z0-9])[A-Z]{2}\\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])",
-     CHECK_IBAN},
-    {"api_key", "(?<![A-Za-z0-9_-])sk-(?:proj-|ant-(?:api\\d\\d-)?)?[A-Za-z0-9_-]{20,}",
-     CHECK_NONE},
-    {"api_key", "(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])", CHECK_NONE},
-    {"api_key", "(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}", CHECK_NONE},
-    {"api_key", "(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{50,}", CHECK_NONE},
-    {"api_key", "(?<![A-Za-z0-9_-])xox[baprs]-[A-Za-z0-9-]{10,}", CHECK_NONE},
-    {"api_key", "(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}", CHECK_NONE},
-    {"api_key", "(?i:\\bbearer)\\s+\\K[A-Za-z0-9._~+/-]{8,}=*", CHECK_NONE},
+     CHECK_IBAN,
+     {{NULL}, false, true}},
+    {"api_key",
+     "(?<![A-Za-z0-9_-])sk-(?:proj-|ant-(?:api\\d\\d-)?)?[A-Za-z0-9_-]{20,}",
+     CHECK_NONE,
+     {{"sk-"}, false, false}},
+    {"api_key",
+     "(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])",
+     CHECK_NONE,
+     {{"AKIA", "ASIA"}, false, false}},
+    {"api_key", "(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}", CHECK_NONE, {{"_"}, false, false}},
+    {"api_key",
+     "(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{50,}",
+     CHECK_NONE,
+     {{"github_pat_"}, false, false}},
+    {"api_key",
+     "(?<![A-Za-z0-9_-])xox[baprs]-[A-Za-z0-9-]{10,}",
+     CHECK_NONE,
+     {{"xox"}, false, false}},
+    {"api_key", "(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}", CHECK_NONE, {{"AIza"}, false, false}},
+    {"api_key",
+     "(?i:\\bbearer)\\s+\\K[A-Za-z0-9._~+/-]{8,}=*",
+     CHECK_NONE,
+     {{"bearer"}, true, false}},
 };
 
 static const char *const BUILTIN_NAMES = "email, phone, credit_card, iban, api_key";
@@ -267,7 +303,7 @@ static int read_patterns(const cfg_doc *d, const cfg_node *list, const char *whe
         pcre2_code *re = NULL;
         if ((rc = compile(d, list->items[i], what, s, &re, err, errlen))) return rc;
         if (as_values)
-            pv[(*n)++] = (pattern){re, CHECK_NONE};
+            pv[(*n)++] = (pattern){re, CHECK_NONE, NULL};
         else
             out[(*n)++] = re;
     }
@@ -333,7 +369,7 @@ static int create(const cfg_doc *d, const cfg_node *s, const char *where, redact
                 return cfg_error(d, pl->items[i], err, errlen, "%s: too many patterns", what);
             pcre2_code *re;
             if ((rc = compile(d, pl->items[i], what, BUILTINS[b].re, &re, err, errlen))) return rc;
-            r->values[r->n_values++] = (pattern){re, BUILTINS[b].check};
+            r->values[r->n_values++] = (pattern){re, BUILTINS[b].check, &BUILTINS[b].pre};
         }
         if (!found)
             return cfg_error(d, pl->items[i], err, errlen,
@@ -459,11 +495,44 @@ static void put_replacement(run *x, lt_buf *b, lt_str m)
     buf_append_str(b, x->r->mask);
 }
 
+/* lit is lower case. */
+static bool has_ci(lt_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    for (size_t i = 0; i + n <= s.len; i++)
+        if ((s.ptr[i] | 0x20) == lit[0] && strncasecmp(s.ptr + i, lit, n) == 0) return true;
+    return false;
+}
+
+static bool has(lt_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (n == 1) return memchr(s.ptr, lit[0], s.len) != NULL;
+    return memmem(s.ptr, s.len, lit, n) != NULL;
+}
+
+/* False when s cannot match a pattern with this prefilter. */
+static bool may_match(const prefilter *f, lt_str s)
+{
+    if (!f) return true;
+    if (f->need_digit) {
+        bool digit = false;
+        for (size_t i = 0; i < s.len && !digit; i++)
+            digit = s.ptr[i] >= '0' && s.ptr[i] <= '9';
+        if (!digit) return false;
+    }
+    if (!f->need[0]) return true;
+    for (int i = 0; i < 3 && f->need[i]; i++)
+        if (f->need_ci ? has_ci(s, f->need[i]) : has(s, f->need[i])) return true;
+    return false;
+}
+
 /* Replaces the matches of p in s. Returns the number replaced; the text is in x->buf. */
 static uint32_t mask_one(run *x, const pattern *p, lt_str s)
 {
     uint32_t n = 0;
     size_t pos = 0, copied = 0;
+    if (!s.len || !may_match(p->pre, s)) return 0;
     buf_reset(&x->buf);
     while (pos <= s.len) {
         int rc = pcre2_match(p->re, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, pos, 0, x->md, NULL);
@@ -561,6 +630,14 @@ static uint32_t mask_string(run *x, lt_str s, lt_str *out, int nesting)
 {
     *out = s;
     if (x->err || !s.len) return 0;
+    /* When no pattern can match the raw text, none can match a string inside it either, so
+     * the JSON need not be parsed: without \u escapes every character of a decoded JSON
+     * string is in the raw text, and the prefilters' literals hold no character that
+     * another escape produces (quote, backslash, slash, controls). */
+    bool possible = false;
+    for (uint32_t i = 0; i < x->r->n_values && !possible; i++)
+        possible = may_match(x->r->values[i].pre, s);
+    if (!possible && !memmem(s.ptr, s.len, "\\u", 2)) return 0;
     if (x->r->structured && nesting <= MAX_JSON_NESTING && s.len <= MAX_JSON_BYTES &&
         looks_like_json(s)) {
         json_error_t je;

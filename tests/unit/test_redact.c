@@ -131,6 +131,9 @@ static void test_json_values(void **state)
     assert_string_equal(cstr(out), "{\"input\":\"{\\\"content\\\":\\\"mail [email]\\\"}\"}");
     assert_int_equal(redact_string(r, lt_str_c("[not json x@y.org"), a, &out, &n), 0);
     assert_string_equal(cstr(out), "[not json [email]");
+    /* an escaped '@' is only an '@' once decoded: the raw text alone must not decide */
+    assert_int_equal(redact_string(r, lt_str_c("{\"c\":\"mail x\\u0040y.org\"}"), a, &out, &n), 0);
+    assert_string_equal(cstr(out), "{\"c\":\"mail [email]\"}");
     /* duplicate keys: a parse would lose one, so it is masked as text */
     assert_int_equal(redact_string(r, lt_str_c("{\"a\":\"x@y.org\",\"a\":\"b\"}"), a, &out, &n), 0);
     assert_string_equal(cstr(out), "{\"a\":\"[email]\",\"a\":\"b\"}");

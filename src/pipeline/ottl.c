@@ -1440,6 +1440,22 @@ static bool attrs_filter(lt_attrs *m, bool (*keep)(const lt_kv *, void *), void 
     return removed;
 }
 
+/* A copy of a list's entries: lists shrink in place (delete_key, keep_keys), so two places
+ * must never share one array. */
+static lt_attrs copy_attrs(run *r, const lt_attrs *m)
+{
+    lt_attrs c = {NULL, 0};
+    if (!m->n) return c;
+    c.items = arena_alloc(r->t->arena, (size_t)m->n * sizeof *c.items);
+    if (!c.items) {
+        room(r);
+        return c;
+    }
+    memcpy(c.items, m->items, (size_t)m->n * sizeof *c.items);
+    c.n = m->n;
+    return c;
+}
+
 static int to_value(run *r, const rval *v, lt_value *out)
 {
     memset(out, 0, sizeof *out);
@@ -1458,12 +1474,8 @@ static int to_value(run *r, const rval *v, lt_value *out)
         out->type = LT_VAL_BOOL, out->u.b = v->b;
         break;
     case V_MAP:
-        if (v->other) {
-            *out = *v->other;
-        } else {
-            out->type = LT_VAL_KVLIST;
-            out->u.kv = *v->map;
-        }
+        out->type = LT_VAL_KVLIST;
+        out->u.kv = copy_attrs(r, v->map);
         break;
     case V_OTHER:
         *out = *v->other;
@@ -1489,7 +1501,9 @@ static int do_set(run *r, const node *target, const rval *v)
             if (attrs_put(r, m, target->key, &nv)) return r->rc;
         } else {
             if (v->k != V_MAP) return rfail(r, "set: attributes can only be set to a map");
-            *m = *v->map;
+            lt_attrs c = copy_attrs(r, v->map);
+            if (r->rc) return r->rc;
+            *m = c;
         }
         r->changed = true;
         return 0;

@@ -165,6 +165,14 @@ static void test_set(void **state)
     assert_false(run_on(&w, OTTL_CTX_SPAN, "set(attributes[\"env\"], nil)"));
     assert_false(run_on(&w, OTTL_CTX_SPAN, "set(attributes[\"env\"], attributes[\"missing\"])"));
     assert_str(get(&w.span.attrs, "env"), "prod");
+    /* a whole map is copied: shrinking one afterwards leaves the other as it was */
+    assert_true(run_on(&w, OTTL_CTX_SPAN, "set(attributes, resource.attributes)"));
+    assert_true(run_on(&w, OTTL_CTX_SPAN, "set(attributes[\"res\"], resource.attributes)"));
+    assert_true(run_on(&w, OTTL_CTX_SPAN, "delete_key(attributes, \"service.name\")"));
+    assert_true(run_on(&w, OTTL_CTX_RESOURCE, "delete_key(attributes, \"host.name\")"));
+    assert_str(get(&w.res.attrs, "service.name"), "chatbot");
+    assert_str(get(&w.span.attrs, "host.name"), "h1");
+    assert_int_equal(get(&w.span.attrs, "res")->u.kv.n, 2);
     /* other contexts */
     assert_true(run_on(&w, OTTL_CTX_RESOURCE, "set(attributes[\"deployment\"], \"eu\")"));
     assert_str(get(&w.res.attrs, "deployment"), "eu");

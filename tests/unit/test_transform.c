@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <yaml.h>
 
 #include "cfg_stub.h"
 #include "core/err.h"
@@ -138,6 +139,61 @@ static void test_seed_config(void **state)
     assert_true(sr.masked > sr.spans / 2);
     assert_int_equal(transform_errors(sr.t), 0);
     transform_free(sr.t);
+}
+
+static fx_scenario load_fixture(const char *rel);
+
+/* The seed configuration's statement exactly as the YAML file has it, read by libyaml: a
+ * plain scalar, so YAML leaves its backslashes alone and OTTL's unquoting turns "\\b" into
+ * the \b of the pattern. The statement must mask a prompt holding "123456-1234567". */
+static void test_seed_yaml_scalar(void **state)
+{
+    (void)state;
+    static const char yaml[] = "processors:\n"
+                               "  transform:\n"
+                               "    error_mode: ignore\n"
+                               "    trace_statements:\n"
+                               "      - context: span\n"
+                               "        statements:\n"
+                               "          - replace_pattern(attributes[\"gen_ai.content.prompt\"], "
+                               "\"\\\\b\\\\d{6}-\\\\d{7}\\\\b\", \"***\")\n";
+    yaml_parser_t p;
+    assert_true(yaml_parser_initialize(&p));
+    yaml_parser_set_input_string(&p, (const unsigned char *)yaml, sizeof yaml - 1);
+    char *stmt = NULL;
+    yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+    for (bool done = false; !done;) {
+        yaml_event_t ev;
+        assert_true(yaml_parser_parse(&p, &ev));
+        if (ev.type == YAML_SCALAR_EVENT &&
+            !strncmp((const char *)ev.data.scalar.value, "replace_pattern", 15)) {
+            stmt = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+            style = ev.data.scalar.style;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    assert_non_null(stmt);
+    assert_int_equal(style, YAML_PLAIN_SCALAR_STYLE);
+    assert_non_null(strstr(stmt, "\"\\\\b\\\\d{6}")); /* the doubled backslashes are still there */
+
+    /* that text as the settings of the processor */
+    json_t *cfg = json_pack("{s:s, s:[{s:s, s:[s]}]}", "error_mode", "ignore", "trace_statements",
+                            "context", "span", "statements", stmt);
+    char *text = json_dumps(cfg, 0);
+    transform *t = mk(text);
+    free(text);
+    json_decref(cfg);
+    free(stmt);
+    fx_scenario sc = load_fixture("otel/single-chat-proto");
+    lt_span *s0 = &sc.tb[0].rs[0].scopes[0].spans[0];
+    add_attr(sc.a, &s0->attrs, "gen_ai.content.prompt", "My customer number is 123456-1234567.");
+    assert_int_equal(transform_traces(t, &sc.tb[0], sc.a), 0);
+    assert_string_equal(cstr(get(&s0->attrs, "gen_ai.content.prompt")->u.s),
+                        "My customer number is ***.");
+    transform_free(t);
+    fx_free(&sc);
 }
 
 static fx_scenario load_fixture(const char *rel)
@@ -306,9 +362,9 @@ static void test_view_follows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seed_config),  cmocka_unit_test(test_contexts),
-        cmocka_unit_test(test_error_modes),  cmocka_unit_test(test_settings_errors),
-        cmocka_unit_test(test_view_follows),
+        cmocka_unit_test(test_seed_config),     cmocka_unit_test(test_seed_yaml_scalar),
+        cmocka_unit_test(test_contexts),        cmocka_unit_test(test_error_modes),
+        cmocka_unit_test(test_settings_errors), cmocka_unit_test(test_view_follows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

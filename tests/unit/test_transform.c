@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "cfg_stub.h"
+#include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "fixture_load.h"
@@ -359,12 +360,45 @@ static void test_view_follows(void **state)
     fx_free(&sc);
 }
 
+/* Every allocation of create and process may fail: LT_ENOMEM, no leak or crash (ASan). */
+static void test_alloc_failure(void **state)
+{
+    (void)state;
+    cfg_doc *d = load("{\"trace_statements\": [{\"context\": \"span\", \"statements\": ["
+                      "\"set(attributes[\\\"x\\\"], \\\"y\\\")\","
+                      "\"replace_pattern(name, \\\"a\\\", \\\"b\\\")\"]}]}");
+    transform *t = NULL;
+    char err[256];
+    long k = 0;
+    for (;; k++) {
+        alloc_fail_after(k);
+        int rc = transform_create(d, cfg_root(d), NULL, &t, err, sizeof err);
+        alloc_fail_after(-1);
+        if (!rc) break;
+        assert_int_equal(rc, LT_ENOMEM);
+        assert_null(t);
+    }
+    assert_true(k > 0);
+    for (long j = 0;; j++) {
+        fx_scenario sc = load_fixture("traceloop/single-chat");
+        alloc_fail_after(j);
+        int rc = transform_traces(t, &sc.tb[0], sc.a);
+        alloc_fail_after(-1);
+        fx_free(&sc);
+        if (!rc) break;
+        assert_int_equal(rc, LT_ENOMEM);
+    }
+    transform_free(t);
+    cfg_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_config),     cmocka_unit_test(test_seed_yaml_scalar),
         cmocka_unit_test(test_contexts),        cmocka_unit_test(test_error_modes),
         cmocka_unit_test(test_settings_errors), cmocka_unit_test(test_view_follows),
+        cmocka_unit_test(test_alloc_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -636,6 +636,42 @@ static void test_other_forms(void **state)
     arena_free(o.a);
 }
 
+/* Log bodies of every shape: a string, a JSON string, an array, a kvlist with nesting; and
+ * the summary on the record. */
+static void test_log_bodies(void **state)
+{
+    (void)state;
+    lt_arena *a = arena_new();
+    lt_value arr_items[2] = {{.type = LT_VAL_STRING, .u.s = LT_STR("first ann@example.com")},
+                             {.type = LT_VAL_INT, .u.i = 7}};
+    lt_kv inner[1] = {{LT_STR("content"), {.type = LT_VAL_STRING, .u.s = LT_STR("x@y.org")}}};
+    lt_kv outer[2] = {{LT_STR("role"), {.type = LT_VAL_STRING, .u.s = LT_STR("user")}},
+                      {LT_STR("message"), {.type = LT_VAL_KVLIST, .u.kv = {inner, 1}}}};
+    lt_log_record recs[4] = {
+        {.body = {.type = LT_VAL_STRING, .u.s = LT_STR("plain ann@example.com text")}},
+        {.body = {.type = LT_VAL_STRING, .u.s = LT_STR("{\"content\":\"to ann@example.com\"}")}},
+        {.body = {.type = LT_VAL_ARRAY, .u.arr = {arr_items, 2}}},
+        {.body = {.type = LT_VAL_KVLIST, .u.kv = {outer, 2}}},
+    };
+    lt_scope_logs sl = {.records = recs, .n_records = 4};
+    lt_resource_logs rl = {.scopes = &sl, .n_scopes = 1};
+    lt_log_batch b = {.rl = &rl, .n_rl = 1, .n_records = 4};
+    redact *r = mk("{\"allow_all_keys\": true, \"patterns\": [\"email\"]}");
+    assert_int_equal(redact_logs(r, &b, a), 0);
+    assert_string_equal(cstr(recs[0].body.u.s), "plain **** text");
+    assert_string_equal(cstr(recs[1].body.u.s), "{\"content\":\"to ****\"}");
+    assert_string_equal(cstr(arr_items[0].u.s), "first ****");
+    assert_int_equal(arr_items[1].u.i, 7);
+    assert_string_equal(cstr(inner[0].value.u.s), "****");
+    assert_string_equal(cstr(outer[0].value.u.s), "user");
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(cstr(get(&recs[i].attrs, "redaction.masked.keys")->u.s), "body");
+        assert_int_equal(get(&recs[i].attrs, "redaction.masked.count")->u.i, 1);
+    }
+    redact_free(r);
+    arena_free(a);
+}
+
 /* The canonical view is derived again: a masked user id does not survive in it, and the
  * cost computed at ingest stays. */
 static void test_view_refreshed(void **state)
@@ -725,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_fixture_forms),
         cmocka_unit_test(test_other_forms),
+        cmocka_unit_test(test_log_bodies),
         cmocka_unit_test(test_view_refreshed),
         cmocka_unit_test(test_alloc_failure),
 #if defined(LT_HAVE_LIBCRYPTO)

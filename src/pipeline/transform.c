@@ -86,6 +86,50 @@ static int add_statement(const cfg_doc *d, const cfg_node *n, const char *what, 
     return 0;
 }
 
+/* The context of a statement given in the flat form, inferred as the collector does from
+ * the context names its paths start with ("spanevent.attributes", "resource.attributes"):
+ * the most specific one named; the signal's item (span / log) when none is. */
+static ottl_context infer_context(const char *text, bool traces)
+{
+    static const struct {
+        const char *name;
+        ottl_context c;
+    } names[] = {
+        {"resource", OTTL_CTX_RESOURCE},           {"scope", OTTL_CTX_SCOPE},
+        {"instrumentation_scope", OTTL_CTX_SCOPE}, {"span", OTTL_CTX_SPAN},
+        {"spanevent", OTTL_CTX_SPANEVENT},         {"log", OTTL_CTX_LOG},
+    };
+    int best = -1;
+    bool in_str = false;
+    for (const char *p = text; *p; p++) {
+        if (in_str) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_str = false;
+            continue;
+        }
+        if (*p == '"') {
+            in_str = true;
+            continue;
+        }
+        bool start =
+            p == text || !(p[-1] == '_' || p[-1] == '.' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+                           (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9'));
+        if (!start) continue;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            size_t n = strlen(names[i].name);
+            if (strncmp(p, names[i].name, n) != 0 || p[n] != '.') continue;
+            ottl_context c = names[i].c;
+            if ((c == OTTL_CTX_LOG) == traces && c != OTTL_CTX_RESOURCE && c != OTTL_CTX_SCOPE)
+                continue; /* another signal's context: the parse will say so */
+            if ((int)c > best) best = (int)c;
+        }
+    }
+    if (best < 0) return traces ? OTTL_CTX_SPAN : OTTL_CTX_LOG;
+    return (ottl_context)best;
+}
+
 static int read_group(const cfg_doc *d, const cfg_node *item, const char *what, bool traces,
                       transform_error_mode mode, group *g, char *err, size_t errlen)
 {
@@ -93,8 +137,8 @@ static int read_group(const cfg_doc *d, const cfg_node *item, const char *what, 
     g->traces = traces;
     g->stmts = lt_calloc(MAX_STATEMENTS, sizeof *g->stmts);
     if (!g->stmts) return LT_ENOMEM;
-    if (item->kind == CFG_SCALAR) { /* the flat form: one statement of the signal's context */
-        g->ctx = traces ? OTTL_CTX_SPAN : OTTL_CTX_LOG;
+    if (item->kind == CFG_SCALAR) { /* the flat form: one statement, its context inferred */
+        g->ctx = infer_context(item->scalar, traces);
         return add_statement(d, item, what, g, err, errlen);
     }
     if (item->kind != CFG_MAP)

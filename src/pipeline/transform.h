@@ -8,8 +8,12 @@
  *     - context: span | spanevent | scope | resource
  *       error_mode: ...                           (optional, for this group)
  *       statements: [ 'set(attributes["x"], "y") where name == "chat"', ... ]
- *     - 'replace_pattern(attributes["p"], "\\d+", "#")'   (flat form: context span)
- *   log_statements:  the same with contexts log, scope, resource (flat form: context log)
+ *     - 'replace_pattern(span.attributes["p"], "\\d+", "#")'   (flat form)
+ *   log_statements:  the same with contexts log, scope, resource
+ *
+ * A flat statement's context is the most specific one its paths name by prefix
+ * (resource < scope < span < spanevent; resource < scope < log), or span / log when its
+ * paths have no context prefix.
  *
  * Groups run in the order given; within a group every statement runs on one item before the
  * next item. With ignore a failing statement is logged and the next one runs; silent does

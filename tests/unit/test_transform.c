@@ -210,6 +210,28 @@ static fx_scenario load_fixture(const char *rel)
 static void test_contexts(void **state)
 {
     (void)state;
+    /* flat statements: the context follows the paths' prefixes */
+    transform *ft =
+        mk("{\"trace_statements\": ["
+           "\"set(resource.attributes[\\\"flat.res\\\"], \\\"r\\\")\","
+           "\"set(spanevent.attributes[\\\"flat.ev\\\"], span.name)\","
+           "\"set(span.attributes[\\\"flat.span\\\"], resource.attributes[\\\"flat.res\\\"])\","
+           "\"set(attributes[\\\"spanevent.not\\\"], \\\"span. inside a string\\\")\"]}");
+    fx_scenario fs = load_fixture("traceloop/rag"); /* spans with events */
+    assert_int_equal(transform_traces(ft, &fs.tb[0], fs.a), 0);
+    int fev = 0;
+    EACH_SPAN(&fs.tb[0], s)
+    {
+        assert_string_equal(cstr(get(&s->attrs, "flat.span")->u.s), "r");
+        assert_string_equal(cstr(get(&s->attrs, "spanevent.not")->u.s), "span. inside a string");
+        for (uint32_t e = 0; e < s->events.n; e++, fev++)
+            assert_true(lt_str_eq(get(&s->events.items[e].attrs, "flat.ev")->u.s, s->name));
+    }
+    assert_true(fev > 0);
+    assert_string_equal(cstr(get(&fs.tb[0].rs[0].resource.attrs, "flat.res")->u.s), "r");
+    transform_free(ft);
+    fx_free(&fs);
+
     transform *t = mk(
         "{\"trace_statements\": ["
         "{\"context\": \"resource\", \"statements\": "

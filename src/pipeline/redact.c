@@ -621,6 +621,41 @@ static uint32_t mask_json(run *x, json_t *j, int nesting, int depth)
     return n;
 }
 
+/* The fewest significant digits (15 to 17) that print every real of j back to the same
+ * double. jansson prints all reals with one precision; 17 always round-trips but turns a
+ * sent 0.7 into 0.69999999999999996, and senders' numbers (temperatures, scores) nearly all
+ * round-trip at 15, so the JSON written back looks as sent. */
+static int real_precision(json_t *j, int depth)
+{
+    int p = 15;
+    if (depth > MAX_VALUE_DEPTH) return 17;
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v)
+        {
+            int q = real_precision(v, depth + 1);
+            if (q > p) p = q;
+        }
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            int q = real_precision(v, depth + 1);
+            if (q > p) p = q;
+        }
+    } else if (json_is_real(j)) {
+        double d = json_real_value(j);
+        for (p = 15; p < 17; p++) {
+            char buf[40];
+            snprintf(buf, sizeof buf, "%.*g", p, d);
+            if (strtod(buf, NULL) == d) break;
+        }
+    }
+    return p;
+}
+
 static int dump_to(const char *p, size_t n, void *arg)
 {
     return buf_append(arg, p, n) ? -1 : 0;
@@ -646,7 +681,8 @@ static uint32_t mask_string(run *x, lt_str s, lt_str *out, int nesting)
             uint32_t n = mask_json(x, j, nesting, 0);
             if (n && !x->err) {
                 lt_buf b = {0};
-                if (json_dump_callback(j, dump_to, &b, JSON_COMPACT | JSON_REAL_PRECISION(17)) ||
+                if (json_dump_callback(j, dump_to, &b,
+                                       JSON_COMPACT | JSON_REAL_PRECISION(real_precision(j, 0))) ||
                     b.oom) {
                     x->err = LT_ENOMEM;
                 } else {

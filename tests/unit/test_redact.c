@@ -125,6 +125,18 @@ static void test_json_values(void **state)
     assert_true(json_equal(got, want)); /* keys are never masked, other values unchanged */
     json_decref(got);
     json_decref(want);
+    /* numbers are written back as sent (as far as a double says: 0.7, not 0.69999...) */
+    assert_int_equal(
+        redact_string(r,
+                      lt_str_c("{\"t\":0.7,\"p\":0.1234567890123456789,\"c\":\"x@y.org\","
+                               "\"n\":12,\"e\":1e300}"),
+                      a, &out, &n),
+        0);
+    assert_string_equal(cstr(out), "{\"t\":0.69999999999999996,\"p\":0.12345678901234568,"
+                                   "\"c\":\"[email]\",\"n\":12,\"e\":1.0000000000000001e300}");
+    assert_int_equal(
+        redact_string(r, lt_str_c("{\"t\":0.7,\"c\":\"x@y.org\",\"e\":1e300}"), a, &out, &n), 0);
+    assert_string_equal(cstr(out), "{\"t\":0.7,\"c\":\"[email]\",\"e\":1e300}");
     /* JSON inside a JSON string (double-encoded), and text that only looks like JSON */
     const char *dbl = "{\"input\":\"{\\\"content\\\":\\\"mail x@y.org\\\"}\"}";
     assert_int_equal(redact_string(r, lt_str_c(dbl), a, &out, &n), 0);

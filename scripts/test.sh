@@ -12,7 +12,8 @@
 #            the fixture bodies (.pb/.grpc.bin for fuzz_pb, .json for fuzz_json, gzipped
 #            bodies for fuzz_gzip, protobuf bodies in a gRPC frame behind three zero bytes
 #            of options for fuzz_grpc, tests/data/config/*.yaml and the JSON bodies for
-#            fuzz_config, all bodies for any other target);
+#            fuzz_config, tests/data/ottl/* (a context byte, then a statement) for
+#            fuzz_ottl, all bodies for any other target);
 #            a missing fuzz binary is a failure; crashes are kept in build-fuzz/artifacts/
 #   lint     banned calls (sprintf strcpy strcat gets atoi atol) in src/, and
 #            clang-format --dry-run --Werror over the C sources of src/ tests/ bench/
@@ -35,8 +36,8 @@ fi
 STEPS="${LT_STEPS:-release asan tsan fuzz lint}"
 FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
 # Fuzz targets that must exist (besides any tests/fuzz/fuzz_*.c): the decoders of every
-# byte that arrives from the network.
-REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai fuzz_grpc fuzz_config)
+# byte that arrives from the network, and of the configuration.
+REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai fuzz_grpc fuzz_config fuzz_ottl)
 
 PASSED=0
 FAILED=0
@@ -158,6 +159,7 @@ seed_corpus() { # target dir
     fuzz_json) list="$jsons" ;;
     fuzz_config) list="$(find "$ROOT/tests/data/config" -type f -name '*.yaml' | sort)"$'\n'"$jsons" ;;
     fuzz_grpc) list="$pbs" ;;
+    fuzz_ottl) list="$(find "$ROOT/tests/data/ottl" -type f | sort)" ;;
     *) list="$pbs"$'\n'"$jsons" ;;
   esac
   while IFS= read -r f; do

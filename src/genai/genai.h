@@ -48,6 +48,10 @@ lt_str genai_str(const lt_genai *g, genai_field f);
  * LT_ENOMEM. Called by the receivers after decoding, before the batch is queued. */
 typedef struct genai_prices genai_prices;
 int genai_annotate(lt_trace_batch *b, const genai_prices *prices, lt_arena *a);
+/* Derives the view of s again after a processor changed its attributes (transform,
+ * redaction), keeping the cost it was given at ingest (processors have no price table):
+ * s->genai is replaced (in a), or NULL when nothing GenAI is left. 0 or LT_ENOMEM. */
+int genai_refresh(lt_span *s, const lt_resource *res, const lt_scope *scope, lt_arena *a);
 
 /* ---- messages and documents ---- */
 

@@ -881,28 +881,6 @@ static void run_done(run *x)
     buf_free(&x->buf);
 }
 
-/* Derives the GenAI view of s again after its attributes changed, keeping its cost. */
-static int refresh_view(lt_span *s, const lt_resource *res, const lt_scope *sc, lt_arena *a)
-{
-    lt_genai view;
-    int rc = genai_normalize(s, res, sc, a, &view);
-    if (rc < 0) return rc;
-    if (rc == 0) {
-        s->genai = NULL;
-        return 0;
-    }
-    const lt_genai *old = s->genai;
-    if (old && !genai_has(&view, GA_COST_SOURCE) && genai_has(old, GA_COST_SOURCE)) {
-        view.v[GA_COST] = old->v[GA_COST];
-        view.v[GA_COST_SOURCE] = old->v[GA_COST_SOURCE];
-    }
-    lt_genai *g = arena_alloc(a, sizeof *g);
-    if (!g) return LT_ENOMEM;
-    *g = view;
-    s->genai = g;
-    return 0;
-}
-
 int redact_string(const redact *r, lt_str s, lt_arena *a, lt_str *out, uint32_t *masked)
 {
     run x;
@@ -951,7 +929,7 @@ int redact_traces(const redact *r, lt_trace_batch *b, lt_arena *a)
                     changed |= redact_attrs(&x, &s->links.items[l].attrs, sm);
                 add_summary(&x, &s->attrs, sm);
                 if ((changed || sc_changed) && !x.err) {
-                    int rc = refresh_view(s, &rs->resource, &ss->scope, a);
+                    int rc = genai_refresh(s, &rs->resource, &ss->scope, a);
                     if (rc) x.err = rc;
                 }
             }

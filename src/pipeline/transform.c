@@ -266,30 +266,6 @@ static int run_group(const transform *t, const group *g, ottl_target *tg, bool *
     return 0;
 }
 
-/* Derives the GenAI view of s again after its attributes changed, keeping the cost the
- * price table gave it at ingest (the transform has no price table). */
-static int refresh_view(lt_span *s, const lt_resource_spans *rs, const lt_scope_spans *ss,
-                        lt_arena *a)
-{
-    lt_genai view;
-    int rc = genai_normalize(s, &rs->resource, &ss->scope, a, &view);
-    if (rc < 0) return rc;
-    if (rc == 0) {
-        s->genai = NULL;
-        return 0;
-    }
-    const lt_genai *old = s->genai;
-    if (old && !genai_has(&view, GA_COST_SOURCE) && genai_has(old, GA_COST_SOURCE)) {
-        view.v[GA_COST] = old->v[GA_COST];
-        view.v[GA_COST_SOURCE] = old->v[GA_COST_SOURCE];
-    }
-    lt_genai *g = arena_alloc(a, sizeof *g);
-    if (!g) return LT_ENOMEM;
-    *g = view;
-    s->genai = g;
-    return 0;
-}
-
 static int trace_group(const transform *t, const group *g, lt_trace_batch *b, lt_arena *a)
 {
     for (uint32_t i = 0; i < b->n_rs; i++) {
@@ -314,7 +290,7 @@ static int trace_group(const transform *t, const group *g, lt_trace_batch *b, lt
                         if ((rc = run_group(t, g, &tg, &changed))) return rc;
                     }
                 tg.event = NULL;
-                if (changed && (rc = refresh_view(s, rs, ss, a))) return rc;
+                if (changed && (rc = genai_refresh(s, &rs->resource, &ss->scope, a))) return rc;
             }
             tg.span = NULL;
         }

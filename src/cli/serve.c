@@ -1,4 +1,9 @@
-/* serve.c — `llmtrace serve`: flags → server_config → server_run (net/net.h). */
+/* serve.c — `llmtrace serve`: flags (and --config) → server_config → server_run (net/net.h).
+ *
+ * --config takes a file in the OpenTelemetry Collector's shape (pipeline/pipeline_config.h).
+ * Today the server runs the otlp receiver's endpoints and the llmtrace storage; a file that
+ * names any other processor, connector or exporter is refused at the place it is named,
+ * never started without it. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +11,10 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "core/err.h"
 #include "net/net.h"
+#include "pipeline/config.h"
+#include "pipeline/pipeline_config.h"
 
 /* "off" turns a receiver off. */
 static const char *addr_or_off(const char *a)
@@ -14,12 +22,34 @@ static const char *addr_or_off(const char *a)
     return a && strcmp(a, "off") == 0 ? NULL : a;
 }
 
+/* The components serve runs: the otlp receiver and the llmtrace storage. 0, or LT_EINVAL
+ * with a positioned error naming the first other component a pipeline uses. */
+static int check_runnable(const pipecfg *p, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < p->n_pipelines; i++) {
+        const pipecfg_pipeline *pl = &p->pipelines[i];
+        const pipecfg_component **lists[] = {pl->processors, pl->exporters};
+        const size_t counts[] = {pl->n_processors, pl->n_exporters};
+        for (int l = 0; l < 2; l++)
+            for (size_t k = 0; k < counts[l]; k++) {
+                const pipecfg_component *c = lists[l][k];
+                if (l == 1 && strcmp(c->type, "llmtrace") == 0) continue;
+                return cfg_error(p->doc, c->at ? c->at : pl->at, err, errlen,
+                                 "%s: %s is checked by check-config but serve does not run it yet "
+                                 "(it runs the otlp receiver and the llmtrace storage)",
+                                 pl->id, c->id);
+            }
+    }
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *data = "./llmtrace-data";
-    const char *otlp_http = "127.0.0.1:4318";
+    const char *otlp_http = NULL; /* defaults below, so --config can tell a flag from none */
     const char *http = "127.0.0.1:16686";
-    const char *otlp_grpc = "127.0.0.1:4317";
+    const char *otlp_grpc = NULL;
+    const char *config = NULL;
     const char *prices = NULL;
     /* tokens from the environment keep them out of the process list */
     const char *ingest_token = getenv("LLMTRACE_INGEST_TOKEN");
@@ -29,6 +59,9 @@ int cmd_serve(int argc, char **argv)
     uint64_t max_body = 16u << 20, max_memory = 128u << 20, age = 0, size = 0;
     const opt_def defs[] = {
         {"data", "DIR", OPT_STR, &data, "store directory (default ./llmtrace-data)"},
+        {"config", "FILE", OPT_STR, &config,
+         "configuration in the OpenTelemetry Collector's shape (docs/config.md); serve runs its "
+         "otlp receiver and llmtrace storage so far and refuses other components"},
         {"otlp-grpc", "HOST:PORT", OPT_STR, &otlp_grpc,
          "OTLP/gRPC receiver (default 127.0.0.1:4317; port 0 = any free port; off = none)"},
         {"otlp-http", "HOST:PORT", OPT_STR, &otlp_http,
@@ -71,6 +104,27 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "llmtrace serve: --max-memory: at least 4MiB\n");
         return 2;
     }
+    cfg_doc *doc = NULL;
+    pipecfg *pc = NULL;
+    if (config) {
+        char err[512];
+        if (otlp_grpc || otlp_http) {
+            fprintf(stderr, "llmtrace serve: --config sets the receivers' endpoints; leave out "
+                            "--otlp-grpc and --otlp-http\n");
+            return 2;
+        }
+        if (cfg_load_file(config, &doc, err, sizeof err) ||
+            pipecfg_build(doc, &pc, err, sizeof err) || check_runnable(pc, err, sizeof err)) {
+            fprintf(stderr, "llmtrace serve: %s\n", err);
+            pipecfg_free(pc);
+            cfg_free(doc);
+            return 2;
+        }
+        otlp_grpc = pc->grpc_endpoint ? pc->grpc_endpoint : "off";
+        otlp_http = pc->http_endpoint ? pc->http_endpoint : "off";
+    }
+    if (!otlp_grpc) otlp_grpc = "127.0.0.1:4317";
+    if (!otlp_http) otlp_http = "127.0.0.1:4318";
     server_config cfg = {
         .data = data,
         .otlp_http_addr = addr_or_off(otlp_http),
@@ -86,5 +140,8 @@ int cmd_serve(int argc, char **argv)
                  .api_token = api_token && *api_token ? api_token : NULL,
                  .api_tokens_file = api_tokens},
     };
-    return server_run(&cfg) ? 1 : 0;
+    rc = server_run(&cfg) ? 1 : 0;
+    pipecfg_free(pc);
+    cfg_free(doc);
+    return rc;
 }

@@ -374,7 +374,11 @@ static int build_pipelines(ctx *c, const cfg_node *svc)
         if (h) p->http_endpoint = he ? he->scalar : "127.0.0.1:4318";
         p->grpc_endpoint_at = g ? ge : NULL;
         p->http_endpoint_at = h ? he : NULL;
-        if (p->grpc_endpoint && p->http_endpoint && strcmp(p->grpc_endpoint, p->http_endpoint) == 0)
+        /* one address cannot take both; port 0 (any free port) gives each its own */
+        size_t gl = p->grpc_endpoint ? strlen(p->grpc_endpoint) : 0;
+        bool any_port = gl >= 2 && strcmp(p->grpc_endpoint + gl - 2, ":0") == 0;
+        if (p->grpc_endpoint && p->http_endpoint && !any_port &&
+            strcmp(p->grpc_endpoint, p->http_endpoint) == 0)
             return cfg_error(c->d, he, c->err, c->errlen,
                              "receivers.%s.protocols.http.endpoint: the same as grpc's",
                              used_otlp->key);

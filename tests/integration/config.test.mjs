@@ -1,14 +1,20 @@
 // config.test.mjs — `llmtrace check-config FILE`: the issue's seed config (with an endpoint
 // taken from the environment) loads and is summarised on one line, exit 0; broken configs
 // written by the test fail with one positioned line on stderr, exit 1; usage errors exit 2.
+// `llmtrace serve --config`: the receivers' endpoints and the storage come from the file,
+// and a component serve does not run yet is refused, positioned.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { makeTempDir, removeDir, runCli } from './lib.mjs';
+
+import {
+  BIN, makeTempDir, otlpJsonTraceRequest, post, randomHex, removeDir, runCli, waitFor,
+} from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SEED = path.resolve(here, '../data/config/seed.yaml');
@@ -73,5 +79,57 @@ describe('llmtrace check-config', () => {
     r = await runCli(['check-config', path.join(dir, 'missing.yaml')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /missing\.yaml: cannot open: No such file or directory/);
+  });
+});
+
+describe('llmtrace serve --config', () => {
+  test('runs the otlp receiver endpoints and the llmtrace storage of the file', async () => {
+    const file = write('store.yaml', [
+      'receivers:',
+      '  otlp:',
+      '    protocols:',
+      '      grpc: { endpoint: 127.0.0.1:0 }',
+      '      http: { endpoint: 127.0.0.1:0 }',
+      'service:',
+      '  pipelines:',
+      '    traces: { receivers: [otlp], exporters: [llmtrace] }',
+      '',
+    ].join('\n'));
+    const data = path.join(dir, 'serve-data');
+    const proc = spawn(BIN, ['serve', '--data', data, '--http', '127.0.0.1:0', '--config', file],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d) => { out += d; });
+    proc.stderr.on('data', (d) => { err += d; });
+    const exited = new Promise((r) => proc.on('exit', (code) => r(code)));
+    try {
+      await waitFor(() => out.includes('\n'), 20_000, `the listening line (stderr: ${err})`);
+      const m = /^llmtrace listening otlp_http=(127\.0\.0\.1:\d+) http=(127\.0\.0\.1:\d+) otlp_grpc=(127\.0\.0\.1:\d+)\s*$/m.exec(out);
+      assert.ok(m, out);
+      const traceId = randomHex(16);
+      const body = JSON.stringify(otlpJsonTraceRequest([{ traceId, spanId: randomHex(8), name: 'configured' }]));
+      const r = await post(`http://${m[1]}`, '/v1/traces', body, { 'content-type': 'application/json' });
+      assert.equal(r.status, 200, r.text());
+      const got = await fetch(`http://${m[2]}/api/traces/${traceId}`);
+      assert.equal(got.status, 200);
+      assert.equal((await got.json()).spans[0].name, 'configured');
+    } finally {
+      proc.kill('SIGTERM');
+      assert.equal(await exited, 0, err);
+    }
+  });
+
+  test('a component serve does not run yet is refused where the file names it', async () => {
+    const r = await runCli(['serve', '--data', path.join(dir, 'refused'), '--config', SEED]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^llmtrace serve: .*seed\.yaml:\d+:\d+: traces: transform is checked by check-config but serve does not run it yet/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
+  test('--config with --otlp-grpc or --otlp-http is a usage error', async () => {
+    const r = await runCli(['serve', '--config', SEED, '--otlp-grpc', '127.0.0.1:0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--config sets the receivers' endpoints/);
   });
 });

@@ -481,13 +481,12 @@ static void fn_ranges_append(sqlite3_context *ctx, int argc, sqlite3_value **arg
     sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
 }
 
-/* SQL lt_ranges_prune(list, upto): the list without rowids <= upto. */
-static void fn_ranges_prune(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The range list argv[0] clipped to the rowids in [lo, hi], as the function's result. */
+static void ranges_clip(sqlite3_context *ctx, sqlite3_value **argv, int64_t lo, int64_t hi)
 {
-    (void)argc;
     int la = sqlite3_value_bytes(argv[0]);
     const uint8_t *p = sqlite3_value_blob(argv[0]), *end = p + la;
-    int64_t upto = sqlite3_value_int64(argv[1]), f, l;
+    int64_t f, l;
     uint8_t *out = sqlite3_malloc(la + 1);
     if (!out) {
         sqlite3_result_error_nomem(ctx);
@@ -495,34 +494,31 @@ static void fn_ranges_prune(sqlite3_context *ctx, int argc, sqlite3_value **argv
     }
     size_t n = 0;
     while (sq_next_range(&p, end, &f, &l)) {
-        if (l <= upto) continue;
-        if (f <= upto) f = upto + 1;
+        if (l < lo || f > hi) continue;
+        if (f < lo) f = lo;
+        if (l > hi) l = hi;
         n += sq_put_varint(out + n, (uint64_t)f);
         n += sq_put_varint(out + n, (uint64_t)(l - f));
     }
     sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
 }
 
+/* SQL lt_ranges_prune(list, upto): the list without rowids <= upto. */
+static void fn_ranges_prune(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int64_t upto = sqlite3_value_int64(argv[1]);
+    if (upto == INT64_MAX) upto--; /* rowids never reach it; keeps the +1 defined */
+    ranges_clip(ctx, argv, upto + 1, INT64_MAX);
+}
+
 /* SQL lt_ranges_cut(list, from): the list without rowids >= from. */
 static void fn_ranges_cut(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    int la = sqlite3_value_bytes(argv[0]);
-    const uint8_t *p = sqlite3_value_blob(argv[0]), *end = p + la;
-    int64_t from = sqlite3_value_int64(argv[1]), f, l;
-    uint8_t *out = sqlite3_malloc(la + 1);
-    if (!out) {
-        sqlite3_result_error_nomem(ctx);
-        return;
-    }
-    size_t n = 0;
-    while (sq_next_range(&p, end, &f, &l)) {
-        if (f >= from) continue;
-        if (l >= from) l = from - 1;
-        n += sq_put_varint(out + n, (uint64_t)f);
-        n += sq_put_varint(out + n, (uint64_t)(l - f));
-    }
-    sqlite3_result_blob(ctx, out, (int)n, sqlite3_free);
+    int64_t from = sqlite3_value_int64(argv[1]);
+    if (from == INT64_MIN) from++;
+    ranges_clip(ctx, argv, INT64_MIN, from - 1);
 }
 
 /* ---- in-memory maps ------------------------------------------------------------------- */

@@ -95,6 +95,7 @@ typedef enum {
     N_PATH,
     N_LIST,
     N_ISMATCH,
+    N_CONV, /* a converter other than IsMatch (conv says which) */
     N_CMP,
     N_AND,
     N_OR,
@@ -102,6 +103,19 @@ typedef enum {
 } node_type;
 
 typedef enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE } cmp_op;
+
+/* Converters besides IsMatch: the ones filter conditions use, none of which allocates. */
+typedef enum {
+    CV_HAS_PREFIX,
+    CV_HAS_SUFFIX,
+    CV_IS_STRING,
+    CV_IS_INT,
+    CV_IS_DOUBLE,
+    CV_IS_BOOL,
+    CV_IS_MAP,
+    CV_IS_LIST,
+    CV_LEN, /* the only one that is not a boolean */
+} converter;
 
 typedef struct node node;
 struct node {
@@ -111,10 +125,12 @@ struct node {
     field f;        /* N_PATH */
     bool has_key;   /* N_PATH: attributes["k"] */
     lt_str key;     /* N_PATH */
-    node **items;   /* N_LIST items; N_AND/N_OR/N_CMP/N_NOT operands; N_ISMATCH [value] */
+    node **items;   /* N_LIST items; N_AND/N_OR/N_CMP/N_NOT operands; N_ISMATCH [value];
+                       N_CONV arguments */
     uint32_t n;     /* of items */
     cmp_op op;      /* N_CMP */
     pcre2_code *re; /* N_ISMATCH */
+    converter conv; /* N_CONV */
 };
 
 typedef enum {
@@ -142,6 +158,12 @@ struct ottl_stmt {
     int64_t limit;  /* truncate_all, limit */
     pcre2_code *regexes[MAX_REGEX];
     uint32_t nregex;
+};
+
+/* A condition is a statement with only its where clause; the wrapper keeps the two apart
+ * in the API, so a condition can never be run as a statement. */
+struct ottl_cond {
+    ottl_stmt st;
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -691,12 +713,59 @@ static node *parse_path(parser *p)
     return n;
 }
 
+static const struct {
+    const char *name;
+    converter conv;
+    uint32_t nargs;
+} CONVERTERS[] = {
+    {"HasPrefix", CV_HAS_PREFIX, 2}, {"HasSuffix", CV_HAS_SUFFIX, 2}, {"IsString", CV_IS_STRING, 1},
+    {"IsInt", CV_IS_INT, 1},         {"IsDouble", CV_IS_DOUBLE, 1},   {"IsBool", CV_IS_BOOL, 1},
+    {"IsMap", CV_IS_MAP, 1},         {"IsList", CV_IS_LIST, 1},       {"Len", CV_LEN, 1},
+};
+
+/* The arguments of a converter call, from '(' to ')': values, exactly nargs of them. */
+static node **parse_conv_args(parser *p, const token *name, uint32_t nargs)
+{
+    node **items = arena_alloc(p->st->a, nargs * sizeof(node *));
+    if (!items) {
+        oom(p);
+        return NULL;
+    }
+    if (expect(p, T_LPAREN, "'('")) return NULL;
+    for (uint32_t i = 0; i < nargs; i++) {
+        if (peek(p)->t == T_RPAREN) {
+            fail(p, peek(p)->col, "%.*s takes %u argument%s", (int)name->text.len, name->text.ptr,
+                 nargs, nargs == 1 ? "" : "s");
+            return NULL;
+        }
+        if (i && expect(p, T_COMMA, "','")) return NULL;
+        if (!(items[i] = parse_value(p))) return NULL;
+    }
+    token *close = next(p);
+    if (close->t != T_RPAREN) {
+        fail(p, close->col, "%.*s takes %u argument%s, expected ')', found %s", (int)name->text.len,
+             name->text.ptr, nargs, nargs == 1 ? "" : "s", tok_desc(close));
+        return NULL;
+    }
+    return items;
+}
+
 static node *parse_call_converter(parser *p)
 {
     token *name = next(p);
+    for (size_t i = 0; i < sizeof CONVERTERS / sizeof CONVERTERS[0]; i++) {
+        if (!ident_is(name, CONVERTERS[i].name)) continue;
+        node *n = new_node(p, N_CONV, name->col);
+        if (!n || !(n->items = parse_conv_args(p, name, CONVERTERS[i].nargs))) return NULL;
+        n->conv = CONVERTERS[i].conv;
+        n->n = CONVERTERS[i].nargs;
+        return n;
+    }
     if (!ident_is(name, "IsMatch")) {
-        fail(p, name->col, "unknown converter '%.*s' (supported: IsMatch)", (int)name->text.len,
-             name->text.ptr);
+        fail(p, name->col,
+             "unknown converter '%.*s' (supported: IsMatch, HasPrefix, HasSuffix, IsString, "
+             "IsInt, IsDouble, IsBool, IsMap, IsList, Len)",
+             (int)name->text.len, name->text.ptr);
         return NULL;
     }
     node *n = new_node(p, N_ISMATCH, name->col);
@@ -856,6 +925,10 @@ static node *parse_primary(parser *p)
             if (!rv) return NULL;
             if (!(r = binary(p, N_CMP, op->col, l, rv))) return NULL;
             r->op = (cmp_op)(op->t - T_EQ);
+        } else if ((l->t == N_LIT && l->lit.k != V_BOOL) || l->t == N_LIST ||
+                   (l->t == N_CONV && l->conv == CV_LEN)) {
+            fail(p, l->col, "expected a condition, found a value that is not a boolean");
+            return NULL;
         } else {
             r = l; /* a boolean on its own: true, IsMatch(...), a bool attribute */
         }
@@ -1053,19 +1126,34 @@ const char *ottl_context_name(ottl_context c)
     return (unsigned)c < 5 ? CTX_NAMES[c] : "?";
 }
 
-int ottl_parse(const char *text, size_t len, ottl_context ctx, ottl_stmt **out, unsigned *col,
-               char *err, size_t errlen)
+/* A condition on its own (a filter's): the where part of a statement, nothing before it. */
+static int parse_condition(parser *p)
+{
+    if (tokenize(p)) return p->rc;
+    if (peek(p)->t == T_END) return fail(p, peek(p)->col, "expected a condition, found nothing");
+    p->st->where = parse_or(p);
+    if (!p->st->where) return p->rc;
+    token *end = peek(p);
+    if (end->t != T_END)
+        return fail(p, end->col, "expected 'and', 'or' or the end, found %s", tok_desc(end));
+    return 0;
+}
+
+/* ottl_parse and ottl_parse_condition: one statement or one condition into *out. */
+static int parse_text(const char *text, size_t len, ottl_context ctx, bool cond, ottl_stmt **out,
+                      unsigned *col, char *err, size_t errlen)
 {
     *out = NULL;
     if (col) *col = 0;
     if (err && errlen) err[0] = 0;
     if (len > OTTL_MAX_STATEMENT) {
         if (err && errlen)
-            snprintf(err, errlen, "statement longer than %d bytes", OTTL_MAX_STATEMENT);
+            snprintf(err, errlen, "%s longer than %d bytes", cond ? "condition" : "statement",
+                     OTTL_MAX_STATEMENT);
         return LT_ETOOBIG;
     }
     lt_arena *a = arena_new();
-    ottl_stmt *s = a ? arena_calloc(a, 1, sizeof *s) : NULL;
+    ottl_stmt *s = a ? arena_calloc(a, 1, sizeof(struct ottl_cond)) : NULL;
     if (!s) {
         arena_free(a);
         return LT_ENOMEM;
@@ -1079,7 +1167,7 @@ int ottl_parse(const char *text, size_t len, ottl_context ctx, ottl_stmt **out, 
     }
     s->text = (char *)(t.ptr ? t.ptr : "");
     parser p = {.st = s, .src = s->text, .len = len, .err = err, .errlen = errlen};
-    int rc = parse_statement(&p);
+    int rc = cond ? parse_condition(&p) : parse_statement(&p);
     if (rc) {
         if (col) *col = p.errcol;
         if (rc == LT_ENOMEM && err && errlen) snprintf(err, errlen, "out of memory");
@@ -1088,6 +1176,31 @@ int ottl_parse(const char *text, size_t len, ottl_context ctx, ottl_stmt **out, 
     }
     *out = s;
     return 0;
+}
+
+int ottl_parse(const char *text, size_t len, ottl_context ctx, ottl_stmt **out, unsigned *col,
+               char *err, size_t errlen)
+{
+    return parse_text(text, len, ctx, false, out, col, err, errlen);
+}
+
+int ottl_parse_condition(const char *text, size_t len, ottl_context ctx, ottl_cond **out,
+                         unsigned *col, char *err, size_t errlen)
+{
+    ottl_stmt *s = NULL;
+    int rc = parse_text(text, len, ctx, true, &s, col, err, errlen);
+    *out = (ottl_cond *)s;
+    return rc;
+}
+
+void ottl_cond_free(ottl_cond *c)
+{
+    ottl_free(c ? &c->st : NULL);
+}
+
+const char *ottl_cond_text(const ottl_cond *c)
+{
+    return c->st.text;
 }
 
 void ottl_free(ottl_stmt *s)
@@ -1352,6 +1465,69 @@ static bool compare(const rval *a, const rval *b, cmp_op op)
     return false;
 }
 
+static const char *kind_desc(vkind k)
+{
+    static const char *const names[] = {"nil",    "a string", "an int",         "a double",
+                                        "a bool", "a map",    "a list or bytes"};
+    return names[k];
+}
+
+/* The converters of N_CONV. Type errors are statement errors, as in the collector, whose
+ * HasPrefix and Len take no nil; the Is* ones only ask. */
+static rval convert(run *r, const node *n)
+{
+    static const char *const NAMES[] = {"HasPrefix", "HasSuffix", "IsString", "IsInt", "IsDouble",
+                                        "IsBool",    "IsMap",     "IsList",   "Len"};
+    rval x = eval(r, n->items[0]);
+    rval b = {.k = V_BOOL};
+    switch (n->conv) {
+    case CV_HAS_PREFIX:
+    case CV_HAS_SUFFIX: {
+        rval y = eval(r, n->items[1]);
+        if (r->rc) return b;
+        if (x.k != V_STR || y.k != V_STR) {
+            rfail(r, "%s: expected strings, found %s and %s", NAMES[n->conv], kind_desc(x.k),
+                  kind_desc(y.k));
+            return b;
+        }
+        if (y.s.len <= x.s.len && y.s.len) {
+            const char *at = n->conv == CV_HAS_PREFIX ? x.s.ptr : x.s.ptr + x.s.len - y.s.len;
+            b.b = memcmp(at, y.s.ptr, y.s.len) == 0;
+        } else {
+            b.b = y.s.len == 0;
+        }
+        return b;
+    }
+    case CV_IS_STRING:
+        b.b = x.k == V_STR;
+        return b;
+    case CV_IS_INT:
+        b.b = x.k == V_INT;
+        return b;
+    case CV_IS_DOUBLE:
+        b.b = x.k == V_DBL;
+        return b;
+    case CV_IS_BOOL:
+        b.b = x.k == V_BOOL;
+        return b;
+    case CV_IS_MAP:
+        b.b = x.k == V_MAP;
+        return b;
+    case CV_IS_LIST:
+        b.b = x.k == V_OTHER && x.other->type == LT_VAL_ARRAY;
+        return b;
+    case CV_LEN:
+        if (x.k == V_STR) return int_val((int64_t)x.s.len);
+        if (x.k == V_MAP) return int_val(x.map->n);
+        if (x.k == V_OTHER && x.other->type == LT_VAL_ARRAY) return int_val(x.other->u.arr.n);
+        if (x.k == V_OTHER && x.other->type == LT_VAL_BYTES)
+            return int_val((int64_t)x.other->u.s.len);
+        if (!r->rc) rfail(r, "Len: expected a string, list or map, found %s", kind_desc(x.k));
+        return (rval){.k = V_NIL};
+    }
+    return b;
+}
+
 static rval eval(run *r, const node *n)
 {
     rval v = {.k = V_NIL};
@@ -1385,6 +1561,8 @@ static rval eval(run *r, const node *n)
             rfail(r, "IsMatch: the pattern hit the match limit");
         return (rval){.k = V_BOOL, .b = m};
     }
+    case N_CONV:
+        return convert(r, n);
     case N_CMP: {
         rval a = eval(r, n->items[0]), b = eval(r, n->items[1]);
         return (rval){.k = V_BOOL, .b = compare(&a, &b, n->op)};
@@ -1732,5 +1910,13 @@ int ottl_exec(const ottl_stmt *s, ottl_target *t, bool *changed, char *err, size
     }
     apply(&r);
     if (r.changed && changed) *changed = true;
+    return r.rc;
+}
+
+int ottl_eval_condition(const ottl_cond *c, ottl_target *t, bool *result, char *err, size_t errlen)
+{
+    run r = {.st = &c->st, .t = t, .err = err, .errlen = errlen};
+    bool ok = truthy(&r, c->st.where);
+    *result = !r.rc && ok;
     return r.rc;
 }

@@ -6,12 +6,15 @@
  *   set(attributes["env"], "prod") where resource.attributes["service.name"] == "chat"
  *
  * This module reads such a statement once (ottl_parse) into a small tree and runs it on one
- * span, span event, log record, scope or resource at a time (ottl_exec). What is supported
- * (docs/redaction.md lists it with examples):
+ * span, span event, log record, scope or resource at a time (ottl_exec). The filter
+ * processor's conditions are the where part alone (ottl_parse_condition, ottl_eval_condition).
+ * What is supported (docs/redaction.md and docs/processors.md list it with examples):
  *
  *   editors    set, delete_key, delete_matching_keys, keep_keys, replace_pattern,
  *              replace_all_patterns, truncate_all, limit
- *   where      ==, !=, <, <=, >, >=, and, or, not, parentheses, IsMatch(value, "regex")
+ *   where      ==, !=, <, <=, >, >=, and, or, not, parentheses, IsMatch(value, "regex"),
+ *              HasPrefix(s, prefix), HasSuffix(s, suffix), IsString, IsInt, IsDouble, IsBool,
+ *              IsMap, IsList (value), Len(string, list or map)
  *   paths      attributes / attributes["k"], resource.attributes["k"], name, kind,
  *              status.code, status.message, instrumentation_scope.name / .version,
  *              body, severity_number, severity_text, and span.* inside spanevent
@@ -84,5 +87,25 @@ typedef struct {
  * Returns 0; LT_EINVAL for an error of the statement on this data (a value of the wrong
  * type for set, say), with a message in err; LT_ENOMEM. */
 int ottl_exec(const ottl_stmt *s, ottl_target *t, bool *changed, char *err, size_t errlen);
+
+/* A condition: what follows `where` in a statement, on its own ('name == "chat" and
+ * IsMatch(attributes["k"], "x")'), as the filter processor takes them. A term must be a
+ * boolean (a comparison, a converter that answers yes or no, true / false, or a path,
+ * which is true only when it holds the boolean true). */
+typedef struct ottl_cond ottl_cond;
+
+/* Parses one condition of context ctx, with the errors of ottl_parse ("column N: what",
+ * *col, LT_EINVAL / LT_ETOOBIG / LT_ENOMEM). 0 and a condition to free with ottl_cond_free. */
+int ottl_parse_condition(const char *text, size_t len, ottl_context ctx, ottl_cond **out,
+                         unsigned *col, char *err, size_t errlen);
+/* NULL-tolerant. */
+void ottl_cond_free(ottl_cond *c);
+/* The condition's text as given (NUL-terminated). */
+const char *ottl_cond_text(const ottl_cond *c);
+/* Evaluates c on t (which it never changes) into *result. 0; LT_EINVAL for an error of the
+ * condition on this data (HasPrefix of a value that is not a string, a pattern past PCRE2's
+ * match limit), with a message in err and *result false; LT_ENOMEM. Read-only: several
+ * threads may evaluate one condition at once. */
+int ottl_eval_condition(const ottl_cond *c, ottl_target *t, bool *result, char *err, size_t errlen);
 
 #endif

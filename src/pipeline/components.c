@@ -99,9 +99,27 @@ static const component_sub filter_subs[] = {
 };
 
 static const cfg_option attributes_opts[] = {
-    {"actions", CFG_OPT_LIST, "insert, update, upsert, delete, hash, extract on attributes"},
+    {"actions", CFG_OPT_LIST, "insert, update, upsert, delete, hash, extract, convert"},
     {"include", CFG_OPT_MAP, "only spans / logs matching this"},
     {"exclude", CFG_OPT_MAP, "not spans / logs matching this"},
+    {0},
+};
+/* The collector's match properties, those llmtrace implements (attributes.h). */
+static const cfg_option attributes_match_opts[] = {
+    {"match_type", CFG_OPT_STRING, "strict or regexp"},
+    {"services", CFG_OPT_LIST, "service.name of the span's resource"},
+    {"span_names", CFG_OPT_LIST, "span names"},
+    {"span_kinds", CFG_OPT_LIST, "SPAN_KIND_SERVER, SPAN_KIND_CLIENT, ..."},
+    {"attributes", CFG_OPT_LIST, "[{key, value}] the item's attributes, all of them"},
+    {"resources", CFG_OPT_LIST, "[{key, value}] the resource's attributes, all of them"},
+    {"libraries", CFG_OPT_LIST, "[{name, version}] the instrumentation scope"},
+    {"log_bodies", CFG_OPT_LIST, "log record bodies (strings)"},
+    {"log_severity_texts", CFG_OPT_LIST, "log record severity texts"},
+    {0},
+};
+static const component_sub attributes_subs[] = {
+    {"include", attributes_match_opts},
+    {"exclude", attributes_match_opts},
     {0},
 };
 
@@ -255,7 +273,7 @@ static const component_def registry[] = {
     {COMP_PROCESSOR, "filter", "drop spans, span events or logs matching conditions",
      SIG_TRACES | SIG_LOGS, 0, filter_opts, filter_subs},
     {COMP_PROCESSOR, "attributes", "insert, update, delete, hash attributes", SIG_TRACES | SIG_LOGS,
-     0, attributes_opts, NULL},
+     0, attributes_opts, attributes_subs},
     {COMP_PROCESSOR, "batch", "group data into batches", ALL_SIGNALS, 0, batch_opts, NULL},
     {COMP_PROCESSOR, "memory_limiter", "refuse data above a memory limit", ALL_SIGNALS, 0,
      memory_limiter_opts, NULL},

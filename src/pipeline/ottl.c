@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "pipeline/regex.h"
 
 enum { MAX_TOKENS = 4096, MAX_REGEX = 64 };
 
@@ -182,18 +183,6 @@ typedef struct {
     char *err;
     size_t errlen;
 } parser;
-
-static void *pcre_malloc(size_t n, void *ud)
-{
-    (void)ud;
-    return lt_malloc(n);
-}
-
-static void pcre_free(void *p, void *ud)
-{
-    (void)ud;
-    lt_free(p);
-}
 
 __attribute__((format(printf, 3, 4))) static int fail(parser *p, unsigned col, const char *fmt, ...)
 {
@@ -527,31 +516,13 @@ static pcre2_code *compile_re(parser *p, lt_str pat, unsigned col)
         fail(p, col, "too many patterns in one statement");
         return NULL;
     }
-    pcre2_general_context *gc = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
-    pcre2_compile_context *cc = gc ? pcre2_compile_context_create(gc) : NULL;
-    if (!cc) {
-        pcre2_general_context_free(gc);
-        oom(p);
-        return NULL;
-    }
-    int ec;
-    PCRE2_SIZE eo;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat.ptr, pat.len,
-                                   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, cc);
-    pcre2_compile_context_free(cc);
-    pcre2_general_context_free(gc);
-    if (!re) {
-        if (ec == PCRE2_ERROR_HEAP_FAILED) {
-            oom(p);
-            return NULL;
-        }
-        PCRE2_UCHAR msg[160];
-        pcre2_get_error_message(ec, msg, sizeof msg);
-        fail(p, col, "invalid pattern at offset %zu: %s", (size_t)eo, (const char *)msg);
-        return NULL;
-    }
-    /* JIT is an optimisation: where it is unavailable the interpreter runs the same pattern */
-    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    pcre2_code *re = NULL;
+    char msg[160];
+    size_t at = 0;
+    int rc = regex_compile(pat.ptr, pat.len, &re, msg, sizeof msg, &at);
+    if (rc == LT_ENOMEM) oom(p);
+    if (rc == LT_EINVAL) fail(p, col, "invalid pattern at offset %zu: %s", at, msg);
+    if (rc) return NULL;
     p->st->regexes[p->st->nregex++] = re;
     return re;
 }
@@ -1387,7 +1358,7 @@ static rval read_path(run *r, const node *n)
  * pattern that hits PCRE2's match limits on s sets LT_EINVAL (a statement error). */
 static bool is_match(const pcre2_code *re, lt_str s, int *rc)
 {
-    pcre2_general_context *gc = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
+    pcre2_general_context *gc = regex_context();
     pcre2_match_data *md = gc ? pcre2_match_data_create_from_pattern(re, gc) : NULL;
     if (!md) {
         pcre2_general_context_free(gc);
@@ -1499,23 +1470,17 @@ static rval convert(run *r, const node *n)
         return b;
     }
     case CV_IS_STRING:
-        b.b = x.k == V_STR;
-        return b;
     case CV_IS_INT:
-        b.b = x.k == V_INT;
-        return b;
     case CV_IS_DOUBLE:
-        b.b = x.k == V_DBL;
-        return b;
     case CV_IS_BOOL:
-        b.b = x.k == V_BOOL;
-        return b;
     case CV_IS_MAP:
-        b.b = x.k == V_MAP;
+    case CV_IS_LIST: {
+        static const vkind IS[] = {
+            [CV_IS_STRING] = V_STR, [CV_IS_INT] = V_INT, [CV_IS_DOUBLE] = V_DBL,
+            [CV_IS_BOOL] = V_BOOL,  [CV_IS_MAP] = V_MAP, [CV_IS_LIST] = V_OTHER};
+        b.b = x.k == IS[n->conv] && (n->conv != CV_IS_LIST || x.other->type == LT_VAL_ARRAY);
         return b;
-    case CV_IS_LIST:
-        b.b = x.k == V_OTHER && x.other->type == LT_VAL_ARRAY;
-        return b;
+    }
     case CV_LEN:
         if (x.k == V_STR) return int_val((int64_t)x.s.len);
         if (x.k == V_MAP) return int_val(x.map->n);
@@ -1716,7 +1681,7 @@ static int do_set(run *r, const node *target, const rval *v)
 static int substitute(run *r, const pcre2_code *re, lt_str s, lt_str repl, lt_str *out)
 {
     *out = s;
-    pcre2_general_context *gc = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
+    pcre2_general_context *gc = regex_context();
     pcre2_match_data *md = gc ? pcre2_match_data_create_from_pattern(re, gc) : NULL;
     if (!md) {
         pcre2_general_context_free(gc);

@@ -7,12 +7,10 @@
  * actions can add (inserts, upserts, extract groups), so a span gains its attributes with
  * one copy; removals shrink the list in place. Which options an action takes is a table
  * (RULES), as is the text of each refusal. */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "pipeline/attributes.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pcre2.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -26,6 +24,7 @@
 #include "core/util.h"
 #include "genai/genai.h"
 #include "pipeline/components.h"
+#include "pipeline/regex.h"
 
 #if defined(LT_HAVE_LIBCRYPTO)
 #include <openssl/evp.h>
@@ -181,18 +180,6 @@ static const char *const SPAN_KINDS[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INT
                                          "SPAN_KIND_SERVER",      "SPAN_KIND_CLIENT",
                                          "SPAN_KIND_PRODUCER",    "SPAN_KIND_CONSUMER"};
 
-static void *pcre_malloc(size_t n, void *ud)
-{
-    (void)ud;
-    return lt_malloc(n);
-}
-
-static void pcre_free(void *p, void *ud)
-{
-    (void)ud;
-    lt_free(p);
-}
-
 static int copy_str(cx *c, const char *s, lt_str *out)
 {
     *out = arena_strdup(c->p->mem, lt_str_c(s));
@@ -210,26 +197,14 @@ static int compile(cx *c, const cfg_node *n, const char *what, const char *pat, 
         p->all_re = all;
         p->cap_re = cap;
     }
-    pcre2_general_context *gc = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
-    pcre2_compile_context *cc = gc ? pcre2_compile_context_create(gc) : NULL;
-    int ec = PCRE2_ERROR_HEAP_FAILED;
-    PCRE2_SIZE at = 0;
-    *out = cc ? pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-                              PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &at, cc)
-              : NULL;
-    pcre2_compile_context_free(cc);
-    pcre2_general_context_free(gc);
-    if (!*out && ec == PCRE2_ERROR_HEAP_FAILED) return LT_ENOMEM;
-    if (!*out) {
-        PCRE2_UCHAR msg[160];
-        pcre2_get_error_message(ec, msg, sizeof msg);
+    char msg[160];
+    size_t at;
+    int rc = regex_compile(pat, strlen(pat), out, msg, sizeof msg, &at);
+    if (rc == LT_EINVAL)
         return cfg_error(c->d, n, c->err, c->errlen, "%s: invalid pattern at offset %zu: %s", what,
-                         (size_t)at, (const char *)msg);
-    }
-    p->all_re[p->n_re++] = *out;
-    /* JIT is an optimisation: the interpreter runs the same pattern where JIT is missing */
-    (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
-    return 0;
+                         at, msg);
+    if (!rc) p->all_re[p->n_re++] = *out;
+    return rc;
 }
 
 /* A value of the settings as an attribute value: a quoted scalar is a string; a plain one
@@ -1121,7 +1096,7 @@ static int run_init(run *x, const attributes *p, lt_arena *a)
     memset(x, 0, sizeof *x);
     x->p = p;
     x->a = a;
-    x->gc = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
+    x->gc = regex_context();
     x->md = x->gc ? pcre2_match_data_create(p->ovector, x->gc) : NULL;
     return x->md ? 0 : LT_ENOMEM;
 }

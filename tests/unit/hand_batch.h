@@ -16,7 +16,10 @@
  *
  * Logs: service chat / scope app: INFO (9) "user logged in" {user: ann},
  * ERROR (17) "password=hunter2" {user: bob}, WARN (13) body {k: v} (a map);
- * service batch / scope job: DEBUG (5) "tick". */
+ * service batch / scope job: DEBUG (5) "tick".
+ *
+ * And hb_yaml, the settings of the processor under test from YAML text. Include cmocka.h
+ * first. */
 #ifndef LT_TESTS_HAND_BATCH_H
 #define LT_TESTS_HAND_BATCH_H
 
@@ -24,6 +27,18 @@
 
 #include "core/arena.h"
 #include "model/model.h"
+#include "pipeline/config.h"
+
+/* yaml loaded as a file named collector.yaml (free with cfg_free); the test fails when it
+ * does not load. */
+static cfg_doc *hb_yaml(const char *yaml)
+{
+    cfg_doc *d = NULL;
+    char err[512];
+    if (cfg_load_string(yaml, strlen(yaml), "collector.yaml", &d, err, sizeof err))
+        fail_msg("config: %s", err);
+    return d;
+}
 
 #define HV_S(x) ((lt_value){.type = LT_VAL_STRING, .u.s = LT_STR(x)})
 #define HV_I(x) ((lt_value){.type = LT_VAL_INT, .u.i = (x)})

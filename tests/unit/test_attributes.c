@@ -19,19 +19,10 @@
 #include "pipeline/components.h"
 #include "pipeline/config.h"
 
-static cfg_doc *load(const char *yaml)
-{
-    cfg_doc *d;
-    char err[512];
-    if (cfg_load_string(yaml, strlen(yaml), "collector.yaml", &d, err, sizeof err))
-        fail_msg("config: %s", err);
-    return d;
-}
-
 /* A processor from YAML whose root is its settings. */
 static attributes *mk(const char *yaml, unsigned signals)
 {
-    cfg_doc *d = load(yaml);
+    cfg_doc *d = hb_yaml(yaml);
     char err[512];
     attributes *p = NULL;
     if (attributes_create(d, cfg_root(d), NULL, signals, &p, err, sizeof err))
@@ -641,7 +632,7 @@ static void test_settings_errors(void **state)
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cfg_doc *d = load(cases[i].yaml);
+        cfg_doc *d = hb_yaml(cases[i].yaml);
         char err[512];
         attributes *p = NULL;
         assert_int_equal(
@@ -773,13 +764,14 @@ static void test_threads(void **state)
 static void test_alloc_failure(void **state)
 {
     (void)state;
-    cfg_doc *d = load("actions:\n"
-                      "  - { key: env, action: insert, value: prod }\n"
-                      "  - { key: gen_ai.request.model, action: hash }\n"
-                      "  - { key: gen_ai.request.model, action: extract, pattern: '(?P<f>\\w+)' }\n"
-                      "  - { key: tags, action: convert, converted_type: string }\n"
-                      "  - { pattern: ^x, action: delete }\n"
-                      "include: { match_type: regexp, span_names: [.] }\n");
+    cfg_doc *d =
+        hb_yaml("actions:\n"
+                "  - { key: env, action: insert, value: prod }\n"
+                "  - { key: gen_ai.request.model, action: hash }\n"
+                "  - { key: gen_ai.request.model, action: extract, pattern: '(?P<f>\\w+)' }\n"
+                "  - { key: tags, action: convert, converted_type: string }\n"
+                "  - { pattern: ^x, action: delete }\n"
+                "include: { match_type: regexp, span_names: [.] }\n");
     attributes *p = NULL;
     char err[256];
     long k = 0;

@@ -18,19 +18,10 @@
 #include "pipeline/filter.h"
 #include "pipeline/ottl.h"
 
-static cfg_doc *load(const char *yaml)
-{
-    cfg_doc *d;
-    char err[512];
-    if (cfg_load_string(yaml, strlen(yaml), "collector.yaml", &d, err, sizeof err))
-        fail_msg("config: %s", err);
-    return d;
-}
-
 /* A filter from YAML whose root is the processor's settings. */
 static filter *mk(const char *yaml)
 {
-    cfg_doc *d = load(yaml);
+    cfg_doc *d = hb_yaml(yaml);
     char err[512];
     filter *f = NULL;
     if (filter_create(d, cfg_root(d), "processors.filter", &f, err, sizeof err))
@@ -417,7 +408,7 @@ static void test_settings_errors(void **state)
          "mapping"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cfg_doc *d = load(cases[i].yaml);
+        cfg_doc *d = hb_yaml(cases[i].yaml);
         char err[512];
         filter *f = NULL;
         assert_int_equal(filter_create(d, cfg_root(d), NULL, &f, err, sizeof err), LT_EINVAL);
@@ -632,9 +623,9 @@ static void test_threads(void **state)
 static void test_alloc_failure(void **state)
 {
     (void)state;
-    cfg_doc *d = load("traces:\n  span: ['IsMatch(name, \"^chat\")']\n"
-                      "  spanevent: ['name == \"exception\"']\n"
-                      "logs:\n  log_record: ['IsMatch(body, \"x\")']\n");
+    cfg_doc *d = hb_yaml("traces:\n  span: ['IsMatch(name, \"^chat\")']\n"
+                         "  spanevent: ['name == \"exception\"']\n"
+                         "logs:\n  log_record: ['IsMatch(body, \"x\")']\n");
     filter *f = NULL;
     char err[256];
     long k = 0;

@@ -5,8 +5,8 @@
  * processing reads nothing from the configuration. An item's attribute list is copied
  * into the batch's arena the first time an action adds to it, with room for all that the
  * actions can add (inserts, upserts, extract groups), so a span gains its attributes with
- * one copy; removals shrink the list in place. Which options an action takes is a table
- * (RULES), as is the text of each refusal. */
+ * one copy; removals shrink the list in place. Which options each action takes and needs
+ * is a table (RULES). */
 #include "pipeline/attributes.h"
 
 #include <errno.h>
@@ -142,15 +142,16 @@ static const char *const FIELD_NAMES[] = {"key", "value", "from_attribute", "pat
 static const struct {
     unsigned allowed;  /* fields it takes */
     unsigned required; /* fields it needs, all of them */
-    unsigned one_of;   /* fields it needs exactly one of (0: no such rule) */
+    unsigned any_of;   /* fields it needs one of, at least (0: no such rule) */
+    bool only_one;     /* and at most one of them */
 } RULES[] = {
-    [A_INSERT] = {F_KEY | F_VALUE | F_FROM, F_KEY, F_VALUE | F_FROM},
-    [A_UPDATE] = {F_KEY | F_VALUE | F_FROM, F_KEY, F_VALUE | F_FROM},
-    [A_UPSERT] = {F_KEY | F_VALUE | F_FROM, F_KEY, F_VALUE | F_FROM},
-    [A_DELETE] = {F_KEY | F_PATTERN, 0, 0},
-    [A_HASH] = {F_KEY | F_PATTERN, 0, 0},
-    [A_EXTRACT] = {F_KEY | F_PATTERN, F_KEY | F_PATTERN, 0},
-    [A_CONVERT] = {F_KEY | F_CONV, F_KEY | F_CONV, 0},
+    [A_INSERT] = {F_KEY | F_VALUE | F_FROM, F_KEY, F_VALUE | F_FROM, true},
+    [A_UPDATE] = {F_KEY | F_VALUE | F_FROM, F_KEY, F_VALUE | F_FROM, true},
+    [A_UPSERT] = {F_KEY | F_VALUE | F_FROM, F_KEY, F_VALUE | F_FROM, true},
+    [A_DELETE] = {F_KEY | F_PATTERN, 0, F_KEY | F_PATTERN, false},
+    [A_HASH] = {F_KEY | F_PATTERN, 0, F_KEY | F_PATTERN, false},
+    [A_EXTRACT] = {F_KEY | F_PATTERN, F_KEY | F_PATTERN, 0, false},
+    [A_CONVERT] = {F_KEY | F_CONV, F_KEY | F_CONV, 0, false},
 };
 
 static const cfg_option ACTION_OPTIONS[] = {
@@ -305,16 +306,15 @@ static int read_action(cx *c, const cfg_node *item, const char *what, action *a)
         if ((RULES[k].required & (1u << i)) && !(given & (1u << i)))
             return cfg_error(d, item, c->err, c->errlen, "%s: action %s needs %s", what,
                              ACT_NAMES[k], FIELD_NAMES[i]);
-    unsigned one = given & RULES[k].one_of;
-    if (RULES[k].one_of && !one)
-        return cfg_error(d, item, c->err, c->errlen, "%s: action %s needs value or from_attribute",
-                         what, ACT_NAMES[k]);
-    if (one == (F_VALUE | F_FROM))
+    unsigned any = RULES[k].any_of;
+    if (any && !(given & any)) { /* the two fields of any_of, for the message */
+        int x = __builtin_ctz(any), y = __builtin_ctz(any & ~(1u << x));
+        return cfg_error(d, item, c->err, c->errlen, "%s: action %s needs %s or %s", what,
+                         ACT_NAMES[k], FIELD_NAMES[x], FIELD_NAMES[y]);
+    }
+    if (RULES[k].only_one && (given & any) == any)
         return cfg_key_error(d, f[2], c->err, c->errlen,
                              "%s.from_attribute: value is given too; give one of them", what);
-    if ((a->kind == A_DELETE || a->kind == A_HASH) && !(given & (F_KEY | F_PATTERN)))
-        return cfg_error(d, item, c->err, c->errlen, "%s: action %s needs key or pattern", what,
-                         ACT_NAMES[k]);
     if ((given & F_KEY) && (rc = copy_str(c, f[0]->scalar, &a->key))) return rc;
     if (given & F_VALUE) {
         pathf(w, "%s.value", what);
@@ -337,12 +337,11 @@ static int read_action(cx *c, const cfg_node *item, const char *what, action *a)
                              f[4]->scalar);
         a->to = (conv_type)t;
     }
-    if (a->kind == A_HASH) {
 #if !defined(LT_HAVE_LIBCRYPTO)
+    if (a->kind == A_HASH)
         return cfg_error(d, an, c->err, c->errlen,
                          "%s.action: hash is not available: this build has no libcrypto", what);
 #endif
-    }
     if (a->kind == A_INSERT || a->kind == A_UPSERT) c->p->grow++;
     return 0;
 }

@@ -46,6 +46,14 @@ static cfg_doc *hb_yaml(const char *yaml)
 #define HV_B(x) ((lt_value){.type = LT_VAL_BOOL, .u.b = (x)})
 #define HKV(k, v) ((lt_kv){LT_STR(k), v})
 
+/* Appends s to the '|'-separated list in out (cap bytes, *k of them used, out[0] set to 0
+ * before the first), which is how the tests write what is left of a batch. */
+static void hb_join(char *out, size_t cap, size_t *k, lt_str s)
+{
+    int w = snprintf(out + *k, cap - *k, "%s%.*s", *k ? "|" : "", (int)s.len, s.ptr ? s.ptr : "");
+    if (w > 0) *k += (size_t)w < cap - *k ? (size_t)w : cap - *k - 1;
+}
+
 /* n items of p copied into the arena (the tests' arrays live on the stack). */
 static void *hb_copy(lt_arena *a, const void *p, size_t size)
 {

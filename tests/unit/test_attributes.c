@@ -349,8 +349,7 @@ static const char *hits(const char *props)
     const char *names[] = {"chat gpt-4o", "chat claude", "SELECT users", "health", "embed"};
     lt_attrs *as[] = {w.gpt, w.claude, w.select, w.health, w.embed};
     for (int i = 0; i < 5; i++)
-        if (get(as[i], "hit"))
-            k += (size_t)snprintf(out + k, sizeof out - k, "%s%s", k ? "|" : "", names[i]);
+        if (get(as[i], "hit")) hb_join(out, sizeof out, &k, lt_str_c(names[i]));
     attributes_free(p);
     arena_free(w.a);
     return out;
@@ -463,8 +462,7 @@ static void test_logs(void **state)
                     const lt_value *h = get(&lr->attrs, "hit");
                     if (!h) continue;
                     n++;
-                    k += (size_t)snprintf(got + k, sizeof got - k, "%s%s", k ? "|" : "",
-                                          cstr(lr->severity_text));
+                    hb_join(got, sizeof got, &k, lr->severity_text);
                     /* a record with a user got its hash, then the hash as hit */
                     const lt_value *u = get(&lr->attrs, "user");
                     if (u) {

@@ -46,11 +46,8 @@ static const char *span_names(const lt_trace_batch *b)
     out[0] = 0;
     for (uint32_t i = 0; i < b->n_rs; i++)
         for (uint32_t j = 0; j < b->rs[i].n_scopes; j++)
-            for (uint32_t s = 0; s < b->rs[i].scopes[j].n_spans; s++) {
-                lt_str n = b->rs[i].scopes[j].spans[s].name;
-                k += (size_t)snprintf(out + k, sizeof out - k, "%s%.*s", k ? "|" : "", (int)n.len,
-                                      n.ptr);
-            }
+            for (uint32_t s = 0; s < b->rs[i].scopes[j].n_spans; s++)
+                hb_join(out, sizeof out, &k, b->rs[i].scopes[j].spans[s].name);
     return out;
 }
 
@@ -190,8 +187,7 @@ static const char *event_names(const lt_span *s)
     size_t k = 0;
     out[0] = 0;
     for (uint32_t e = 0; e < s->events.n; e++)
-        k += (size_t)snprintf(out + k, sizeof out - k, "%s%.*s", k ? "|" : "",
-                              (int)s->events.items[e].name.len, s->events.items[e].name.ptr);
+        hb_join(out, sizeof out, &k, s->events.items[e].name);
     return out;
 }
 
@@ -254,11 +250,8 @@ static const char *log_texts(const lt_log_batch *b)
     out[0] = 0;
     for (uint32_t i = 0; i < b->n_rl; i++)
         for (uint32_t j = 0; j < b->rl[i].n_scopes; j++)
-            for (uint32_t r = 0; r < b->rl[i].scopes[j].n_records; r++) {
-                lt_str t = b->rl[i].scopes[j].records[r].severity_text;
-                k += (size_t)snprintf(out + k, sizeof out - k, "%s%.*s", k ? "|" : "", (int)t.len,
-                                      t.ptr);
-            }
+            for (uint32_t r = 0; r < b->rl[i].scopes[j].n_records; r++)
+                hb_join(out, sizeof out, &k, b->rl[i].scopes[j].records[r].severity_text);
     return out;
 }
 

@@ -168,27 +168,29 @@ static const component_sub spanmetrics_subs[] = {
 
 /* ---- exporters ---------------------------------------------------------------------- */
 
+/* export/ implements these (docs/exporters.md). Remote write is always snappy, so
+ * prometheusremotewrite has no compression option. */
 #define EXPORTER_CLIENT_OPTS                                                                       \
     {"endpoint", CFG_OPT_STRING, "where to send"},                                                 \
         {"tls", CFG_OPT_MAP, "insecure, insecure_skip_verify, ca_file, cert_file, key_file"},      \
         {"headers", CFG_OPT_MAP, "extra request headers"},                                         \
         {"timeout", CFG_OPT_DURATION, "per request (5s)"},                                         \
-        {"compression", CFG_OPT_STRING, "gzip or none"},                                           \
     {                                                                                              \
         "retry_on_failure", CFG_OPT_MAP, "enabled, initial_interval, max_interval, ..."            \
     }
 
 static const cfg_option otlp_exporter_opts[] = {
     EXPORTER_CLIENT_OPTS,
-    {"sending_queue", CFG_OPT_MAP, "enabled, num_consumers, queue_size"},
+    {"compression", CFG_OPT_STRING, "gzip (the default) or none"},
+    {"sending_queue", CFG_OPT_MAP, "enabled, num_consumers, queue_size, directory"},
     {0},
 };
 static const cfg_option otlphttp_exporter_opts[] = {
     EXPORTER_CLIENT_OPTS,
+    {"compression", CFG_OPT_STRING, "gzip (the default) or none"},
     {"traces_endpoint", CFG_OPT_STRING, "full URL for traces (default endpoint/v1/traces)"},
     {"logs_endpoint", CFG_OPT_STRING, "full URL for logs (default endpoint/v1/logs)"},
-    {"metrics_endpoint", CFG_OPT_STRING, "full URL for metrics (default endpoint/v1/metrics)"},
-    {"sending_queue", CFG_OPT_MAP, "enabled, num_consumers, queue_size"},
+    {"sending_queue", CFG_OPT_MAP, "enabled, num_consumers, queue_size, directory"},
     {0},
 };
 static const cfg_option prw_exporter_opts[] = {
@@ -215,7 +217,9 @@ static const cfg_option retry_opts[] = {
 static const cfg_option queue_opts[] = {
     {"enabled", CFG_OPT_BOOL, "queue before sending (true)"},
     {"num_consumers", CFG_OPT_INT, "concurrent senders (10)"},
-    {"queue_size", CFG_OPT_INT, "batches held in memory (1000)"},
+    {"queue_size", CFG_OPT_INT, "batches held (1000)"},
+    /* llmtrace's own: the collector persists its queue through a storage extension */
+    {"directory", CFG_OPT_STRING, "keep the queue on disk there (default: in memory)"},
     {0},
 };
 static const component_sub client_subs[] = {
@@ -282,13 +286,14 @@ static const component_def registry[] = {
      SIG_METRICS, spanmetrics_opts, spanmetrics_subs},
 
     {COMP_EXPORTER, "llmtrace", "llmtrace's own storage", SIG_TRACES | SIG_LOGS, 0, no_opts, NULL},
-    {COMP_EXPORTER, "otlp", "OTLP/gRPC to another endpoint", ALL_SIGNALS, 0, otlp_exporter_opts,
-     client_subs},
-    {COMP_EXPORTER, "otlphttp", "OTLP/HTTP to another endpoint", ALL_SIGNALS, 0,
+    {COMP_EXPORTER, "otlp", "OTLP/gRPC to another endpoint", SIG_TRACES | SIG_LOGS, 0,
+     otlp_exporter_opts, client_subs},
+    {COMP_EXPORTER, "otlphttp", "OTLP/HTTP to another endpoint", SIG_TRACES | SIG_LOGS, 0,
      otlphttp_exporter_opts, client_subs},
-    {COMP_EXPORTER, "debug", "print what passes to the log", ALL_SIGNALS, 0, debug_opts, NULL},
-    {COMP_EXPORTER, "file", "JSON lines to a file, with rotation", ALL_SIGNALS, 0, file_opts,
-     file_subs},
+    {COMP_EXPORTER, "debug", "print what passes to the log", SIG_TRACES | SIG_LOGS, 0, debug_opts,
+     NULL},
+    {COMP_EXPORTER, "file", "JSON lines to a file, with rotation", SIG_TRACES | SIG_LOGS, 0,
+     file_opts, file_subs},
     {COMP_EXPORTER, "prometheusremotewrite", "Prometheus remote write (snappy protobuf)",
      SIG_METRICS, 0, prw_exporter_opts, prw_subs},
 };

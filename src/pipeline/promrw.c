@@ -32,6 +32,7 @@ typedef struct {
     size_t cap;
     int64_t ts_ms;
     size_t n_series;
+    const promrw_options *o;
 } enc;
 
 static size_t varint_len(uint64_t v)
@@ -76,7 +77,8 @@ static void add_label(enc *e, size_t *n, size_t off, const char *value)
 static void series(enc *e, const lt_buf *family, const char *suffix, const spanmetrics_point *p,
                    const char *le, double v)
 {
-    size_t need = p->n_labels + 2;
+    size_t n_ext = e->o ? e->o->n_labels : 0;
+    size_t need = p->n_labels + 2 + n_ext;
     if (need > e->cap) {
         label *l = lt_realloc(e->labels, need * sizeof *l);
         if (!l) {
@@ -101,6 +103,18 @@ static void series(enc *e, const lt_buf *family, const char *suffix, const spanm
         off = e->names.len;
         buf_append_c(&e->names, "le");
         add_label(e, &n, off, le);
+    }
+    for (size_t x = 0; x < n_ext; x++) {
+        const spanmetrics_label *ext = &e->o->labels[x];
+        size_t len = strlen(ext->name);
+        bool taken = false;
+        for (size_t i = 1; i < n && !taken; i++)
+            taken = e->labels[i].name_len == len &&
+                    !memcmp(e->names.data + e->labels[i].name_off, ext->name, len);
+        if (taken || e->names.oom) continue;
+        off = e->names.len;
+        buf_append(&e->names, ext->name, len);
+        add_label(e, &n, off, ext->value);
     }
     size_t name_off = e->names.len;
     buf_append(&e->names, family->data, family->len);
@@ -146,15 +160,20 @@ static void series(enc *e, const lt_buf *family, const char *suffix, const spanm
     e->n_series++;
 }
 
-int promrw_encode_raw(lt_buf *out, const spanmetrics_snap *s, size_t *n_series)
+int promrw_encode_raw_opts(lt_buf *out, const spanmetrics_snap *s, const promrw_options *o,
+                           size_t *n_series)
 {
-    enc e = {.out = out, .ts_ms = (int64_t)(s->time_unix_nano / 1000000)};
+    enc e = {.out = out, .ts_ms = (int64_t)(s->time_unix_nano / 1000000), .o = o};
     lt_buf family = {0}, le = {0};
     out->len = 0;
     out->oom = false;
     for (uint32_t i = 0; i < s->n_metrics && !out->oom; i++) {
         const spanmetrics_metric *m = &s->metrics[i];
         family.len = 0;
+        if (o && o->name_prefix && *o->name_prefix) {
+            buf_append_c(&family, o->name_prefix);
+            buf_putc(&family, '_');
+        }
         promtext_metric_name(&family, m);
         if (family.oom) {
             out->oom = true;
@@ -189,10 +208,21 @@ int promrw_encode_raw(lt_buf *out, const spanmetrics_snap *s, size_t *n_series)
     return out->oom ? LT_ENOMEM : 0;
 }
 
+int promrw_encode_raw(lt_buf *out, const spanmetrics_snap *s, size_t *n_series)
+{
+    return promrw_encode_raw_opts(out, s, NULL, n_series);
+}
+
 int promrw_encode(lt_buf *out, const spanmetrics_snap *s, size_t *n_series)
 {
+    return promrw_encode_opts(out, s, NULL, n_series);
+}
+
+int promrw_encode_opts(lt_buf *out, const spanmetrics_snap *s, const promrw_options *o,
+                       size_t *n_series)
+{
     lt_buf raw = {0};
-    int rc = promrw_encode_raw(&raw, s, n_series);
+    int rc = promrw_encode_raw_opts(&raw, s, o, n_series);
     out->len = 0;
     out->oom = false;
     if (!rc) {

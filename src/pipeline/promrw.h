@@ -21,11 +21,28 @@
 #include "core/str.h"
 #include "pipeline/spanmetrics.h"
 
+/* What an exporter adds to every series (the collector's prometheusremotewrite options). */
+typedef struct {
+    /* namespace: metric names become NAMESPACE_NAME; NULL or "" for none. The caller has
+     * checked it is a valid start of a metric name ([A-Za-z_:][A-Za-z0-9_:]*). */
+    const char *name_prefix;
+    /* external_labels: added to every series that has no label of that name already (the
+     * series' own labels win). Names are valid Prometheus label names not starting with
+     * "__"; values non-empty. */
+    const spanmetrics_label *labels;
+    size_t n_labels;
+} promrw_options;
+
 /* Appends the snappy-compressed WriteRequest of s to out (out is reset first). 0 or
- * LT_ENOMEM. Also sets *n_series to the number of TimeSeries written when not NULL. */
+ * LT_ENOMEM. Also sets *n_series to the number of TimeSeries written when not NULL. o may
+ * be NULL (nothing added). */
 int promrw_encode(lt_buf *out, const spanmetrics_snap *s, size_t *n_series);
+int promrw_encode_opts(lt_buf *out, const spanmetrics_snap *s, const promrw_options *o,
+                       size_t *n_series);
 /* The same before compression (the protobuf bytes), for tests and debugging. */
 int promrw_encode_raw(lt_buf *out, const spanmetrics_snap *s, size_t *n_series);
+int promrw_encode_raw_opts(lt_buf *out, const spanmetrics_snap *s, const promrw_options *o,
+                           size_t *n_series);
 
 /* POSTs body (promrw_encode's output) to url with the remote write headers
  * (Content-Encoding: snappy, Content-Type: application/x-protobuf,

@@ -1,0 +1,243 @@
+/* export_int.h — what the files of export/ share: the exporter's layout, its queue, and the
+ * hooks of each exporter type. Not a contract for other modules.
+ *
+ * export.c owns the life cycle, the queue and the consumer threads (retries, backoff);
+ * queue.c the on-disk queue's files; client.c the HTTP transport (libcurl) and gzip;
+ * otlp_client.c OTLP over gRPC and HTTP on top of it; file.c, debug.c and prw.c the other
+ * types. */
+#ifndef LT_EXPORT_EXPORT_INT_H
+#define LT_EXPORT_EXPORT_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/str.h"
+#include "export/export.h"
+
+enum {
+    EX_DEFAULT_QUEUE_SIZE = 1000,
+    EX_MAX_QUEUE_SIZE = 1000000,
+    EX_DEFAULT_CONSUMERS = 10,
+    EX_MAX_CONSUMERS = 64,
+    EX_MAX_METRICS = 16,      /* spanmetrics connectors of one prometheusremotewrite */
+    EX_MAX_REPLY = 64 << 10,  /* bytes of an answer's body kept */
+    EX_MAX_HEADERS = 64,      /* headers: entries */
+    EX_MAX_HEADER_LEN = 8192, /* headers: one name and value */
+};
+
+typedef enum { EX_OTLP, EX_OTLPHTTP, EX_DEBUG, EX_FILE, EX_PRW } ex_type;
+
+/* One batch in the queue. */
+typedef struct ex_item {
+    struct ex_item *next;
+    unsigned signal;  /* SIG_TRACES or SIG_LOGS */
+    uint64_t n_items; /* spans or log records (series for prometheusremotewrite) */
+    uint64_t seq;     /* order of arrival; a disk queue's file name */
+    size_t size;      /* payload bytes */
+    bool on_disk;     /* the payload is in a file of the queue's directory */
+    lt_buf data;      /* the payload; for a disk item, read when its turn comes */
+} ex_item;
+
+/* What one attempt to deliver a payload came to. */
+typedef enum { EX_SENT, EX_RETRY, EX_PERMANENT } ex_outcome;
+typedef struct {
+    ex_outcome outcome;
+    uint64_t rejected;       /* EX_SENT: items the receiver refused (partial success) */
+    uint64_t retry_after_ns; /* EX_RETRY: the delay the receiver asked for (0: none) */
+    char msg[384];           /* why, for the log */
+} ex_result;
+
+typedef struct {
+    bool enabled;
+    uint64_t initial_ns, max_ns, max_elapsed_ns; /* max_elapsed_ns 0: never give up */
+} ex_retry;
+
+/* An HTTP client's settings (otlp, otlphttp, prometheusremotewrite). */
+typedef struct {
+    char *url_traces, *url_logs; /* prometheusremotewrite: url_traces is the endpoint */
+    struct curl_slist *headers;  /* the fixed ones of the protocol and the configured ones */
+    long timeout_ms;
+    bool gzip;
+    bool grpc;     /* gRPC framing and statuses */
+    bool h2_prior; /* HTTP/2 without TLS, by prior knowledge (gRPC's plaintext) */
+    bool skip_verify;
+    char *ca_file, *cert_file, *key_file;
+} ex_client;
+
+/* A sending thread; it keeps its libcurl handle (and so its connection) between requests. */
+typedef struct {
+    exporter *ex;
+    pthread_t th;
+    bool running;
+    void *curl; /* CURL * */
+    uint64_t rng;
+} ex_consumer;
+
+typedef enum { DEBUG_BASIC, DEBUG_NORMAL, DEBUG_DETAILED } ex_verbosity;
+
+typedef struct {
+    char *path;
+    bool rotate;
+    uint64_t max_bytes;
+    int64_t max_days, max_backups; /* 0: no limit */
+    bool localtime;
+    uint64_t flush_ns;
+    FILE *f;
+    uint64_t size;          /* bytes in the current file, buffered ones included */
+    uint64_t next_flush_ns; /* monotonic */
+    bool dirty;
+} ex_file;
+
+typedef struct {
+    char *name, *value;
+} ex_label;
+
+typedef struct {
+    char *namespace_; /* prefix of every metric name, "" for none */
+    ex_label *labels;
+    size_t n_labels;
+    spanmetrics *sm[EX_MAX_METRICS];
+    uint64_t next_ns[EX_MAX_METRICS]; /* monotonic time of each connector's next send */
+    size_t n_sm;
+} ex_prw;
+
+struct exporter {
+    char *id;
+    ex_type type;
+    ex_client client;
+    ex_retry retry;
+    ex_verbosity verbosity;
+    ex_file file;
+    ex_prw prw;
+
+    /* the queue's settings */
+    bool queue_enabled;
+    int n_consumers;
+    uint64_t queue_size;
+    char *dir; /* disk queue's directory, or NULL */
+    int dir_lock;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* work queued, a consumer free, or stop; CLOCK_MONOTONIC */
+    ex_item *head, *tail;
+    uint64_t n_queued;       /* items waiting or being sent */
+    uint64_t mem_bytes;      /* payload bytes held in memory by queued items */
+    uint64_t inflight_bytes; /* payload bytes of the items being sent */
+    uint64_t next_seq;
+    int idle;             /* consumers waiting for work */
+    bool stopping;        /* written under mu with __atomic; read anywhere */
+    uint64_t deadline_ns; /* monotonic: when stopping gives up (likewise) */
+    export_stats st;
+    ex_consumer *consumers;
+    bool started;
+};
+
+/* ---- export.c ---- */
+/* Reading options: where names the component ("exporters.otlp/jaeger") or one of its
+ * sections; messages are "FILE:LINE:COL: WHERE.KEY: what". Each ex_opt_* reads map[key]
+ * when present (leaving *out as it was otherwise). 0 or LT_EINVAL. */
+typedef struct {
+    const cfg_doc *d;
+    const char *where;
+    char *err;
+    size_t errlen;
+} ex_cfg;
+int ex_error(const ex_cfg *c, const cfg_node *at, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* sub: the section key of c, its where written into buf. */
+void ex_sub(const ex_cfg *c, const char *key, ex_cfg *sub, char *buf, size_t n);
+int ex_opt_bool(const ex_cfg *c, const cfg_node *map, const char *key, bool *out);
+int ex_opt_string(const ex_cfg *c, const cfg_node *map, const char *key, const char **out);
+int ex_opt_int(const ex_cfg *c, const cfg_node *map, const char *key, int64_t min, int64_t max,
+               int64_t *out);
+int ex_opt_duration(const ex_cfg *c, const cfg_node *map, const char *key, bool positive,
+                    uint64_t *out);
+
+/* Whether export_stop's grace has run out (any thread, no lock). */
+bool ex_past_deadline(exporter *ex);
+/* Counts the outcome of delivering it and logs a failure (ex->mu held). */
+void ex_account(exporter *ex, const ex_item *it, const ex_result *r);
+/* Waits on ex->cv until until_ns (monotonic; 0: no limit) or a broadcast (ex->mu held). */
+void ex_wait_until(exporter *ex, uint64_t until_ns);
+/* Delivers payload with the exporter's retries: attempt(ctx) is called until it succeeds, fails
+ * for good, retries run out, give_up_ns (monotonic, 0: none) passes or the stop deadline
+ * does. Takes and releases ex->mu for its waits and counts retries. */
+typedef void (*ex_attempt_fn)(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r);
+void ex_deliver(exporter *ex, ex_consumer *c, const ex_item *it, ex_attempt_fn attempt,
+                uint64_t give_up_ns, ex_result *r);
+
+/* ---- queue.c: the disk queue ---- */
+/* Creates (one level) and locks dir, removes unfinished writes, and queues every batch found
+ * (oldest first). Called by export_start before the threads run. */
+int dq_open(exporter *ex, char *err, size_t errlen);
+/* Writes it (its payload in it->data) to a new file, synced, before it counts as queued. */
+int dq_write(exporter *ex, const ex_item *it);
+/* Reads the payload of a disk item into it->data. LT_EINVAL when the file is damaged. */
+int dq_read(exporter *ex, ex_item *it);
+void dq_remove(exporter *ex, const ex_item *it);
+void dq_close(exporter *ex);
+/* The header of a queue file: parsed from untrusted bytes (tests/fuzz). */
+enum { DQ_HEADER = 32 };
+int dq_parse_header(const uint8_t *p, size_t n, unsigned *signal, uint64_t *n_items,
+                    uint64_t *payload_len, uint32_t *crc);
+
+/* ---- client.c: HTTP over libcurl ---- */
+typedef struct {
+    long status;             /* HTTP status, 0 when nothing was answered */
+    char transport_err[256]; /* libcurl's reason when status is 0 */
+    lt_buf body;             /* the answer's body, up to EX_MAX_REPLY bytes */
+    char content_type[128];
+    uint64_t retry_after_ns; /* Retry-After, 0 when absent */
+    /* gRPC: status and message (headers or trailers), details (base64, as sent) */
+    bool has_grpc_status;
+    int grpc_status;
+    char grpc_message[256];
+    char grpc_encoding[32];
+    lt_buf grpc_details;
+} ex_reply;
+
+int client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_client *cl);
+void client_free(ex_client *cl);
+/* POSTs body to url with the client's settings on c's handle (created on first use),
+ * waiting at most the timeout (cut to the stop deadline when stopping). 0 when an answer
+ * came (any status), LT_EIO when none did (rep->transport_err says why), LT_ENOMEM. */
+int client_post(exporter *ex, ex_consumer *c, const char *url, const lt_buf *body, ex_reply *rep);
+void reply_free(ex_reply *rep);
+/* gzip (RFC 1952) of in, appended to out. 0 or LT_ENOMEM. */
+int ex_gzip(const void *in, size_t n, lt_buf *out);
+/* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3), in ns from now; 0 when
+ * absent, unparseable or past. Bounded to an hour. */
+uint64_t ex_retry_after(const char *v, size_t n);
+
+/* ---- otlp_client.c ---- */
+void otlp_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r);
+/* Reads an Export*ServiceResponse (protobuf) for its partial_success. 0 or LT_EINVAL. */
+int otlp_parse_response(const uint8_t *p, size_t n, uint64_t *rejected, lt_str *msg);
+/* Reads a google.rpc.Status (grpc-status-details-bin, decoded) for a RetryInfo delay and
+ * its message. 0 or LT_EINVAL. */
+int otlp_parse_status(const uint8_t *p, size_t n, uint64_t *retry_ns, lt_str *msg);
+/* Whether a gRPC status is worth retrying as the OTLP spec says. */
+bool otlp_grpc_retryable(int code, bool has_retry_info);
+
+/* ---- file.c ---- */
+int file_parse(const ex_cfg *c, const cfg_node *settings, ex_file *f);
+int file_open(exporter *ex, char *err, size_t errlen);
+void file_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r);
+/* Flushes when the flush interval has passed (force: now). Consumer thread. */
+void file_flush(exporter *ex, bool force);
+void file_close(exporter *ex);
+
+/* ---- debug.c ---- */
+int debug_parse(const ex_cfg *c, const cfg_node *settings, ex_verbosity *v);
+int debug_format_traces(const exporter *ex, const lt_trace_batch *b, lt_buf *out);
+int debug_format_logs(const exporter *ex, const lt_log_batch *b, lt_buf *out);
+void debug_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r);
+
+/* ---- prw.c ---- */
+int prw_parse(const ex_cfg *c, const cfg_node *settings, ex_prw *p);
+void prw_free(ex_prw *p);
+void *prw_thread(void *arg);
+
+#endif

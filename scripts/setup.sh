@@ -36,7 +36,8 @@ say() { printf '==> %s\n' "$*"; }
 # 1. Debian packages (only the missing ones; apt-get update only when something is missing)
 
 PKGS=(build-essential cmake pkg-config libevent-dev libsqlite3-dev zlib1g-dev libjansson-dev
-      libcurl4-openssl-dev libnghttp2-dev libyaml-dev libpcre2-dev libsnappy-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev clang-format curl)
+      libcurl4-openssl-dev libnghttp2-dev libyaml-dev libpcre2-dev libsnappy-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev clang-format curl
+      prometheus)
 # Node and npm often come preinstalled (not from Debian); Debian's nodejs would conflict.
 if ! command -v node >/dev/null 2>&1; then
   PKGS+=(nodejs npm)

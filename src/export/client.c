@@ -297,7 +297,12 @@ int client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_cli
     if (!own_agent && (rc = add_header(&cl->headers, "User-Agent: llmtrace"))) return rc;
     if (type == EX_OTLP) {
         char t[64];
-        snprintf(t, sizeof t, "grpc-timeout: %ldm", cl->timeout_ms);
+        /* gRPC: at most 8 digits of the unit */
+        if (cl->timeout_ms <= 99999999)
+            snprintf(t, sizeof t, "grpc-timeout: %ldm", cl->timeout_ms);
+        else
+            snprintf(t, sizeof t, "grpc-timeout: %ldS",
+                     cl->timeout_ms / 1000 > 99999999 ? 99999999L : cl->timeout_ms / 1000);
         if ((rc = add_header(&cl->headers, "content-type: application/grpc")) ||
             (rc = add_header(&cl->headers, "te: trailers")) ||
             (rc = add_header(&cl->headers, "grpc-accept-encoding: gzip")) ||

@@ -290,12 +290,23 @@ const char *export_id(const exporter *ex)
 /* Queue                                                                              */
 /* ---------------------------------------------------------------------------------- */
 
+void ex_counted(exporter *ex, const ex_item *it, int sign)
+{
+    uint64_t mem = it->on_disk ? 0 : it->size;
+    if (sign > 0) {
+        ex->n_queued++;
+        ex->queued_bytes += it->size;
+        ex->mem_bytes += mem;
+    } else {
+        ex->n_queued--;
+        ex->queued_bytes -= it->size;
+        ex->mem_bytes -= mem;
+    }
+}
+
 static bool room_locked(const exporter *ex, size_t bytes)
 {
-    uint64_t waiting = 0;
-    for (const ex_item *it = ex->head; it && waiting <= (uint64_t)ex->idle; it = it->next)
-        waiting++;
-    if (!ex->queue_enabled) return ex->started && waiting < (uint64_t)ex->idle;
+    if (!ex->queue_enabled) return ex->started && ex->n_waiting < (uint64_t)ex->idle;
     if (ex->n_queued >= ex->queue_size) return false;
     if (ex->dir) return true;
     return ex->mem_bytes == 0 || ex->mem_bytes + bytes <= EXPORT_MAX_QUEUE_BYTES;
@@ -352,8 +363,8 @@ static int offer(exporter *ex, unsigned signal, uint64_t n_items, lt_buf *data)
     else
         ex->head = it;
     ex->tail = it;
-    ex->n_queued++;
-    if (!it->on_disk) ex->mem_bytes += it->size;
+    ex->n_waiting++;
+    ex_counted(ex, it, +1);
     pthread_cond_broadcast(&ex->cv);
     pthread_mutex_unlock(&ex->mu);
     return 0;
@@ -409,10 +420,7 @@ void export_get_stats(const exporter *ex, export_stats *out)
     pthread_mutex_lock(&m->mu);
     *out = ex->st;
     out->queued_requests = ex->n_queued;
-    uint64_t bytes = 0;
-    for (const ex_item *it = ex->head; it; it = it->next)
-        bytes += it->size;
-    out->queued_bytes = bytes + ex->inflight_bytes;
+    out->queued_bytes = ex->queued_bytes;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -577,7 +585,7 @@ static void *consumer_main(void *arg)
         ex->head = it->next;
         if (!ex->head) ex->tail = NULL;
         it->next = NULL;
-        ex->inflight_bytes += it->size;
+        ex->n_waiting--;
         pthread_mutex_unlock(&ex->mu);
 
         ex_result r = {0};
@@ -590,7 +598,6 @@ static void *consumer_main(void *arg)
         }
 
         pthread_mutex_lock(&ex->mu);
-        ex->inflight_bytes -= it->size;
         ex_account(ex, it, &r);
         if (r.outcome == EX_RETRY) {
             /* stopped before delivery: back at the head for export_stop to count or keep */
@@ -598,11 +605,11 @@ static void *consumer_main(void *arg)
             it->next = ex->head;
             ex->head = it;
             if (!ex->tail) ex->tail = it;
+            ex->n_waiting++;
             break;
         }
         if (it->on_disk) dq_remove(ex, it);
-        ex->n_queued--;
-        if (!it->on_disk) ex->mem_bytes -= it->size;
+        ex_counted(ex, it, -1);
         buf_free(&it->data);
         lt_free(it);
     }

@@ -122,9 +122,10 @@ struct exporter {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* work queued, a consumer free, or stop; CLOCK_MONOTONIC */
     ex_item *head, *tail;
-    uint64_t n_queued;       /* items waiting or being sent */
-    uint64_t mem_bytes;      /* payload bytes held in memory by queued items */
-    uint64_t inflight_bytes; /* payload bytes of the items being sent */
+    uint64_t n_queued;     /* items waiting or being sent */
+    uint64_t n_waiting;    /* items in the list, not taken by a consumer yet */
+    uint64_t queued_bytes; /* payload bytes of the items waiting or being sent */
+    uint64_t mem_bytes;    /* the part of them held in memory (not on disk) */
     uint64_t next_seq;
     int idle;             /* consumers waiting for work */
     bool stopping;        /* written under mu with __atomic; read anywhere */
@@ -157,6 +158,8 @@ int ex_opt_duration(const ex_cfg *c, const cfg_node *map, const char *key, bool 
 
 /* Whether export_stop's grace has run out (any thread, no lock). */
 bool ex_past_deadline(exporter *ex);
+/* Adds (sign +1) or removes (-1) it from the queue's counts (ex->mu held). */
+void ex_counted(exporter *ex, const ex_item *it, int sign);
 /* Counts the outcome of delivering it and logs a failure (ex->mu held). */
 void ex_account(exporter *ex, const ex_item *it, const ex_result *r);
 /* Waits on ex->cv until until_ns (monotonic; 0: no limit) or a broadcast (ex->mu held). */

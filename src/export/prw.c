@@ -127,13 +127,11 @@ static void send_one(exporter *ex, ex_consumer *c, size_t i, uint64_t give_up_ns
         it.size = it.data.len;
         ex_result r;
         pthread_mutex_lock(&ex->mu);
-        ex->n_queued++;
-        ex->inflight_bytes += it.size;
+        ex_counted(ex, &it, +1);
         pthread_mutex_unlock(&ex->mu);
         ex_deliver(ex, c, &it, prw_attempt, give_up_ns, &r);
         pthread_mutex_lock(&ex->mu);
-        ex->n_queued--;
-        ex->inflight_bytes -= it.size;
+        ex_counted(ex, &it, -1);
         if (r.outcome == EX_RETRY) { /* stopped: nowhere to keep it */
             r.outcome = EX_PERMANENT;
             snprintf(r.msg + strlen(r.msg), sizeof r.msg - strlen(r.msg), " (stopped)");

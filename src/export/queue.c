@@ -263,7 +263,8 @@ int dq_open(exporter *ex, char *err, size_t errlen)
         else
             ex->head = it;
         ex->tail = it;
-        ex->n_queued++;
+        ex->n_waiting++;
+        ex_counted(ex, it, +1);
         total += it->n_items;
         if (it->seq >= ex->next_seq) ex->next_seq = it->seq + 1;
     }

@@ -42,6 +42,7 @@
 #include "core/str.h"
 #include "core/util.h"
 #include "export/export.h"
+#include "export/export_int.h"
 #include "model/pb.h"
 #include "otlp/json.h"
 #include "pipeline/config.h"
@@ -1377,6 +1378,171 @@ static void test_prometheus_remote_write(void **state)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* Answers: partial success, retry information, the end of retries                    */
+/* ---------------------------------------------------------------------------------- */
+
+/* Spans the target rejects (an all-zero span id) come back as a partial success: counted,
+ * not retried, the rest delivered. */
+static void test_partial_success(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data", dir);
+    server srv = {0};
+    server_start(&srv, data, "127.0.0.1:0", "127.0.0.1:0", NULL);
+    fx_scenario *sc = load("otel/rag-proto");
+    lt_trace_batch *b = &sc->tb[0];
+    assert_true(b->n_spans >= 2);
+    memset(b->rs[0].scopes[0].spans[0].span_id, 0, 8); /* the encoder then leaves it out */
+    for (int g = 0; g < 2; g++) {
+        char s[256];
+        snprintf(s, sizeof s,
+                 g ? "{ endpoint: 'http://%s' }" : "{ endpoint: '%s', tls: { insecure: true } }",
+                 g ? srv.otlp_http : srv.otlp_grpc);
+        exporter *ex = start(g ? "otlphttp" : "otlp", s, "traces");
+        assert_int_equal(export_traces(ex, b), 0);
+        WAIT_UNTIL(stats(ex).sent_requests == 1, 30);
+        export_stats st = stats(ex);
+        assert_int_equal(st.sent_requests, 1);
+        assert_int_equal(st.rejected_items, 1);
+        assert_int_equal(st.sent_items, b->n_spans - 1);
+        assert_int_equal(st.failed_items + st.retries, 0);
+        export_stop(ex, 0);
+    }
+    server_stop(&srv);
+    unload(sc);
+    rm_rf(dir);
+}
+
+/* A target that never comes: retries stop at max_elapsed_time and the batch is failed. */
+static void test_retries_run_out(void **state)
+{
+    (void)state;
+    fx_scenario *sc = load("otel/rag-proto");
+    char s[256];
+    snprintf(s, sizeof s,
+             "{ endpoint: 'http://127.0.0.1:%d', retry_on_failure: { initial_interval: 10ms, "
+             "max_interval: 20ms, max_elapsed_time: 300ms } }",
+             free_port());
+    exporter *ex = start("otlphttp", s, "traces");
+    assert_int_equal(export_traces(ex, &sc->tb[0]), 0);
+    WAIT_UNTIL(stats(ex).failed_items == sc->tb[0].n_spans, 30);
+    export_stats st = stats(ex);
+    assert_int_equal(st.failed_items, sc->tb[0].n_spans);
+    assert_true(st.retries >= 2);
+    assert_int_equal(st.sent_requests + st.queued_requests, 0);
+    export_stop(ex, 0);
+
+    /* retry_on_failure disabled: the first failure is the last */
+    snprintf(s, sizeof s,
+             "{ endpoint: 'http://127.0.0.1:%d', retry_on_failure: { enabled: false } }",
+             free_port());
+    ex = start("otlphttp", s, "traces");
+    assert_int_equal(export_traces(ex, &sc->tb[0]), 0);
+    WAIT_UNTIL(stats(ex).failed_items == sc->tb[0].n_spans, 30);
+    assert_int_equal(stats(ex).failed_items, sc->tb[0].n_spans);
+    assert_int_equal(stats(ex).retries, 0);
+    export_stop(ex, 0);
+    unload(sc);
+}
+
+static void put_field(lt_buf *b, unsigned field, const void *p, size_t n)
+{
+    pb_put_varint(b, (uint64_t)field << 3 | 2);
+    pb_put_varint(b, n);
+    buf_append(b, p, n);
+}
+
+static void put_varint_field(lt_buf *b, unsigned field, uint64_t v)
+{
+    pb_put_varint(b, (uint64_t)field << 3);
+    pb_put_varint(b, v);
+}
+
+/* The readers of answers: google.rpc.Status with RetryInfo, partial success, the gRPC codes
+ * the OTLP spec retries, Retry-After, gzip. */
+static void test_answers(void **state)
+{
+    (void)state;
+    lt_buf dur = {0}, info = {0}, any = {0}, st = {0};
+    put_varint_field(&dur, 1, 2);
+    put_varint_field(&dur, 2, 500000000);
+    put_field(&info, 1, dur.data, dur.len);
+    static const char type[] = "type.googleapis.com/google.rpc.RetryInfo";
+    put_field(&any, 1, type, sizeof type - 1);
+    put_field(&any, 2, info.data, info.len);
+    put_varint_field(&st, 1, 8);
+    put_field(&st, 2, "busy", 4);
+    put_field(&st, 3, any.data, any.len);
+    uint64_t ns;
+    lt_str msg;
+    assert_int_equal(otlp_parse_status((uint8_t *)st.data, st.len, &ns, &msg), 0);
+    assert_int_equal(ns, 2500000000ull);
+    assert_true(lt_str_eq_c(msg, "busy"));
+    for (size_t cut = 1; cut < st.len; cut++) /* every truncation is refused, never misread */
+        if (otlp_parse_status((uint8_t *)st.data, cut, &ns, &msg) == 0)
+            assert_true(ns == 0 || ns == 2500000000ull);
+    /* another detail type: no delay */
+    any.len = 0;
+    put_field(&any, 1, "type.googleapis.com/google.rpc.DebugInfo", 40);
+    put_field(&any, 2, info.data, info.len);
+    st.len = 0;
+    put_field(&st, 3, any.data, any.len);
+    assert_int_equal(otlp_parse_status((uint8_t *)st.data, st.len, &ns, &msg), 0);
+    assert_int_equal(ns, 0);
+    assert_int_equal(otlp_parse_status((const uint8_t *)"\x0a\x05"
+                                                        "ab",
+                                       4, &ns, &msg),
+                     LT_EINVAL);
+
+    lt_buf resp = {0};
+    assert_int_equal(pb_encode_export_response(&resp, 3, LT_STR("3 spans without ids")), 0);
+    uint64_t rejected;
+    assert_int_equal(otlp_parse_response((uint8_t *)resp.data, resp.len, &rejected, &msg), 0);
+    assert_int_equal(rejected, 3);
+    assert_true(lt_str_eq_c(msg, "3 spans without ids"));
+    resp.len = 0;
+    assert_int_equal(pb_encode_export_response(&resp, 0, LT_STR("")), 0);
+    assert_int_equal(otlp_parse_response((uint8_t *)resp.data, resp.len, &rejected, &msg), 0);
+    assert_int_equal(rejected, 0);
+
+    /* OTLP spec: which gRPC codes are retryable */
+    static const bool retry[17] = {
+        [1] = true, [4] = true, [10] = true, [11] = true, [14] = true, [15] = true};
+    for (int c = 0; c < 17; c++) {
+        assert_int_equal(otlp_grpc_retryable(c, false), retry[c]);
+        assert_int_equal(otlp_grpc_retryable(c, true), retry[c] || c == 8);
+    }
+
+    assert_int_equal(ex_retry_after("120", 3), 120000000000ull);
+    assert_int_equal(ex_retry_after(" 5 ", 3), 5000000000ull);
+    assert_int_equal(ex_retry_after("99999999", 8), 3600000000000ull);
+    assert_int_equal(ex_retry_after("soon", 4), 0);
+    assert_int_equal(ex_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 29), 0); /* past */
+    char date[64];
+    time_t later = time(NULL) + 30;
+    struct tm tm;
+    gmtime_r(&later, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    uint64_t d = ex_retry_after(date, strlen(date));
+    assert_true(d >= 28000000000ull && d <= 30000000000ull);
+
+    lt_buf z = {0}, back = {0};
+    assert_int_equal(ex_gzip(st.data, st.len, &z), 0);
+    assert_int_equal(otlp_gunzip((uint8_t *)z.data, z.len, 1 << 20, &back), 0);
+    assert_int_equal(back.len, st.len);
+    assert_memory_equal(back.data, st.data, st.len);
+    buf_free(&z);
+    buf_free(&back);
+    buf_free(&dur);
+    buf_free(&info);
+    buf_free(&any);
+    buf_free(&st);
+    buf_free(&resp);
+}
+
+/* ---------------------------------------------------------------------------------- */
 
 int main(void)
 {
@@ -1385,17 +1551,13 @@ int main(void)
     /* LT_TEST_FILTER=test_disk_queue runs one test (cmocka's pattern) */
     if (getenv("LT_TEST_FILTER")) cmocka_set_test_filter(getenv("LT_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_file_lines),
-        cmocka_unit_test(test_file_rotation),
-        cmocka_unit_test(test_debug),
-        cmocka_unit_test(test_otlp_grpc),
-        cmocka_unit_test(test_otlphttp),
-        cmocka_unit_test(test_retry_until_up),
-        cmocka_unit_test(test_wrong_token),
-        cmocka_unit_test(test_queue_full),
-        cmocka_unit_test(test_disk_queue),
-        cmocka_unit_test(test_prometheus_remote_write),
+        cmocka_unit_test(test_config_errors),   cmocka_unit_test(test_file_lines),
+        cmocka_unit_test(test_file_rotation),   cmocka_unit_test(test_debug),
+        cmocka_unit_test(test_otlp_grpc),       cmocka_unit_test(test_otlphttp),
+        cmocka_unit_test(test_retry_until_up),  cmocka_unit_test(test_wrong_token),
+        cmocka_unit_test(test_partial_success), cmocka_unit_test(test_retries_run_out),
+        cmocka_unit_test(test_answers),         cmocka_unit_test(test_queue_full),
+        cmocka_unit_test(test_disk_queue),      cmocka_unit_test(test_prometheus_remote_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

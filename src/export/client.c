@@ -1,4 +1,4 @@
-/* client.c — the HTTP side of the network exporters: settings, libcurl requests, gzip.
+/* client.c — the HTTP side of the network exporters: settings and libcurl requests.
  *
  * One libcurl easy handle per sending thread, kept between requests, so a connection (and
  * for gRPC its HTTP/2 session) is reused. Plaintext gRPC is HTTP/2 by prior knowledge (h2c,
@@ -16,7 +16,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "core/alloc.h"
 #include "core/err.h"
@@ -498,46 +497,6 @@ int client_post(exporter *ex, ex_consumer *c, const char *url, const lt_buf *bod
 /* ---------------------------------------------------------------------------------- */
 /* Helpers                                                                            */
 /* ---------------------------------------------------------------------------------- */
-
-static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
-{
-    (void)opaque;
-    return lt_calloc(items, size);
-}
-
-static void z_free(voidpf opaque, voidpf p)
-{
-    (void)opaque;
-    lt_free(p);
-}
-
-int ex_gzip(const void *in, size_t n, lt_buf *out)
-{
-    z_stream z = {.zalloc = z_alloc, .zfree = z_free};
-    /* 16: a gzip wrapper (RFC 1952) rather than zlib's */
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return LT_ENOMEM;
-    size_t base = out->len;
-    int rc = 0;
-    uLong bound = deflateBound(&z, (uLong)n);
-    if (buf_reserve(out, bound)) {
-        rc = LT_ENOMEM;
-    } else {
-        z.next_in = (Bytef *)(uintptr_t)in;
-        z.avail_in = (uInt)n;
-        z.next_out = (Bytef *)out->data + base;
-        z.avail_out = (uInt)bound;
-        /* deflateBound is enough for one Z_FINISH call */
-        if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-            rc = LT_ENOMEM;
-        else
-            out->len = base + z.total_out;
-        out->data[out->len] = 0;
-    }
-    deflateEnd(&z);
-    return rc;
-}
 
 uint64_t ex_retry_after(const char *v, size_t n)
 {

@@ -64,55 +64,48 @@ void ex_sub(const ex_cfg *c, const char *key, ex_cfg *sub, char *buf, size_t n)
     sub->where = buf;
 }
 
-static void what(const ex_cfg *c, const char *key, char *buf, size_t n)
+/* map[key], with "WHERE.KEY" written into w for messages; NULL when absent. */
+static const cfg_node *opt(const ex_cfg *c, const cfg_node *map, const char *key, char w[320])
 {
-    snprintf(buf, n, "%s.%s", c->where, key);
+    const cfg_node *n = cfg_get(map, key);
+    if (n) snprintf(w, 320, "%s.%s", c->where, key);
+    return n;
 }
 
 int ex_opt_bool(const ex_cfg *c, const cfg_node *map, const char *key, bool *out)
 {
-    const cfg_node *n = cfg_get(map, key);
     char w[320];
-    if (!n) return 0;
-    what(c, key, w, sizeof w);
-    return cfg_bool(c->d, n, w, out, c->err, c->errlen);
+    const cfg_node *n = opt(c, map, key, w);
+    return n ? cfg_bool(c->d, n, w, out, c->err, c->errlen) : 0;
 }
 
 int ex_opt_string(const ex_cfg *c, const cfg_node *map, const char *key, const char **out)
 {
-    const cfg_node *n = cfg_get(map, key);
     char w[320];
-    if (!n) return 0;
-    what(c, key, w, sizeof w);
-    return cfg_string(c->d, n, w, out, c->err, c->errlen);
+    const cfg_node *n = opt(c, map, key, w);
+    return n ? cfg_string(c->d, n, w, out, c->err, c->errlen) : 0;
 }
 
 int ex_opt_int(const ex_cfg *c, const cfg_node *map, const char *key, int64_t min, int64_t max,
                int64_t *out)
 {
-    const cfg_node *n = cfg_get(map, key);
     char w[320];
-    if (!n) return 0;
-    what(c, key, w, sizeof w);
-    int rc = cfg_int(c->d, n, w, out, c->err, c->errlen);
-    if (rc) return rc;
-    if (*out < min || *out > max)
+    const cfg_node *n = opt(c, map, key, w);
+    int rc = n ? cfg_int(c->d, n, w, out, c->err, c->errlen) : 0;
+    if (!rc && n && (*out < min || *out > max))
         return ex_error(c, n, key, "%" PRId64 " is out of range (%" PRId64 " to %" PRId64 ")", *out,
                         min, max);
-    return 0;
+    return rc;
 }
 
 int ex_opt_duration(const ex_cfg *c, const cfg_node *map, const char *key, bool positive,
                     uint64_t *out)
 {
-    const cfg_node *n = cfg_get(map, key);
     char w[320];
-    if (!n) return 0;
-    what(c, key, w, sizeof w);
-    int rc = cfg_duration_ns(c->d, n, w, out, c->err, c->errlen);
-    if (rc) return rc;
-    if (positive && *out == 0) return ex_error(c, n, key, "must be more than 0");
-    return 0;
+    const cfg_node *n = opt(c, map, key, w);
+    int rc = n ? cfg_duration_ns(c->d, n, w, out, c->err, c->errlen) : 0;
+    if (!rc && n && positive && *out == 0) return ex_error(c, n, key, "must be more than 0");
+    return rc;
 }
 
 /* retry_on_failure, with the collector's defaults. */
@@ -304,6 +297,17 @@ void ex_counted(exporter *ex, const ex_item *it, int sign)
     }
 }
 
+void ex_link(exporter *ex, ex_item *it)
+{
+    if (ex->tail)
+        ex->tail->next = it;
+    else
+        ex->head = it;
+    ex->tail = it;
+    ex->n_waiting++;
+    ex_counted(ex, it, +1);
+}
+
 static bool room_locked(const exporter *ex, size_t bytes)
 {
     if (!ex->queue_enabled) return ex->started && ex->n_waiting < (uint64_t)ex->idle;
@@ -358,13 +362,7 @@ static int offer(exporter *ex, unsigned signal, uint64_t n_items, lt_buf *data)
         it->on_disk = true;
     }
     pthread_mutex_lock(&ex->mu);
-    if (ex->tail)
-        ex->tail->next = it;
-    else
-        ex->head = it;
-    ex->tail = it;
-    ex->n_waiting++;
-    ex_counted(ex, it, +1);
+    ex_link(ex, it);
     pthread_cond_broadcast(&ex->cv);
     pthread_mutex_unlock(&ex->mu);
     return 0;
@@ -382,36 +380,36 @@ static bool full(exporter *ex, uint64_t n_items)
     return true;
 }
 
-int export_traces(exporter *ex, const lt_trace_batch *b)
+/* Encodes a traces (tb) or logs (lb) batch for ex and queues it. */
+static int export_batch(exporter *ex, const lt_trace_batch *tb, const lt_log_batch *lb)
 {
+    uint64_t n = tb ? tb->n_spans : lb->n_records;
     if (ex->type == EX_PRW) return LT_EUNSUPPORTED;
-    if (b->n_spans == 0) return 0;
-    if (full(ex, b->n_spans)) return LT_EBUSY;
+    if (n == 0) return 0;
+    if (full(ex, n)) return LT_EBUSY;
     lt_buf data = {0};
-    int rc = ex->type == EX_FILE    ? json_encode_traces(&data, b)
-             : ex->type == EX_DEBUG ? debug_format_traces(ex, b, &data)
-                                    : pb_encode_traces(&data, b);
+    int rc;
+    if (ex->type == EX_FILE)
+        rc = tb ? json_encode_traces(&data, tb) : json_encode_logs(&data, lb);
+    else if (ex->type == EX_DEBUG)
+        rc = tb ? debug_format_traces(ex, tb, &data) : debug_format_logs(ex, lb, &data);
+    else
+        rc = tb ? pb_encode_traces(&data, tb) : pb_encode_logs(&data, lb);
     if (rc) {
         buf_free(&data);
         return rc;
     }
-    return offer(ex, SIG_TRACES, b->n_spans, &data);
+    return offer(ex, tb ? SIG_TRACES : SIG_LOGS, n, &data);
+}
+
+int export_traces(exporter *ex, const lt_trace_batch *b)
+{
+    return export_batch(ex, b, NULL);
 }
 
 int export_logs(exporter *ex, const lt_log_batch *b)
 {
-    if (ex->type == EX_PRW) return LT_EUNSUPPORTED;
-    if (b->n_records == 0) return 0;
-    if (full(ex, b->n_records)) return LT_EBUSY;
-    lt_buf data = {0};
-    int rc = ex->type == EX_FILE    ? json_encode_logs(&data, b)
-             : ex->type == EX_DEBUG ? debug_format_logs(ex, b, &data)
-                                    : pb_encode_logs(&data, b);
-    if (rc) {
-        buf_free(&data);
-        return rc;
-    }
-    return offer(ex, SIG_LOGS, b->n_records, &data);
+    return export_batch(ex, NULL, b);
 }
 
 void export_get_stats(const exporter *ex, export_stats *out)

@@ -2,7 +2,7 @@
  * hooks of each exporter type. Not a contract for other modules.
  *
  * export.c owns the life cycle, the queue and the consumer threads (retries, backoff);
- * queue.c the on-disk queue's files; client.c the HTTP transport (libcurl) and gzip;
+ * queue.c the on-disk queue's files; client.c the HTTP transport (libcurl);
  * otlp_client.c OTLP over gRPC and HTTP on top of it; file.c, debug.c and prw.c the other
  * types. */
 #ifndef LT_EXPORT_EXPORT_INT_H
@@ -158,6 +158,8 @@ int ex_opt_duration(const ex_cfg *c, const cfg_node *map, const char *key, bool 
 
 /* Whether export_stop's grace has run out (any thread, no lock). */
 bool ex_past_deadline(exporter *ex);
+/* Appends it to the queue, counted (ex->mu held). */
+void ex_link(exporter *ex, ex_item *it);
 /* Adds (sign +1) or removes (-1) it from the queue's counts (ex->mu held). */
 void ex_counted(exporter *ex, const ex_item *it, int sign);
 /* Counts the outcome of delivering it and logs a failure (ex->mu held). */
@@ -208,8 +210,6 @@ void client_free(ex_client *cl);
  * came (any status), LT_EIO when none did (rep->transport_err says why), LT_ENOMEM. */
 int client_post(exporter *ex, ex_consumer *c, const char *url, const lt_buf *body, ex_reply *rep);
 void reply_free(ex_reply *rep);
-/* gzip (RFC 1952) of in, appended to out. 0 or LT_ENOMEM. */
-int ex_gzip(const void *in, size_t n, lt_buf *out);
 /* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3), in ns from now; 0 when
  * absent, unparseable or past. Bounded to an hour. */
 uint64_t ex_retry_after(const char *v, size_t n);

@@ -369,7 +369,7 @@ void otlp_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
         static const uint8_t zero[5];
         buf_append(&framed, zero, 5);
         if (cl->gzip)
-            rc = ex_gzip(it->data.data, it->data.len, &framed);
+            rc = otlp_gzip((const uint8_t *)it->data.data, it->data.len, &framed);
         else
             buf_append(&framed, it->data.data, it->data.len);
         if (!rc && !framed.oom) {
@@ -386,7 +386,7 @@ void otlp_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
         }
         body = &framed;
     } else if (cl->gzip) {
-        rc = ex_gzip(it->data.data, it->data.len, &framed);
+        rc = otlp_gzip((const uint8_t *)it->data.data, it->data.len, &framed);
         body = &framed;
     }
     if (rc || framed.oom) {

@@ -258,13 +258,7 @@ int dq_open(exporter *ex, char *err, size_t errlen)
     pthread_mutex_lock(&ex->mu);
     for (size_t i = 0; i < n; i++) {
         ex_item *it = items[i];
-        if (ex->tail)
-            ex->tail->next = it;
-        else
-            ex->head = it;
-        ex->tail = it;
-        ex->n_waiting++;
-        ex_counted(ex, it, +1);
+        ex_link(ex, it);
         total += it->n_items;
         if (it->seq >= ex->next_seq) ex->next_seq = it->seq + 1;
     }

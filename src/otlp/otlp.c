@@ -87,6 +87,38 @@ static int grow(lt_buf *out, size_t base, size_t limit, size_t hint)
     return 0;
 }
 
+int otlp_gzip(const uint8_t *in, size_t n, lt_buf *out)
+{
+    if (n > UINT32_MAX / 2) return LT_ETOOBIG; /* zlib counts input in a uInt */
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    z.zalloc = z_alloc;
+    z.zfree = z_free;
+    /* 16: a gzip wrapper (RFC 1952) rather than zlib's */
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
+        return LT_ENOMEM;
+    size_t base = out->len;
+    int rc = 0;
+    uLong bound = deflateBound(&z, (uLong)n);
+    if (buf_reserve(out, bound)) {
+        rc = LT_ENOMEM;
+    } else {
+        z.next_in = (Bytef *)(uintptr_t)in;
+        z.avail_in = (uInt)n;
+        z.next_out = (Bytef *)out->data + base;
+        z.avail_out = (uInt)bound;
+        /* deflateBound leaves room for the whole output in one Z_FINISH call */
+        if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+            rc = LT_ENOMEM;
+        else
+            out->len = base + z.total_out;
+        out->data[out->len] = 0;
+    }
+    deflateEnd(&z);
+    return rc;
+}
+
 int otlp_gunzip(const uint8_t *in, size_t n, size_t limit, lt_buf *out)
 {
     if (out->oom) return LT_ENOMEM;

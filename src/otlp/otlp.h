@@ -28,6 +28,11 @@ int otlp_format_of(lt_str content_type, otlp_format *out);
  * is allocated through core/alloc.h too). On error out->len is back to what it was. */
 int otlp_gunzip(const uint8_t *in, size_t n, size_t limit, lt_buf *out);
 
+/* Compresses n bytes as one gzip member (RFC 1952) appended to out, for senders (the OTLP
+ * exporters). 0, LT_ETOOBIG past 2 GiB of input, or LT_ENOMEM (out->len is then as it
+ * was). */
+int otlp_gzip(const uint8_t *in, size_t n, lt_buf *out);
+
 /* Decode an ExportTraceServiceRequest / ExportLogsServiceRequest. body is mutable: the
  * JSON decoder unescapes strings in place; the result's strings are slices of body and
  * live in arena a. Errors as in model/pb.h. */

@@ -477,12 +477,19 @@ int client_post(exporter *ex, ex_consumer *c, const char *url, const lt_buf *bod
 
     CURLcode cc = curl_easy_perform(h);
     if (rep->body.oom || rep->grpc_details.oom) return LT_ENOMEM;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
+    /* A server may answer a failure before the request is all sent, then reset the stream
+     * or close (HTTP/2 8.1, a gRPC trailers-only answer): libcurl reports the reset, but the
+     * answer is whole and is what counts. A success cut short is not trusted. */
+    bool answered = cl->grpc ? rep->has_grpc_status && rep->grpc_status != 0 : rep->status >= 300;
+    if (cc != CURLE_OK && cc != CURLE_ABORTED_BY_CALLBACK && answered) cc = CURLE_OK;
     if (cc != CURLE_OK) {
+        rep->status = 0;
+        rep->reset = cc == CURLE_HTTP2_STREAM;
         snprintf(rep->transport_err, sizeof rep->transport_err, "%s: %s", url,
                  cc == CURLE_ABORTED_BY_CALLBACK ? "stopped" : curl_easy_strerror(cc));
         return LT_EIO;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
     long version = 0;
     curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
     if (cl->grpc && version != CURL_HTTP_VERSION_2_0) {

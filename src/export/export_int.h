@@ -192,6 +192,7 @@ int dq_parse_header(const uint8_t *p, size_t n, unsigned *signal, uint64_t *n_it
 typedef struct {
     long status;             /* HTTP status, 0 when nothing was answered */
     char transport_err[256]; /* libcurl's reason when status is 0 */
+    bool reset;              /* no answer because the HTTP/2 stream was reset */
     lt_buf body;             /* the answer's body, up to EX_MAX_REPLY bytes */
     char content_type[128];
     uint64_t retry_after_ns; /* Retry-After, 0 when absent */

@@ -356,6 +356,29 @@ static void http_answer(const ex_reply *rep, ex_result *r)
     snprintf(r->msg, sizeof r->msg, "HTTP status %ld%s%s", s, q[0] ? ": " : "", q);
 }
 
+/* The stream of a gRPC call was reset before libcurl read an answer. A server may answer
+ * an error as soon as it has the headers (a wrong token, an unknown method) and reset the
+ * stream while the message is still arriving (HTTP/2 8.1); libcurl before 8 then loses that
+ * answer, always for a message larger than the flow-control window. The same call without a
+ * message (headers that end the stream: nothing left to reset) gets the answer the headers
+ * get. True when that settles r: the target refuses the call whatever its message. Any
+ * other answer (a server says INVALID_ARGUMENT or INTERNAL to a call without its message)
+ * leaves the reset a retryable failure. */
+static bool grpc_probe(exporter *ex, ex_consumer *c, const char *url, ex_result *r)
+{
+    const lt_buf none = {0};
+    ex_reply rep;
+    bool settled = false;
+    if (!client_post(ex, c, url, &none, &rep) && rep.has_grpc_status) {
+        int code = rep.grpc_status;
+        settled = code == GRPC_UNAUTHENTICATED || code == GRPC_PERMISSION_DENIED ||
+                  code == GRPC_UNIMPLEMENTED || code == GRPC_UNAVAILABLE;
+        if (settled) grpc_answer(&rep, r);
+    }
+    reply_free(&rep);
+    return settled;
+}
+
 void otlp_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
 {
     const ex_client *cl = &ex->client;
@@ -395,7 +418,9 @@ void otlp_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
         goto out;
     }
     rc = client_post(ex, c, url, body, &rep);
-    if (rc) {
+    if (rc == LT_EIO && rep.reset && cl->grpc && grpc_probe(ex, c, url, r)) {
+        /* settled by the answer to an empty call */
+    } else if (rc) {
         r->outcome = EX_RETRY;
         snprintf(r->msg, sizeof r->msg, "%s",
                  rc == LT_ENOMEM ? "out of memory sending the request" : rep.transport_err);

@@ -1014,6 +1014,15 @@ static void test_wrong_token(void **state)
     server srv = {0};
     server_start(&srv, data, "127.0.0.1:0", "127.0.0.1:0", "right-token");
     fx_scenario *sc = load("otel/errors-proto");
+    /* the first resource of the batch 3000 times over: a few MiB */
+    enum { COPIES = 3000 };
+    lt_trace_batch big = {.n_rs = COPIES, .rs = calloc(COPIES, sizeof(lt_resource_spans))};
+    assert_non_null(big.rs);
+    for (int i = 0; i < COPIES; i++) {
+        big.rs[i] = sc->tb[0].rs[0];
+        for (uint32_t j = 0; j < big.rs[i].n_scopes; j++)
+            big.n_spans += big.rs[i].scopes[j].n_spans;
+    }
     static const char *const fmts[] = {
         "{ endpoint: '%s', tls: { insecure: true }, headers: { authorization: 'Bearer %s' }, "
         "retry_on_failure: { initial_interval: 10ms, max_interval: 10ms } }",
@@ -1028,9 +1037,12 @@ static void test_wrong_token(void **state)
         snprintf(good, sizeof good, fmts[g], addr, "right-token");
         exporter *ex = start(id, bad, "traces");
         assert_int_equal(export_traces(ex, &sc->tb[0]), 0);
-        WAIT_UNTIL(stats(ex).failed_items == sc->tb[0].n_spans, 30);
+        /* a large request too: the target may answer before it has read it all */
+        assert_int_equal(export_traces(ex, &big), 0);
+        uint64_t want = sc->tb[0].n_spans + big.n_spans;
+        WAIT_UNTIL(stats(ex).failed_items == want, 30);
         export_stats st = stats(ex);
-        assert_int_equal(st.failed_items, sc->tb[0].n_spans);
+        assert_int_equal(st.failed_items, want);
         assert_int_equal(st.retries, 0);
         assert_int_equal(st.sent_requests, 0);
         assert_int_equal(st.queued_requests, 0);
@@ -1042,6 +1054,7 @@ static void test_wrong_token(void **state)
         assert_int_equal(stats(ex).sent_items, sc->tb[0].n_spans);
         export_stop(ex, 0);
     }
+    free(big.rs);
     server_stop(&srv);
     unload(sc);
     rm_rf(dir);

@@ -34,8 +34,8 @@ enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
 #define TAG(field, wt) ((uint32_t)(((uint32_t)(field) << 3) | (uint32_t)(wt)))
 
-/* The pre-0.19 instrumentation_library_spans / instrumentation_library_logs field of
- * ResourceSpans / ResourceLogs, laid out as ScopeSpans / ScopeLogs. */
+/* The pre-0.19 instrumentation_library_spans / _logs / _metrics field of ResourceSpans /
+ * ResourceLogs / ResourceMetrics, laid out as ScopeSpans / ScopeLogs / ScopeMetrics. */
 enum { FIELD_OLD_SCOPES = 1000 };
 
 /* Bit masks of the field numbers each message defines: a known field sent with another

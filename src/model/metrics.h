@@ -14,6 +14,7 @@
 #define LT_MODEL_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model/model.h"
@@ -172,6 +173,43 @@ static inline const lt_point_head *model_metric_point(const lt_metric *m, uint32
     default:
         return NULL;
     }
+}
+
+/* The size of one data point of a metric of this type (0 for NONE). */
+static inline size_t model_metric_point_size(lt_metric_type t)
+{
+    switch (t) {
+    case LT_METRIC_GAUGE:
+    case LT_METRIC_SUM:
+        return sizeof(lt_number_point);
+    case LT_METRIC_HISTOGRAM:
+        return sizeof(lt_histogram_point);
+    case LT_METRIC_EXP_HISTOGRAM:
+        return sizeof(lt_exp_histogram_point);
+    case LT_METRIC_SUMMARY:
+        return sizeof(lt_summary_point);
+    default:
+        return 0;
+    }
+}
+
+/* Sets the points of m to items (an array of n points of m->type), for decoders. */
+static inline void model_metric_set_points(lt_metric *m, void *items, uint32_t n)
+{
+    switch (m->type) {
+    case LT_METRIC_HISTOGRAM:
+        m->points.histogram = (lt_histogram_point *)items;
+        break;
+    case LT_METRIC_EXP_HISTOGRAM:
+        m->points.exp_histogram = (lt_exp_histogram_point *)items;
+        break;
+    case LT_METRIC_SUMMARY:
+        m->points.summary = (lt_summary_point *)items;
+        break;
+    default:
+        m->points.number = (lt_number_point *)items;
+    }
+    m->n_points = n;
 }
 
 #endif

@@ -408,22 +408,20 @@ static int dec_summary_point(dctx *c, const uint8_t *p, const uint8_t *end, void
 }
 
 /* The five data messages of Metric.data, by lt_metric_type: the field number in Metric,
- * the point decoder and size, and the fields of the data message itself. */
+ * the point decoder, and the fields of the data message itself. */
 static const struct {
     uint32_t field;
     int (*dec)(dctx *c, const uint8_t *p, const uint8_t *end, void *out);
-    size_t size;
     uint64_t known; /* fields of the data message */
 } kinds[] = {
-    [LT_METRIC_GAUGE] = {5, dec_number_point, sizeof(lt_number_point), BITS(1, 1)},
+    [LT_METRIC_GAUGE] = {5, dec_number_point, BITS(1, 1)},
     /* Sum { data_points=1 aggregation_temporality=2 is_monotonic=3 } */
-    [LT_METRIC_SUM] = {7, dec_number_point, sizeof(lt_number_point), BITS(1, 3)},
+    [LT_METRIC_SUM] = {7, dec_number_point, BITS(1, 3)},
     /* Histogram, ExponentialHistogram { data_points=1 aggregation_temporality=2 } */
-    [LT_METRIC_HISTOGRAM] = {9, dec_histogram_point, sizeof(lt_histogram_point), BITS(1, 2)},
-    [LT_METRIC_EXP_HISTOGRAM] = {10, dec_exp_histogram_point, sizeof(lt_exp_histogram_point),
-                                 BITS(1, 2)},
+    [LT_METRIC_HISTOGRAM] = {9, dec_histogram_point, BITS(1, 2)},
+    [LT_METRIC_EXP_HISTOGRAM] = {10, dec_exp_histogram_point, BITS(1, 2)},
     /* Gauge, Summary { data_points=1 } */
-    [LT_METRIC_SUMMARY] = {11, dec_summary_point, sizeof(lt_summary_point), BITS(1, 1)},
+    [LT_METRIC_SUMMARY] = {11, dec_summary_point, BITS(1, 1)},
 };
 
 /* One member of Metric.data: replaces whatever member came before. */
@@ -434,24 +432,12 @@ static int dec_data(dctx *c, const uint8_t *p, const uint8_t *end, lt_metric *m,
     TRY(scan(p, end, TAG(1, WT_LEN), 0, 0, n));
     TRY(count_items(c, n[0]));
     char *items;
-    TRY(alloc_array(c, (void **)&items, n[0], kinds[type].size));
+    size_t size = model_metric_point_size(type);
+    TRY(alloc_array(c, (void **)&items, n[0], size));
     m->type = type;
     m->temporality = 0;
     m->monotonic = false;
-    m->n_points = 0;
-    switch (type) {
-    case LT_METRIC_HISTOGRAM:
-        m->points.histogram = (lt_histogram_point *)(void *)items;
-        break;
-    case LT_METRIC_EXP_HISTOGRAM:
-        m->points.exp_histogram = (lt_exp_histogram_point *)(void *)items;
-        break;
-    case LT_METRIC_SUMMARY:
-        m->points.summary = (lt_summary_point *)(void *)items;
-        break;
-    default:
-        m->points.number = (lt_number_point *)(void *)items;
-    }
+    model_metric_set_points(m, items, 0);
     bool has_temporality = kinds[type].known & BITS(2, 2);
     while (p < end) {
         uint32_t tag;
@@ -461,7 +447,7 @@ static int dec_data(dctx *c, const uint8_t *p, const uint8_t *end, lt_metric *m,
         if (tag == TAG(1, WT_LEN)) {
             TRY(get_len(&p, end, &s, &e));
             if (UNLIKELY(m->n_points >= n[0])) return LT_EINVAL;
-            TRY(kinds[type].dec(c, s, e, items + (size_t)m->n_points * kinds[type].size));
+            TRY(kinds[type].dec(c, s, e, items + (size_t)m->n_points * size));
             m->n_points++;
         } else if (tag == TAG(2, WT_VARINT) && has_temporality) {
             TRY(get_u32(&p, end, &m->temporality));
@@ -772,10 +758,11 @@ static void enc_metric(lt_buf *b, const lt_metric *m)
     opt_str(b, TAG(3, WT_LEN), m->unit);
     if (m->type >= LT_METRIC_GAUGE && m->type <= LT_METRIC_SUMMARY) {
         const char *items = (const char *)m->points.number;
+        size_t size = model_metric_point_size(m->type);
         size_t mm = msg_begin(b, TAG(kinds[m->type].field, WT_LEN));
         for (uint32_t i = 0; i < m->n_points; i++) {
             size_t mp = msg_begin(b, TAG(1, WT_LEN));
-            enc_point[m->type](b, items + (size_t)i * kinds[m->type].size);
+            enc_point[m->type](b, items + (size_t)i * size);
             msg_end(b, mp);
         }
         if (kinds[m->type].known & BITS(2, 2)) opt_varint(b, TAG(2, WT_VARINT), m->temporality);

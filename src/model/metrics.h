@@ -67,24 +67,33 @@ typedef struct {
     } v;
 } lt_number_point;
 
-/* HistogramDataPoint: n_bucket_counts is n_explicit_bounds + 1 when the sender follows the
+/* Repeated numbers. */
+typedef struct {
+    uint64_t *items;
+    uint32_t n;
+} lt_u64s;
+
+typedef struct {
+    double *items;
+    uint32_t n;
+} lt_doubles;
+
+/* HistogramDataPoint: bucket_counts.n is explicit_bounds.n + 1 when the sender follows the
  * spec, but both are kept as sent. sum, min and max are optional (has_*). */
 typedef struct {
     lt_point_head h;
     uint64_t count;
     double sum, min, max;
     bool has_sum, has_min, has_max;
-    uint32_t n_bucket_counts;
-    uint64_t *bucket_counts;
-    double *explicit_bounds;
-    uint32_t n_explicit_bounds;
+    lt_u64s bucket_counts;
+    lt_doubles explicit_bounds;
 } lt_histogram_point;
 
-/* ExponentialHistogramDataPoint.Buckets: counts[i] is the bucket of index offset + i. */
+/* ExponentialHistogramDataPoint.Buckets: counts.items[i] is the bucket of index
+ * offset + i. */
 typedef struct {
     int32_t offset;
-    uint32_t n;
-    uint64_t *counts;
+    lt_u64s counts;
 } lt_exp_buckets;
 
 typedef struct {
@@ -105,11 +114,15 @@ typedef struct {
 } lt_quantile;
 
 typedef struct {
+    lt_quantile *items;
+    uint32_t n;
+} lt_quantiles;
+
+typedef struct {
     lt_point_head h;
     uint64_t count;
     double sum;
-    lt_quantile *quantiles;
-    uint32_t n_quantiles;
+    lt_quantiles quantiles;
 } lt_summary_point;
 
 typedef struct {
@@ -157,6 +170,60 @@ typedef struct {
     lt_str reject_reason; /* static text; empty when rejected == 0 */
 } lt_metric_batch;
 
+/* ---- the data point messages as data ----
+ *
+ * The messages below Metric's data member (the four data points, Buckets,
+ * ValueAtQuantile) are plain field lists, so both codecs read and write them from one
+ * table each: protobuf field number, OTLP/JSON member name, how the field is written and
+ * where it lives in the C struct. Fields are in field-number order, the canonical order
+ * the encoders write. */
+typedef enum {
+    MF_FIXED64,      /* uint64_t, fixed64 ("123" in JSON); omitted at 0 */
+    MF_DOUBLE,       /* double; omitted at +0.0 */
+    MF_OPT_DOUBLE,   /* optional double: the value at off, a bool "set" at aux */
+    MF_ONEOF_DOUBLE, /* NumberDataPoint.as_double: the double at off, lt_num_type at aux */
+    MF_ONEOF_INT,    /* NumberDataPoint.as_int (sfixed64): int64_t at off, type at aux */
+    MF_SINT32,       /* int32_t, ZigZag varint (a JSON number); omitted at 0 */
+    MF_U32,          /* uint32_t, varint; omitted at 0 */
+    MF_ATTRS,        /* lt_attrs: repeated KeyValue */
+    MF_FIXED64S,     /* lt_u64s: repeated fixed64, packed */
+    MF_DOUBLES,      /* lt_doubles: repeated double, packed */
+    MF_UINT64S,      /* lt_u64s: repeated uint64 (varints), packed */
+    MF_BUCKETS,      /* lt_exp_buckets: a Buckets message; omitted when empty */
+    MF_QUANTILES,    /* lt_quantiles: repeated ValueAtQuantile */
+    MF_SKIP,         /* exemplars: a repeated message read past, not kept */
+} model_field_kind;
+
+typedef struct {
+    uint32_t number;
+    model_field_kind kind;
+    const char *json;
+    uint16_t off, aux; /* offsetof the value, and of its flag or type (see the kinds) */
+} model_field;
+
+typedef struct {
+    const model_field *fields;
+    uint32_t n;
+    size_t size; /* of the C struct */
+} model_message;
+
+/* NumberDataPoint, HistogramDataPoint, ExponentialHistogramDataPoint, SummaryDataPoint,
+ * ExponentialHistogramDataPoint.Buckets and SummaryDataPoint.ValueAtQuantile. */
+extern const model_message model_number_point_msg, model_histogram_point_msg,
+    model_exp_histogram_point_msg, model_summary_point_msg, model_buckets_msg, model_quantile_msg;
+
+/* Whether field f of obj (a struct of f's message) is written by the canonical encoders:
+ * a number that is not 0 (a double whose bits are not +0.0's), an optional or oneof value
+ * that is set, a repeated field with elements, a Buckets with an offset or counts. */
+bool model_field_present(const void *obj, const model_field *f);
+
+/* For decoders, once field f of obj has been read: an optional double is now set, a oneof
+ * member is the one the value holds. Nothing for the other kinds. */
+void model_field_mark(void *obj, const model_field *f);
+
+/* The data point message of a metric type (NULL for NONE). */
+const model_message *model_metric_point_msg(lt_metric_type t);
+
 /* The head of point i of m (i < m->n_points), whatever m's type. */
 static inline const lt_point_head *model_metric_point(const lt_metric *m, uint32_t i)
 {
@@ -172,24 +239,6 @@ static inline const lt_point_head *model_metric_point(const lt_metric *m, uint32
         return &m->points.summary[i].h;
     default:
         return NULL;
-    }
-}
-
-/* The size of one data point of a metric of this type (0 for NONE). */
-static inline size_t model_metric_point_size(lt_metric_type t)
-{
-    switch (t) {
-    case LT_METRIC_GAUGE:
-    case LT_METRIC_SUM:
-        return sizeof(lt_number_point);
-    case LT_METRIC_HISTOGRAM:
-        return sizeof(lt_histogram_point);
-    case LT_METRIC_EXP_HISTOGRAM:
-        return sizeof(lt_exp_histogram_point);
-    case LT_METRIC_SUMMARY:
-        return sizeof(lt_summary_point);
-    default:
-        return 0;
     }
 }
 

@@ -4,7 +4,12 @@
  * layout) and metrics/v1 metrics.proto, with the primitives and the rules of pb.c
  * (pb_int.h): the same two passes per message (a scan that counts the repeated fields,
  * then arrays of exactly that size), the same field masks for wrong wire types, the same
- * one-walk canonical encoder. Field numbers are cited at each decoder as "name=N".
+ * one-walk canonical encoder. Field numbers are in the schema tables (metrics.c) and cited
+ * at each hand-written decoder as "name=N".
+ *
+ * The data point messages (and Buckets, ValueAtQuantile) are read and written from their
+ * schema tables (metrics.h) by dec_fields / enc_fields; the messages above them (Metric
+ * with its oneof, the data messages, the scope and resource envelopes) are hand-written.
  *
  * What metrics add to traces and logs:
  * - Packed repeated scalars (bucket_counts, explicit_bounds, exponential bucket counts).
@@ -73,52 +78,30 @@ static int scan_rep(const uint8_t *p, const uint8_t *end, rep *r, int nr)
     return 0;
 }
 
-/* Reads one occurrence of a fixed64 / double repeated field (tag at hand) into
- * items[*n ..], not past cap. */
-static int get_packed64(const uint8_t **pp, const uint8_t *end, uint32_t tag, uint64_t *items,
-                        uint32_t *n, uint64_t cap)
+/* Reads one occurrence of a repeated fixed64 / double (fixed) or uint64 (varint) field,
+ * whose tag is at hand: one element, or a packed run of them, into items[*n ..], not past
+ * cap (what scan_rep counted). */
+static int get_repeated(const uint8_t **pp, const uint8_t *end, uint32_t tag, bool fixed,
+                        uint64_t *items, uint32_t *n, uint64_t cap)
 {
-    if ((tag & 7) == WT_I64) {
-        if (*n >= cap) return LT_EINVAL;
-        return get_fixed64(pp, end, &items[(*n)++]);
-    }
-    const uint8_t *s, *e;
-    TRY(get_len(pp, end, &s, &e));
-    if ((size_t)(e - s) / 8 > cap - *n) return LT_EINVAL;
-    for (; s < e; s += 8)
-        items[(*n)++] = load64le(s);
+    const uint8_t *s = *pp, *e = end;
+    bool packed = (tag & 7) == WT_LEN;
+    if (packed) TRY(get_len(pp, end, &s, &e));
+    do {
+        if (packed && s == e) break;
+        if (UNLIKELY(*n >= cap)) return LT_EINVAL;
+        TRY(fixed ? get_fixed64(&s, e, &items[*n]) : get_varint(&s, e, &items[*n]));
+        (*n)++;
+    } while (packed);
+    if (!packed) *pp = s;
     return 0;
-}
-
-/* The same for a varint repeated field (uint64). */
-static int get_packed_varint(const uint8_t **pp, const uint8_t *end, uint32_t tag, uint64_t *items,
-                             uint32_t *n, uint64_t cap)
-{
-    if ((tag & 7) == WT_VARINT) {
-        if (*n >= cap) return LT_EINVAL;
-        return get_varint(pp, end, &items[(*n)++]);
-    }
-    const uint8_t *s, *e;
-    TRY(get_len(pp, end, &s, &e));
-    while (s < e) {
-        if (*n >= cap) return LT_EINVAL;
-        TRY(get_varint(&s, e, &items[(*n)++]));
-    }
-    return 0;
-}
-
-static inline double as_double(uint64_t bits)
-{
-    double d;
-    memcpy(&d, &bits, 8);
-    return d;
 }
 
 static inline int get_double(const uint8_t **pp, const uint8_t *end, double *d)
 {
     uint64_t x;
     TRY(get_fixed64(pp, end, &x));
-    *d = as_double(x);
+    memcpy(d, &x, 8);
     return 0;
 }
 
@@ -131,297 +114,193 @@ static inline int get_sint32(const uint8_t **pp, const uint8_t *end, int32_t *v)
     return 0;
 }
 
-/* The fields every data point has: attributes (field attrs_field), start_time_unix_nano=2,
- * time_unix_nano=3 and flags (field flags_field). Returns 1 when tag was one of them and
- * has been read, 0 when it was not, or an error. */
-static int head_field(dctx *c, uint32_t tag, const uint8_t **pp, const uint8_t *end,
-                      lt_point_head *h, uint32_t attrs_field, uint32_t flags_field, uint64_t cap)
+static bool wire_ok(model_field_kind k, uint32_t wt)
 {
-    if (tag == TAG(attrs_field, WT_LEN)) {
-        TRY(pbi_dec_attr(c, pp, end, &h->attrs, cap));
-    } else if (tag == TAG(2, WT_I64)) {
-        TRY(get_fixed64(pp, end, &h->start_time_unix_nano));
-    } else if (tag == TAG(3, WT_I64)) {
-        TRY(get_fixed64(pp, end, &h->time_unix_nano));
-    } else if (tag == TAG(flags_field, WT_VARINT)) {
-        TRY(get_u32(pp, end, &h->flags));
-    } else {
-        return 0;
+    switch (k) {
+    case MF_FIXED64:
+    case MF_DOUBLE:
+    case MF_OPT_DOUBLE:
+    case MF_ONEOF_DOUBLE:
+    case MF_ONEOF_INT:
+        return wt == WT_I64;
+    case MF_SINT32:
+    case MF_U32:
+        return wt == WT_VARINT;
+    case MF_FIXED64S:
+    case MF_DOUBLES:
+        return wt == WT_LEN || wt == WT_I64;
+    case MF_UINT64S:
+        return wt == WT_LEN || wt == WT_VARINT;
+    default:
+        return wt == WT_LEN;
     }
-    return 1;
 }
 
-/* Counts the attributes of a data point and takes their array from the arena. */
-static int head_alloc(dctx *c, uint64_t n, lt_point_head *h)
+/* Whether a field of kind k is repeated, and how its elements are written. */
+static bool rep_of(model_field_kind k, rep_kind *out)
 {
-    if (n > MODEL_MAX_ATTRS) return LT_ETOOBIG;
-    return alloc_array(c, (void **)&h->attrs.items, n, sizeof(lt_kv));
+    switch (k) {
+    case MF_ATTRS:
+    case MF_QUANTILES:
+        *out = REP_MSG;
+        return true;
+    case MF_FIXED64S:
+    case MF_DOUBLES:
+        *out = REP_FIXED64;
+        return true;
+    case MF_UINT64S:
+        *out = REP_VARINT;
+        return true;
+    default:
+        return false;
+    }
 }
 
-/* NumberDataPoint { (1 reserved) start_time_unix_nano=2 time_unix_nano=3 as_double=4
- * exemplars=5 as_int=6 (sfixed64) attributes=7 flags=8 } */
-static int dec_number_point(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
+/* A new arena array for the *n present elements and more: *cap is then *n + more. */
+static int grow(dctx *c, void **items, uint32_t n, uint64_t more, size_t size, uint64_t *cap)
 {
-    lt_number_point *pt = out;
-    uint64_t n[3], x;
-    memset(pt, 0, sizeof *pt);
-    TRY(scan(p, end, TAG(7, WT_LEN), 0, 0, n));
-    TRY(head_alloc(c, n[0], &pt->h));
-    while (p < end) {
-        uint32_t tag;
-        TRY(get_tag(&p, end, &tag));
-        int rc = head_field(c, tag, &p, end, &pt->h, 7, 8, n[0]);
-        if (rc) {
-            if (rc < 0) return rc;
-            continue;
-        }
-        switch (tag) {
-        case TAG(4, WT_I64):
-            TRY(get_double(&p, end, &pt->v.d));
-            pt->type = LT_NUM_DOUBLE;
-            break;
-        case TAG(6, WT_I64):
-            TRY(get_fixed64(&p, end, &x));
-            pt->v.i = (int64_t)x;
-            pt->type = LT_NUM_INT;
-            break;
-        case TAG(5, WT_LEN): /* exemplars: not kept */
-            TRY(skip_field(&p, end, tag));
-            break;
-        default:
-            TRY(skip_unknown(&p, end, tag, BITS(2, 8)));
-        }
-    }
+    *cap = n + more;
+    if (!more) return 0;
+    void *old = *items;
+    TRY(alloc_array(c, items, *cap, size));
+    if (n) memcpy(*items, old, (size_t)n * size);
     return 0;
 }
 
-/* HistogramDataPoint { (1 reserved) start_time_unix_nano=2 time_unix_nano=3 count=4
- * (fixed64) sum=5 (optional double) bucket_counts=6 (repeated fixed64) explicit_bounds=7
- * (repeated double) exemplars=8 attributes=9 flags=10 min=11 max=12 (optional double) } */
-static int dec_histogram_point(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
+#define GROW(c, arr, more, cap)                                                                    \
+    grow(c, (void **)&(arr)->items, (arr)->n, more, sizeof *(arr)->items, cap)
+
+/* The fields of message d (one of the data point messages of metrics.h) from [p, end) into
+ * obj. obj holds what was there before: zero for a new message, the first Buckets when a
+ * second one merges into it (scalars replaced, repeated fields appended). */
+static int dec_fields(dctx *c, const uint8_t *p, const uint8_t *end, void *obj,
+                      const model_message *d)
 {
-    lt_histogram_point *pt = out;
-    rep r[3] = {{9, REP_MSG, 0}, {6, REP_FIXED64, 0}, {7, REP_FIXED64, 0}};
-    memset(pt, 0, sizeof *pt);
-    TRY(scan_rep(p, end, r, 3));
-    TRY(head_alloc(c, r[0].n, &pt->h));
-    if (r[1].n > MODEL_MAX_BUCKETS || r[2].n > MODEL_MAX_BUCKETS) return LT_ETOOBIG;
-    TRY(alloc_array(c, (void **)&pt->bucket_counts, r[1].n, sizeof(uint64_t)));
-    TRY(alloc_array(c, (void **)&pt->explicit_bounds, r[2].n, sizeof(double)));
-    static_assert(sizeof(double) == sizeof(uint64_t), "doubles are read as fixed64");
+    enum { MAX_FIELDS = 16 }; /* no data point message has more */
+    rep r[MAX_FIELDS];
+    const model_field *rf[MAX_FIELDS];
+    uint64_t cap[MAX_FIELDS];
+    uint64_t known = 0;
+    int nr = 0;
+    for (uint32_t i = 0; i < d->n && i < MAX_FIELDS; i++) {
+        const model_field *f = &d->fields[i];
+        known |= (uint64_t)1 << f->number;
+        rep_kind k;
+        if (rep_of(f->kind, &k)) {
+            rf[nr] = f;
+            r[nr++] = (rep){f->number, k, 0};
+        }
+    }
+    TRY(scan_rep(p, end, r, nr));
+    for (int i = 0; i < nr; i++) {
+        char *at = (char *)obj + rf[i]->off;
+        lt_attrs *attrs = (lt_attrs *)(void *)at;
+        lt_u64s *u64s = (lt_u64s *)(void *)at;
+        lt_doubles *dbl = (lt_doubles *)(void *)at;
+        lt_quantiles *qs = (lt_quantiles *)(void *)at;
+        switch (rf[i]->kind) {
+        case MF_ATTRS:
+            if (attrs->n + r[i].n > MODEL_MAX_ATTRS) return LT_ETOOBIG;
+            TRY(GROW(c, attrs, r[i].n, &cap[i]));
+            break;
+        case MF_DOUBLES:
+            if (dbl->n + r[i].n > MODEL_MAX_BUCKETS) return LT_ETOOBIG;
+            TRY(GROW(c, dbl, r[i].n, &cap[i]));
+            break;
+        case MF_QUANTILES:
+            if (qs->n + r[i].n > MODEL_MAX_BUCKETS) return LT_ETOOBIG;
+            TRY(GROW(c, qs, r[i].n, &cap[i]));
+            break;
+        default:
+            if (u64s->n + r[i].n > MODEL_MAX_BUCKETS) return LT_ETOOBIG;
+            TRY(GROW(c, u64s, r[i].n, &cap[i]));
+        }
+    }
     while (p < end) {
-        uint32_t tag;
+        uint32_t tag, ri = 0;
+        const uint8_t *s, *e;
         TRY(get_tag(&p, end, &tag));
-        int rc = head_field(c, tag, &p, end, &pt->h, 9, 10, r[0].n);
-        if (rc) {
-            if (rc < 0) return rc;
+        const model_field *f = NULL;
+        for (uint32_t i = 0; i < d->n && !f; i++)
+            if (d->fields[i].number == tag >> 3 && wire_ok(d->fields[i].kind, tag & 7))
+                f = &d->fields[i];
+        if (!f) {
+            TRY(skip_unknown(&p, end, tag, known));
             continue;
         }
-        switch (tag) {
-        case TAG(4, WT_I64):
-            TRY(get_fixed64(&p, end, &pt->count));
+        while ((int)ri < nr && rf[ri] != f)
+            ri++;
+        char *at = (char *)obj + f->off;
+        model_field_mark(obj, f);
+        switch (f->kind) {
+        case MF_FIXED64:
+        case MF_ONEOF_INT: /* int64_t as its two's complement bits */
+            TRY(get_fixed64(&p, end, (uint64_t *)(void *)at));
             break;
-        case TAG(5, WT_I64):
-            TRY(get_double(&p, end, &pt->sum));
-            pt->has_sum = true;
+        case MF_DOUBLE:
+        case MF_OPT_DOUBLE:
+        case MF_ONEOF_DOUBLE:
+            TRY(get_double(&p, end, (double *)(void *)at));
             break;
-        case TAG(6, WT_LEN):
-        case TAG(6, WT_I64):
-            TRY(get_packed64(&p, end, tag, pt->bucket_counts, &pt->n_bucket_counts, r[1].n));
+        case MF_SINT32:
+            TRY(get_sint32(&p, end, (int32_t *)(void *)at));
             break;
-        case TAG(7, WT_LEN):
-        case TAG(7, WT_I64):
+        case MF_U32:
+            TRY(get_u32(&p, end, (uint32_t *)(void *)at));
+            break;
+        case MF_ATTRS:
+            TRY(pbi_dec_attr(c, &p, end, (lt_attrs *)(void *)at, cap[ri]));
+            break;
+        case MF_FIXED64S: {
+            lt_u64s *a = (lt_u64s *)(void *)at;
+            TRY(get_repeated(&p, end, tag, true, a->items, &a->n, cap[ri]));
+            break;
+        }
+        case MF_DOUBLES: {
             /* the bits of each double land in the array as they are on the wire */
-            TRY(get_packed64(&p, end, tag, (uint64_t *)(void *)pt->explicit_bounds,
-                             &pt->n_explicit_bounds, r[2].n));
+            lt_doubles *a = (lt_doubles *)(void *)at;
+            TRY(get_repeated(&p, end, tag, true, (uint64_t *)(void *)a->items, &a->n, cap[ri]));
             break;
-        case TAG(8, WT_LEN): /* exemplars: not kept */
-            TRY(skip_field(&p, end, tag));
-            break;
-        case TAG(11, WT_I64):
-            TRY(get_double(&p, end, &pt->min));
-            pt->has_min = true;
-            break;
-        case TAG(12, WT_I64):
-            TRY(get_double(&p, end, &pt->max));
-            pt->has_max = true;
-            break;
-        default:
-            TRY(skip_unknown(&p, end, tag, BITS(2, 12)));
         }
-    }
-    return 0;
-}
-
-/* ExponentialHistogramDataPoint.Buckets { offset=1 (sint32) bucket_counts=2 (repeated
- * uint64) }. Fields merge into b, as a second Buckets message would merge. */
-static int dec_buckets(dctx *c, const uint8_t *p, const uint8_t *end, lt_exp_buckets *b)
-{
-    rep r[1] = {{2, REP_VARINT, 0}};
-    TRY(scan_rep(p, end, r, 1));
-    uint64_t total = b->n + r[0].n;
-    if (total > MODEL_MAX_BUCKETS) return LT_ETOOBIG;
-    uint64_t *counts = b->counts;
-    if (r[0].n) {
-        TRY(alloc_array(c, (void **)&counts, total, sizeof(uint64_t)));
-        if (b->n) memcpy(counts, b->counts, b->n * sizeof(uint64_t));
-    }
-    b->counts = counts;
-    while (p < end) {
-        uint32_t tag;
-        TRY(get_tag(&p, end, &tag));
-        switch (tag) {
-        case TAG(1, WT_VARINT):
-            TRY(get_sint32(&p, end, &b->offset));
+        case MF_UINT64S: {
+            lt_u64s *a = (lt_u64s *)(void *)at;
+            TRY(get_repeated(&p, end, tag, false, a->items, &a->n, cap[ri]));
             break;
-        case TAG(2, WT_LEN):
-        case TAG(2, WT_VARINT):
-            TRY(get_packed_varint(&p, end, tag, b->counts, &b->n, total));
-            break;
-        default:
-            TRY(skip_unknown(&p, end, tag, BITS(1, 2)));
         }
-    }
-    return 0;
-}
-
-/* ExponentialHistogramDataPoint { attributes=1 start_time_unix_nano=2 time_unix_nano=3
- * count=4 (fixed64) sum=5 (optional double) scale=6 (sint32) zero_count=7 (fixed64)
- * positive=8 negative=9 flags=10 exemplars=11 min=12 max=13 (optional double)
- * zero_threshold=14 (double) } */
-static int dec_exp_histogram_point(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
-{
-    lt_exp_histogram_point *pt = out;
-    uint64_t n[3];
-    memset(pt, 0, sizeof *pt);
-    TRY(scan(p, end, TAG(1, WT_LEN), 0, 0, n));
-    TRY(head_alloc(c, n[0], &pt->h));
-    while (p < end) {
-        uint32_t tag;
-        const uint8_t *s, *e;
-        TRY(get_tag(&p, end, &tag));
-        int rc = head_field(c, tag, &p, end, &pt->h, 1, 10, n[0]);
-        if (rc) {
-            if (rc < 0) return rc;
-            continue;
-        }
-        switch (tag) {
-        case TAG(4, WT_I64):
-            TRY(get_fixed64(&p, end, &pt->count));
-            break;
-        case TAG(5, WT_I64):
-            TRY(get_double(&p, end, &pt->sum));
-            pt->has_sum = true;
-            break;
-        case TAG(6, WT_VARINT):
-            TRY(get_sint32(&p, end, &pt->scale));
-            break;
-        case TAG(7, WT_I64):
-            TRY(get_fixed64(&p, end, &pt->zero_count));
-            break;
-        case TAG(8, WT_LEN):
-        case TAG(9, WT_LEN):
+        case MF_BUCKETS:
             TRY(get_len(&p, end, &s, &e));
-            TRY(dec_buckets(c, s, e, tag == TAG(8, WT_LEN) ? &pt->positive : &pt->negative));
+            TRY(dec_fields(c, s, e, at, &model_buckets_msg));
             break;
-        case TAG(11, WT_LEN): /* exemplars: not kept */
-            TRY(skip_field(&p, end, tag));
-            break;
-        case TAG(12, WT_I64):
-            TRY(get_double(&p, end, &pt->min));
-            pt->has_min = true;
-            break;
-        case TAG(13, WT_I64):
-            TRY(get_double(&p, end, &pt->max));
-            pt->has_max = true;
-            break;
-        case TAG(14, WT_I64):
-            TRY(get_double(&p, end, &pt->zero_threshold));
-            break;
-        default:
-            TRY(skip_unknown(&p, end, tag, BITS(1, 14)));
-        }
-    }
-    return 0;
-}
-
-/* SummaryDataPoint.ValueAtQuantile { quantile=1 value=2 (double) } */
-static int dec_quantile(const uint8_t *p, const uint8_t *end, lt_quantile *q)
-{
-    while (p < end) {
-        uint32_t tag;
-        TRY(get_tag(&p, end, &tag));
-        switch (tag) {
-        case TAG(1, WT_I64):
-            TRY(get_double(&p, end, &q->quantile));
-            break;
-        case TAG(2, WT_I64):
-            TRY(get_double(&p, end, &q->value));
-            break;
-        default:
-            TRY(skip_unknown(&p, end, tag, BITS(1, 2)));
-        }
-    }
-    return 0;
-}
-
-/* SummaryDataPoint { (1 reserved) start_time_unix_nano=2 time_unix_nano=3 count=4
- * (fixed64) sum=5 (double) quantile_values=6 attributes=7 flags=8 } */
-static int dec_summary_point(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
-{
-    lt_summary_point *pt = out;
-    uint64_t n[3];
-    memset(pt, 0, sizeof *pt);
-    TRY(scan(p, end, TAG(7, WT_LEN), TAG(6, WT_LEN), 0, n));
-    TRY(head_alloc(c, n[0], &pt->h));
-    if (n[1] > MODEL_MAX_BUCKETS) return LT_ETOOBIG;
-    TRY(alloc_array(c, (void **)&pt->quantiles, n[1], sizeof(lt_quantile)));
-    while (p < end) {
-        uint32_t tag;
-        const uint8_t *s, *e;
-        TRY(get_tag(&p, end, &tag));
-        int rc = head_field(c, tag, &p, end, &pt->h, 7, 8, n[0]);
-        if (rc) {
-            if (rc < 0) return rc;
-            continue;
-        }
-        switch (tag) {
-        case TAG(4, WT_I64):
-            TRY(get_fixed64(&p, end, &pt->count));
-            break;
-        case TAG(5, WT_I64):
-            TRY(get_double(&p, end, &pt->sum));
-            break;
-        case TAG(6, WT_LEN): {
+        case MF_QUANTILES: {
+            lt_quantiles *a = (lt_quantiles *)(void *)at;
             TRY(get_len(&p, end, &s, &e));
-            if (UNLIKELY(pt->n_quantiles >= n[1])) return LT_EINVAL;
-            lt_quantile *q = &pt->quantiles[pt->n_quantiles++];
-            q->quantile = q->value = 0;
-            TRY(dec_quantile(s, e, q));
+            if (UNLIKELY(a->n >= cap[ri])) return LT_EINVAL;
+            lt_quantile *q = &a->items[a->n++];
+            memset(q, 0, sizeof *q);
+            TRY(dec_fields(c, s, e, q, &model_quantile_msg));
             break;
         }
-        default:
-            TRY(skip_unknown(&p, end, tag, BITS(2, 8)));
+        default: /* MF_SKIP: exemplars */
+            TRY(skip_field(&p, end, tag));
         }
     }
     return 0;
 }
 
-/* The five data messages of Metric.data, by lt_metric_type: the field number in Metric,
- * the point decoder, and the fields of the data message itself. */
+/* The five data messages of Metric.data, by lt_metric_type: the field number in Metric
+ * and the fields of the data message itself. */
 static const struct {
     uint32_t field;
-    int (*dec)(dctx *c, const uint8_t *p, const uint8_t *end, void *out);
-    uint64_t known; /* fields of the data message */
+    uint64_t known;
 } kinds[] = {
-    [LT_METRIC_GAUGE] = {5, dec_number_point, BITS(1, 1)},
+    [LT_METRIC_GAUGE] = {5, BITS(1, 1)},
     /* Sum { data_points=1 aggregation_temporality=2 is_monotonic=3 } */
-    [LT_METRIC_SUM] = {7, dec_number_point, BITS(1, 3)},
+    [LT_METRIC_SUM] = {7, BITS(1, 3)},
     /* Histogram, ExponentialHistogram { data_points=1 aggregation_temporality=2 } */
-    [LT_METRIC_HISTOGRAM] = {9, dec_histogram_point, BITS(1, 2)},
-    [LT_METRIC_EXP_HISTOGRAM] = {10, dec_exp_histogram_point, BITS(1, 2)},
+    [LT_METRIC_HISTOGRAM] = {9, BITS(1, 2)},
+    [LT_METRIC_EXP_HISTOGRAM] = {10, BITS(1, 2)},
     /* Gauge, Summary { data_points=1 } */
-    [LT_METRIC_SUMMARY] = {11, dec_summary_point, BITS(1, 1)},
+    [LT_METRIC_SUMMARY] = {11, BITS(1, 1)},
 };
 
 /* One member of Metric.data: replaces whatever member came before. */
@@ -432,8 +311,8 @@ static int dec_data(dctx *c, const uint8_t *p, const uint8_t *end, lt_metric *m,
     TRY(scan(p, end, TAG(1, WT_LEN), 0, 0, n));
     TRY(count_items(c, n[0]));
     char *items;
-    size_t size = model_metric_point_size(type);
-    TRY(alloc_array(c, (void **)&items, n[0], size));
+    const model_message *pm = model_metric_point_msg(type);
+    TRY(alloc_array(c, (void **)&items, n[0], pm->size));
     m->type = type;
     m->temporality = 0;
     m->monotonic = false;
@@ -447,8 +326,9 @@ static int dec_data(dctx *c, const uint8_t *p, const uint8_t *end, lt_metric *m,
         if (tag == TAG(1, WT_LEN)) {
             TRY(get_len(&p, end, &s, &e));
             if (UNLIKELY(m->n_points >= n[0])) return LT_EINVAL;
-            TRY(kinds[type].dec(c, s, e, items + (size_t)m->n_points * size));
-            m->n_points++;
+            char *pt = items + (size_t)m->n_points++ * pm->size;
+            memset(pt, 0, pm->size);
+            TRY(dec_fields(c, s, e, pt, pm));
         } else if (tag == TAG(2, WT_VARINT) && has_temporality) {
             TRY(get_u32(&p, end, &m->temporality));
         } else if (tag == TAG(3, WT_VARINT) && type == LT_METRIC_SUM) {
@@ -623,17 +503,10 @@ static inline uint64_t bits_of(double d)
     return x;
 }
 
-/* A double field, written whatever its value (a oneof member or an optional field). */
+/* A double field. */
 static inline void put_double(lt_buf *b, uint32_t tag, double d)
 {
     put_fixed64_field(b, tag, bits_of(d));
-}
-
-/* A plain proto3 double, omitted at its default +0.0 (-0.0 is written: it differs in bits,
- * and the model reads back exactly as it was). */
-static inline void opt_double(lt_buf *b, uint32_t tag, double d)
-{
-    opt_fixed64(b, tag, bits_of(d));
 }
 
 /* A packed repeated fixed64 or double field (8 bytes per element, little-endian). */
@@ -671,98 +544,82 @@ static inline uint64_t zigzag32(int32_t v)
     return (uint32_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
 }
 
-static void enc_number_point(lt_buf *b, const void *item)
+/* The fields of message d (one of the data point messages of metrics.h) in obj. */
+static void enc_fields(lt_buf *b, const void *obj, const model_message *d)
 {
-    const lt_number_point *pt = item;
-    opt_fixed64(b, TAG(2, WT_I64), pt->h.start_time_unix_nano);
-    opt_fixed64(b, TAG(3, WT_I64), pt->h.time_unix_nano);
-    if (pt->type == LT_NUM_DOUBLE) put_double(b, TAG(4, WT_I64), pt->v.d);
-    if (pt->type == LT_NUM_INT) put_fixed64_field(b, TAG(6, WT_I64), (uint64_t)pt->v.i);
-    pbi_enc_attrs(b, TAG(7, WT_LEN), &pt->h.attrs);
-    opt_varint(b, TAG(8, WT_VARINT), pt->h.flags);
-}
-
-static void enc_histogram_point(lt_buf *b, const void *item)
-{
-    const lt_histogram_point *pt = item;
-    opt_fixed64(b, TAG(2, WT_I64), pt->h.start_time_unix_nano);
-    opt_fixed64(b, TAG(3, WT_I64), pt->h.time_unix_nano);
-    opt_fixed64(b, TAG(4, WT_I64), pt->count);
-    if (pt->has_sum) put_double(b, TAG(5, WT_I64), pt->sum);
-    put_packed64(b, TAG(6, WT_LEN), pt->bucket_counts, pt->n_bucket_counts);
-    put_packed64(b, TAG(7, WT_LEN), pt->explicit_bounds, pt->n_explicit_bounds);
-    pbi_enc_attrs(b, TAG(9, WT_LEN), &pt->h.attrs);
-    opt_varint(b, TAG(10, WT_VARINT), pt->h.flags);
-    if (pt->has_min) put_double(b, TAG(11, WT_I64), pt->min);
-    if (pt->has_max) put_double(b, TAG(12, WT_I64), pt->max);
-}
-
-/* A Buckets field, omitted when it says nothing (offset 0, no counts). */
-static void enc_buckets(lt_buf *b, uint32_t tag, const lt_exp_buckets *bk)
-{
-    if (!bk->offset && !bk->n) return;
-    size_t m = msg_begin(b, tag);
-    opt_varint(b, TAG(1, WT_VARINT), zigzag32(bk->offset));
-    put_packed_varint(b, TAG(2, WT_LEN), bk->counts, bk->n);
-    msg_end(b, m);
-}
-
-static void enc_exp_histogram_point(lt_buf *b, const void *item)
-{
-    const lt_exp_histogram_point *pt = item;
-    pbi_enc_attrs(b, TAG(1, WT_LEN), &pt->h.attrs);
-    opt_fixed64(b, TAG(2, WT_I64), pt->h.start_time_unix_nano);
-    opt_fixed64(b, TAG(3, WT_I64), pt->h.time_unix_nano);
-    opt_fixed64(b, TAG(4, WT_I64), pt->count);
-    if (pt->has_sum) put_double(b, TAG(5, WT_I64), pt->sum);
-    opt_varint(b, TAG(6, WT_VARINT), zigzag32(pt->scale));
-    opt_fixed64(b, TAG(7, WT_I64), pt->zero_count);
-    enc_buckets(b, TAG(8, WT_LEN), &pt->positive);
-    enc_buckets(b, TAG(9, WT_LEN), &pt->negative);
-    opt_varint(b, TAG(10, WT_VARINT), pt->h.flags);
-    if (pt->has_min) put_double(b, TAG(12, WT_I64), pt->min);
-    if (pt->has_max) put_double(b, TAG(13, WT_I64), pt->max);
-    opt_double(b, TAG(14, WT_I64), pt->zero_threshold);
-}
-
-static void enc_summary_point(lt_buf *b, const void *item)
-{
-    const lt_summary_point *pt = item;
-    opt_fixed64(b, TAG(2, WT_I64), pt->h.start_time_unix_nano);
-    opt_fixed64(b, TAG(3, WT_I64), pt->h.time_unix_nano);
-    opt_fixed64(b, TAG(4, WT_I64), pt->count);
-    opt_double(b, TAG(5, WT_I64), pt->sum);
-    for (uint32_t i = 0; i < pt->n_quantiles; i++) {
-        size_t m = msg_begin(b, TAG(6, WT_LEN));
-        opt_double(b, TAG(1, WT_I64), pt->quantiles[i].quantile);
-        opt_double(b, TAG(2, WT_I64), pt->quantiles[i].value);
-        msg_end(b, m);
+    for (uint32_t i = 0; i < d->n; i++) {
+        const model_field *f = &d->fields[i];
+        if (!model_field_present(obj, f)) continue;
+        const char *at = (const char *)obj + f->off;
+        uint32_t n = f->number;
+        switch (f->kind) {
+        case MF_FIXED64:
+        case MF_ONEOF_INT:
+            put_fixed64_field(b, TAG(n, WT_I64), *(const uint64_t *)(const void *)at);
+            break;
+        case MF_DOUBLE:
+        case MF_OPT_DOUBLE:
+        case MF_ONEOF_DOUBLE:
+            put_double(b, TAG(n, WT_I64), *(const double *)(const void *)at);
+            break;
+        case MF_SINT32:
+            put_varint_field(b, TAG(n, WT_VARINT), zigzag32(*(const int32_t *)(const void *)at));
+            break;
+        case MF_U32:
+            put_varint_field(b, TAG(n, WT_VARINT), *(const uint32_t *)(const void *)at);
+            break;
+        case MF_ATTRS:
+            pbi_enc_attrs(b, TAG(n, WT_LEN), (const lt_attrs *)(const void *)at);
+            break;
+        case MF_FIXED64S:
+        case MF_UINT64S: {
+            const lt_u64s *a = (const lt_u64s *)(const void *)at;
+            if (f->kind == MF_FIXED64S)
+                put_packed64(b, TAG(n, WT_LEN), a->items, a->n);
+            else
+                put_packed_varint(b, TAG(n, WT_LEN), a->items, a->n);
+            break;
+        }
+        case MF_DOUBLES: {
+            const lt_doubles *a = (const lt_doubles *)(const void *)at;
+            put_packed64(b, TAG(n, WT_LEN), a->items, a->n);
+            break;
+        }
+        case MF_BUCKETS: {
+            size_t m = msg_begin(b, TAG(n, WT_LEN));
+            enc_fields(b, at, &model_buckets_msg);
+            msg_end(b, m);
+            break;
+        }
+        case MF_QUANTILES: {
+            const lt_quantiles *a = (const lt_quantiles *)(const void *)at;
+            for (uint32_t q = 0; q < a->n; q++) {
+                size_t m = msg_begin(b, TAG(n, WT_LEN));
+                enc_fields(b, &a->items[q], &model_quantile_msg);
+                msg_end(b, m);
+            }
+            break;
+        }
+        default:
+            break;
+        }
     }
-    pbi_enc_attrs(b, TAG(7, WT_LEN), &pt->h.attrs);
-    opt_varint(b, TAG(8, WT_VARINT), pt->h.flags);
 }
 
 /* Metric (field numbers at dec_metric). The data member is written whenever type says
  * one was set, empty or not: a gauge without points is still a gauge. */
 static void enc_metric(lt_buf *b, const lt_metric *m)
 {
-    static void (*const enc_point[])(lt_buf *, const void *) = {
-        [LT_METRIC_GAUGE] = enc_number_point,
-        [LT_METRIC_SUM] = enc_number_point,
-        [LT_METRIC_HISTOGRAM] = enc_histogram_point,
-        [LT_METRIC_EXP_HISTOGRAM] = enc_exp_histogram_point,
-        [LT_METRIC_SUMMARY] = enc_summary_point,
-    };
     opt_str(b, TAG(1, WT_LEN), m->name);
     opt_str(b, TAG(2, WT_LEN), m->description);
     opt_str(b, TAG(3, WT_LEN), m->unit);
     if (m->type >= LT_METRIC_GAUGE && m->type <= LT_METRIC_SUMMARY) {
         const char *items = (const char *)m->points.number;
-        size_t size = model_metric_point_size(m->type);
+        const model_message *pm = model_metric_point_msg(m->type);
         size_t mm = msg_begin(b, TAG(kinds[m->type].field, WT_LEN));
         for (uint32_t i = 0; i < m->n_points; i++) {
             size_t mp = msg_begin(b, TAG(1, WT_LEN));
-            enc_point[m->type](b, items + (size_t)i * size);
+            enc_fields(b, items + (size_t)i * pm->size, pm);
             msg_end(b, mp);
         }
         if (kinds[m->type].known & BITS(2, 2)) opt_varint(b, TAG(2, WT_VARINT), m->temporality);

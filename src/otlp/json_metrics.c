@@ -2,14 +2,14 @@
  *
  * The same pull parser as json.c (through json_int.h): one forward pass over the request,
  * each message read member by member straight into the model of model/metrics.h, unknown
- * members skipped, strings unescaped in place. Every repeated field goes through
- * read_array(), which reads the elements with a per-type function onto the scratch stack
- * and copies them into one arena array of their exact count. The decoded model is the one
- * pb_decode_metrics gives for the same request: a member of Metric.data replaces any
- * earlier one, exemplars are skipped, a metric without a name is dropped and its points
- * counted as rejected. */
+ * members skipped, strings unescaped in place. The data point messages are read and
+ * written from their schema tables (metrics.h), by member name. Every repeated field goes
+ * through read_array(), which reads the elements with a per-type function onto the
+ * scratch stack and copies them into one arena array of their exact count. The decoded model is the
+ * one pb_decode_metrics gives for the same request: a member of Metric.data replaces any earlier
+ * one, exemplars are skipped, a metric without a name is dropped and its points counted as
+ * rejected. */
 #include <inttypes.h>
-#include <math.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -22,8 +22,8 @@
  * Decoder */
 
 /* Reads one element of a repeated field into elem (zeroed): 0 to keep it, 1 to leave it
- * out, or an error. */
-typedef int (*elem_fn)(jp *j, void *elem);
+ * out, or an error. ctx is the read_array caller's. */
+typedef int (*elem_fn)(jp *j, void *elem, const void *ctx);
 
 /* Room for one element of any repeated field read here. */
 typedef union {
@@ -50,7 +50,8 @@ static_assert(sizeof(lt_resource_metrics) % 8 == 0, "scratch alignment");
 
 /* A JSON array of elements of size bytes, appended to the *n at *items (a field given
  * twice concatenates); more than max elements in all is LT_ETOOBIG. */
-static int read_array(jp *j, size_t size, uint64_t max, elem_fn fn, void **items, uint32_t *n)
+static int read_array(jp *j, size_t size, uint64_t max, elem_fn fn, const void *ctx, void **items,
+                      uint32_t *n)
 {
     arr ar;
     arr_begin(j, &ar);
@@ -61,7 +62,7 @@ static int read_array(jp *j, size_t size, uint64_t max, elem_fn fn, void **items
         if (++cnt > max) return LT_ETOOBIG;
         any_elem e;
         memset(&e, 0, sizeof e);
-        rc = fn(j, &e);
+        rc = fn(j, &e, ctx);
         if (rc < 0) return rc;
         if (rc == 0) TRY(jsonp_push(j, &ar, &e, size));
     }
@@ -79,29 +80,31 @@ static bool take_null(jp *j)
     return false;
 }
 
-static int u64_elem(jp *j, void *e)
+static int u64_elem(jp *j, void *e, const void *ctx)
 {
+    (void)ctx;
     return take_null(j) ? 0 : jsonp_get_u64(j, e);
 }
 
-static int double_elem(jp *j, void *e)
+static int double_elem(jp *j, void *e, const void *ctx)
 {
+    (void)ctx;
     return take_null(j) ? 0 : jsonp_get_double(j, e);
 }
 
-static int read_u64s(jp *j, uint64_t **items, uint32_t *n)
+static int read_u64s(jp *j, lt_u64s *a)
 {
-    void *p = *items;
-    TRY(read_array(j, sizeof(uint64_t), MODEL_MAX_BUCKETS, u64_elem, &p, n));
-    *items = p;
+    void *p = a->items;
+    TRY(read_array(j, sizeof(uint64_t), MODEL_MAX_BUCKETS, u64_elem, NULL, &p, &a->n));
+    a->items = p;
     return 0;
 }
 
-static int read_doubles(jp *j, double **items, uint32_t *n)
+static int read_doubles(jp *j, lt_doubles *a)
 {
-    void *p = *items;
-    TRY(read_array(j, sizeof(double), MODEL_MAX_BUCKETS, double_elem, &p, n));
-    *items = p;
+    void *p = a->items;
+    TRY(read_array(j, sizeof(double), MODEL_MAX_BUCKETS, double_elem, NULL, &p, &a->n));
+    a->items = p;
     return 0;
 }
 
@@ -115,186 +118,73 @@ static int get_i32(jp *j, int32_t *out)
     return 0;
 }
 
-/* An optional double (sum, min, max of the histograms). */
-static int get_opt_double(jp *j, double *d, bool *has)
+static int read_fields(jp *j, void *obj, const model_message *d);
+
+/* An element of quantileValues (ctx: the message). */
+static int msg_elem(jp *j, void *elem, const void *ctx)
 {
-    *has = true;
-    return jsonp_get_double(j, d);
+    return read_fields(j, elem, ctx);
 }
 
-/* The members every data point has. *done tells whether k was one of them. */
-static int head_member(jp *j, lt_str k, lt_point_head *h, bool *done)
-{
-    *done = true;
-    if (K(k, "attributes")) return jsonp_attrs(j, &h->attrs);
-    if (K(k, "startTimeUnixNano")) return jsonp_get_u64(j, &h->start_time_unix_nano);
-    if (K(k, "timeUnixNano")) return jsonp_get_u64(j, &h->time_unix_nano);
-    if (K(k, "flags")) return jsonp_get_u32(j, &h->flags);
-    *done = false;
-    return 0;
-}
-
-/* Opens a data point's object; 1 when it was null (a default point, kept). */
-static int open_point(jp *j)
+/* A data point (ctx: its message): counted as an item, kept also when null (the default
+ * point, as protobuf has it). */
+static int point_elem(jp *j, void *elem, const void *ctx)
 {
     TRY(jsonp_count_item(j));
-    return jsonp_open_msg(j);
+    return read_fields(j, elem, ctx);
 }
 
-/* NumberDataPoint: the head, asDouble, asInt (exemplars and unknown members skipped). */
-static int number_point(jp *j, void *elem)
+/* One member of a message of the schema (metrics.h) into obj. */
+static int read_field(jp *j, void *obj, const model_field *f)
 {
-    lt_number_point *pt = elem;
-    lt_str k;
-    int idx = 0, rc;
-    if ((rc = open_point(j))) return rc < 0 ? rc : 0;
-    while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
-        bool done;
-        rc = head_member(j, k, &pt->h, &done);
-        if (done) {
-        } else if (K(k, "asDouble")) {
-            pt->type = LT_NUM_DOUBLE;
-            rc = jsonp_get_double(j, &pt->v.d);
-        } else if (K(k, "asInt")) {
-            pt->type = LT_NUM_INT;
-            rc = jsonp_get_i64(j, &pt->v.i);
-        } else {
-            rc = jsonp_skip_value(j);
-        }
-        if (rc) return rc;
+    char *at = (char *)obj + f->off;
+    model_field_mark(obj, f);
+    switch (f->kind) {
+    case MF_FIXED64:
+        return jsonp_get_u64(j, (uint64_t *)(void *)at);
+    case MF_ONEOF_INT:
+        return jsonp_get_i64(j, (int64_t *)(void *)at);
+    case MF_DOUBLE:
+    case MF_OPT_DOUBLE:
+    case MF_ONEOF_DOUBLE:
+        return jsonp_get_double(j, (double *)(void *)at);
+    case MF_SINT32:
+        return get_i32(j, (int32_t *)(void *)at);
+    case MF_U32:
+        return jsonp_get_u32(j, (uint32_t *)(void *)at);
+    case MF_ATTRS:
+        return jsonp_attrs(j, (lt_attrs *)(void *)at);
+    case MF_FIXED64S:
+    case MF_UINT64S:
+        return read_u64s(j, (lt_u64s *)(void *)at);
+    case MF_DOUBLES:
+        return read_doubles(j, (lt_doubles *)(void *)at);
+    case MF_BUCKETS: /* a second one merges into the first, as in protobuf */
+        return read_fields(j, at, &model_buckets_msg);
+    case MF_QUANTILES: {
+        lt_quantiles *a = (lt_quantiles *)(void *)at;
+        void *p = a->items;
+        TRY(read_array(j, sizeof(lt_quantile), MODEL_MAX_BUCKETS, msg_elem, &model_quantile_msg, &p,
+                       &a->n));
+        a->items = p;
+        return 0;
     }
-    return rc;
+    default: /* MF_SKIP: exemplars */
+        return jsonp_skip_value(j);
+    }
 }
 
-/* HistogramDataPoint */
-static int histogram_point(jp *j, void *elem)
-{
-    lt_histogram_point *pt = elem;
-    lt_str k;
-    int idx = 0, rc;
-    if ((rc = open_point(j))) return rc < 0 ? rc : 0;
-    while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
-        bool done;
-        rc = head_member(j, k, &pt->h, &done);
-        if (done) {
-        } else if (K(k, "count")) {
-            rc = jsonp_get_u64(j, &pt->count);
-        } else if (K(k, "sum")) {
-            rc = get_opt_double(j, &pt->sum, &pt->has_sum);
-        } else if (K(k, "bucketCounts")) {
-            rc = read_u64s(j, &pt->bucket_counts, &pt->n_bucket_counts);
-        } else if (K(k, "explicitBounds")) {
-            rc = read_doubles(j, &pt->explicit_bounds, &pt->n_explicit_bounds);
-        } else if (K(k, "min")) {
-            rc = get_opt_double(j, &pt->min, &pt->has_min);
-        } else if (K(k, "max")) {
-            rc = get_opt_double(j, &pt->max, &pt->has_max);
-        } else {
-            rc = jsonp_skip_value(j);
-        }
-        if (rc) return rc;
-    }
-    return rc;
-}
-
-/* ExponentialHistogramDataPoint.Buckets; a second one merges into the first (offset
- * replaced, counts appended), as in protobuf. */
-static int buckets(jp *j, lt_exp_buckets *b)
+/* A message of the schema; null is the default message. Unknown members are skipped. */
+static int read_fields(jp *j, void *obj, const model_message *d)
 {
     lt_str k;
     int idx = 0, rc;
     if ((rc = jsonp_open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "offset"))
-            rc = get_i32(j, &b->offset);
-        else if (K(k, "bucketCounts"))
-            rc = read_u64s(j, &b->counts, &b->n);
-        else
-            rc = jsonp_skip_value(j);
-        if (rc) return rc;
-    }
-    return rc;
-}
-
-/* ExponentialHistogramDataPoint */
-static int exp_histogram_point(jp *j, void *elem)
-{
-    lt_exp_histogram_point *pt = elem;
-    lt_str k;
-    int idx = 0, rc;
-    if ((rc = open_point(j))) return rc < 0 ? rc : 0;
-    while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
-        bool done;
-        rc = head_member(j, k, &pt->h, &done);
-        if (done) {
-        } else if (K(k, "count")) {
-            rc = jsonp_get_u64(j, &pt->count);
-        } else if (K(k, "sum")) {
-            rc = get_opt_double(j, &pt->sum, &pt->has_sum);
-        } else if (K(k, "scale")) {
-            rc = get_i32(j, &pt->scale);
-        } else if (K(k, "zeroCount")) {
-            rc = jsonp_get_u64(j, &pt->zero_count);
-        } else if (K(k, "positive")) {
-            rc = buckets(j, &pt->positive);
-        } else if (K(k, "negative")) {
-            rc = buckets(j, &pt->negative);
-        } else if (K(k, "min")) {
-            rc = get_opt_double(j, &pt->min, &pt->has_min);
-        } else if (K(k, "max")) {
-            rc = get_opt_double(j, &pt->max, &pt->has_max);
-        } else if (K(k, "zeroThreshold")) {
-            rc = jsonp_get_double(j, &pt->zero_threshold);
-        } else {
-            rc = jsonp_skip_value(j);
-        }
-        if (rc) return rc;
-    }
-    return rc;
-}
-
-/* SummaryDataPoint.ValueAtQuantile */
-static int quantile(jp *j, void *elem)
-{
-    lt_quantile *q = elem;
-    lt_str k;
-    int idx = 0, rc;
-    if ((rc = jsonp_open_msg(j))) return rc < 0 ? rc : 0;
-    while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
-        if (K(k, "quantile"))
-            rc = jsonp_get_double(j, &q->quantile);
-        else if (K(k, "value"))
-            rc = jsonp_get_double(j, &q->value);
-        else
-            rc = jsonp_skip_value(j);
-        if (rc) return rc;
-    }
-    return rc;
-}
-
-/* SummaryDataPoint */
-static int summary_point(jp *j, void *elem)
-{
-    lt_summary_point *pt = elem;
-    lt_str k;
-    int idx = 0, rc;
-    if ((rc = open_point(j))) return rc < 0 ? rc : 0;
-    while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
-        bool done;
-        rc = head_member(j, k, &pt->h, &done);
-        if (done) {
-        } else if (K(k, "count")) {
-            rc = jsonp_get_u64(j, &pt->count);
-        } else if (K(k, "sum")) {
-            rc = jsonp_get_double(j, &pt->sum);
-        } else if (K(k, "quantileValues")) {
-            void *p = pt->quantiles;
-            rc = read_array(j, sizeof(lt_quantile), MODEL_MAX_BUCKETS, quantile, &p,
-                            &pt->n_quantiles);
-            pt->quantiles = p;
-        } else {
-            rc = jsonp_skip_value(j);
-        }
+        const model_field *f = NULL;
+        for (uint32_t i = 0; i < d->n && !f; i++)
+            if (lt_str_eq_c(k, d->fields[i].json)) f = &d->fields[i];
+        rc = f ? read_field(j, obj, f) : jsonp_skip_value(j);
         if (rc) return rc;
     }
     return rc;
@@ -314,11 +204,6 @@ static lt_metric_type data_member(lt_str k)
 /* Gauge, Sum, Histogram, ExponentialHistogram, Summary: replaces any earlier member. */
 static int data(jp *j, lt_metric *m, lt_metric_type type)
 {
-    static const elem_fn point_fn[] = {
-        [LT_METRIC_GAUGE] = number_point,        [LT_METRIC_SUM] = number_point,
-        [LT_METRIC_HISTOGRAM] = histogram_point, [LT_METRIC_EXP_HISTOGRAM] = exp_histogram_point,
-        [LT_METRIC_SUMMARY] = summary_point,
-    };
     lt_str k;
     int idx = 0, rc;
     m->type = type;
@@ -332,8 +217,8 @@ static int data(jp *j, lt_metric *m, lt_metric_type type)
         if (K(k, "dataPoints")) {
             void *p = m->points.number;
             uint32_t n = m->n_points;
-            rc = read_array(j, model_metric_point_size(type), MODEL_MAX_ITEMS, point_fn[type], &p,
-                            &n);
+            const model_message *pm = model_metric_point_msg(type);
+            rc = read_array(j, pm->size, MODEL_MAX_ITEMS, point_elem, pm, &p, &n);
             model_metric_set_points(m, p, n);
         } else if (has_temporality && K(k, "aggregationTemporality")) {
             rc = jsonp_get_u32(j, &m->temporality);
@@ -348,11 +233,12 @@ static int data(jp *j, lt_metric *m, lt_metric_type type)
 }
 
 /* Metric: left out (1) when it has no name, its points counted as rejected. */
-static int metric(jp *j, void *elem)
+static int metric(jp *j, void *elem, const void *ctx)
 {
     lt_metric *m = elem;
     lt_str k;
     int idx = 0, rc;
+    (void)ctx;
     TRY(jsonp_count_item(j));
     if ((rc = jsonp_open_msg(j))) return rc < 0 ? rc : 1;
     while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
@@ -378,16 +264,18 @@ static int metric(jp *j, void *elem)
 }
 
 /* ScopeMetrics { scope, metrics, schemaUrl } */
-static int scope_metrics(jp *j, void *elem)
+static int scope_metrics(jp *j, void *elem, const void *ctx)
 {
     lt_scope_metrics *sm = elem;
     lt_str k;
     int idx = 0, rc;
+    (void)ctx;
     if ((rc = jsonp_open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
         if (K(k, "metrics")) {
             void *p = sm->metrics;
-            rc = read_array(j, sizeof(lt_metric), MODEL_MAX_ITEMS, metric, &p, &sm->n_metrics);
+            rc =
+                read_array(j, sizeof(lt_metric), MODEL_MAX_ITEMS, metric, NULL, &p, &sm->n_metrics);
             sm->metrics = p;
         } else if (K(k, "scope") || K(k, "instrumentationLibrary")) {
             rc = jsonp_scope(j, &sm->scope);
@@ -403,18 +291,19 @@ static int scope_metrics(jp *j, void *elem)
 
 /* ResourceMetrics { resource, scopeMetrics (instrumentationLibraryMetrics before OTLP
  * 0.19), schemaUrl } */
-static int resource_metrics(jp *j, void *elem)
+static int resource_metrics(jp *j, void *elem, const void *ctx)
 {
     lt_resource_metrics *rm = elem;
     lt_str k;
     int idx = 0, rc;
+    (void)ctx;
     if ((rc = jsonp_open_msg(j))) return rc < 0 ? rc : 0;
     while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
         if (K(k, "resource")) {
             rc = jsonp_resource(j, &rm->resource);
         } else if (K(k, "scopeMetrics") || K(k, "instrumentationLibraryMetrics")) {
             void *p = rm->scopes;
-            rc = read_array(j, sizeof(lt_scope_metrics), MODEL_MAX_ITEMS, scope_metrics, &p,
+            rc = read_array(j, sizeof(lt_scope_metrics), MODEL_MAX_ITEMS, scope_metrics, NULL, &p,
                             &rm->n_scopes);
             rm->scopes = p;
         } else if (K(k, "schemaUrl")) {
@@ -436,8 +325,8 @@ static int metrics_request(jp *j, lt_metric_batch *b)
     while ((rc = jsonp_obj_next(j, &idx, &k)) == 1) {
         if (K(k, "resourceMetrics")) {
             void *p = b->rm;
-            TRY(read_array(j, sizeof(lt_resource_metrics), MODEL_MAX_ITEMS, resource_metrics, &p,
-                           &b->n_rm));
+            TRY(read_array(j, sizeof(lt_resource_metrics), MODEL_MAX_ITEMS, resource_metrics, NULL,
+                           &p, &b->n_rm));
             b->rm = p;
         } else {
             TRY(jsonp_skip_value(j));
@@ -467,154 +356,84 @@ int json_decode_metrics(lt_arena *a, char *buf, size_t n, lt_metric_batch *out)
  * order, defaults omitted except where presence means something (a NumberDataPoint's
  * value, the optional sum/min/max), 64-bit integers as strings. */
 
-static inline bool is_pos_zero(double d)
+/* A message of the schema (metrics.h) as a JSON object. */
+static void write_fields(lt_buf *b, const void *obj, const model_message *d)
 {
-    uint64_t x;
-    memcpy(&x, &d, 8);
-    return x == 0;
-}
-
-static void put_double(lt_buf *b, bool *first, const char *name, double d)
-{
-    jsonp_key(b, first, name);
-    jsonw_double(b, d);
-}
-
-/* A plain double, omitted at +0.0. */
-static void opt_double(lt_buf *b, bool *first, const char *name, double d)
-{
-    if (!is_pos_zero(d)) put_double(b, first, name, d);
-}
-
-static void put_i32(lt_buf *b, bool *first, const char *name, int32_t v)
-{
-    if (!v) return;
-    jsonp_key(b, first, name);
-    buf_printf(b, "%" PRId32, v);
-}
-
-static void put_u64s(lt_buf *b, bool *first, const char *name, const uint64_t *v, uint32_t n)
-{
-    if (!n) return;
-    jsonp_key(b, first, name);
-    buf_putc(b, '[');
-    for (uint32_t i = 0; i < n; i++) {
-        if (i) buf_putc(b, ',');
-        jsonw_u64_str(b, v[i]);
-    }
-    buf_putc(b, ']');
-}
-
-static void put_doubles(lt_buf *b, bool *first, const char *name, const double *v, uint32_t n)
-{
-    if (!n) return;
-    jsonp_key(b, first, name);
-    buf_putc(b, '[');
-    for (uint32_t i = 0; i < n; i++) {
-        if (i) buf_putc(b, ',');
-        jsonw_double(b, v[i]);
-    }
-    buf_putc(b, ']');
-}
-
-static void put_times(lt_buf *b, bool *first, const lt_point_head *h)
-{
-    jsonp_put_u64(b, first, "startTimeUnixNano", h->start_time_unix_nano);
-    jsonp_put_u64(b, first, "timeUnixNano", h->time_unix_nano);
-}
-
-static void enc_number_point(lt_buf *b, const void *item)
-{
-    const lt_number_point *pt = item;
-    bool f = true;
-    put_times(b, &f, &pt->h);
-    if (pt->type == LT_NUM_DOUBLE) put_double(b, &f, "asDouble", pt->v.d);
-    if (pt->type == LT_NUM_INT) {
-        jsonp_key(b, &f, "asInt");
-        jsonp_i64_str(b, pt->v.i);
-    }
-    jsonp_put_attrs(b, &f, &pt->h.attrs, 0);
-    jsonp_put_u32(b, &f, "flags", pt->h.flags);
-}
-
-static void enc_histogram_point(lt_buf *b, const void *item)
-{
-    const lt_histogram_point *pt = item;
-    bool f = true;
-    put_times(b, &f, &pt->h);
-    jsonp_put_u64(b, &f, "count", pt->count);
-    if (pt->has_sum) put_double(b, &f, "sum", pt->sum);
-    put_u64s(b, &f, "bucketCounts", pt->bucket_counts, pt->n_bucket_counts);
-    put_doubles(b, &f, "explicitBounds", pt->explicit_bounds, pt->n_explicit_bounds);
-    jsonp_put_attrs(b, &f, &pt->h.attrs, 0);
-    jsonp_put_u32(b, &f, "flags", pt->h.flags);
-    if (pt->has_min) put_double(b, &f, "min", pt->min);
-    if (pt->has_max) put_double(b, &f, "max", pt->max);
-}
-
-static void enc_buckets(lt_buf *b, bool *first, const char *name, const lt_exp_buckets *bk)
-{
-    if (!bk->offset && !bk->n) return;
-    bool f = true;
-    jsonp_key(b, first, name);
+    bool first = true;
     buf_putc(b, '{');
-    put_i32(b, &f, "offset", bk->offset);
-    put_u64s(b, &f, "bucketCounts", bk->counts, bk->n);
-    buf_putc(b, '}');
-}
-
-static void enc_exp_histogram_point(lt_buf *b, const void *item)
-{
-    const lt_exp_histogram_point *pt = item;
-    bool f = true;
-    jsonp_put_attrs(b, &f, &pt->h.attrs, 0);
-    put_times(b, &f, &pt->h);
-    jsonp_put_u64(b, &f, "count", pt->count);
-    if (pt->has_sum) put_double(b, &f, "sum", pt->sum);
-    put_i32(b, &f, "scale", pt->scale);
-    jsonp_put_u64(b, &f, "zeroCount", pt->zero_count);
-    enc_buckets(b, &f, "positive", &pt->positive);
-    enc_buckets(b, &f, "negative", &pt->negative);
-    jsonp_put_u32(b, &f, "flags", pt->h.flags);
-    if (pt->has_min) put_double(b, &f, "min", pt->min);
-    if (pt->has_max) put_double(b, &f, "max", pt->max);
-    opt_double(b, &f, "zeroThreshold", pt->zero_threshold);
-}
-
-static void enc_summary_point(lt_buf *b, const void *item)
-{
-    const lt_summary_point *pt = item;
-    bool f = true;
-    put_times(b, &f, &pt->h);
-    jsonp_put_u64(b, &f, "count", pt->count);
-    opt_double(b, &f, "sum", pt->sum);
-    if (pt->n_quantiles) {
-        jsonp_key(b, &f, "quantileValues");
-        buf_putc(b, '[');
-        for (uint32_t i = 0; i < pt->n_quantiles; i++) {
-            bool g = true;
-            buf_append_c(b, i ? ",{" : "{");
-            opt_double(b, &g, "quantile", pt->quantiles[i].quantile);
-            opt_double(b, &g, "value", pt->quantiles[i].value);
-            buf_putc(b, '}');
+    for (uint32_t i = 0; i < d->n; i++) {
+        const model_field *f = &d->fields[i];
+        if (!model_field_present(obj, f)) continue;
+        const char *at = (const char *)obj + f->off;
+        jsonp_key(b, &first, f->json);
+        switch (f->kind) {
+        case MF_FIXED64:
+            jsonw_u64_str(b, *(const uint64_t *)(const void *)at);
+            break;
+        case MF_ONEOF_INT:
+            jsonp_i64_str(b, *(const int64_t *)(const void *)at);
+            break;
+        case MF_DOUBLE:
+        case MF_OPT_DOUBLE:
+        case MF_ONEOF_DOUBLE:
+            jsonw_double(b, *(const double *)(const void *)at);
+            break;
+        case MF_SINT32:
+            buf_printf(b, "%" PRId32, *(const int32_t *)(const void *)at);
+            break;
+        case MF_U32:
+            buf_printf(b, "%" PRIu32, *(const uint32_t *)(const void *)at);
+            break;
+        case MF_ATTRS:
+            jsonp_kvs(b, (const lt_attrs *)(const void *)at);
+            break;
+        case MF_FIXED64S:
+        case MF_UINT64S: {
+            const lt_u64s *a = (const lt_u64s *)(const void *)at;
+            buf_putc(b, '[');
+            for (uint32_t x = 0; x < a->n; x++) {
+                if (x) buf_putc(b, ',');
+                jsonw_u64_str(b, a->items[x]);
+            }
+            buf_putc(b, ']');
+            break;
         }
-        buf_putc(b, ']');
+        case MF_DOUBLES: {
+            const lt_doubles *a = (const lt_doubles *)(const void *)at;
+            buf_putc(b, '[');
+            for (uint32_t x = 0; x < a->n; x++) {
+                if (x) buf_putc(b, ',');
+                jsonw_double(b, a->items[x]);
+            }
+            buf_putc(b, ']');
+            break;
+        }
+        case MF_BUCKETS:
+            write_fields(b, at, &model_buckets_msg);
+            break;
+        case MF_QUANTILES: {
+            const lt_quantiles *a = (const lt_quantiles *)(const void *)at;
+            buf_putc(b, '[');
+            for (uint32_t q = 0; q < a->n; q++) {
+                if (q) buf_putc(b, ',');
+                write_fields(b, &a->items[q], &model_quantile_msg);
+            }
+            buf_putc(b, ']');
+            break;
+        }
+        default:
+            break;
+        }
     }
-    jsonp_put_attrs(b, &f, &pt->h.attrs, 0);
-    jsonp_put_u32(b, &f, "flags", pt->h.flags);
+    buf_putc(b, '}');
 }
 
 static void enc_metric(lt_buf *b, const lt_metric *m)
 {
-    static const struct {
-        const char *key;
-        void (*enc)(lt_buf *b, const void *item);
-    } members[] = {
-        [LT_METRIC_GAUGE] = {"gauge", enc_number_point},
-        [LT_METRIC_SUM] = {"sum", enc_number_point},
-        [LT_METRIC_HISTOGRAM] = {"histogram", enc_histogram_point},
-        [LT_METRIC_EXP_HISTOGRAM] = {"exponentialHistogram", enc_exp_histogram_point},
-        [LT_METRIC_SUMMARY] = {"summary", enc_summary_point},
+    static const char *const member[] = {
+        [LT_METRIC_GAUGE] = "gauge",         [LT_METRIC_SUM] = "sum",
+        [LT_METRIC_HISTOGRAM] = "histogram", [LT_METRIC_EXP_HISTOGRAM] = "exponentialHistogram",
+        [LT_METRIC_SUMMARY] = "summary",
     };
     bool f = true;
     buf_putc(b, '{');
@@ -624,16 +443,15 @@ static void enc_metric(lt_buf *b, const lt_metric *m)
     if (m->type >= LT_METRIC_GAUGE && m->type <= LT_METRIC_SUMMARY) {
         bool g = true;
         const char *items = (const char *)m->points.number;
-        size_t size = model_metric_point_size(m->type);
-        jsonp_key(b, &f, members[m->type].key);
+        const model_message *pm = model_metric_point_msg(m->type);
+        jsonp_key(b, &f, member[m->type]);
         buf_putc(b, '{');
         if (m->n_points) {
             jsonp_key(b, &g, "dataPoints");
             buf_putc(b, '[');
             for (uint32_t i = 0; i < m->n_points; i++) {
-                buf_append_c(b, i ? ",{" : "{");
-                members[m->type].enc(b, items + (size_t)i * size);
-                buf_putc(b, '}');
+                if (i) buf_putc(b, ',');
+                write_fields(b, items + (size_t)i * pm->size, pm);
             }
             buf_putc(b, ']');
         }

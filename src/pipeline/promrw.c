@@ -640,10 +640,10 @@ static void histogram_samples(menc *e, const names *nm, const lt_histogram_point
     if (p->has_sum) sample(e, nm->sum, LT_STR_NULL, LT_STR_NULL, p->sum);
     sample(e, nm->count, LT_STR_NULL, LT_STR_NULL, (double)p->count);
     uint64_t cum = 0;
-    for (uint32_t i = 0; i < p->n_explicit_bounds && i < p->n_bucket_counts; i++) {
-        cum += p->bucket_counts[i];
+    for (uint32_t i = 0; i < p->explicit_bounds.n && i < p->bucket_counts.n; i++) {
+        cum += p->bucket_counts.items[i];
         e->tmp.len = 0;
-        go_float(&e->tmp, p->explicit_bounds[i], false);
+        go_float(&e->tmp, p->explicit_bounds.items[i], false);
         sample(e, nm->bucket, LT_STR("le"), keep_tmp(e), (double)cum);
     }
     sample(e, nm->bucket, LT_STR("le"), LT_STR("+Inf"), (double)p->count);
@@ -653,10 +653,10 @@ static void summary_samples(menc *e, const names *nm, const lt_summary_point *p)
 {
     sample(e, nm->sum, LT_STR_NULL, LT_STR_NULL, p->sum);
     sample(e, nm->count, LT_STR_NULL, LT_STR_NULL, (double)p->count);
-    for (uint32_t i = 0; i < p->n_quantiles; i++) {
+    for (uint32_t i = 0; i < p->quantiles.n; i++) {
         e->tmp.len = 0;
-        go_float(&e->tmp, p->quantiles[i].quantile, false);
-        sample(e, nm->name, LT_STR("quantile"), keep_tmp(e), p->quantiles[i].value);
+        go_float(&e->tmp, p->quantiles.items[i].quantile, false);
+        sample(e, nm->name, LT_STR("quantile"), keep_tmp(e), p->quantiles.items[i].value);
     }
 }
 

@@ -33,6 +33,7 @@
 #include "otlp/json.h"
 #include "otlp/otlp.h"
 #include "pipeline/promrw.h"
+#include "model_eq.h"
 #include "prw_read.h"
 
 /* ------------------------------------------------------------------------------------ */
@@ -53,11 +54,19 @@ static uint8_t *read_all(const char *path, size_t *len)
     return d;
 }
 
-static uint8_t *capture(const char *name, size_t *len)
+#define CAPTURES LT_SOURCE_DIR "/tests/data/metrics"
+#define FIXTURES LT_FIXTURES "/otlp"
+
+static uint8_t *file_in(const char *dir, const char *name, size_t *len)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/data/metrics/%s", LT_SOURCE_DIR, name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     return read_all(path, len);
+}
+
+static uint8_t *capture(const char *name, size_t *len)
+{
+    return file_in(CAPTURES, name, len);
 }
 
 /* Decoded requests keep slices of their body: bodies live until the test frees them. */
@@ -92,6 +101,16 @@ static int decode_json(keep *k, const char *json, lt_metric_batch *b)
     return decode(k, OTLP_JSON, json, strlen(json), b);
 }
 
+/* Decodes dir/name (JSON when it ends in .json), which must succeed. */
+static void load(keep *k, const char *dir, const char *name, lt_metric_batch *b)
+{
+    size_t n;
+    uint8_t *d = file_in(dir, name, &n);
+    int rc = decode(k, strstr(name, ".json") ? OTLP_JSON : OTLP_PROTOBUF, d, n, b);
+    if (rc) fail_msg("%s/%s: %s", dir, name, lt_strerror(rc));
+    free(d);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Comparing models field by field                                                      */
 /* ------------------------------------------------------------------------------------ */
@@ -108,65 +127,24 @@ static void same_double(double a, double b, const char *what)
     if (memcmp(&a, &b, 8)) fail_msg("%s: %.17g != %.17g", what, a, b);
 }
 
-static void same_value(const lt_value *a, const lt_value *b);
-
-static void same_attrs(const lt_attrs *a, const lt_attrs *b)
+static void same_u64s(const lt_u64s *a, const lt_u64s *b)
 {
     assert_int_equal(a->n, b->n);
-    for (uint32_t i = 0; i < a->n; i++) {
-        same_str(a->items[i].key, b->items[i].key, "attribute key");
-        same_value(&a->items[i].value, &b->items[i].value);
-    }
+    for (uint32_t i = 0; i < a->n; i++)
+        assert_int_equal(a->items[i], b->items[i]);
 }
 
-static void same_value(const lt_value *a, const lt_value *b)
+static void same_doubles(const lt_doubles *a, const lt_doubles *b)
 {
-    assert_int_equal(a->type, b->type);
-    switch (a->type) {
-    case LT_VAL_STRING:
-    case LT_VAL_BYTES:
-        same_str(a->u.s, b->u.s, "value");
-        break;
-    case LT_VAL_BOOL:
-        assert_int_equal(a->u.b, b->u.b);
-        break;
-    case LT_VAL_INT:
-        assert_int_equal(a->u.i, b->u.i);
-        break;
-    case LT_VAL_DOUBLE:
-        same_double(a->u.d, b->u.d, "double value");
-        break;
-    case LT_VAL_ARRAY:
-        assert_int_equal(a->u.arr.n, b->u.arr.n);
-        for (uint32_t i = 0; i < a->u.arr.n; i++)
-            same_value(&a->u.arr.items[i], &b->u.arr.items[i]);
-        break;
-    case LT_VAL_KVLIST:
-        same_attrs(&a->u.kv, &b->u.kv);
-        break;
-    default:
-        break;
-    }
-}
-
-static void same_u64s(const uint64_t *a, uint32_t na, const uint64_t *b, uint32_t nb)
-{
-    assert_int_equal(na, nb);
-    for (uint32_t i = 0; i < na; i++)
-        assert_int_equal(a[i], b[i]);
-}
-
-static void same_doubles(const double *a, uint32_t na, const double *b, uint32_t nb)
-{
-    assert_int_equal(na, nb);
-    for (uint32_t i = 0; i < na; i++)
-        same_double(a[i], b[i], "bound");
+    assert_int_equal(a->n, b->n);
+    for (uint32_t i = 0; i < a->n; i++)
+        same_double(a->items[i], b->items[i], "bound");
 }
 
 static void same_point(const lt_metric *m, uint32_t i, const lt_metric *o)
 {
     const lt_point_head *ha = model_metric_point(m, i), *hb = model_metric_point(o, i);
-    same_attrs(&ha->attrs, &hb->attrs);
+    eq_attrs(&ha->attrs, &hb->attrs);
     assert_int_equal(ha->start_time_unix_nano, hb->start_time_unix_nano);
     assert_int_equal(ha->time_unix_nano, hb->time_unix_nano);
     assert_int_equal(ha->flags, hb->flags);
@@ -188,9 +166,8 @@ static void same_point(const lt_metric *m, uint32_t i, const lt_metric *o)
         same_double(a->sum, b->sum, "sum");
         same_double(a->min, b->min, "min");
         same_double(a->max, b->max, "max");
-        same_u64s(a->bucket_counts, a->n_bucket_counts, b->bucket_counts, b->n_bucket_counts);
-        same_doubles(a->explicit_bounds, a->n_explicit_bounds, b->explicit_bounds,
-                     b->n_explicit_bounds);
+        same_u64s(&a->bucket_counts, &b->bucket_counts);
+        same_doubles(&a->explicit_bounds, &b->explicit_bounds);
         break;
     }
     case LT_METRIC_EXP_HISTOGRAM: {
@@ -207,19 +184,19 @@ static void same_point(const lt_metric *m, uint32_t i, const lt_metric *o)
         assert_int_equal(a->zero_count, b->zero_count);
         same_double(a->zero_threshold, b->zero_threshold, "zero threshold");
         assert_int_equal(a->positive.offset, b->positive.offset);
-        same_u64s(a->positive.counts, a->positive.n, b->positive.counts, b->positive.n);
+        same_u64s(&a->positive.counts, &b->positive.counts);
         assert_int_equal(a->negative.offset, b->negative.offset);
-        same_u64s(a->negative.counts, a->negative.n, b->negative.counts, b->negative.n);
+        same_u64s(&a->negative.counts, &b->negative.counts);
         break;
     }
     case LT_METRIC_SUMMARY: {
         const lt_summary_point *a = &m->points.summary[i], *b = &o->points.summary[i];
         assert_int_equal(a->count, b->count);
         same_double(a->sum, b->sum, "sum");
-        assert_int_equal(a->n_quantiles, b->n_quantiles);
-        for (uint32_t q = 0; q < a->n_quantiles; q++) {
-            same_double(a->quantiles[q].quantile, b->quantiles[q].quantile, "quantile");
-            same_double(a->quantiles[q].value, b->quantiles[q].value, "quantile value");
+        assert_int_equal(a->quantiles.n, b->quantiles.n);
+        for (uint32_t q = 0; q < a->quantiles.n; q++) {
+            same_double(a->quantiles.items[q].quantile, b->quantiles.items[q].quantile, "quantile");
+            same_double(a->quantiles.items[q].value, b->quantiles.items[q].value, "quantile value");
         }
         break;
     }
@@ -235,16 +212,12 @@ static void same_batch(const lt_metric_batch *a, const lt_metric_batch *b)
     assert_int_equal(a->rejected, b->rejected);
     for (uint32_t i = 0; i < a->n_rm; i++) {
         const lt_resource_metrics *ra = &a->rm[i], *rb = &b->rm[i];
-        same_attrs(&ra->resource.attrs, &rb->resource.attrs);
-        assert_int_equal(ra->resource.dropped_attributes_count,
-                         rb->resource.dropped_attributes_count);
+        eq_resource(&ra->resource, &rb->resource);
         same_str(ra->schema_url, rb->schema_url, "resource schema_url");
         assert_int_equal(ra->n_scopes, rb->n_scopes);
         for (uint32_t j = 0; j < ra->n_scopes; j++) {
             const lt_scope_metrics *sa = &ra->scopes[j], *sb = &rb->scopes[j];
-            same_str(sa->scope.name, sb->scope.name, "scope name");
-            same_str(sa->scope.version, sb->scope.version, "scope version");
-            same_attrs(&sa->scope.attrs, &sb->scope.attrs);
+            eq_scope(&sa->scope, &sb->scope);
             same_str(sa->schema_url, sb->schema_url, "scope schema_url");
             assert_int_equal(sa->n_metrics, sb->n_metrics);
             for (uint32_t k = 0; k < sa->n_metrics; k++) {
@@ -255,7 +228,7 @@ static void same_batch(const lt_metric_batch *a, const lt_metric_batch *b)
                 assert_int_equal(ma->type, mb->type);
                 assert_int_equal(ma->temporality, mb->temporality);
                 assert_int_equal(ma->monotonic, mb->monotonic);
-                same_attrs(&ma->metadata, &mb->metadata);
+                eq_attrs(&ma->metadata, &mb->metadata);
                 assert_int_equal(ma->n_points, mb->n_points);
                 for (uint32_t p = 0; p < ma->n_points; p++)
                     same_point(ma, p, mb);
@@ -347,10 +320,10 @@ static void check_capture_values(const lt_metric_batch *b, uint32_t temporality)
     assert_int_equal(m->type, LT_METRIC_HISTOGRAM);
     assert_int_equal(m->temporality, temporality);
     const lt_histogram_point *hp = &m->points.histogram[find_point(m, "http.route", "/v1/chat")];
-    static const uint64_t counts[] = {1, 0, 2, 0, 0, 1, 0, 1, 1};
-    static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
-    same_u64s(hp->bucket_counts, hp->n_bucket_counts, counts, 9);
-    same_doubles(hp->explicit_bounds, hp->n_explicit_bounds, bounds, 8);
+    static uint64_t counts[] = {1, 0, 2, 0, 0, 1, 0, 1, 1};
+    static double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+    same_u64s(&hp->bucket_counts, &(lt_u64s){counts, 9});
+    same_doubles(&hp->explicit_bounds, &(lt_doubles){bounds, 8});
     assert_int_equal(hp->count, 6);
     assert_true(hp->has_sum && hp->has_min && hp->has_max);
     assert_true(fabs(hp->sum - 4.427) < 1e-9);
@@ -364,8 +337,8 @@ static void check_capture_values(const lt_metric_batch *b, uint32_t temporality)
     assert_int_equal(ep->count, 6);
     assert_int_equal(ep->zero_count, 1);
     uint64_t pos = 0;
-    for (uint32_t i = 0; i < ep->positive.n; i++)
-        pos += ep->positive.counts[i];
+    for (uint32_t i = 0; i < ep->positive.counts.n; i++)
+        pos += ep->positive.counts.items[i];
     assert_int_equal(pos, 5);
     assert_true(ep->scale > 0 && ep->positive.offset > 0);
     same_double(ep->sum, 0 + 120 + 480 + 480 + 4096 + 65536, "exp sum");
@@ -398,15 +371,11 @@ static void test_capture_pb_json_same(void **state)
                 {"delta.pb", "delta.json", LT_TEMPORALITY_DELTA}};
     for (size_t i = 0; i < 2; i++) {
         keep k = {0};
-        size_t np, nj;
-        uint8_t *pb = capture(caps[i].pb, &np), *js = capture(caps[i].json, &nj);
         lt_metric_batch bp, bj;
-        assert_int_equal(decode(&k, OTLP_PROTOBUF, pb, np, &bp), 0);
-        assert_int_equal(decode(&k, OTLP_JSON, js, nj, &bj), 0);
+        load(&k, CAPTURES, caps[i].pb, &bp);
+        load(&k, CAPTURES, caps[i].json, &bj);
         check_capture_values(&bp, caps[i].temporality);
         same_batch(&bp, &bj);
-        free(pb);
-        free(js);
         keep_free(&k);
     }
 }
@@ -446,19 +415,15 @@ static void roundtrip(const lt_metric_batch *b)
     keep_free(&k);
 }
 
-static void roundtrip_file(const char *path, otlp_format f, size_t *points)
+static void roundtrip_file(const char *dir, const char *name, size_t *points)
 {
-    size_t n;
-    uint8_t *d = read_all(path, &n);
     keep k = {0};
     lt_metric_batch b;
-    int rc = decode(&k, f, d, n, &b);
-    if (rc) fail_msg("%s: %s", path, lt_strerror(rc));
+    load(&k, dir, name, &b);
     assert_true(b.n_points > 0);
     *points += b.n_points;
     roundtrip(&b);
     keep_free(&k);
-    free(d);
 }
 
 static void test_roundtrip_captures(void **state)
@@ -467,22 +432,16 @@ static void test_roundtrip_captures(void **state)
     size_t points = 0;
     static const char *const names[] = {"cumulative.pb", "cumulative.json", "delta.pb",
                                         "delta.json"};
-    for (size_t i = 0; i < 4; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/tests/data/metrics/%s", LT_SOURCE_DIR, names[i]);
-        roundtrip_file(path, strstr(names[i], ".json") ? OTLP_JSON : OTLP_PROTOBUF, &points);
-    }
+    for (size_t i = 0; i < 4; i++)
+        roundtrip_file(CAPTURES, names[i], &points);
     /* the metrics the OpenAI instrumentation sent with the shared trace fixtures */
     static const char *const fixtures[] = {
         "otel/rag-proto/0003-metrics.pb",          "otel/rag-json/0003-metrics.json",
         "otel/batch-grpc/0004-metrics.grpc.bin",   "otel/streaming-grpc/0009-metrics.grpc.bin",
         "otel/multi-agent-json/0006-metrics.json", "otel/errors-proto/0010-metrics.pb",
     };
-    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/otlp/%s", LT_FIXTURES, fixtures[i]);
-        roundtrip_file(path, strstr(fixtures[i], ".json") ? OTLP_JSON : OTLP_PROTOBUF, &points);
-    }
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++)
+        roundtrip_file(FIXTURES, fixtures[i], &points);
     print_message("round trips: %zu data points\n", points);
 }
 
@@ -535,8 +494,8 @@ static void test_roundtrip_all_fields(void **state)
     const lt_metric *e = find_metric(&b, "e");
     assert_int_equal(e->points.exp_histogram[0].scale, -3);
     assert_int_equal(e->points.exp_histogram[0].positive.offset, -5);
-    assert_int_equal(e->points.exp_histogram[0].positive.counts[1], UINT64_MAX);
-    assert_int_equal(find_metric(&b, "q")->points.summary[0].n_quantiles, 3);
+    assert_int_equal(e->points.exp_histogram[0].positive.counts.items[1], UINT64_MAX);
+    assert_int_equal(find_metric(&b, "q")->points.summary[0].quantiles.n, 3);
     assert_int_equal(find_metric(&b, "empty")->type, LT_METRIC_GAUGE);
     assert_int_equal(find_metric(&b, "none")->type, LT_METRIC_NONE);
     roundtrip(&b);
@@ -615,16 +574,22 @@ static void encode_read(const lt_metric_batch *b, const promrw_metrics_opts *o,
     buf_free(&raw);
 }
 
+/* Loads dir/name and writes it as remote write with default options, read back. */
+static void load_rw(keep *k, const char *dir, const char *name, lt_metric_batch *b,
+                    promrw_metrics_result *res, prw_request *r)
+{
+    load(k, dir, name, b);
+    encode_read(b, NULL, res, r);
+}
+
 #define JI "instance=\"checkout-7f9c\",job=\"shop/checkout\""
 
 static void test_promrw_capture(void **state)
 {
     (void)state;
     keep k = {0};
-    size_t n;
-    uint8_t *pb = capture("cumulative.pb", &n);
     lt_metric_batch b;
-    assert_int_equal(decode(&k, OTLP_PROTOBUF, pb, n, &b), 0);
+    load(&k, CAPTURES, "cumulative.pb", &b);
     /* every point of the capture has the same time: the collection's */
     uint64_t t = b.rm[0].scopes[0].metrics[0].points.histogram[0].h.time_unix_nano;
     size_t want_series = 1; /* target_info */
@@ -634,7 +599,7 @@ static void test_promrw_capture(void **state)
             assert_int_equal(model_metric_point(m, p)->time_unix_nano, t);
             if (m->type == LT_METRIC_HISTOGRAM)
                 want_series += 1 + m->points.histogram[p].has_sum +
-                               m->points.histogram[p].n_explicit_bounds + 1;
+                               m->points.histogram[p].explicit_bounds.n + 1;
             else if (m->type != LT_METRIC_EXP_HISTOGRAM)
                 want_series++;
         }
@@ -723,8 +688,6 @@ static void test_promrw_capture(void **state)
     assert_int_equal(res.series, want_series - 1);
     expect(&r, "llm_cache_hit_ratio{cache=\"prompt\",cluster=\"eu-1\"," JI "}", 0.875, ts);
     prw_free(&r);
-
-    free(pb);
     keep_free(&k);
 }
 
@@ -732,13 +695,10 @@ static void test_promrw_delta_dropped(void **state)
 {
     (void)state;
     keep k = {0};
-    size_t n;
-    uint8_t *pb = capture("delta.pb", &n);
     lt_metric_batch b;
-    assert_int_equal(decode(&k, OTLP_PROTOBUF, pb, n, &b), 0);
     promrw_metrics_result res;
     prw_request r;
-    encode_read(&b, NULL, &res, &r);
+    load_rw(&k, CAPTURES, "delta.pb", &b, &res, &r);
     /* only the gauges (5 points) and target_info; every sum and histogram point dropped */
     assert_int_equal(res.series, 6);
     assert_int_equal(res.dropped, b.n_points - 5);
@@ -749,7 +709,6 @@ static void test_promrw_delta_dropped(void **state)
         assert_null(strstr(name, "_bucket"));
     }
     prw_free(&r);
-    free(pb);
     keep_free(&k);
 }
 
@@ -757,16 +716,11 @@ static void test_promrw_delta_dropped(void **state)
 static void test_promrw_fixtures(void **state)
 {
     (void)state;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/otlp/otel/rag-proto/0003-metrics.pb", LT_FIXTURES);
-    size_t n;
-    uint8_t *d = read_all(path, &n);
     keep k = {0};
     lt_metric_batch b;
-    assert_int_equal(decode(&k, OTLP_PROTOBUF, d, n, &b), 0);
     promrw_metrics_result res;
     prw_request r;
-    encode_read(&b, NULL, &res, &r);
+    load_rw(&k, FIXTURES, "otel/rag-proto/0003-metrics.pb", &b, &res, &r);
     assert_int_equal(res.dropped, 0);
     const lt_metric *m = find_metric(&b, "gen_ai.client.token.usage");
     size_t checked = 0;
@@ -791,7 +745,6 @@ static void test_promrw_fixtures(void **state)
     }
     assert_int_equal(checked, m->n_points);
     prw_free(&r);
-    free(d);
     keep_free(&k);
 }
 
@@ -871,22 +824,26 @@ static void test_promrw_labels(void **state)
     /* attribute values as text: doubles as Go writes them for OTel, bytes, maps */
     rw("",
        "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"1000000\",\"asInt\":"
-       "\"1\",\"attributes\":[" ATTR("a", "{\"doubleValue\":1e-7}") "," ATTR("b", "{\"doubleValue\""
-                                                                                  ":1e21}") "," ATTR(
-           "c", "{\"doubleValue\":100}") "," ATTR("d",
-                                                  "{"
-                                                  "\"doubleV"
-                                                  "alue\":"
-                                                  "0."
-                                                  "000001}") "," ATTR("e", "{\"bytesValue\":\"AP8="
-                                                                           "\"}") "," ATTR("f",
-                                                                                           "{\"bool"
-                                                                                           "Value\""
-                                                                                           ":false"
-                                                                                           "}") "," ATTR("g",
-                                                                                                         "{\"kvlistValue\":{\"values\":[" ATTR(
-                                                                                                             "x",
-                                                                                                             STR("y")) "]}}") "]}]}}",
+       "\"1\",\"attributes\":[" ATTR("a", "{\"doubleValue\":1e-7}") "," ATTR(
+           "b",
+           "{\"doubleValue\""
+           ":1e21}") "," ATTR("c",
+                              "{\"doubleValue\":100}") "," ATTR("d",
+                                                                "{"
+                                                                "\"doubleV"
+                                                                "alue\":"
+                                                                "0."
+                                                                "000001}") "," ATTR("e",
+                                                                                    "{\"bytesValue"
+                                                                                    "\":\"AP8="
+                                                                                    "\"}") "," ATTR("f",
+                                                                                                    "{\"bool"
+                                                                                                    "Value\""
+                                                                                                    ":false"
+                                                                                                    "}") "," ATTR("g",
+                                                                                                                  "{\"kvlistValue\":{\"values\":[" ATTR(
+                                                                                                                      "x",
+                                                                                                                      STR("y")) "]}}") "]}]}}",
        NULL, &res, &r);
     expect(&r,
            "g{a=\"1e-7\",b=\"1e+21\",c=\"100\",d=\"0.000001\",e=\"AP8=\",f=\"false\",g=\"{"
@@ -1025,6 +982,16 @@ static void w_bytes(lt_buf *b, uint32_t field, const void *p, size_t n)
     buf_append(b, p, n);
 }
 
+/* A field of this wire type with a small payload of that type. */
+static void w_any(lt_buf *b, uint32_t field, int wt)
+{
+    w_tag(b, field, wt);
+    if (wt == 0) w_varint(b, 1);
+    if (wt == 1) buf_append(b, "12345678", 8);
+    if (wt == 2) w_varint(b, 0);
+    if (wt == 5) buf_append(b, "1234", 4);
+}
+
 /* Wraps the metric bytes m into a whole request (resource_metrics / scope_metrics). */
 static void wrap(lt_buf *req, const lt_buf *metric)
 {
@@ -1055,6 +1022,20 @@ static int pb_decode(keep *k, const lt_buf *b, lt_metric_batch *out)
     return decode(k, OTLP_PROTOBUF, b->data, b->len, out);
 }
 
+/* Decodes a request of one point (in the data member data_field) that holds the message
+ * sub as its field point_field. */
+static int point_with_sub(keep *k, uint32_t data_field, uint32_t point_field, const lt_buf *sub)
+{
+    lt_buf pt = {0}, req = {0};
+    lt_metric_batch b;
+    w_bytes(&pt, point_field, sub->data, sub->len);
+    one_point(&req, data_field, &pt, NULL);
+    int rc = pb_decode(k, &req, &b);
+    buf_free(&pt);
+    buf_free(&req);
+    return rc;
+}
+
 static void test_pb_packed_and_unpacked(void **state)
 {
     (void)state;
@@ -1076,10 +1057,10 @@ static void test_pb_packed_and_unpacked(void **state)
     one_point(&req, 9, &pt, NULL);
     assert_int_equal(pb_decode(&k, &req, &b), 0);
     const lt_histogram_point *hp = &b.rm[0].scopes[0].metrics[0].points.histogram[0];
-    static const uint64_t want[] = {1, 2, 3, 4};
-    same_u64s(hp->bucket_counts, hp->n_bucket_counts, want, 4);
-    assert_int_equal(hp->n_explicit_bounds, 1);
-    same_double(hp->explicit_bounds[0], 2.5, "bound");
+    static uint64_t want[] = {1, 2, 3, 4};
+    same_u64s(&hp->bucket_counts, &(lt_u64s){want, 4});
+    assert_int_equal(hp->explicit_bounds.n, 1);
+    same_double(hp->explicit_bounds.items[0], 2.5, "bound");
     /* a packed fixed64 payload of 7 bytes */
     buf_reset(&pt);
     w_bytes(&pt, 6, "1234567", 7);
@@ -1103,15 +1084,12 @@ static void test_pb_packed_and_unpacked(void **state)
     const lt_exp_histogram_point *ep = &b.rm[0].scopes[0].metrics[0].points.exp_histogram[0];
     assert_int_equal(ep->positive.offset, -5);
     assert_int_equal(ep->scale, -3);
-    static const uint64_t wantx[] = {1, 150, 7};
-    same_u64s(ep->positive.counts, ep->positive.n, wantx, 3);
+    static uint64_t wantx[] = {1, 150, 7};
+    same_u64s(&ep->positive.counts, &(lt_u64s){wantx, 3});
     /* a packed varint that does not end */
     buf_reset(&bk);
     w_bytes(&bk, 2, "\x01\x96", 2);
-    buf_reset(&pt);
-    w_bytes(&pt, 9, bk.data, bk.len);
-    one_point(&req, 10, &pt, NULL);
-    assert_int_equal(pb_decode(&k, &req, &b), LT_EINVAL);
+    assert_int_equal(point_with_sub(&k, 10, 9, &bk), LT_EINVAL);
     buf_free(&bk);
     buf_free(&bk2);
     buf_free(&pt);
@@ -1144,12 +1122,7 @@ static void test_pb_wrong_wire_types(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         buf_reset(&m);
         buf_reset(&data);
-        lt_buf *into = cases[i].data_field ? &data : &m;
-        w_tag(into, cases[i].field, cases[i].wt);
-        if (cases[i].wt == 0) w_varint(into, 1);
-        if (cases[i].wt == 1) buf_append(into, "12345678", 8);
-        if (cases[i].wt == 2) w_varint(into, 0);
-        if (cases[i].wt == 5) buf_append(into, "1234", 4);
+        w_any(cases[i].data_field ? &data : &m, cases[i].field, cases[i].wt);
         if (cases[i].data_field) w_bytes(&m, cases[i].data_field, data.data, data.len);
         wrap(&req, &m);
         int rc = pb_decode(&k, &req, &b);
@@ -1178,29 +1151,18 @@ static void test_pb_wrong_wire_types(void **state)
     lt_buf pt = {0};
     for (size_t i = 0; i < sizeof pcases / sizeof pcases[0]; i++) {
         buf_reset(&pt);
-        w_tag(&pt, pcases[i].field, pcases[i].wt);
-        if (pcases[i].wt == 0) w_varint(&pt, 1);
-        if (pcases[i].wt == 1) buf_append(&pt, "12345678", 8);
-        if (pcases[i].wt == 2) w_varint(&pt, 0);
-        if (pcases[i].wt == 5) buf_append(&pt, "1234", 4);
+        w_any(&pt, pcases[i].field, pcases[i].wt);
         one_point(&req, pcases[i].data_field, &pt, NULL);
         int rc = pb_decode(&k, &req, &b);
         if (rc != LT_EINVAL) fail_msg("point case %zu: %s", i, lt_strerror(rc));
     }
     /* a quantile's value as varint; a Buckets offset as bytes */
     lt_buf q = {0};
-    w_tag(&q, 2, 0);
-    w_varint(&q, 1);
-    buf_reset(&pt);
-    w_bytes(&pt, 6, q.data, q.len);
-    one_point(&req, 11, &pt, NULL);
-    assert_int_equal(pb_decode(&k, &req, &b), LT_EINVAL);
+    w_any(&q, 2, 0);
+    assert_int_equal(point_with_sub(&k, 11, 6, &q), LT_EINVAL);
     buf_reset(&q);
-    w_bytes(&q, 1, "", 0);
-    buf_reset(&pt);
-    w_bytes(&pt, 9, q.data, q.len);
-    one_point(&req, 10, &pt, NULL);
-    assert_int_equal(pb_decode(&k, &req, &b), LT_EINVAL);
+    w_any(&q, 1, 2);
+    assert_int_equal(point_with_sub(&k, 10, 9, &q), LT_EINVAL);
     buf_free(&q);
     buf_free(&pt);
     buf_free(&m);
@@ -1303,6 +1265,20 @@ static void test_pb_fields(void **state)
     keep_free(&k);
 }
 
+/* Decodes a request whose one metric is metric_fmt with fragment in place of its %s; the
+ * decoder must return want. */
+static void json_case(keep *k, const char *metric_fmt, const char *fragment, int want,
+                      lt_metric_batch *b)
+{
+    lt_buf metric = {0}, j = {0};
+    buf_printf(&metric, metric_fmt, fragment);
+    buf_printf(&j, "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[%s]}]}]}", metric.data);
+    int rc = decode_json(k, j.data, b);
+    if (rc != want) fail_msg("%s: %s", metric.data, lt_strerror(rc));
+    buf_free(&metric);
+    buf_free(&j);
+}
+
 static void test_json_rules(void **state)
 {
     (void)state;
@@ -1320,20 +1296,13 @@ static void test_json_rules(void **state)
         {"{\"exemplars\":[{\"asDouble\":1,\"spanId\":\"zz\"}],\"count\":\"1e3\"}", 0},
         {"{\"bucketCounts\":[null,\"2\"],\"sum\":null}", 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lt_buf j = {0};
-        buf_printf(&j,
-                   "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"h\","
-                   "\"histogram\":{\"dataPoints\":[%s]}}]}]}]}",
-                   cases[i].point);
-        int rc = decode_json(&k, j.data, &b);
-        if (rc != cases[i].rc) fail_msg("%s: %s", cases[i].point, lt_strerror(rc));
-        buf_free(&j);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        json_case(&k, "{\"name\":\"h\",\"histogram\":{\"dataPoints\":[%s]}}", cases[i].point,
+                  cases[i].rc, &b);
     /* the last case: a null count is 0, an absent sum is no sum */
     const lt_histogram_point *hp = &b.rm[0].scopes[0].metrics[0].points.histogram[0];
-    assert_int_equal(hp->n_bucket_counts, 2);
-    assert_int_equal(hp->bucket_counts[0], 0);
+    assert_int_equal(hp->bucket_counts.n, 2);
+    assert_int_equal(hp->bucket_counts.items[0], 0);
     assert_false(hp->has_sum);
     /* int32 fields, enums as integers only */
     static const struct {
@@ -1349,19 +1318,11 @@ static void test_json_rules(void **state)
         {"\"gauge\":{\"dataPoints\":[{\"asInt\":1.5}]}", LT_EINVAL},
         {"\"summary\":{\"dataPoints\":[{\"quantileValues\":[{\"quantile\":\"0.5\"},null]}]}", 0},
     };
-    for (size_t i = 0; i < sizeof mcases / sizeof mcases[0]; i++) {
-        lt_buf j = {0};
-        buf_printf(&j,
-                   "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"m\",%s}]"
-                   "}]}]}",
-                   mcases[i].metric);
-        int rc = decode_json(&k, j.data, &b);
-        if (rc != mcases[i].rc) fail_msg("%s: %s", mcases[i].metric, lt_strerror(rc));
-        buf_free(&j);
-    }
+    for (size_t i = 0; i < sizeof mcases / sizeof mcases[0]; i++)
+        json_case(&k, "{\"name\":\"m\",%s}", mcases[i].metric, mcases[i].rc, &b);
     const lt_summary_point *sp = &b.rm[0].scopes[0].metrics[0].points.summary[0];
-    assert_int_equal(sp->n_quantiles, 2);
-    same_double(sp->quantiles[0].quantile, 0.5, "quantile");
+    assert_int_equal(sp->quantiles.n, 2);
+    same_double(sp->quantiles.items[0].quantile, 0.5, "quantile");
     keep_free(&k);
 }
 

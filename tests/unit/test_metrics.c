@@ -763,9 +763,8 @@ static char *request(const char *resource_attrs, const char *metrics)
     return b.data;
 }
 
-#define SVC "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"api\"}}"
-#define ATTR(k, v) "{\"key\":\"" k "\",\"value\":" v "}"
 #define STR(s) "{\"stringValue\":\"" s "\"}"
+#define SVC "{\"key\":\"service.name\",\"value\":" STR("api") "}"
 
 static void rw(const char *res_attrs, const char *metrics, const promrw_metrics_opts *o,
                promrw_metrics_result *res, prw_request *r)
@@ -780,6 +779,34 @@ static void rw(const char *res_attrs, const char *metrics, const promrw_metrics_
     keep_free(&k);
 }
 
+/* A KeyValue list in OTLP/JSON from pairs of key and AnyValue JSON (free the result). */
+static char *kvs(const char *const (*kv)[2], size_t n)
+{
+    lt_buf b = {0};
+    buf_putc(&b, 0); /* an empty list is "" */
+    b.len = 0;
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s{\"key\":\"%s\",\"value\":%s}", i ? "," : "", kv[i][0], kv[i][1]);
+    return b.data;
+}
+
+/* A gauge "g" with one point per time (ms, value = its index + 1) and the attributes of
+ * the first point. */
+static char *gauge(const char *const (*kv)[2], size_t n, const int *ms, size_t points)
+{
+    char *attrs = kvs(kv, n);
+    lt_buf b = {0};
+    buf_append_c(&b, "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[");
+    for (size_t i = 0; i < points; i++)
+        buf_printf(&b, "%s{\"timeUnixNano\":\"%d000000\",\"asInt\":\"%zu\",\"attributes\":[%s]}",
+                   i ? "," : "", ms[i], i + 1, i ? "" : attrs);
+    buf_append_c(&b, "]}}");
+    free(attrs);
+    return b.data;
+}
+
+#define N(a) (sizeof(a) / sizeof(a)[0])
+
 static void test_promrw_labels(void **state)
 {
     (void)state;
@@ -787,16 +814,20 @@ static void test_promrw_labels(void **state)
     prw_request r;
     /* attributes Prometheus names alike merge in the order of their keys, a repeated value
      * once; an empty value is no label; le and __name__ attributes give way */
-    rw(SVC,
-       "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"5000000\","
-       "\"asInt\":\"1\",\"attributes\":[" ATTR("a_b", STR("2")) "," ATTR("a.b", STR("1")) "," ATTR("a-b", STR("1")) "," ATTR(
-           "empty",
-           STR("")) "," ATTR("__name__",
-                             STR("x")) "," ATTR("9lives",
-                                                "{\"intValue\":\"-5\"}") "," ATTR("r\xc3\xa9gion",
-                                                                                  STR("eu")) "," ATTR("service.name",
-                                                                                                      STR("attr")) "]}]}}",
-       NULL, &res, &r);
+    static const char *const merged[][2] = {
+        {"a_b", STR("2")},
+        {"a.b", STR("1")},
+        {"a-b", STR("1")},
+        {"empty", STR("")},
+        {"__name__", STR("x")},
+        {"9lives", "{\"intValue\":\"-5\"}"},
+        {"r\xc3\xa9gion", STR("eu")},
+        {"service.name", STR("attr")},
+    };
+    static const int t5[] = {5}, t79[] = {7, 9}, t1[] = {1};
+    char *m = gauge(merged, N(merged), t5, 1);
+    rw(SVC, m, NULL, &res, &r);
+    free(m);
     assert_int_equal(r.n, 1); /* no target_info: the resource has no other attribute */
     expect(&r, "g{a_b=\"1;2\",job=\"api\",key_9lives=\"-5\",r_gion=\"eu\",service_name=\"attr\"}",
            1, 5);
@@ -804,16 +835,20 @@ static void test_promrw_labels(void **state)
 
     /* job = namespace/name, instance; target_info with the rest; external labels only where
      * nothing else took the name */
+    static const char *const resource[][2] = {
+        {"service.name", STR("api")},        {"service.namespace", STR("shop")},
+        {"service.instance.id", STR("i-1")}, {"host.name", STR("h")},
+        {"cores", "{\"intValue\":\"8\"}"},
+    };
+    static const char *const kv[][2] = {{"k", STR("v")}};
     promrw_label ext[] = {{"env", "prod"}, {"k", "ext"}, {"instance", "ext"}};
     promrw_metrics_opts o = {.external_labels = ext, .n_external_labels = 3};
-    rw(SVC "," ATTR("service.namespace", STR("shop")) "," ATTR(
-           "service.instance.id",
-           STR("i-1")) "," ATTR("host.name", STR("h")) "," ATTR("cores", "{\"intValue\":\"8\"}"),
-       "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"7000000\",\"asDouble\":"
-       "1.5,\"attributes\":[" ATTR("k", STR("v")) "]},{\"timeUnixNano\":\"9000000\","
-                                                  "\"asDouble\":2}]}}",
-       &o, &res, &r);
-    expect(&r, "g{env=\"prod\",instance=\"i-1\",job=\"shop/api\",k=\"v\"}", 1.5, 7);
+    char *res_attrs = kvs(resource, N(resource));
+    m = gauge(kv, 1, t79, 2);
+    rw(res_attrs, m, &o, &res, &r);
+    free(m);
+    free(res_attrs);
+    expect(&r, "g{env=\"prod\",instance=\"i-1\",job=\"shop/api\",k=\"v\"}", 1, 7);
     expect(&r, "g{env=\"prod\",instance=\"i-1\",job=\"shop/api\",k=\"ext\"}", 2, 9);
     expect(&r,
            "target_info{cores=\"8\",env=\"prod\",host_name=\"h\",instance=\"i-1\",job=\"shop/"
@@ -822,29 +857,18 @@ static void test_promrw_labels(void **state)
     prw_free(&r);
 
     /* attribute values as text: doubles as Go writes them for OTel, bytes, maps */
-    rw("",
-       "{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"1000000\",\"asInt\":"
-       "\"1\",\"attributes\":[" ATTR("a", "{\"doubleValue\":1e-7}") "," ATTR(
-           "b",
-           "{\"doubleValue\""
-           ":1e21}") "," ATTR("c",
-                              "{\"doubleValue\":100}") "," ATTR("d",
-                                                                "{"
-                                                                "\"doubleV"
-                                                                "alue\":"
-                                                                "0."
-                                                                "000001}") "," ATTR("e",
-                                                                                    "{\"bytesValue"
-                                                                                    "\":\"AP8="
-                                                                                    "\"}") "," ATTR("f",
-                                                                                                    "{\"bool"
-                                                                                                    "Value\""
-                                                                                                    ":false"
-                                                                                                    "}") "," ATTR("g",
-                                                                                                                  "{\"kvlistValue\":{\"values\":[" ATTR(
-                                                                                                                      "x",
-                                                                                                                      STR("y")) "]}}") "]}]}}",
-       NULL, &res, &r);
+    static const char *const values[][2] = {
+        {"a", "{\"doubleValue\":1e-7}"},
+        {"b", "{\"doubleValue\":1e21}"},
+        {"c", "{\"doubleValue\":100}"},
+        {"d", "{\"doubleValue\":0.000001}"},
+        {"e", "{\"bytesValue\":\"AP8=\"}"},
+        {"f", "{\"boolValue\":false}"},
+        {"g", "{\"kvlistValue\":{\"values\":[{\"key\":\"x\",\"value\":" STR("y") "}]}}"},
+    };
+    m = gauge(values, N(values), t1, 1);
+    rw("", m, NULL, &res, &r);
+    free(m);
     expect(&r,
            "g{a=\"1e-7\",b=\"1e+21\",c=\"100\",d=\"0.000001\",e=\"AP8=\",f=\"false\",g=\"{"
            "\"x\":\"y\"}\"}",

@@ -13,7 +13,8 @@
 #            bodies for fuzz_gzip, protobuf bodies in a gRPC frame behind three zero bytes
 #            of options for fuzz_grpc, tests/data/config/*.yaml and the JSON bodies for
 #            fuzz_config, tests/data/ottl/* (a context byte, then a statement) for
-#            fuzz_ottl, all bodies for any other target);
+#            fuzz_ottl, the captures of tests/data/metrics and the *-metrics.* fixture
+#            bodies for fuzz_metrics, all bodies for any other target);
 #            a missing fuzz binary is a failure; crashes are kept in build-fuzz/artifacts/
 #   lint     banned calls (sprintf strcpy strcat gets atoi atol) in src/, and
 #            clang-format --dry-run --Werror over the C sources of src/ tests/ bench/
@@ -37,7 +38,7 @@ STEPS="${LT_STEPS:-release asan tsan fuzz lint}"
 FIXTURES="${LT_FIXTURES:-$ROOT/../shared/fixtures}"
 # Fuzz targets that must exist (besides any tests/fuzz/fuzz_*.c): the decoders of every
 # byte that arrives from the network, and of the configuration.
-REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai fuzz_grpc fuzz_config fuzz_ottl)
+REQUIRED_FUZZERS=(fuzz_pb fuzz_json fuzz_gzip fuzz_genai fuzz_grpc fuzz_config fuzz_ottl fuzz_metrics)
 
 PASSED=0
 FAILED=0
@@ -160,6 +161,7 @@ seed_corpus() { # target dir
     fuzz_config) list="$(find "$ROOT/tests/data/config" -type f -name '*.yaml' | sort)"$'\n'"$jsons" ;;
     fuzz_grpc) list="$pbs" ;;
     fuzz_ottl) list="$(find "$ROOT/tests/data/ottl" -type f | sort)" ;;
+    fuzz_metrics) list="$(find "$ROOT/tests/data/metrics" -maxdepth 1 -type f \( -name '*.pb' -o -name '*.json' \) ! -name 'package*.json' | sort)"$'\n'"$(find "$FIXTURES/otlp" -type f -name '*-metrics.*' ! -name '*.meta.json' | sort)" ;;
     *) list="$pbs"$'\n'"$jsons" ;;
   esac
   while IFS= read -r f; do

@@ -1,7 +1,8 @@
 /* pb.h — the OTLP protobuf wire form of the model (opentelemetry-proto v1.x).
  *
- * Decoders read ExportTraceServiceRequest / ExportLogsServiceRequest (and the inner
- * messages on their own, which is how the store keeps rows) into an arena. Strings and
+ * Decoders read ExportTraceServiceRequest / ExportLogsServiceRequest /
+ * ExportMetricsServiceRequest (and the inner trace and log messages on their own, which is
+ * how the store keeps rows) into an arena. Strings and
  * bytes are slices of the input, which must outlive the result. Unknown fields are skipped
  * by wire type; field 1000 (the pre-0.19 instrumentation_library_spans / _logs) is read as
  * scope_spans / scope_logs. String fields must be valid UTF-8 (proto3).
@@ -30,12 +31,23 @@
  *   AnyValue oneof keeps its last member). Profiles-only fields (KeyValue.key_strindex,
  *   AnyValue.string_value_strindex) and Resource.entity_refs are skipped.
  * - uint32 and enum fields keep the low 32 bits of the varint, as proto3 does.
+ * - Metrics (model/metrics.h): the limits of metrics.h apply too (metrics and data points
+ *   count as items; MODEL_MAX_BUCKETS per repeated field of a data point). Repeated
+ *   numbers (bucket_counts, explicit_bounds, exponential bucket counts) are read packed or
+ *   not, as proto3 requires; a packed fixed64 payload that is not a multiple of 8 bytes is
+ *   LT_EINVAL. Metric.data is a oneof: the last member sent replaces any earlier one; an
+ *   exponential histogram's Buckets sent twice merge (offset replaced, counts appended).
+ *   Exemplars are checked for their wire type and not kept. A metric without a name is
+ *   dropped and its data points counted in batch->rejected.
  *
  * Details of the encoders: an AnyValue member is written even at its default (int 0,
  * false, "" stay typed); an EMPTY value is an empty AnyValue in an array and omitted as a
  * KeyValue's value or a log body; ids are written when not all zero; parent_span_id when
- * has_parent. On LT_ENOMEM the buffer is cut back to its length before the call (and
- * keeps oom set). */
+ * has_parent. Metrics: the data member of a metric is written when its type is set, even
+ * without points; a NumberDataPoint's value, and the optional sum, min and max of the
+ * histograms, whenever they are set (also at 0); other doubles when their bits are not
+ * those of +0.0; repeated numbers packed. On LT_ENOMEM the buffer is cut back to its length before
+ * the call (and keeps oom set). */
 #ifndef LT_MODEL_PB_H
 #define LT_MODEL_PB_H
 
@@ -44,11 +56,13 @@
 
 #include "core/arena.h"
 #include "core/str.h"
+#include "model/metrics.h"
 #include "model/model.h"
 
 /* p may be NULL when n is 0 (an empty request: no resource_spans, success). */
 int pb_decode_traces(lt_arena *a, const uint8_t *p, size_t n, lt_trace_batch *out);
 int pb_decode_logs(lt_arena *a, const uint8_t *p, size_t n, lt_log_batch *out);
+int pb_decode_metrics(lt_arena *a, const uint8_t *p, size_t n, lt_metric_batch *out);
 
 /* Inner messages, as the store keeps them. */
 int pb_decode_span(lt_arena *a, const uint8_t *p, size_t n, lt_span *out);
@@ -59,6 +73,7 @@ int pb_decode_log_record(lt_arena *a, const uint8_t *p, size_t n, lt_log_record 
 /* Append the canonical encoding to out; 0 or LT_ENOMEM. */
 int pb_encode_traces(lt_buf *out, const lt_trace_batch *b);
 int pb_encode_logs(lt_buf *out, const lt_log_batch *b);
+int pb_encode_metrics(lt_buf *out, const lt_metric_batch *b);
 int pb_encode_span(lt_buf *out, const lt_span *s);
 int pb_encode_resource(lt_buf *out, const lt_resource *r);
 int pb_encode_scope(lt_buf *out, const lt_scope *s);

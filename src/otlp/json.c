@@ -28,6 +28,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/jsonw.h"
+#include "otlp/json_int.h"
 
 enum {
     /* JSON containers open at once. From the request down to an attribute's AnyValue is
@@ -56,28 +57,6 @@ static_assert(sizeof(lt_scope_spans) % 8 == 0, "scratch alignment");
 static_assert(sizeof(lt_resource_spans) % 8 == 0, "scratch alignment");
 static_assert(sizeof(lt_scope_logs) % 8 == 0, "scratch alignment");
 static_assert(sizeof(lt_resource_logs) % 8 == 0, "scratch alignment");
-
-typedef struct {
-    char *p; /* next byte to read */
-    char *end;
-    lt_arena *a;
-    char *stk;      /* scratch stack of array elements under construction */
-    size_t sl, sc;  /* its length and capacity */
-    uint64_t items; /* spans, events, links and log records read */
-    uint64_t kept;  /* spans or log records kept */
-    uint64_t rejected;
-    int depth;  /* JSON containers open */
-    int vdepth; /* AnyValue arrays and kvlists open */
-} jp;
-
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        int rc_ = (x);                                                                             \
-        if (rc_) return rc_;                                                                       \
-    } while (0)
-
-/* Key comparison against a literal. */
-#define K(k, lit) ((k).len == sizeof(lit) - 1 && memcmp((k).ptr, lit, sizeof(lit) - 1) == 0)
 
 /* ---------------------------------------------------------------------------------------
  * Lexical level (RFC 8259) */
@@ -763,26 +742,6 @@ static int get_bytes(jp *j, lt_str *out)
  * beyond that its elements move into segments taken from the arena, where the bound
  * applies, and the segments are joined into the final array when it closes. */
 
-typedef struct seg {
-    struct seg *next;
-    size_t bytes; /* the elements follow the header */
-} seg;
-
-typedef struct {
-    size_t mark;      /* scratch offset of this array's first pending element */
-    seg *head, *tail; /* elements moved to the arena, in order */
-    size_t seg_bytes;
-} arr;
-
-static_assert(sizeof(seg) % 8 == 0, "segment data stays 8-byte aligned");
-
-static inline void arr_begin(jp *j, arr *r)
-{
-    r->mark = j->sl;
-    r->head = r->tail = NULL;
-    r->seg_bytes = 0;
-}
-
 static int grow_scratch(jp *j, size_t sz)
 {
     size_t nc = j->sc ? j->sc : SCRATCH_FIRST;
@@ -826,7 +785,7 @@ static inline int push(jp *j, arr *r, const void *item, size_t sz)
 
 /* Gathers r's elements into one arena array, after the *n already at *items (a repeated
  * field that appears twice, or under its old name too, concatenates, as in protobuf). */
-static int collect(jp *j, arr *r, size_t sz, void **items, uint32_t *n)
+int jsonp_collect(jp *j, arr *r, size_t sz, void **items, uint32_t *n)
 {
     size_t pending = j->sl - r->mark;
     size_t cnt = (r->seg_bytes + pending) / sz;
@@ -847,14 +806,6 @@ static int collect(jp *j, arr *r, size_t sz, void **items, uint32_t *n)
     j->sl = r->mark;
     return 0;
 }
-
-#define COLLECT(j, r, field, nfield)                                                               \
-    do {                                                                                           \
-        void *p_ = (field);                                                                        \
-        int rc_ = collect(j, r, sizeof *(field), &p_, &(nfield));                                  \
-        if (rc_) return rc_;                                                                       \
-        (field) = p_;                                                                              \
-    } while (0)
 
 /* ---------------------------------------------------------------------------------------
  * common.proto: AnyValue, KeyValue */
@@ -1772,4 +1723,142 @@ int json_encode_logs(lt_buf *out, const lt_log_batch *b)
     }
     buf_append_c(out, "]}");
     return out->oom ? LT_ENOMEM : 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Shared with the metrics codec (json_int.h) */
+
+int jsonp_push(jp *j, arr *r, const void *item, size_t sz)
+{
+    return push(j, r, item, sz);
+}
+
+int jsonp_begin(jp *j, lt_arena *a, char *buf, size_t n)
+{
+    return begin(j, a, buf, n);
+}
+
+int jsonp_finish(jp *j, int rc)
+{
+    return finish(j, rc);
+}
+
+int jsonp_open_c(jp *j, char c)
+{
+    return open_c(j, c);
+}
+
+int jsonp_open_msg(jp *j)
+{
+    return open_msg(j);
+}
+
+int jsonp_obj_next(jp *j, int *idx, lt_str *k)
+{
+    return obj_next(j, idx, k);
+}
+
+int jsonp_arr_next(jp *j, int *idx)
+{
+    return arr_next(j, idx);
+}
+
+int jsonp_skip_value(jp *j)
+{
+    return skip_value(j);
+}
+
+int jsonp_get_str(jp *j, lt_str *out)
+{
+    return get_str(j, out);
+}
+
+int jsonp_get_u64(jp *j, uint64_t *out)
+{
+    return get_u64(j, out);
+}
+
+int jsonp_get_i64(jp *j, int64_t *out)
+{
+    return get_i64(j, out);
+}
+
+int jsonp_get_u32(jp *j, uint32_t *out)
+{
+    return get_u32(j, out);
+}
+
+int jsonp_get_bool(jp *j, bool *out)
+{
+    return get_bool(j, out);
+}
+
+int jsonp_get_double(jp *j, double *out)
+{
+    return get_double(j, out);
+}
+
+int jsonp_attrs(jp *j, lt_attrs *out)
+{
+    return attrs(j, out);
+}
+
+int jsonp_resource(jp *j, lt_resource *r)
+{
+    return resource(j, r);
+}
+
+int jsonp_scope(jp *j, lt_scope *s)
+{
+    return scope(j, s);
+}
+
+int jsonp_count_item(jp *j)
+{
+    return count_item(j);
+}
+
+void jsonp_key(lt_buf *b, bool *first, const char *name)
+{
+    key(b, first, name);
+}
+
+void jsonp_put_u32(lt_buf *b, bool *first, const char *name, uint32_t v)
+{
+    put_u32(b, first, name, v);
+}
+
+void jsonp_put_u64(lt_buf *b, bool *first, const char *name, uint64_t v)
+{
+    put_u64(b, first, name, v);
+}
+
+void jsonp_put_str(lt_buf *b, bool *first, const char *name, lt_str s)
+{
+    put_str(b, first, name, s);
+}
+
+void jsonp_i64_str(lt_buf *b, int64_t v)
+{
+    put_i64_str(b, v);
+}
+
+void jsonp_put_attrs(lt_buf *b, bool *first, const lt_attrs *a, uint32_t dropped)
+{
+    put_attrs(b, first, a, dropped);
+}
+
+void jsonp_put_resource(lt_buf *b, bool *first, const lt_resource *r)
+{
+    put_resource(b, first, r);
+}
+
+void jsonp_put_scope(lt_buf *b, bool *first, const lt_scope *s)
+{
+    put_scope(b, first, s);
+}
+
+void jsonp_kvs(lt_buf *b, const lt_attrs *a)
+{
+    enc_kvs(b, a);
 }

@@ -220,6 +220,13 @@ int otlp_decode_logs(lt_arena *a, otlp_format f, uint8_t *body, size_t n, lt_log
     return LT_EUNSUPPORTED;
 }
 
+int otlp_decode_metrics(lt_arena *a, otlp_format f, uint8_t *body, size_t n, lt_metric_batch *out)
+{
+    if (f == OTLP_JSON) return json_decode_metrics(a, (char *)body, n, out);
+    if (f == OTLP_PROTOBUF) return pb_decode_metrics(a, body, n, out);
+    return LT_EUNSUPPORTED;
+}
+
 int otlp_reply_ok(lt_buf *out, otlp_format f, const char *rejected_field, uint64_t rejected,
                   lt_str msg)
 {

@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/str.h"
+#include "model/metrics.h"
 #include "model/model.h"
 
 typedef enum { OTLP_PROTOBUF, OTLP_JSON } otlp_format;
@@ -38,6 +39,8 @@ int otlp_gzip(const uint8_t *in, size_t n, lt_buf *out);
  * live in arena a. Errors as in model/pb.h. */
 int otlp_decode_traces(lt_arena *a, otlp_format f, uint8_t *body, size_t n, lt_trace_batch *out);
 int otlp_decode_logs(lt_arena *a, otlp_format f, uint8_t *body, size_t n, lt_log_batch *out);
+/* The same for an ExportMetricsServiceRequest (model/metrics.h). */
+int otlp_decode_metrics(lt_arena *a, otlp_format f, uint8_t *body, size_t n, lt_metric_batch *out);
 
 /* Reply bodies in the request's format: an Export*ServiceResponse (partial_success when
  * rejected > 0 or msg non-empty) and a google.rpc.Status for 4xx/5xx. 0 or LT_ENOMEM.

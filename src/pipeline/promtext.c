@@ -13,61 +13,165 @@ static bool is_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-/* Appends the words of s (runs of [A-Za-z0-9:]) joined by '_'; returns whether any was
- * written before (so the caller knows whether a separator is needed). */
-static bool put_words(lt_buf *out, const char *s, bool any)
+static bool is_word(char c)
 {
-    for (const char *p = s; *p;) {
-        if (!is_alnum(*p) && *p != ':') {
-            p++;
-            continue;
+    return is_alnum(c) || c == ':';
+}
+
+/* The next word of s at or after *i (a run of [A-Za-z0-9:]); false when there is none. */
+static bool next_word(lt_str s, size_t *i, lt_str *w)
+{
+    while (*i < s.len && !is_word(s.ptr[*i]))
+        (*i)++;
+    if (*i >= s.len) return false;
+    size_t b = *i;
+    while (*i < s.len && is_word(s.ptr[*i]))
+        (*i)++;
+    *w = (lt_str){s.ptr + b, *i - b};
+    return true;
+}
+
+static bool has_word(lt_str s, lt_str word)
+{
+    size_t i = 0;
+    lt_str w;
+    while (next_word(s, &i, &w))
+        if (lt_str_eq(w, word)) return true;
+    return false;
+}
+
+static lt_str trim(lt_str s)
+{
+    while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t'))
+        s = (lt_str){s.ptr + 1, s.len - 1};
+    while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+/* UCUM units as Prometheus names them (the collector's translator): the main unit, and
+ * the unit after a '/' ("By/s" -> bytes_per_second). "1" adds nothing. */
+static const char *const unit_words[][2] = {
+    {"d", "days"},
+    {"h", "hours"},
+    {"min", "minutes"},
+    {"s", "seconds"},
+    {"ms", "milliseconds"},
+    {"us", "microseconds"},
+    {"ns", "nanoseconds"},
+    {"By", "bytes"},
+    {"KiBy", "kibibytes"},
+    {"MiBy", "mebibytes"},
+    {"GiBy", "gibibytes"},
+    {"TiBy", "tibibytes"},
+    {"KBy", "kilobytes"},
+    {"MBy", "megabytes"},
+    {"GBy", "gigabytes"},
+    {"TBy", "terabytes"},
+    {"m", "meters"},
+    {"V", "volts"},
+    {"A", "amperes"},
+    {"J", "joules"},
+    {"W", "watts"},
+    {"g", "grams"},
+    {"Cel", "celsius"},
+    {"Hz", "hertz"},
+    {"1", ""},
+    {"%", "percent"},
+};
+static const char *const per_unit_words[][2] = {
+    {"s", "second"}, {"m", "minute"}, {"h", "hour"}, {"d", "day"},
+    {"w", "week"},   {"mo", "month"}, {"y", "year"},
+};
+
+/* Writes into w the words of unit u (after the table's translation) joined by '_'; nothing
+ * for an annotation in braces ("{token}"). */
+static void unit_word(lt_buf *w, lt_str u, const char *const (*map)[2], size_t n)
+{
+    w->len = 0;
+    u = trim(u);
+    if (!u.len || memchr(u.ptr, '{', u.len) || memchr(u.ptr, '}', u.len)) return;
+    for (size_t i = 0; i < n; i++)
+        if (lt_str_eq_c(u, map[i][0])) {
+            u = lt_str_c(map[i][1]);
+            break;
         }
-        if (any) buf_putc(out, '_');
-        while (*p && (is_alnum(*p) || *p == ':'))
-            buf_putc(out, *p++);
-        any = true;
+    size_t i = 0;
+    lt_str word;
+    while (next_word(u, &i, &word)) {
+        if (w->len) buf_putc(w, '_');
+        buf_append_str(w, word);
     }
-    return any;
 }
 
-/* The unit as Prometheus's OTLP translator names it; NULL when it adds nothing. */
-static const char *unit_word(const char *unit)
+/* Appends a word of the name being written from start, after a '_' when one is due. */
+static void put_word(lt_buf *out, size_t start, lt_str w)
 {
-    static const char *const map[][2] = {
-        {"ms", "milliseconds"}, {"s", "seconds"}, {"us", "microseconds"}, {"ns", "nanoseconds"},
-        {"min", "minutes"},     {"h", "hours"},   {"By", "bytes"},        {"1", NULL},
-    };
-    if (!unit || !*unit || unit[0] == '{') return NULL;
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (!strcmp(map[i][0], unit)) return map[i][1];
-    return unit;
+    if (out->len > start) buf_putc(out, '_');
+    buf_append_str(out, w);
 }
 
-/* Whether the last word of the name written at start is word. */
-static bool ends_with_word(const lt_buf *out, size_t start, const char *word)
+void promtext_name(lt_buf *out, lt_str ns, lt_str name, lt_str unit, promtext_kind kind)
 {
-    size_t n = strlen(word);
-    if (out->len - start < n) return false;
-    if (memcmp(out->data + out->len - n, word, n)) return false;
-    return out->len - start == n || out->data[out->len - n - 1] == '_';
+    size_t start = out->len;
+    lt_buf u = {0}, per = {0};
+    const char *slash = unit.len ? memchr(unit.ptr, '/', unit.len) : NULL;
+    lt_str main_u = slash ? (lt_str){unit.ptr, (size_t)(slash - unit.ptr)} : unit;
+    unit_word(&u, main_u, unit_words, sizeof unit_words / sizeof unit_words[0]);
+    if (slash)
+        unit_word(&per, (lt_str){slash + 1, unit.len - (size_t)(slash + 1 - unit.ptr)},
+                  per_unit_words, sizeof per_unit_words / sizeof per_unit_words[0]);
+    lt_str us = {u.data, u.len}, ps = {per.data, per.len};
+    bool add_u = us.len && !has_word(name, us);
+    bool add_per = ps.len && !has_word(name, ps) && !(add_u && lt_str_eq(us, ps));
+    /* the type's suffix goes last, once, wherever the name had it */
+    lt_str suffix = LT_STR_NULL;
+    if (kind == PROMTEXT_COUNTER) suffix = LT_STR("total");
+    if (kind == PROMTEXT_GAUGE && lt_str_eq_c(unit, "1")) suffix = LT_STR("ratio");
+
+    if (ns.len) put_word(out, start, ns);
+    size_t i = 0;
+    lt_str w;
+    while (next_word(name, &i, &w))
+        if (!suffix.len || !lt_str_eq(w, suffix)) put_word(out, start, w);
+    if (add_u) put_word(out, start, us);
+    if (add_per) {
+        put_word(out, start, LT_STR("per"));
+        put_word(out, start, ps);
+    }
+    if (suffix.len) put_word(out, start, suffix);
+    /* a name may not start with a digit */
+    if (!out->oom && out->len > start && out->data[start] >= '0' && out->data[start] <= '9' &&
+        buf_putc(out, '_') == 0) {
+        memmove(out->data + start + 1, out->data + start, out->len - start - 1);
+        out->data[start] = '_';
+    }
+    if (u.oom || per.oom) out->oom = true;
+    buf_free(&u);
+    buf_free(&per);
 }
 
 void promtext_metric_name(lt_buf *out, const spanmetrics_metric *m)
 {
-    size_t start = out->len;
-    if (m->name[0] >= '0' && m->name[0] <= '9') buf_putc(out, '_');
-    bool any = put_words(out, m->name, false);
-    const char *u = unit_word(m->unit);
-    if (u && !out->oom && !ends_with_word(out, start, u)) any = put_words(out, u, any);
-    if (m->type == SPANMETRICS_COUNTER && !out->oom && !ends_with_word(out, start, "total"))
-        put_words(out, "total", any);
+    promtext_name(out, LT_STR_NULL, lt_str_c(m->name), lt_str_c(m->unit),
+                  m->type == SPANMETRICS_COUNTER ? PROMTEXT_COUNTER : PROMTEXT_OTHER);
+}
+
+void promtext_label(lt_buf *out, lt_str name)
+{
+    if (name.len && name.ptr[0] >= '0' && name.ptr[0] <= '9') buf_append_c(out, "key_");
+    for (size_t i = 0; i < name.len; i++) {
+        char c = name.ptr[i];
+        if (is_alnum(c) || c == '_')
+            buf_putc(out, c);
+        else if (((unsigned char)c & 0xC0) != 0x80) /* one '_' per UTF-8 sequence */
+            buf_putc(out, '_');
+    }
 }
 
 void promtext_label_name(lt_buf *out, const char *name)
 {
-    if (name[0] >= '0' && name[0] <= '9') buf_append_c(out, "key_");
-    for (const char *p = name; *p; p++)
-        buf_putc(out, is_alnum(*p) || *p == '_' ? *p : '_');
+    promtext_label(out, lt_str_c(name));
 }
 
 void promtext_value(lt_buf *out, double v)

@@ -1,7 +1,7 @@
 /* test_promrw.c — the remote write encoding, read back by hand.
  *
- * A snapshot of the captures is encoded, snappy-decompressed and its protobuf decoded here
- * field by field (prompb WriteRequest / TimeSeries / Label / Sample); the series must be
+ * A snapshot of the captures is encoded, snappy-decompressed and its protobuf decoded by
+ * prw_read.h (prompb WriteRequest / TimeSeries / Label / Sample); the series must be
  * exactly the samples of the text exposition of the same snapshot (name, labels, value),
  * with labels sorted, __name__ first, and the snapshot's timestamp. promrw_send is checked
  * against a one-shot HTTP server on loopback: headers, body and the mapping of statuses. */
@@ -17,38 +17,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "prw_read.h"
 #include "sm_fixtures.h"
 
 #include "pipeline/promrw.h"
 #include "pipeline/promtext.h"
-
-/* ---- a hand-written protobuf reader ---- */
-
-typedef struct {
-    const uint8_t *p, *end;
-} rd;
-
-static uint64_t rd_varint(rd *r)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        assert_true(r->p < r->end);
-        uint8_t b = *r->p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) return v;
-    }
-    fail_msg("varint too long");
-    return 0;
-}
-
-static rd rd_sub(rd *r)
-{
-    uint64_t n = rd_varint(r);
-    assert_true(n <= (uint64_t)(r->end - r->p));
-    rd s = {r->p, r->p + n};
-    r->p += n;
-    return s;
-}
 
 typedef struct {
     char *text; /* "name{a=x,b=y} value", labels in wire order */
@@ -58,78 +31,23 @@ typedef struct {
 /* Decodes a WriteRequest into one canonical line per series; checks the label order. */
 static size_t decode_request(const uint8_t *p, size_t n, wire_series **out)
 {
-    rd r = {p, p + n};
-    size_t cap = 64, count = 0;
-    wire_series *v = malloc(cap * sizeof *v);
-    while (r.p < r.end) {
-        uint64_t tag = rd_varint(&r);
-        assert_int_equal(tag, (1 << 3) | 2); /* WriteRequest.timeseries */
-        rd ts = rd_sub(&r);
-        lt_buf line = {0}, labels = {0};
-        char prev[256] = "";
-        int n_labels = 0, n_samples = 0;
-        double value = 0;
-        int64_t stamp = 0;
-        while (ts.p < ts.end) {
-            uint64_t t = rd_varint(&ts);
-            if (t == ((1 << 3) | 2)) { /* TimeSeries.labels */
-                rd l = rd_sub(&ts);
-                char name[256] = "", val[2048] = "";
-                while (l.p < l.end) {
-                    uint64_t lt = rd_varint(&l);
-                    rd s = rd_sub(&l);
-                    size_t len = (size_t)(s.end - s.p);
-                    if (lt == ((1 << 3) | 2)) {
-                        assert_true(len < sizeof name);
-                        memcpy(name, s.p, len);
-                        name[len] = 0;
-                    } else {
-                        assert_int_equal(lt, (2 << 3) | 2);
-                        assert_true(len < sizeof val);
-                        memcpy(val, s.p, len);
-                        val[len] = 0;
-                    }
-                }
-                /* sorted by name, no duplicates; __name__ sorts first */
-                if (n_labels == 0)
-                    assert_string_equal(name, "__name__");
-                else
-                    assert_true(strcmp(prev, name) < 0);
-                snprintf(prev, sizeof prev, "%s", name);
-                if (n_labels == 0) {
-                    buf_append_c(&line, val);
-                } else {
-                    buf_append_c(&labels, labels.len ? "," : "");
-                    buf_printf(&labels, "%s=%s", name, val);
-                }
-                n_labels++;
-            } else { /* TimeSeries.samples */
-                assert_int_equal(t, (2 << 3) | 2);
-                rd s = rd_sub(&ts);
-                while (s.p < s.end) {
-                    uint64_t st = rd_varint(&s);
-                    if (st == ((1 << 3) | 1)) { /* value: double */
-                        assert_true(s.end - s.p >= 8);
-                        uint64_t bits = 0;
-                        for (int i = 0; i < 8; i++)
-                            bits |= (uint64_t)s.p[i] << (8 * i);
-                        memcpy(&value, &bits, 8);
-                        s.p += 8;
-                    } else {
-                        assert_int_equal(st, (2 << 3) | 0); /* timestamp: int64 */
-                        stamp = (int64_t)rd_varint(&s);
-                    }
-                }
-                n_samples++;
-            }
-        }
-        assert_int_equal(n_samples, 1);
-        buf_printf(&line, "{%s} %.17g", labels.data ? labels.data : "", value);
-        if (count == cap) v = realloc(v, (cap *= 2) * sizeof *v);
-        v[count++] = (wire_series){strdup(line.data), stamp};
+    prw_request req;
+    prw_read(p, n, &req);
+    size_t count = req.n;
+    wire_series *v = malloc((count ? count : 1) * sizeof *v);
+    for (size_t i = 0; i < count; i++) {
+        const prw_series *s = &req.s[i];
+        assert_int_equal(s->n_samples, 1);
+        assert_string_equal(s->labels[0].name, "__name__"); /* sorts first */
+        lt_buf line = {0};
+        buf_printf(&line, "%s{", s->labels[0].value);
+        for (size_t j = 1; j < s->n_labels; j++)
+            buf_printf(&line, "%s%s=%s", j > 1 ? "," : "", s->labels[j].name, s->labels[j].value);
+        buf_printf(&line, "} %.17g", s->samples[0].v);
+        v[i] = (wire_series){strdup(line.data), s->samples[0].ts};
         buf_free(&line);
-        buf_free(&labels);
     }
+    prw_free(&req);
     *out = v;
     return count;
 }
@@ -194,14 +112,12 @@ static void roundtrip(const char *rel, cfg_node *conf, const char *must_have, si
     assert_int_equal(n_series, n_raw);
     /* snappy block format: decompresses to the protobuf bytes */
     size_t ulen = 0;
-    assert_int_equal(snappy_uncompressed_length(z.data, z.len, &ulen), SNAPPY_OK);
-    char *u = malloc(ulen ? ulen : 1);
-    assert_int_equal(snappy_uncompress(z.data, z.len, u, &ulen), SNAPPY_OK);
+    uint8_t *u = prw_unsnappy(&z, &ulen);
     assert_int_equal(ulen, raw.len);
     assert_memory_equal(u, raw.data, ulen);
 
     wire_series *ws;
-    size_t nw = decode_request((const uint8_t *)u, ulen, &ws);
+    size_t nw = decode_request(u, ulen, &ws);
     assert_int_equal(nw, n_series);
 
     lt_buf text = {0};

@@ -16,7 +16,13 @@
 #    of the server from /proc;
 # 4. acknowledgement latency (p50/p99 from when each request was due) at half the rate the
 #    server sustains, over OTLP/HTTP and OTLP/gRPC, open loop; then OTLP/HTTP at ten times
-#    that rate from 128 connections with the server's peak RSS.
+#    that rate from 128 connections with the server's peak RSS;
+# 5. the seed configuration (tests/data/config/seed.yaml: transform, tail sampling, span
+#    metrics, an OTLP exporter to a second llmtrace, Prometheus remote write to a Prometheus
+#    started here) against the same server without a configuration, in one run: OTLP/gRPC,
+#    4 connections with 4 calls in flight each; the transform and redaction processors on
+#    their own (bench_redact) and what tail sampling holds at num_traces = 50,000
+#    (bench_tailsample).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=10
@@ -30,7 +36,8 @@ done
 fixtures=${LT_FIXTURES:-$here/../shared/fixtures}
 build=$here/build
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-make -C "$build" -j2 llmtrace bench_decode bench_store bench_ingest bench_grpc >/dev/null
+make -C "$build" -j2 llmtrace bench_decode bench_store bench_ingest bench_grpc bench_redact \
+    bench_tailsample >/dev/null
 
 echo "== decode only (one core)"
 "$build/bench_decode" "$fixtures/otlp/otel/batch-proto/0002-traces.pb" \
@@ -136,3 +143,51 @@ echo "-- OTLP/HTTP at 10x the sustainable $(echo "$full" | field spans_per_s) sp
 "$build/bench_ingest" "$http_addr" "$body" 128 "$secs" --repeat 2 --rate "$ten"
 echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status) (bound: --max-memory 128 MiB)"
 stop_server
+
+echo "== the seed configuration's pipeline on vs off (OTLP/gRPC, 4 connections x 4 calls)"
+# the "jaeger": a second llmtrace; Prometheus with its remote write receiver
+jdata=$(mktemp -d)
+"$build/llmtrace" serve --data "$jdata" --otlp-http off --http 127.0.0.1:0 \
+    --otlp-grpc 127.0.0.1:0 >"$jdata/out" 2>"$jdata/err" &
+jpid=$!
+for _ in $(seq 100); do grep -q listening "$jdata/out" 2>/dev/null && break; sleep 0.05; done
+jaeger=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$jdata/out")
+pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+pdata=$(mktemp -d)
+printf 'global:\n  scrape_interval: 15s\nscrape_configs: []\n' >"$pdata/prometheus.yml"
+prometheus --config.file="$pdata/prometheus.yml" --storage.tsdb.path="$pdata/data" \
+    --web.listen-address=127.0.0.1:"$pport" --web.enable-remote-write-receiver \
+    --log.level=warn 2>"$pdata/err" &
+ppid=$!
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null && break; sleep 0.05; done
+sed -e 's/127.0.0.1:4317/127.0.0.1:0/' -e "s/127.0.0.1:9090/127.0.0.1:$pport/" \
+    -e "s/127.0.0.1:14317/$jaeger/" "$here/tests/data/config/seed.yaml" >"$pdata/seed.yaml"
+for mode in off on; do
+    sdata=$(mktemp -d)
+    if [ "$mode" = on ]; then
+        flags=(--config "$pdata/seed.yaml")
+    else
+        flags=(--otlp-http off --otlp-grpc 127.0.0.1:0)
+    fi
+    "$build/llmtrace" serve --data "$sdata" --http 127.0.0.1:0 "${flags[@]}" \
+        >"$sdata/out" 2>"$sdata/err" &
+    spid=$!
+    for _ in $(seq 100); do grep -q listening "$sdata/out" 2>/dev/null && break; sleep 0.05; done
+    grpc_addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$sdata/out")
+    echo "-- seed pipeline $mode"
+    "$build/bench_grpc" "$grpc_addr" "$body" 4 "$secs" 4
+    echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)"
+    kill -TERM "$spid"
+    wait "$spid" || true
+    grep -E "tail_sampling|exporter" "$sdata/err" || true
+    rm -rf "$sdata"
+done
+kill -TERM "$jpid" "$ppid"
+wait "$jpid" "$ppid" || true
+rm -rf "$jdata" "$pdata"
+
+echo "== transform and redaction alone (one thread)"
+"$build/bench_redact" -t 3 "$body" "$fixtures/otlp/openinference/batch/0001-traces.pb"
+
+echo "== tail sampling: memory at num_traces = 50,000"
+"$build/bench_tailsample" -n 50000 "$body" "$fixtures/otlp/openinference/batch/0001-traces.pb"

@@ -1,9 +1,9 @@
 /* serve.c — `llmtrace serve`: flags (and --config) → server_config → server_run (net/net.h).
  *
- * --config takes a file in the OpenTelemetry Collector's shape (pipeline/pipeline_config.h).
- * Today the server runs the otlp receiver's endpoints and the llmtrace storage; a file that
- * names any other processor, connector or exporter is refused at the place it is named,
- * never started without it. */
+ * --config takes a file in the OpenTelemetry Collector's shape (pipeline/pipeline_config.h):
+ * its otlp receiver gives the listen addresses and its pipelines run between the receivers
+ * and the stores (pipeline/pipeline.h); a component's settings it cannot run stop the start
+ * with a positioned error. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,27 +20,6 @@
 static const char *addr_or_off(const char *a)
 {
     return a && strcmp(a, "off") == 0 ? NULL : a;
-}
-
-/* The components serve runs: the otlp receiver and the llmtrace storage. 0, or LT_EINVAL
- * with a positioned error naming the first other component a pipeline uses. */
-static int check_runnable(const pipecfg *p, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < p->n_pipelines; i++) {
-        const pipecfg_pipeline *pl = &p->pipelines[i];
-        const pipecfg_component **lists[] = {pl->processors, pl->exporters};
-        const size_t counts[] = {pl->n_processors, pl->n_exporters};
-        for (int l = 0; l < 2; l++)
-            for (size_t k = 0; k < counts[l]; k++) {
-                const pipecfg_component *c = lists[l][k];
-                if (l == 1 && strcmp(c->type, "llmtrace") == 0) continue;
-                return cfg_error(p->doc, c->at ? c->at : pl->at, err, errlen,
-                                 "%s: %s is checked by check-config but serve does not run it yet "
-                                 "(it runs the otlp receiver and the llmtrace storage)",
-                                 pl->id, c->id);
-            }
-    }
-    return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -60,8 +39,8 @@ int cmd_serve(int argc, char **argv)
     const opt_def defs[] = {
         {"data", "DIR", OPT_STR, &data, "store directory (default ./llmtrace-data)"},
         {"config", "FILE", OPT_STR, &config,
-         "configuration in the OpenTelemetry Collector's shape (docs/config.md); serve runs its "
-         "otlp receiver and llmtrace storage so far and refuses other components"},
+         "configuration in the OpenTelemetry Collector's shape: receivers, processors, "
+         "connectors, exporters, pipelines (docs/config.md)"},
         {"otlp-grpc", "HOST:PORT", OPT_STR, &otlp_grpc,
          "OTLP/gRPC receiver (default 127.0.0.1:4317; port 0 = any free port; off = none)"},
         {"otlp-http", "HOST:PORT", OPT_STR, &otlp_http,
@@ -114,7 +93,7 @@ int cmd_serve(int argc, char **argv)
             return 2;
         }
         if (cfg_load_file(config, &doc, err, sizeof err) ||
-            pipecfg_build(doc, &pc, err, sizeof err) || check_runnable(pc, err, sizeof err)) {
+            pipecfg_build(doc, &pc, err, sizeof err)) {
             fprintf(stderr, "llmtrace serve: %s\n", err);
             pipecfg_free(pc);
             cfg_free(doc);
@@ -139,8 +118,10 @@ int cmd_serve(int argc, char **argv)
                  .ingest_tokens_file = ingest_tokens,
                  .api_token = api_token && *api_token ? api_token : NULL,
                  .api_tokens_file = api_tokens},
+        .pipeline = pc,
     };
-    rc = server_run(&cfg) ? 1 : 0;
+    rc = server_run(&cfg);
+    rc = rc == LT_EINVAL ? 2 : rc ? 1 : 0; /* a setting it cannot run is a usage error */
     pipecfg_free(pc);
     cfg_free(doc);
     return rc;

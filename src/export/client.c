@@ -214,7 +214,7 @@ static int parse_headers(const ex_cfg *c, const cfg_node *settings, ex_type type
     return 0;
 }
 
-int client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_client *cl)
+int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_client *cl)
 {
     int rc;
     const char *ep = NULL, *te = NULL, *le = NULL, *comp = NULL;
@@ -324,7 +324,7 @@ int client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_cli
     return 0;
 }
 
-void client_free(ex_client *cl)
+void ex_client_free(ex_client *cl)
 {
     lt_free(cl->url_traces);
     lt_free(cl->url_logs);
@@ -429,7 +429,7 @@ void reply_free(ex_reply *rep)
     buf_free(&rep->grpc_details);
 }
 
-int client_post(exporter *ex, ex_consumer *c, const char *url, const lt_buf *body, ex_reply *rep)
+int ex_client_post(exporter *ex, ex_consumer *c, const char *url, const lt_buf *body, ex_reply *rep)
 {
     const ex_client *cl = &ex->client;
     memset(rep, 0, sizeof *rep);

@@ -185,7 +185,7 @@ static void exporter_free(exporter *ex)
         buf_free(&it->data);
         lt_free(it);
     }
-    client_free(&ex->client);
+    ex_client_free(&ex->client);
     prw_free(&ex->prw);
     lt_free(ex->file.path);
     lt_free(ex->dir);
@@ -233,12 +233,12 @@ int export_create(const cfg_doc *d, const pipecfg_component *c, exporter **out, 
     switch (ex->type) {
     case EX_OTLP:
     case EX_OTLPHTTP:
-        if ((rc = client_parse(&cc, s, ex->type, &ex->client)) ||
+        if ((rc = ex_client_parse(&cc, s, ex->type, &ex->client)) ||
             (rc = parse_retry(&cc, s, &ex->retry)) || (rc = parse_queue(&cc, s, ex)))
             goto out;
         break;
     case EX_PRW:
-        if ((rc = client_parse(&cc, s, ex->type, &ex->client)) ||
+        if ((rc = ex_client_parse(&cc, s, ex->type, &ex->client)) ||
             (rc = parse_retry(&cc, s, &ex->retry)) || (rc = prw_parse(&cc, s, &ex->prw)))
             goto out;
         ex->n_consumers = 1;

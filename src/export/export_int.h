@@ -204,12 +204,13 @@ typedef struct {
     lt_buf grpc_details;
 } ex_reply;
 
-int client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_client *cl);
-void client_free(ex_client *cl);
+int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_client *cl);
+void ex_client_free(ex_client *cl);
 /* POSTs body to url with the client's settings on c's handle (created on first use),
  * waiting at most the timeout (cut to the stop deadline when stopping). 0 when an answer
  * came (any status), LT_EIO when none did (rep->transport_err says why), LT_ENOMEM. */
-int client_post(exporter *ex, ex_consumer *c, const char *url, const lt_buf *body, ex_reply *rep);
+int ex_client_post(exporter *ex, ex_consumer *c, const char *url, const lt_buf *body,
+                   ex_reply *rep);
 void reply_free(ex_reply *rep);
 /* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3), in ns from now; 0 when
  * absent, unparseable or past. Bounded to an hour. */

@@ -369,7 +369,7 @@ static bool grpc_probe(exporter *ex, ex_consumer *c, const char *url, ex_result 
     const lt_buf none = {0};
     ex_reply rep;
     bool settled = false;
-    if (!client_post(ex, c, url, &none, &rep) && rep.has_grpc_status) {
+    if (!ex_client_post(ex, c, url, &none, &rep) && rep.has_grpc_status) {
         int code = rep.grpc_status;
         settled = code == GRPC_UNAUTHENTICATED || code == GRPC_PERMISSION_DENIED ||
                   code == GRPC_UNIMPLEMENTED || code == GRPC_UNAVAILABLE;
@@ -417,7 +417,7 @@ void otlp_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
         snprintf(r->msg, sizeof r->msg, "out of memory compressing the request");
         goto out;
     }
-    rc = client_post(ex, c, url, body, &rep);
+    rc = ex_client_post(ex, c, url, body, &rep);
     if (rc == LT_EIO && rep.reset && cl->grpc && grpc_probe(ex, c, url, r)) {
         /* settled by the answer to an empty call */
     } else if (rc) {

@@ -84,7 +84,7 @@ void prw_free(ex_prw *p)
 static void prw_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
 {
     ex_reply rep;
-    int rc = client_post(ex, c, ex->client.url_traces, &it->data, &rep);
+    int rc = ex_client_post(ex, c, ex->client.url_traces, &it->data, &rep);
     if (rc) {
         r->outcome = EX_RETRY;
         snprintf(r->msg, sizeof r->msg, "%s",

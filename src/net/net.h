@@ -29,6 +29,9 @@ typedef struct {
     lt_retention retention; /* per tenant store */
     const char *prices;     /* price overlay file (--prices); NULL = the built-in table only */
     auth_config auth;
+    /* The pipelines of a configuration file (serve --config), or NULL: store everything as
+     * received. Kept; must outlive server_run. */
+    const struct pipecfg *pipeline;
 } server_config;
 
 /* Runs the server until a stop signal. Prints one line on stdout once listening:

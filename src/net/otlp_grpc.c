@@ -428,6 +428,7 @@ static void hand_over(gstream *s)
                        .data = s->msg ? s->msg : (uint8_t *)"",
                        .len = n,
                        .queue = c->g->queues[s->tenant],
+                       .tenant = (size_t)s->tenant,
                        .reply = on_reply,
                        .arg = s};
     recv_submit(c->g->recv, &rr);

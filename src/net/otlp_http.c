@@ -199,6 +199,7 @@ static void handle(struct evhttp_request *req, void *arg)
                        .data = data,
                        .len = n,
                        .queue = srv->queues[tenant],
+                       .tenant = (size_t)tenant,
                        .reply = on_reply,
                        .arg = p};
     recv_submit(srv->recv, &rr);

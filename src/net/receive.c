@@ -135,6 +135,32 @@ static void reply_over_limit(const recv_request *req, bool budget_bound)
                   "request decodes to more than the memory allowed for one request");
 }
 
+/* The configured pipelines on a decoded request: true when the batch is to be stored as
+ * they left it; false when the request was answered (taken whole, or refused). */
+static bool run_pipelines(recv_ctx *c, const recv_request *req, held_request *h)
+{
+    pipe_outcome o = req->signal == RECV_TRACES
+                         ? pipelines_traces(c->cfg.pipes, req->tenant, &h->traces, h->arena)
+                         : pipelines_logs(c->cfg.pipes, req->tenant, &h->logs, h->arena);
+    switch (o) {
+    case PIPE_STORE:
+        return true;
+    case PIPE_DONE:
+        reply_ok(h);
+        return false;
+    case PIPE_BUSY:
+        reply_now(req, RECV_BUSY, "server busy (an exporter's queue is full), retry later");
+        return false;
+    case PIPE_FAILED:
+        reply_now(req, RECV_BAD_DATA, "a processor of the pipeline failed on this data");
+        return false;
+    case PIPE_NOMEM:
+        break;
+    }
+    reply_now(req, RECV_UNAVAILABLE, "out of memory, retry later");
+    return false;
+}
+
 recv_ctx *recv_new(const recv_config *cfg)
 {
     recv_ctx *c = lt_calloc(1, sizeof *c);
@@ -237,6 +263,9 @@ void recv_submit(recv_ctx *c, const recv_request *req)
             reply_now(req, RECV_UNAVAILABLE, "out of memory, retry later");
         goto fail;
     }
+    if (c->cfg.pipes && (req->signal == RECV_TRACES ? h->traces.n_spans : h->logs.n_records) &&
+        !run_pipelines(c, req, h))
+        goto fail;
     /* what the arena's blocks take, not what was handed out of them: the bound is on the heap */
     h->held += arena_reserved(h->arena);
     c->held += arena_reserved(h->arena);

@@ -24,6 +24,7 @@
 #include "genai/genai.h"
 #include "otlp/otlp.h"
 #include "pipeline/ingest.h"
+#include "pipeline/pipeline.h"
 
 typedef enum { RECV_TRACES, RECV_LOGS, RECV_METRICS } recv_signal;
 
@@ -49,6 +50,10 @@ typedef struct {
     size_t max_body;            /* body limit, also after decompression */
     size_t max_bytes;           /* memory budget of all requests held (0 = 64 MiB) */
     bool ack_before_commit;     /* reply when queued, not when committed */
+    /* The configured pipelines (serve --config), or NULL: every batch is then stored as it
+     * arrived. With pipelines, a batch goes through them first and is stored when its
+     * pipeline says so (pipeline.h); a request they take whole is answered at once. */
+    pipelines *pipes;
 } recv_config;
 
 typedef struct recv_ctx recv_ctx;
@@ -63,6 +68,7 @@ typedef struct {
     uint8_t *data;
     size_t len;
     ingest *queue; /* the tenant's queue */
+    size_t tenant; /* its index (auth.h), for the pipelines */
     /* Called exactly once on the loop, possibly before recv_submit returns; res and what it
      * points to live only during the call. */
     void (*reply)(void *arg, const recv_result *res);

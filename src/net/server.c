@@ -40,6 +40,8 @@
 #include "net/otlp_http.h"
 #include "net/receive.h"
 #include "pipeline/ingest.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/promtext.h"
 
 /* Whether host (as net_parse_addr gives it) only takes connections from this machine. */
 static bool is_loopback(const char *host)
@@ -116,6 +118,7 @@ typedef struct {
     struct evhttp *http;
     const auth *auth;
     tenant *tenants;
+    pipelines *pipes; /* GET /metrics, when a spanmetrics connector is configured */
     pthread_t thread;
 } api_server;
 
@@ -153,6 +156,11 @@ static void api_request(struct evhttp_request *req, void *arg)
         code = 401;
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"llmtrace\"");
         buf_append_c(&body, "{\"error\":\"missing or wrong bearer token\"}");
+    } else if (path && strcmp(path, "/metrics") == 0 && a->pipes &&
+               evhttp_request_get_command(req) == EVHTTP_REQ_GET &&
+               pipelines_metrics_text(a->pipes, &body)) {
+        code = 200;
+        ctype = PROMTEXT_CONTENT_TYPE;
     } else {
         code =
             api_handle(a->tenants[t].store, lt_str_c(method_name(evhttp_request_get_command(req))),
@@ -188,6 +196,8 @@ typedef struct {
     otlp_grpc *grpc;
     otlp_http *receiver;
     recv_ctx *recv;
+    pipelines *pipes;
+    bool flushed; /* the pipelines were told to send on what they hold (stopping) */
     tenant *tenants;
     size_t n_tenants;
     struct event *drain_timer;
@@ -253,7 +263,13 @@ static void check_drained(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     runtime *rt = arg;
-    if (recv_inflight(rt->recv) == 0 && pending_jobs(rt) == 0 && !otlp_grpc_receiving(rt->grpc))
+    if (recv_inflight(rt->recv) || otlp_grpc_receiving(rt->grpc)) return;
+    if (rt->pipes && !rt->flushed) {
+        /* nothing more arrives: what tail sampling holds is decided and sent on now */
+        pipelines_flush(rt->pipes);
+        rt->flushed = true;
+    }
+    if (pending_jobs(rt) == 0 && (!rt->pipes || pipelines_idle(rt->pipes)))
         event_base_loopexit(rt->base, NULL);
 }
 
@@ -389,7 +405,20 @@ int server_run(const server_config *cfg)
         fprintf(stderr, "llmtrace serve: out of memory\n");
         goto out;
     }
+    if (cfg->pipeline) {
+        pipelines_env env = {.cfg = cfg->pipeline,
+                             .base = rt.base,
+                             .stores = queues,
+                             .n_tenants = rt.n_tenants,
+                             .prices = prices ? prices : builtin};
+        if ((rc = pipelines_create(&env, &rt.pipes, err, sizeof err)) ||
+            (rc = pipelines_start(rt.pipes, err, sizeof err))) {
+            fprintf(stderr, "llmtrace serve: %s\n", err);
+            goto out;
+        }
+    }
     recv_config rcfg = {.base = rt.base,
+                        .pipes = rt.pipes,
                         .prices = prices ? prices : builtin,
                         .max_body = cfg->max_body,
                         .max_bytes = held_budget(cfg),
@@ -415,6 +444,7 @@ int server_run(const server_config *cfg)
     rt.receiver = receiver;
     api.auth = au;
     api.tenants = rt.tenants;
+    api.pipes = rt.pipes;
     evhttp_set_gencb(api.http, api_request, &api);
     if ((cfg->otlp_http_addr && (rc = bind_http(rt.otlp, "otlp-http", cfg->otlp_http_addr,
                                                 otlp_shown, sizeof otlp_shown, &rt.listener))) ||
@@ -456,6 +486,14 @@ int server_run(const server_config *cfg)
     /* the soft limit leaves room for one check interval's growth (the collector's spike limit) */
     rt.memory_soft_limit = cfg->max_memory / 100 * 80;
     struct timeval every = {0, 10000};
+    uint64_t interval_ns;
+    size_t configured;
+    if (rt.pipes && pipelines_memory_limit(rt.pipes, &configured, &interval_ns)) {
+        /* a memory_limiter processor: its soft limit and interval instead of --max-memory's */
+        rt.memory_soft_limit = configured;
+        every.tv_sec = (time_t)(interval_ns / 1000000000u);
+        every.tv_usec = (suseconds_t)(interval_ns % 1000000000u / 1000u);
+    }
     if (!MEMORY_LIMITER) {
         log_info("sanitized build: the memory limiter is off");
     } else if (!(rt.memory_timer = event_new(rt.base, -1, EV_PERSIST, check_memory, &rt)) ||
@@ -473,6 +511,7 @@ int server_run(const server_config *cfg)
     event_base_dispatch(rt.base);
     size_t peak = 0;
     recv_held_bytes(rt.recv, &peak);
+    if (rt.pipes) pipelines_log_stats(rt.pipes);
     log_info("stopped cleanly; requests held at most %.1f MiB at once (bound %.1f MiB)",
              (double)peak / 1048576, (double)rcfg.max_bytes / 1048576);
 out:
@@ -485,6 +524,7 @@ out:
     if (rt.drain_timer) event_free(rt.drain_timer);
     if (rt.memory_timer) event_free(rt.memory_timer);
     otlp_grpc_free(rt.grpc);
+    pipelines_free(rt.pipes); /* its exporters send what they still hold, for a while */
     close_tenants(&rt);
     if (rt.otlp) evhttp_free(rt.otlp);
     otlp_http_free(receiver);

@@ -5,6 +5,9 @@
  * llmtrace to implement. `llmtrace` is our own storage exporter. */
 #include "pipeline/components.h"
 
+#include "pipeline/redact.h"
+#include "pipeline/spanmetrics.h"
+
 #include <string.h>
 
 #define ALL_SIGNALS (SIG_TRACES | SIG_METRICS | SIG_LOGS)
@@ -37,19 +40,6 @@ static const cfg_option transform_opts[] = {
     {"error_mode", CFG_OPT_STRING, "ignore, silent or propagate"},
     {"trace_statements", CFG_OPT_LIST, "OTTL statements on resource, scope, span, spanevent"},
     {"log_statements", CFG_OPT_LIST, "OTTL statements on resource, scope, log"},
-    {0},
-};
-
-static const cfg_option redaction_opts[] = {
-    {"allow_all_keys", CFG_OPT_BOOL, "keep every attribute key (default false)"},
-    {"allowed_keys", CFG_OPT_LIST, "attribute keys kept when allow_all_keys is false"},
-    {"ignored_keys", CFG_OPT_LIST, "keys neither checked nor removed"},
-    {"blocked_key_patterns", CFG_OPT_LIST, "regexes: values of matching keys are masked"},
-    {"blocked_values", CFG_OPT_LIST, "regexes masked inside values"},
-    {"allowed_values", CFG_OPT_LIST, "regexes of values never masked"},
-    {"builtin_patterns", CFG_OPT_LIST, "email, phone, credit_card, iban, api_key"},
-    {"hash_function", CFG_OPT_STRING, "replace with a hash (md5, sha1, sha3) instead of ****"},
-    {"summary", CFG_OPT_STRING, "debug, info or silent: attributes describing the redaction"},
     {0},
 };
 
@@ -141,30 +131,7 @@ static const cfg_option memory_limiter_opts[] = {
 
 /* ---- connectors --------------------------------------------------------------------- */
 
-static const cfg_option spanmetrics_opts[] = {
-    {"namespace", CFG_OPT_STRING, "prefix of the metric names"},
-    {"dimensions", CFG_OPT_LIST, "extra labels: {name, default}"},
-    {"histogram", CFG_OPT_MAP, "explicit: {buckets}; unit: ms or s"},
-    {"metrics_flush_interval", CFG_OPT_DURATION, "how often metrics are emitted (60s)"},
-    {"aggregation_temporality", CFG_OPT_STRING,
-     "AGGREGATION_TEMPORALITY_CUMULATIVE or AGGREGATION_TEMPORALITY_DELTA"},
-    {"aggregation_cardinality_limit", CFG_OPT_INT, "series per metric before the overflow one"},
-    {0},
-};
-static const cfg_option spanmetrics_histogram_opts[] = {
-    {"explicit", CFG_OPT_MAP, "buckets: a list of durations"},
-    {"unit", CFG_OPT_STRING, "ms or s"},
-    {0},
-};
-static const cfg_option spanmetrics_explicit_opts[] = {
-    {"buckets", CFG_OPT_LIST, "bucket bounds as durations"},
-    {0},
-};
-static const component_sub spanmetrics_subs[] = {
-    {"histogram", spanmetrics_histogram_opts},
-    {"histogram.explicit", spanmetrics_explicit_opts},
-    {0},
-};
+/* spanmetrics and redaction check their own options (their tables are in their headers) */
 
 /* ---- exporters ---------------------------------------------------------------------- */
 
@@ -269,7 +236,7 @@ static const component_def registry[] = {
     {COMP_PROCESSOR, "transform", "OTTL statements (set, replace_pattern, ...)",
      SIG_TRACES | SIG_LOGS, 0, transform_opts, NULL},
     {COMP_PROCESSOR, "redaction", "mask sensitive attributes and message content",
-     SIG_TRACES | SIG_LOGS, 0, redaction_opts, NULL},
+     SIG_TRACES | SIG_LOGS, 0, redact_options, NULL},
     {COMP_PROCESSOR, "tail_sampling", "keep or drop whole traces by policy", SIG_TRACES, 0,
      tail_sampling_opts, tail_sampling_subs},
     {COMP_PROCESSOR, "probabilistic_sampler", "keep a share of traces by trace id hash",
@@ -283,7 +250,7 @@ static const component_def registry[] = {
      memory_limiter_opts, NULL},
 
     {COMP_CONNECTOR, "spanmetrics", "span calls, durations and GenAI usage as metrics", SIG_TRACES,
-     SIG_METRICS, spanmetrics_opts, spanmetrics_subs},
+     SIG_METRICS, spanmetrics_options, NULL},
 
     {COMP_EXPORTER, "llmtrace", "llmtrace's own storage", SIG_TRACES | SIG_LOGS, 0, no_opts, NULL},
     {COMP_EXPORTER, "otlp", "OTLP/gRPC to another endpoint", SIG_TRACES | SIG_LOGS, 0,

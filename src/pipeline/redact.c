@@ -212,7 +212,7 @@ static bool check_ok(check_kind k, lt_str m)
 /* Settings                                                                             */
 /* ------------------------------------------------------------------------------------ */
 
-static const cfg_option OPTIONS[] = {
+const cfg_option redact_options[] = {
     {"allow_all_keys", CFG_OPT_BOOL, "keep every key (else only allowed_keys)"},
     {"allowed_keys", CFG_OPT_LIST, "keys kept when allow_all_keys is false"},
     {"ignored_keys", CFG_OPT_LIST, "keys never inspected"},
@@ -333,7 +333,7 @@ static int create(const cfg_doc *d, const cfg_node *s, const char *where, redact
                   size_t errlen)
 {
     char what[256];
-    int rc = cfg_check_options(d, s, OPTIONS, where, err, errlen);
+    int rc = cfg_check_options(d, s, redact_options, where, err, errlen);
     if (rc) return rc;
     const cfg_node *n;
     r->structured = true;

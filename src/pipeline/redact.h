@@ -45,6 +45,9 @@
 
 typedef struct redact redact;
 
+/* The options the processor accepts (for the registry and docs), {NULL}-terminated. */
+extern const cfg_option redact_options[];
+
 /* Reads the settings (a map; NULL = the collector's defaults) of the processor named where
  * ("processors.redaction"). 0 and a processor to free with redact_free; LT_EINVAL with a
  * positioned message (unknown option or pattern name, bad regex, hash not available);

@@ -46,8 +46,10 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
   if (!fs.existsSync(BIN)) throw new Error(`llmtrace binary not found: ${BIN} (set LLMTRACE_BIN)`);
   const ownDir = !dataDir;
   const dir = dataDir || makeTempDir();
-  const argv = ['serve', '--data', dir, '--otlp-http', '127.0.0.1:0', '--http', '127.0.0.1:0',
-    '--otlp-grpc', '127.0.0.1:0', ...args];
+  // with --config the file gives the receivers' endpoints
+  const configured = args.includes('--config');
+  const receivers = configured ? [] : ['--otlp-http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0'];
+  const argv = ['serve', '--data', dir, '--http', '127.0.0.1:0', ...receivers, ...args];
   const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
@@ -98,6 +100,7 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
   proc.stdout.on('data', (d) => { stdoutExtra += d; });
 
   for (const [name, addr] of [['otlp_http', listening.otlp], ['http', listening.http]]) {
+    if (configured && name === 'otlp_http' && addr === 'off') continue;
     const m = /^127\.0\.0\.1:(\d+)$/.exec(addr);
     if (!m || Number(m[1]) === 0) {
       proc.kill('SIGKILL');
@@ -677,4 +680,75 @@ export function runCli(args, { timeoutMs = 60_000, env = {} } = {}) {
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// Prometheus (Debian's `prometheus`, started by the tests themselves)
+
+/** A free TCP port on 127.0.0.1 (for servers that cannot be told to pick one). */
+export async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts Prometheus on 127.0.0.1:port with the remote write receiver on and, when given,
+ * one scrape job `llmtrace` over targets every second. Resolves { url, stop(), stderr() }
+ * once /-/ready answers. Fails (never skips) when the binary is missing: setup.sh installs it.
+ */
+export async function startPrometheus({ port, targets = [], bin = process.env.PROMETHEUS_BIN || 'prometheus' }) {
+  const dir = makeTempDir('lt-prom-');
+  const cfg = path.join(dir, 'prometheus.yml');
+  const jobs = targets.length
+    ? `scrape_configs:\n  - job_name: llmtrace\n    scrape_interval: 1s\n    scrape_timeout: 900ms\n    static_configs:\n      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]\n`
+    : 'scrape_configs: []\n';
+  fs.writeFileSync(cfg, `global:\n  scrape_interval: 1s\n${jobs}`);
+  const proc = spawn(bin, [`--config.file=${cfg}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=warn'],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let exited = null;
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20000); });
+  const exitPromise = new Promise((resolve) => {
+    proc.on('error', (e) => { exited = { error: e }; resolve(exited); });
+    proc.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => {
+      if (exited) throw new Error(`prometheus exited: ${exited.error || `code ${exited.code}`}; ${stderr}`);
+      try { return (await fetch(`${url}/-/ready`)).status === 200; } catch { return false; }
+    }, 30_000, 'prometheus to be ready');
+  } catch (e) {
+    proc.kill('SIGKILL');
+    removeDir(dir);
+    throw e;
+  }
+  return {
+    url,
+    stderr: () => stderr,
+    async stop() {
+      if (!exited) proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exitPromise;
+      clearTimeout(t);
+      removeDir(dir);
+    },
+  };
+}
+
+/** An instant PromQL query: [{ metric: {labels}, value: Number }]. */
+export async function promQuery(prom, query) {
+  const r = await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query })}`);
+  const body = await r.json();
+  if (body.status !== 'success') throw new Error(`PromQL ${query}: ${JSON.stringify(body)}`);
+  return body.data.result.map((x) => ({ metric: x.metric, value: Number(x.value[1]) }));
 }

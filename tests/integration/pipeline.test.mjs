@@ -372,6 +372,49 @@ describe('probabilistic_sampler', () => {
   });
 });
 
+describe('several pipelines of one signal', () => {
+  test('each gets the data as received: one stores it transformed, one exports a sample of it untouched', async () => {
+    const out = path.join(dir, 'sampled.jsonl');
+    const file = write('two.yaml', [
+      ...HTTP_RECEIVER,
+      'processors:',
+      '  transform:',
+      '    trace_statements:',
+      '      - context: span',
+      '        statements: [ \'set(attributes["stored"], true)\' ]',
+      '  probabilistic_sampler: { sampling_percentage: 50 }',
+      'exporters:',
+      `  file: { path: ${JSON.stringify(out)}, flush_interval: 100ms }`,
+      'service:',
+      '  pipelines:',
+      '    traces/all: { receivers: [otlp], processors: [transform], exporters: [llmtrace] }',
+      '    traces/sampled: { receivers: [otlp], processors: [probabilistic_sampler], exporters: [file] }',
+    ]);
+    const server = await startServer({ args: ['--config', file] });
+    const next = ids(41);
+    const traces = Array.from({ length: 100 }, () => next(16));
+    try {
+      const r = await postJson(server, '/v1/traces', otlpJsonTraceRequest(traces.map((t) => ({ traceId: t, spanId: next(8) }))));
+      assert.equal(r.status, 200, r.text());
+      const stored = await listTraceIds(server);
+      assert.equal(stored.size, 100);
+      const one = await storedSpans(server, traces[0]);
+      assert.equal(anyValueToPlain(kvMap(one[0].span.attributes).get('stored')), true);
+      // metrics stay off the API's port without a spanmetrics connector
+      assert.equal((await fetch(`${server.http}/metrics`)).status, 404);
+    } finally {
+      await server.stop(); // the file exporter writes what it holds
+    }
+    const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    const spans = lines.flatMap((l) => flattenOtlp(JSON.parse(l)));
+    assert.ok(spans.length >= 25 && spans.length <= 75, `exported ${spans.length} of 100`);
+    for (const s of spans) {
+      assert.ok(traces.includes(s.span.traceId));
+      assert.equal(kvMap(s.span.attributes).has('stored'), false, 'the copy was made before the first pipeline changed it');
+    }
+  });
+});
+
 describe('settings serve cannot run stop the start, positioned', () => {
   const cases = [
     ['a bad regex', [

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t crc;
         int rc = dq_parse_header(p, n, &signal, &items, &len, &crc);
         if (rc != 0 && rc != LT_EINVAL) abort();
-        if (!rc && signal != SIG_TRACES && signal != SIG_LOGS) abort();
+        if (!rc && signal != SIG_TRACES && signal != SIG_METRICS && signal != SIG_LOGS) abort();
         break;
     }
     case 4:

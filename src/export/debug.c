@@ -375,22 +375,9 @@ int debug_format_metrics(const exporter *ex, const lt_metric_batch *b, lt_buf *o
                 metric_line(out, &rm->resource, m, detailed);
                 const model_message *msg = model_metric_point_msg(m->type);
                 for (uint32_t p = 0; detailed && msg && p < m->n_points; p++) {
-                    const char *pt = (const char *)m->points.number;
-                    switch (m->type) {
-                    case LT_METRIC_HISTOGRAM:
-                        pt = (const char *)m->points.histogram;
-                        break;
-                    case LT_METRIC_EXP_HISTOGRAM:
-                        pt = (const char *)m->points.exp_histogram;
-                        break;
-                    case LT_METRIC_SUMMARY:
-                        pt = (const char *)m->points.summary;
-                        break;
-                    default:
-                        break;
-                    }
+                    /* a point starts with its head: the head's address is the point's */
                     buf_append_c(out, "      point");
-                    point_fields(out, msg, pt + (size_t)p * msg->size);
+                    point_fields(out, msg, model_metric_point(m, p));
                     buf_putc(out, '\n');
                 }
             }

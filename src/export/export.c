@@ -32,6 +32,7 @@
 #include "export/export_int.h"
 #include "model/pb.h"
 #include "otlp/json.h"
+#include "otlp/otlp.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int global_rc;
@@ -683,7 +684,8 @@ static int due_list(const exporter *ex, uint64_t now, uint64_t *wake)
         const ex_list *l = &ex->q[s];
         if (!l->head) continue;
         if (ex->batching && !ex->stopping && l->items < ex->batch_size) {
-            uint64_t at = l->head->arrived_ns + ex->batch_timeout_ns;
+            uint64_t t0 = l->head->arrived_ns, at = t0 + ex->batch_timeout_ns;
+            if (at < t0) at = UINT64_MAX; /* a timeout too long to add: never */
             if (now < at) {
                 if (!*wake || at < *wake) *wake = at;
                 continue;
@@ -754,6 +756,99 @@ static int merge(const exporter *ex, const ex_item *chain, ex_item *out)
     return rc;
 }
 
+/* Delivers it, one batch over send_batch_max_size, as requests of at most that many items,
+ * as the collector splits such a batch: its payload is decoded again, cut (split.c) and
+ * each piece encoded and delivered in turn, counted as a request of its own. False when
+ * the exporter stopped before the last piece went: it then goes back whole (a disk queue
+ * keeps its file; delivery is at least once), a memory batch counting only the items not
+ * sent. A payload that does not decode (it always should: it is our own encoding) is sent
+ * as it is. Not locked. */
+static bool send_split(exporter *ex, ex_consumer *c, ex_item *it)
+{
+    lt_arena *a = arena_new();
+    lt_buf body = {0}; /* the JSON decoder unescapes in place: it gets a copy */
+    union {
+        lt_trace_batch t;
+        lt_metric_batch m;
+        lt_log_batch l;
+    } b;
+    otlp_format f = ex->type == EX_FILE ? OTLP_JSON : OTLP_PROTOBUF;
+    int rc = a ? 0 : LT_ENOMEM;
+    if (!rc) rc = buf_append(&body, it->data.data, it->data.len);
+    if (!rc) {
+        uint8_t *p = (uint8_t *)body.data;
+        rc = it->signal == SIG_TRACES    ? otlp_decode_traces(a, f, p, body.len, &b.t)
+             : it->signal == SIG_METRICS ? otlp_decode_metrics(a, f, p, body.len, &b.m)
+                                         : otlp_decode_logs(a, f, p, body.len, &b.l);
+    }
+    ex_split sp;
+    if (!rc) rc = split_init(&sp, it->signal, &b, ex->batch_max);
+    ex_result r = {0};
+    if (rc) {
+        log_warn("exporter %s: a batch of %" PRIu64 " %s sent whole, not in pieces (%s)", ex->id,
+                 it->n_items, item_unit(it), lt_strerror(rc));
+        ex_deliver(ex, c, it, attempt_item, 0, &r);
+        pthread_mutex_lock(&ex->mu);
+        ex_account(ex, it, &r);
+        pthread_mutex_unlock(&ex->mu);
+    } else {
+        uint64_t n, sent = 0;
+        for (const void *piece; (piece = split_next(&sp, &n));) {
+            if (ex_past_deadline(ex)) {
+                r.outcome = EX_RETRY;
+                break;
+            }
+            ex_item p = {.signal = it->signal, .n_items = n, .seq = it->seq};
+            memset(&r, 0, sizeof r);
+            if (encode(ex, it->signal, piece, &p.data)) {
+                r.outcome = EX_PERMANENT;
+                snprintf(r.msg, sizeof r.msg, "out of memory encoding a part of a batch");
+            } else {
+                p.size = p.data.len;
+                ex_deliver(ex, c, &p, attempt_item, 0, &r);
+            }
+            buf_free(&p.data);
+            pthread_mutex_lock(&ex->mu);
+            ex_account(ex, &p, &r);
+            if (r.outcome == EX_RETRY && !it->on_disk) it->n_items -= sent;
+            pthread_mutex_unlock(&ex->mu);
+            if (r.outcome == EX_RETRY) break;
+            sent += n;
+        }
+        split_free(&sp);
+    }
+    buf_free(&body);
+    if (a) arena_free(a);
+    return r.outcome != EX_RETRY;
+}
+
+/* Delivers good (a chain of batches of one signal, payloads read) as one request, or in
+ * pieces when it is one batch over send_batch_max_size, and counts it. When merging fails
+ * (out of memory) the first batch goes alone and *rest gets the others. False when the
+ * exporter stopped before delivery. Not locked. */
+static bool send_request(exporter *ex, ex_consumer *c, ex_item *good, ex_item **rest)
+{
+    if (!good->next && ex->batch_max && good->n_items > ex->batch_max)
+        return send_split(ex, c, good);
+    ex_item merged = {0};
+    const ex_item *req = good;
+    if (good->next && merge(ex, good, &merged)) {
+        *rest = good->next;
+        good->next = NULL;
+        for (ex_item *it = *rest; it; it = it->next)
+            if (it->on_disk) buf_free(&it->data); /* read again when their turn comes */
+    } else if (good->next) {
+        req = &merged;
+    }
+    ex_result r = {0};
+    ex_deliver(ex, c, req, attempt_item, 0, &r);
+    buf_free(&merged.data);
+    pthread_mutex_lock(&ex->mu);
+    ex_account(ex, req, &r);
+    pthread_mutex_unlock(&ex->mu);
+    return r.outcome != EX_RETRY;
+}
+
 /* Frees a chain whose batches are done with (delivered or given up). ex->mu held. */
 static void finish(exporter *ex, ex_item *chain)
 {
@@ -804,20 +899,8 @@ static void *consumer_main(void *arg)
                 *gt = it, gt = &it->next;
             }
         }
-        ex_item merged = {0}, *rest = NULL;
-        const ex_item *req = good;
-        if (good && good->next && merge(ex, good, &merged)) {
-            /* no memory for the merged request: this batch alone, the others later */
-            rest = good->next;
-            good->next = NULL;
-            for (ex_item *it = rest; it; it = it->next)
-                if (it->on_disk) buf_free(&it->data); /* read again when their turn comes */
-        } else if (good && good->next) {
-            req = &merged;
-        }
-        ex_result r = {0};
-        if (req) ex_deliver(ex, c, req, attempt_item, 0, &r);
-        buf_free(&merged.data);
+        ex_item *rest = NULL;
+        bool delivered = !good || send_request(ex, c, good, &rest);
 
         pthread_mutex_lock(&ex->mu);
         put_back(ex, rest);
@@ -827,9 +910,8 @@ static void *consumer_main(void *arg)
             ex_account(ex, it, &br);
         }
         finish(ex, bad);
-        if (!req) continue;
-        ex_account(ex, req, &r);
-        if (r.outcome == EX_RETRY) {
+        if (!good) continue;
+        if (!delivered) {
             /* stopped before delivery: back at the head for export_stop to count or keep */
             for (ex_item *it = good; it; it = it->next)
                 buf_free(&it->data);

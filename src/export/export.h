@@ -64,13 +64,13 @@ int export_add_metrics(exporter *ex, spanmetrics *sm);
  * sending thread then takes queued batches of one signal, oldest first, and sends them as
  * one request (ExportXServiceRequest bodies concatenate; the file exporter writes one JSON
  * line per request): it takes batches until they hold send_batch_size items (spans, data
- * points or log records), never going past send_batch_max_size items (0: no bound; a
- * single batch larger than that is sent alone, not split), and sends what it has when
- * timeout has passed since the oldest of them was queued (0: at once) or the exporter is
- * stopping. Items of a disk queue leave the disk when the request holding them is
- * delivered or given up. debug and prometheusremotewrite send batch by batch whatever is
- * set (0, a no-op). Called again, the last settings hold. 0; LT_EINVAL when started or
- * when send_batch_max_size is below send_batch_size. */
+ * points or log records), never going past send_batch_max_size items (0: no bound), once
+ * that many are queued or timeout has passed since the oldest of them was queued (0: at
+ * once), or the exporter is stopping. A single batch over send_batch_max_size is split
+ * into requests of at most that many items. Batches of a disk queue leave the disk when
+ * the request holding them is delivered or given up. debug and prometheusremotewrite send
+ * batch by batch whatever is set (0, a no-op). Called again, the last settings hold. 0;
+ * LT_EINVAL when started or when send_batch_max_size is below send_batch_size. */
 int export_set_batching(exporter *ex, uint64_t timeout_ns, uint64_t send_batch_size,
                         uint64_t send_batch_max_size);
 

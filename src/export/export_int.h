@@ -271,6 +271,29 @@ int debug_format_logs(const exporter *ex, const lt_log_batch *b, lt_buf *out);
 int debug_format_metrics(const exporter *ex, const lt_metric_batch *b, lt_buf *out);
 void debug_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r);
 
+/* ---- split.c: a batch in pieces of at most max items ---- */
+typedef struct {
+    const struct split_kind *k;
+    const void *batch;
+    uint64_t max, budget, items;
+    void *scratch[4]; /* copies of the containers of a piece, per level (3 at most) */
+    size_t used[4];
+    uint32_t cur[4]; /* where the next piece starts, per level */
+    bool done;
+    union {
+        lt_trace_batch t;
+        lt_metric_batch m;
+        lt_log_batch l;
+    } piece;
+} ex_split;
+/* Prepares to cut batch (an lt_trace_batch, lt_metric_batch or lt_log_batch, by signal),
+ * which must stay as it is while pieces are taken. 0 or LT_ENOMEM. */
+int split_init(ex_split *sp, unsigned signal, const void *batch, uint64_t max);
+/* The next piece (a batch of the same type, valid until the next call; its items are
+ * those of batch, in order) with its item count in *items; NULL after the last. */
+const void *split_next(ex_split *sp, uint64_t *items);
+void split_free(ex_split *sp);
+
 /* ---- prw.c ---- */
 int prw_parse(const ex_cfg *c, const cfg_node *settings, ex_prw *p);
 void prw_free(ex_prw *p);

@@ -482,6 +482,52 @@ static uint64_t check_logs_stored(const server *srv, fx_scenario **scs, int n)
     return checked;
 }
 
+static uint64_t count_items(fx_scenario **scs, int n, bool traces, int *batches)
+{
+    uint64_t items = 0;
+    *batches = 0;
+    for (int s = 0; s < n; s++) {
+        for (int i = 0; traces && i < scs[s]->n_tb; i++, ++*batches)
+            items += scs[s]->tb[i].n_spans;
+        for (int i = 0; !traces && i < scs[s]->n_lb; i++, ++*batches)
+            items += scs[s]->lb[i].n_records;
+    }
+    return items;
+}
+
+/* A real llmtrace as the target, in a temporary directory, and the scenarios sent to it. */
+typedef struct {
+    char *dir;
+    server srv;
+    fx_scenario *scs[4];
+    int n;
+} target;
+
+/* scenarios: NULL-terminated, at most 4. */
+static void target_up(target *t, const char *const *scenarios)
+{
+    char data[4200];
+    t->dir = tmpdir_new();
+    snprintf(data, sizeof data, "%s/data", t->dir);
+    t->srv = (server){0};
+    server_start(&t->srv, data, "127.0.0.1:0", "127.0.0.1:0", NULL);
+    for (t->n = 0; scenarios[t->n]; t->n++) {
+        assert_true(t->n < 4);
+        t->scs[t->n] = load(scenarios[t->n]);
+    }
+}
+
+static void target_down(target *t)
+{
+    server_stop(&t->srv);
+    for (int i = 0; i < t->n; i++)
+        unload(t->scs[i]);
+    rm_rf(t->dir);
+}
+
+static const char *const FOUR[] = {"otel/multi-agent-proto", "otel/errors-json", "traceloop/rag",
+                                   "langfuse/multi-agent", NULL};
+
 /* ---------------------------------------------------------------------------------- */
 /* Configuration                                                                      */
 /* ---------------------------------------------------------------------------------- */
@@ -928,18 +974,13 @@ static void test_debug(void **state)
 
 static void roundtrip(const char *id, const char *settings_fmt, bool grpc)
 {
-    char *dir = tmpdir_new();
-    char data[4200];
-    snprintf(data, sizeof data, "%s/data", dir);
-    server srv = {0};
-    server_start(&srv, data, "127.0.0.1:0", "127.0.0.1:0", NULL);
-    fx_scenario *scs[4] = {load("otel/multi-agent-proto"), load("otel/errors-json"),
-                           load("traceloop/rag"), load("langfuse/multi-agent")};
+    target t;
+    target_up(&t, FOUR);
     char settings[512];
-    snprintf(settings, sizeof settings, settings_fmt, grpc ? srv.otlp_grpc : srv.otlp_http);
+    snprintf(settings, sizeof settings, settings_fmt, grpc ? t.srv.otlp_grpc : t.srv.otlp_http);
     exporter *ex = start(id, settings, "traces");
     uint64_t items = 0;
-    int batches = send_all(ex, scs, 4, &items);
+    int batches = send_all(ex, t.scs, t.n, &items);
     WAIT_UNTIL(stats(ex).sent_requests == (uint64_t)batches, 60);
     export_stats st = stats(ex);
     assert_int_equal(st.sent_requests, batches);
@@ -948,21 +989,11 @@ static void roundtrip(const char *id, const char *settings_fmt, bool grpc)
     assert_int_equal(st.queued_requests, 0);
     export_stop(ex, 5000);
 
-    uint64_t spans = check_traces_stored(&srv, scs, 4);
-    uint64_t logs = check_logs_stored(&srv, scs, 4);
-    uint64_t sent_spans = 0, sent_logs = 0;
-    for (int s = 0; s < 4; s++) {
-        for (int i = 0; i < scs[s]->n_tb; i++)
-            sent_spans += scs[s]->tb[i].n_spans;
-        for (int i = 0; i < scs[s]->n_lb; i++)
-            sent_logs += scs[s]->lb[i].n_records;
-    }
-    assert_int_equal(spans, sent_spans);
-    assert_true(logs > 0 && logs <= sent_logs);
-    server_stop(&srv);
-    for (int s = 0; s < 4; s++)
-        unload(scs[s]);
-    rm_rf(dir);
+    int n;
+    uint64_t logs = check_logs_stored(&t.srv, t.scs, t.n);
+    assert_int_equal(check_traces_stored(&t.srv, t.scs, t.n), count_items(t.scs, t.n, true, &n));
+    assert_true(logs > 0 && logs <= count_items(t.scs, t.n, false, &n));
+    target_down(&t);
 }
 
 static void test_otlp_grpc(void **state)
@@ -2005,19 +2036,6 @@ static exporter *start_batched(const char *id, const char *settings, const char 
     return ex;
 }
 
-static uint64_t count_items(fx_scenario **scs, int n, bool traces, int *batches)
-{
-    uint64_t items = 0;
-    *batches = 0;
-    for (int s = 0; s < n; s++) {
-        for (int i = 0; traces && i < scs[s]->n_tb; i++, ++*batches)
-            items += scs[s]->tb[i].n_spans;
-        for (int i = 0; !traces && i < scs[s]->n_lb; i++, ++*batches)
-            items += scs[s]->lb[i].n_records;
-    }
-    return items;
-}
-
 static void send_traces(exporter *ex, fx_scenario **scs, int n)
 {
     for (int s = 0; s < n; s++)
@@ -2029,18 +2047,15 @@ static void send_traces(exporter *ex, fx_scenario **scs, int n)
  * target; what waits for its timeout goes at stop. */
 static void batch_merge(const char *id, const char *fmt, bool grpc)
 {
-    char *dir = tmpdir_new();
-    char data[4200], s[512];
-    snprintf(data, sizeof data, "%s/data", dir);
-    server srv = {0};
-    server_start(&srv, data, "127.0.0.1:0", "127.0.0.1:0", NULL);
-    fx_scenario *scs[4] = {load("otel/multi-agent-proto"), load("otel/errors-json"),
-                           load("traceloop/rag"), load("langfuse/multi-agent")};
+    target t;
+    target_up(&t, FOUR);
+    fx_scenario **scs = t.scs;
+    char s[512];
     int n_tb, n_lb;
     uint64_t spans = count_items(scs, 4, true, &n_tb), logs = count_items(scs, 4, false, &n_lb);
     assert_true(n_tb > 2);
     assert_true(logs > 0 && logs < spans); /* the logs stay below send_batch_size */
-    snprintf(s, sizeof s, fmt, grpc ? srv.otlp_grpc : srv.otlp_http);
+    snprintf(s, sizeof s, fmt, grpc ? t.srv.otlp_grpc : t.srv.otlp_http);
     exporter *ex = start_batched(id, s, "traces", 60000000000ull, spans, 0);
     send_traces(ex, scs, 4);
     WAIT_UNTIL(stats(ex).sent_requests == 1, 60);
@@ -2054,12 +2069,9 @@ static void batch_merge(const char *id, const char *fmt, bool grpc)
             assert_int_equal(export_logs(ex, &scs[sc]->lb[i]), 0);
     assert_int_equal(stats(ex).queued_requests, n_lb); /* waiting for more */
     export_stop(ex, 5000);                             /* sends them */
-    assert_int_equal(check_traces_stored(&srv, scs, 4), spans);
-    assert_true(check_logs_stored(&srv, scs, 4) > 0);
-    server_stop(&srv);
-    for (int i = 0; i < 4; i++)
-        unload(scs[i]);
-    rm_rf(dir);
+    assert_int_equal(check_traces_stored(&t.srv, scs, 4), spans);
+    assert_true(check_logs_stored(&t.srv, scs, 4) > 0);
+    target_down(&t);
 }
 
 static void test_batch_merge(void **state)
@@ -2073,15 +2085,13 @@ static void test_batch_merge(void **state)
 static void test_batch_timeout(void **state)
 {
     (void)state;
-    char *dir = tmpdir_new();
-    char data[4200], s[512];
-    snprintf(data, sizeof data, "%s/data", dir);
-    server srv = {0};
-    server_start(&srv, data, "127.0.0.1:0", "127.0.0.1:0", NULL);
-    fx_scenario *scs[2] = {load("otel/rag-proto"), load("openinference/multi-agent")};
+    target t;
+    target_up(&t, (const char *const[]){"otel/rag-proto", "openinference/multi-agent", NULL});
+    fx_scenario **scs = t.scs;
+    char s[512];
     int n_tb;
     uint64_t spans = count_items(scs, 2, true, &n_tb);
-    snprintf(s, sizeof s, "{ endpoint: '%s', tls: { insecure: true } }", srv.otlp_grpc);
+    snprintf(s, sizeof s, "{ endpoint: '%s', tls: { insecure: true } }", t.srv.otlp_grpc);
     exporter *ex = start_batched("otlp", s, "traces", 100000000ull, 1000000000ull, 0);
     send_traces(ex, scs, 2);
     WAIT_UNTIL(stats(ex).sent_items == spans, 60);
@@ -2089,15 +2099,126 @@ static void test_batch_timeout(void **state)
     assert_int_equal(st.sent_items, spans); /* before any stop */
     assert_true(st.sent_requests >= 1 && st.sent_requests <= (uint64_t)n_tb);
     export_stop(ex, 0);
-    assert_int_equal(check_traces_stored(&srv, scs, 2), spans);
-    server_stop(&srv);
-    unload(scs[0]);
-    unload(scs[1]);
-    rm_rf(dir);
+    assert_int_equal(check_traces_stored(&t.srv, scs, 2), spans);
+    target_down(&t);
 }
 
-/* send_batch_max_size: no request holds more items, unless it is one batch that does alone;
- * every span arrives once, in order (file exporter: one line per request). */
+/* Each item of a batch (a span, log record or data point) as a request of its own, with its
+ * resource, scope (and metric), appended to out in canonical protobuf; returns the items.
+ * Two sequences of batches flatten to the same bytes when they hold the same items in the
+ * same order under the same resources and scopes, however they are cut or merged. */
+static uint64_t flatten(lt_buf *out, unsigned signal, const void *batch)
+{
+    uint64_t n = 0;
+    if (signal == SIG_TRACES) {
+        const lt_trace_batch *b = batch;
+        for (uint32_t i = 0; i < b->n_rs; i++)
+            for (uint32_t j = 0; j < b->rs[i].n_scopes; j++)
+                for (uint32_t k = 0; k < b->rs[i].scopes[j].n_spans; k++, n++) {
+                    lt_scope_spans ss = b->rs[i].scopes[j];
+                    lt_resource_spans rs = b->rs[i];
+                    ss.spans += k, ss.n_spans = 1;
+                    rs.scopes = &ss, rs.n_scopes = 1;
+                    lt_trace_batch one = {.rs = &rs, .n_rs = 1, .n_spans = 1};
+                    assert_int_equal(pb_encode_traces(out, &one), 0);
+                }
+    } else if (signal == SIG_LOGS) {
+        const lt_log_batch *b = batch;
+        for (uint32_t i = 0; i < b->n_rl; i++)
+            for (uint32_t j = 0; j < b->rl[i].n_scopes; j++)
+                for (uint32_t k = 0; k < b->rl[i].scopes[j].n_records; k++, n++) {
+                    lt_scope_logs sl = b->rl[i].scopes[j];
+                    lt_resource_logs rl = b->rl[i];
+                    sl.records += k, sl.n_records = 1;
+                    rl.scopes = &sl, rl.n_scopes = 1;
+                    lt_log_batch one = {.rl = &rl, .n_rl = 1, .n_records = 1};
+                    assert_int_equal(pb_encode_logs(out, &one), 0);
+                }
+    } else {
+        const lt_metric_batch *b = batch;
+        for (uint32_t i = 0; i < b->n_rm; i++)
+            for (uint32_t j = 0; j < b->rm[i].n_scopes; j++)
+                for (uint32_t k = 0; k < b->rm[i].scopes[j].n_metrics; k++) {
+                    const lt_metric *m = &b->rm[i].scopes[j].metrics[k];
+                    const model_message *msg = model_metric_point_msg(m->type);
+                    for (uint32_t p = 0; p < m->n_points; p++, n++) {
+                        lt_metric mc = *m;
+                        model_metric_set_points(
+                            &mc, (char *)(void *)m->points.number + (size_t)p * msg->size, 1);
+                        lt_scope_metrics sm = b->rm[i].scopes[j];
+                        lt_resource_metrics rm = b->rm[i];
+                        sm.metrics = &mc, sm.n_metrics = 1;
+                        rm.scopes = &sm, rm.n_scopes = 1;
+                        lt_metric_batch one = {.rm = &rm, .n_rm = 1, .n_points = 1};
+                        assert_int_equal(pb_encode_metrics(out, &one), 0);
+                    }
+                }
+    }
+    return n;
+}
+
+/* One batch cut by split.c into pieces of at most max items: exactly as many pieces as
+ * that takes, each holding what it says, together the batch's items in order. */
+static void check_split(unsigned signal, const void *b, uint64_t n_items, uint64_t max)
+{
+    lt_buf want = {0}, got = {0};
+    assert_int_equal(flatten(&want, signal, b), n_items);
+    ex_split sp;
+    assert_int_equal(split_init(&sp, signal, b, max), 0);
+    uint64_t n, pieces = 0;
+    for (const void *piece; (piece = split_next(&sp, &n)); pieces++) {
+        assert_true(n >= 1 && n <= max);
+        uint64_t total = signal == SIG_TRACES    ? ((const lt_trace_batch *)piece)->n_spans
+                         : signal == SIG_METRICS ? ((const lt_metric_batch *)piece)->n_points
+                                                 : ((const lt_log_batch *)piece)->n_records;
+        assert_int_equal(total, n);
+        assert_int_equal(flatten(&got, signal, piece), n);
+    }
+    split_free(&sp);
+    assert_int_equal(pieces, (n_items + max - 1) / max);
+    assert_int_equal(got.len, want.len);
+    if (want.len) assert_memory_equal(got.data, want.data, want.len);
+    buf_free(&want);
+    buf_free(&got);
+}
+
+static void test_split(void **state)
+{
+    (void)state;
+    scenario_list all = {0};
+    assert_true(fx_each(collect, &all) > 10);
+    mx_set *m = mx_load(true);
+    static const uint64_t maxes[] = {1, 2, 3, 7, 1000000};
+    for (size_t x = 0; x < sizeof maxes / sizeof maxes[0]; x++) {
+        for (int sc = 0; sc < all.n; sc++) {
+            for (int i = 0; i < all.scs[sc]->n_tb; i++)
+                check_split(SIG_TRACES, &all.scs[sc]->tb[i], all.scs[sc]->tb[i].n_spans, maxes[x]);
+            for (int i = 0; i < all.scs[sc]->n_lb; i++)
+                check_split(SIG_LOGS, &all.scs[sc]->lb[i], all.scs[sc]->lb[i].n_records, maxes[x]);
+        }
+        for (int i = 0; i < m->n; i++)
+            check_split(SIG_METRICS, &m->b[i], m->b[i].n_points, maxes[x]);
+    }
+    /* containers without items are kept with the items around them, or left out at the end */
+    fx_scenario *sc = all.scs[0];
+    lt_resource_spans rs[4];
+    for (int i = 0; i < 4; i++) {
+        rs[i] = sc->tb[0].rs[0];
+        rs[i].n_scopes = i % 2 ? 0 : 1; /* 1 and 3 hold nothing */
+    }
+    lt_trace_batch b = {.rs = rs, .n_rs = 4, .n_spans = 2 * rs[0].scopes[0].n_spans};
+    check_split(SIG_TRACES, &b, b.n_spans, 1);
+    /* containers only, levels without an element (found by fuzz_export): no piece */
+    lt_resource_metrics rm = {.resource = m->b[0].rm[0].resource};
+    lt_metric_batch mb = {.rm = &rm, .n_rm = 1};
+    check_split(SIG_METRICS, &mb, 0, 2);
+    for (int i = 0; i < all.n; i++)
+        unload(all.scs[i]);
+    mx_free(m);
+}
+
+/* send_batch_max_size: no request holds more items; a batch larger than that is split.
+ * Every span arrives once, in order (file exporter: one line per request). */
 static void test_batch_max(void **state)
 {
     (void)state;
@@ -2109,7 +2230,7 @@ static void test_batch_max(void **state)
     for (int sc = 0; sc < all.n; sc++)
         for (int i = 0; i < all.scs[sc]->n_tb; i++)
             if (all.scs[sc]->tb[i].n_spans > largest) largest = all.scs[sc]->tb[i].n_spans;
-    uint64_t max = largest / 2; /* the largest batches go alone */
+    uint64_t max = largest / 2; /* the largest batches are split */
     assert_true(max >= 2);
     char path[4200], settings[4400];
     snprintf(path, sizeof path, "%s/out.json", dir);
@@ -2121,34 +2242,28 @@ static void test_batch_max(void **state)
     lt_buf want = {0}, got = {0};
     for (int sc = 0; sc < all.n; sc++)
         for (int i = 0; i < all.scs[sc]->n_tb; i++)
-            assert_int_equal(pb_encode_traces(&want, &all.scs[sc]->tb[i]), 0);
+            flatten(&want, SIG_TRACES, &all.scs[sc]->tb[i]);
     size_t n;
     char *text = read_file(path, &n);
     assert_non_null(text);
-    int lines = 0, alone = 0;
+    int lines = 0, full = 0;
     uint64_t back = 0;
     for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
         lt_arena *a = arena_new();
         lt_trace_batch b;
         assert_int_equal(otlp_decode_traces(a, OTLP_JSON, (uint8_t *)line, (size_t)(nl - line), &b),
                          0);
-        if (b.n_spans > max) { /* then it is one batch as sent */
-            bool one = false;
-            for (int sc = 0; sc < all.n && !one; sc++)
-                for (int i = 0; i < all.scs[sc]->n_tb && !one; i++)
-                    one = same_bytes(enc_traces, &all.scs[sc]->tb[i], &b);
-            if (!one) fail_msg("line %d: %" PRIu64 " spans, max %" PRIu64, lines, b.n_spans, max);
-            alone++;
-        }
-        assert_int_equal(pb_encode_traces(&got, &b), 0);
-        back += b.n_spans;
+        if (b.n_spans > max)
+            fail_msg("line %d: %" PRIu64 " spans, max %" PRIu64, lines, b.n_spans, max);
+        full += b.n_spans == max;
+        back += flatten(&got, SIG_TRACES, &b);
         lines++;
         arena_free(a);
     }
     assert_int_equal(back, spans);
     assert_true(lines < n_tb); /* merged */
-    assert_true(alone >= 1);
-    /* the requests concatenated are the batches concatenated: in order, none twice */
+    assert_true(full >= 2);    /* at least the largest batch, in two pieces */
+    /* the requests hold the batches' spans in order, none twice, none lost */
     assert_int_equal(got.len, want.len);
     assert_memory_equal(got.data, want.data, want.len);
     buf_free(&want);
@@ -2157,6 +2272,31 @@ static void test_batch_max(void **state)
     for (int sc = 0; sc < all.n; sc++)
         unload(all.scs[sc]);
     rm_rf(dir);
+}
+
+/* The same bounds over the network: a real target stores every span of requests cut to
+ * send_batch_max_size. */
+static void test_batch_max_otlp(void **state)
+{
+    (void)state;
+    target t;
+    target_up(&t, (const char *const[]){"otel/multi-agent-proto", "traceloop/multi-agent", NULL});
+    fx_scenario **scs = t.scs;
+    char s[512];
+    int n_tb;
+    uint64_t spans = count_items(scs, 2, true, &n_tb);
+    const uint64_t max = 3;
+    snprintf(s, sizeof s, "{ endpoint: 'http://%s' }", t.srv.otlp_http);
+    exporter *ex = start_batched("otlphttp", s, "traces", 100000000ull, max, max);
+    send_traces(ex, scs, 2);
+    WAIT_UNTIL(stats(ex).sent_items == spans, 60);
+    export_stats st = stats(ex);
+    assert_int_equal(st.sent_items, spans);
+    assert_true(st.sent_requests >= (spans + max - 1) / max);
+    assert_int_equal(st.failed_items, 0);
+    export_stop(ex, 0);
+    assert_int_equal(check_traces_stored(&t.srv, scs, 2), spans);
+    target_down(&t);
 }
 
 /* A disk queue with batching: the batches of a merged request stay on disk until it is
@@ -2229,7 +2369,8 @@ int main(void)
         cmocka_unit_test(test_metrics_file),    cmocka_unit_test(test_metrics_debug),
         cmocka_unit_test(test_metrics_otlp),    cmocka_unit_test(test_metrics_remote_write),
         cmocka_unit_test(test_batch_merge),     cmocka_unit_test(test_batch_timeout),
-        cmocka_unit_test(test_batch_max),       cmocka_unit_test(test_batch_disk_queue),
+        cmocka_unit_test(test_split),           cmocka_unit_test(test_batch_max),
+        cmocka_unit_test(test_batch_max_otlp),  cmocka_unit_test(test_batch_disk_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

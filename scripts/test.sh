@@ -176,6 +176,12 @@ seed_corpus() { # target dir
       { printf '\000\000\000\000'
         printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((sz >> 24 & 255)) $((sz >> 16 & 255)) $((sz >> 8 & 255)) $((sz & 255)))"
         cat "$f"; } >"$dir/$name"
+    elif [ "$target" = fuzz_export ] && [ "${f%.json}" = "$f" ]; then
+      # as they are, and as requests to cut (tests/fuzz/fuzz_export.c: case 5, then the
+      # signal: 0 traces, 1 metrics, 2 logs, and a bound of 1 item)
+      cp "$f" "$dir/$name"
+      case "$f" in *-traces.*) sel='\000' ;; *-metrics.*) sel='\001' ;; *) sel='\002' ;; esac
+      { printf "\005$sel"; cat "$f"; } >"$dir/split_$name"
     else
       cp "$f" "$dir/$name"
     fi

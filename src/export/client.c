@@ -27,6 +27,8 @@
 /* ---------------------------------------------------------------------------------- */
 
 static const char GRPC_TRACES[] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+static const char GRPC_METRICS[] =
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 static const char GRPC_LOGS[] = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
 static char *str_dup(const char *s)
@@ -214,17 +216,41 @@ static int parse_headers(const ex_cfg *c, const cfg_node *settings, ex_type type
     return 0;
 }
 
-int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_client *cl)
+/* otlphttp without endpoint: the signal endpoint a used signal lacks ("" when none is
+ * given at all), or NULL when each used signal has its own. */
+static const char *missing_endpoint(unsigned signals, const char *te, const char *me,
+                                    const char *le)
+{
+    if (!te && !me && !le) return "";
+    if ((signals & SIG_TRACES) && !te) return "traces_endpoint";
+    if ((signals & SIG_METRICS) && !me) return "metrics_endpoint";
+    if ((signals & SIG_LOGS) && !le) return "logs_endpoint";
+    return NULL;
+}
+
+int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, unsigned signals,
+                    ex_client *cl)
 {
     int rc;
-    const char *ep = NULL, *te = NULL, *le = NULL, *comp = NULL;
+    const char *ep = NULL, *te = NULL, *me = NULL, *le = NULL, *comp = NULL;
     if ((rc = ex_opt_string(c, settings, "endpoint", &ep))) return rc;
     if (type == EX_OTLPHTTP && ((rc = ex_opt_string(c, settings, "traces_endpoint", &te)) ||
+                                (rc = ex_opt_string(c, settings, "metrics_endpoint", &me)) ||
                                 (rc = ex_opt_string(c, settings, "logs_endpoint", &le))))
         return rc;
     const cfg_node *ep_at = cfg_get(settings, "endpoint");
-    if ((!ep || !*ep) && !(te && le))
-        return ex_error(c, ep_at ? ep_at : settings, "endpoint", ep ? "is empty" : "is required");
+    const char *missing = ep && *ep ? NULL : missing_endpoint(signals, te, me, le);
+    if (missing) {
+        const cfg_node *at = ep_at ? ep_at : settings;
+        if (ep) return ex_error(c, at, "endpoint", "is empty");
+        if (*missing)
+            return ex_error(c, at, "endpoint", "is required (or %s, for the %s pipelines)", missing,
+                            missing[0] == 't'   ? "traces"
+                            : missing[0] == 'm' ? "metrics"
+                                                : "logs");
+        return ex_error(c, at, "endpoint", "is required");
+    }
+    if (ep && !*ep) ep = NULL; /* every used signal has its own */
 
     uint64_t timeout = 5000000000ull;
     if ((rc = ex_opt_duration(c, settings, "timeout", true, &timeout))) return rc;
@@ -258,33 +284,42 @@ int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_
                             "plaintext");
         tls = scheme_tls == 1 || (scheme_tls == -1 && !insecure);
         snprintf(base, sizeof base, "%s://%s", tls ? "https" : "http", hostport);
-        if (!(cl->url_traces = join(base, GRPC_TRACES)) || !(cl->url_logs = join(base, GRPC_LOGS)))
+        if (!(cl->url_traces = join(base, GRPC_TRACES)) ||
+            !(cl->url_metrics = join(base, GRPC_METRICS)) ||
+            !(cl->url_logs = join(base, GRPC_LOGS)))
             return LT_ENOMEM;
         cl->grpc = true;
         cl->h2_prior = !tls;
     } else {
-        bool t1 = false, t2 = false, t3 = false;
-        if (ep && *ep && (rc = check_url(c, ep_at, "endpoint", ep, &t1))) return rc;
-        if (te &&
-            (rc = check_url(c, cfg_get(settings, "traces_endpoint"), "traces_endpoint", te, &t2)))
-            return rc;
-        if (le && (rc = check_url(c, cfg_get(settings, "logs_endpoint"), "logs_endpoint", le, &t3)))
-            return rc;
-        tls = t1 || t2 || t3;
+        static const char *const keys[] = {"endpoint", "traces_endpoint", "metrics_endpoint",
+                                           "logs_endpoint"};
+        const char *urls[] = {ep, te, me, le};
+        for (int i = 0; i < 4; i++) {
+            bool t = false;
+            if (urls[i] && (rc = check_url(c, cfg_get(settings, keys[i]), keys[i], urls[i], &t)))
+                return rc;
+            tls = tls || t;
+        }
         if (tls && insecure)
             return ex_error(c, insecure_at, "tls.insecure",
                             "an endpoint is https:// (TLS); plaintext needs http://");
         if (type == EX_PRW) {
             if (!(cl->url_traces = str_dup(ep))) return LT_ENOMEM;
         } else {
-            /* the collector: ENDPOINT/v1/traces unless given whole */
+            /* the collector: ENDPOINT/v1/traces unless given whole; a signal with neither
+             * (not used by any pipeline) has no URL */
             size_t n = ep ? strlen(ep) : 0;
             char *trimmed = ep ? lt_strndup(ep, n && ep[n - 1] == '/' ? n - 1 : n) : NULL;
             if (ep && !trimmed) return LT_ENOMEM;
-            cl->url_traces = te ? str_dup(te) : join(trimmed, "/v1/traces");
-            cl->url_logs = le ? str_dup(le) : join(trimmed, "/v1/logs");
+            const char *given[] = {te, me, le},
+                       *paths[] = {"/v1/traces", "/v1/metrics", "/v1/logs"};
+            char **dst[] = {&cl->url_traces, &cl->url_metrics, &cl->url_logs};
+            for (int i = 0; i < 3; i++) {
+                *dst[i] = given[i] ? str_dup(given[i]) : trimmed ? join(trimmed, paths[i]) : NULL;
+                if ((given[i] || trimmed) && !*dst[i]) rc = LT_ENOMEM;
+            }
             lt_free(trimmed);
-            if (!cl->url_traces || !cl->url_logs) return LT_ENOMEM;
+            if (rc) return rc;
         }
     }
     if (!tls && tls_opts)
@@ -324,9 +359,17 @@ int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_
     return 0;
 }
 
+const char *ex_client_url(const ex_client *cl, unsigned signal)
+{
+    return signal == SIG_TRACES    ? cl->url_traces
+           : signal == SIG_METRICS ? cl->url_metrics
+                                   : cl->url_logs;
+}
+
 void ex_client_free(ex_client *cl)
 {
     lt_free(cl->url_traces);
+    lt_free(cl->url_metrics);
     lt_free(cl->url_logs);
     lt_free(cl->ca_file);
     lt_free(cl->cert_file);

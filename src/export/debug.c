@@ -1,8 +1,10 @@
 /* debug.c — the debug exporter: what passes, written to the log (stderr, core/log.h).
  *
  * verbosity basic (the collector's default): one line per batch with its counts; normal:
- * one line per span or log record (name, ids, kind, status, duration, service; a log's
- * severity and body); detailed: every field, attributes as JSON objects. The text is made
+ * one line per span, log record or metric (name, ids, kind, status, duration, service; a
+ * log's severity and body; a metric's type, unit and number of points); detailed: every
+ * field, attributes as JSON objects, and every data point of a metric with its fields
+ * (written from the data point tables of model/metrics.h). The text is made
  * on the caller's thread (the batch is gone afterwards) and logged by the exporter's
  * thread; a line longer than a log line holds is continued on the next ones, so detailed
  * output loses nothing. Strings are written JSON-escaped: a newline in a span name cannot
@@ -235,6 +237,150 @@ int debug_format_logs(const exporter *ex, const lt_log_batch *b, lt_buf *out)
             if (detailed) scope_line(out, &sl->scope, sl->schema_url);
             for (uint32_t k = 0; k < sl->n_records; k++)
                 log_record(out, &sl->records[k], detailed);
+        }
+    }
+    return out->oom ? LT_ENOMEM : 0;
+}
+
+static const char *metric_type_name(lt_metric_type t)
+{
+    static const char *const n[] = {"none",   "gauge", "sum", "histogram", "exponential_histogram",
+                                    "summary"};
+    return (unsigned)t < sizeof n / sizeof n[0] ? n[t] : "?";
+}
+
+static const char *temporality_name(uint32_t t)
+{
+    return t == LT_TEMPORALITY_DELTA        ? "delta"
+           : t == LT_TEMPORALITY_CUMULATIVE ? "cumulative"
+                                            : "unspecified";
+}
+
+static void metric_line(lt_buf *out, const lt_resource *res, const lt_metric *m, bool detailed)
+{
+    buf_append_c(out, detailed ? "    metric " : "metric ");
+    short_str(out, m->name, detailed ? SIZE_MAX : 200);
+    buf_printf(out, " type=%s", metric_type_name(m->type));
+    if (m->type == LT_METRIC_SUM || m->type == LT_METRIC_HISTOGRAM ||
+        m->type == LT_METRIC_EXP_HISTOGRAM)
+        buf_printf(out, " temporality=%s", temporality_name(m->temporality));
+    if (m->type == LT_METRIC_SUM) buf_printf(out, " monotonic=%s", m->monotonic ? "true" : "false");
+    if (m->unit.len) {
+        buf_append_c(out, " unit=");
+        short_str(out, m->unit, 64);
+    }
+    buf_printf(out, " points=%" PRIu32, m->n_points);
+    if (!detailed) {
+        buf_append_c(out, " service=");
+        short_str(out, model_service_name(res), 200);
+    } else if (m->description.len) {
+        buf_append_c(out, " description=");
+        jsonw_str(out, m->description);
+    }
+    buf_putc(out, '\n');
+    if (detailed && m->metadata.n) attrs_line(out, "      ", "metadata", &m->metadata);
+}
+
+/* The fields of obj, a message of msg, that the encoders would write: " name=value". */
+static void point_fields(lt_buf *out, const model_message *msg, const void *obj)
+{
+    for (uint32_t i = 0; i < msg->n; i++) {
+        const model_field *f = &msg->fields[i];
+        if (f->kind == MF_SKIP || !model_field_present(obj, f)) continue;
+        const void *at = (const char *)obj + f->off;
+        buf_printf(out, " %s=", f->json);
+        switch (f->kind) {
+        case MF_FIXED64:
+            buf_printf(out, "%" PRIu64, *(const uint64_t *)at);
+            break;
+        case MF_DOUBLE:
+        case MF_OPT_DOUBLE:
+        case MF_ONEOF_DOUBLE:
+            jsonw_double(out, *(const double *)at); /* the shortest text of the same double */
+            break;
+        case MF_ONEOF_INT:
+            buf_printf(out, "%" PRId64, *(const int64_t *)at);
+            break;
+        case MF_SINT32:
+            buf_printf(out, "%" PRId32, *(const int32_t *)at);
+            break;
+        case MF_U32:
+            buf_printf(out, "%" PRIu32, *(const uint32_t *)at);
+            break;
+        case MF_ATTRS:
+            model_attrs_json(out, at);
+            break;
+        case MF_FIXED64S:
+        case MF_UINT64S: {
+            const lt_u64s *v = at;
+            for (uint32_t k = 0; k < v->n; k++)
+                buf_printf(out, "%c%" PRIu64, k ? ',' : '[', v->items[k]);
+            buf_putc(out, ']');
+            break;
+        }
+        case MF_DOUBLES: {
+            const lt_doubles *v = at;
+            for (uint32_t k = 0; k < v->n; k++) {
+                buf_putc(out, k ? ',' : '[');
+                jsonw_double(out, v->items[k]);
+            }
+            buf_putc(out, ']');
+            break;
+        }
+        case MF_BUCKETS:
+            buf_putc(out, '{');
+            point_fields(out, &model_buckets_msg, at);
+            buf_append_c(out, " }");
+            break;
+        case MF_QUANTILES: {
+            const lt_quantiles *v = at;
+            buf_putc(out, '[');
+            for (uint32_t k = 0; k < v->n; k++) {
+                buf_putc(out, '{');
+                point_fields(out, &model_quantile_msg, &v->items[k]);
+                buf_append_c(out, " }");
+            }
+            buf_putc(out, ']');
+            break;
+        }
+        case MF_SKIP:
+            break;
+        }
+    }
+}
+
+int debug_format_metrics(const exporter *ex, const lt_metric_batch *b, lt_buf *out)
+{
+    uint64_t n_metrics = 0;
+    for (uint32_t i = 0; i < b->n_rm; i++)
+        for (uint32_t j = 0; j < b->rm[i].n_scopes; j++)
+            n_metrics += b->rm[i].scopes[j].n_metrics;
+    buf_printf(out,
+               "metrics: %" PRIu32 " resource metrics, %" PRIu64 " metrics, %" PRIu64
+               " data points\n",
+               b->n_rm, n_metrics, b->n_points);
+    if (ex->verbosity == DEBUG_BASIC) return out->oom ? LT_ENOMEM : 0;
+    bool detailed = ex->verbosity == DEBUG_DETAILED;
+    for (uint32_t i = 0; i < b->n_rm; i++) {
+        const lt_resource_metrics *rm = &b->rm[i];
+        if (detailed) {
+            buf_printf(out, "resource metrics #%" PRIu32 "\n", i);
+            attrs_line(out, "", "resource attributes", &rm->resource.attrs);
+        }
+        for (uint32_t j = 0; j < rm->n_scopes; j++) {
+            const lt_scope_metrics *sm = &rm->scopes[j];
+            if (detailed) scope_line(out, &sm->scope, sm->schema_url);
+            for (uint32_t k = 0; k < sm->n_metrics; k++) {
+                const lt_metric *m = &sm->metrics[k];
+                metric_line(out, &rm->resource, m, detailed);
+                const model_message *msg = model_metric_point_msg(m->type);
+                for (uint32_t p = 0; detailed && msg && p < m->n_points; p++) {
+                    /* a point starts with its head: the head's address is the point's */
+                    buf_append_c(out, "      point");
+                    point_fields(out, msg, model_metric_point(m, p));
+                    buf_putc(out, '\n');
+                }
+            }
         }
     }
     return out->oom ? LT_ENOMEM : 0;

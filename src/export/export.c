@@ -1,15 +1,20 @@
 /* export.c — the exporters' life cycle, queue and sending threads (contract in export.h).
  *
- * Design: every exporter type but prometheusremotewrite is a queue of encoded batches and
- * consumer threads that take the oldest batch and deliver it (ex_deliver: an attempt, then
- * on a retryable failure a wait of the exponential backoff with jitter, or of what the
- * receiver asked for when longer, until retry_on_failure's max_elapsed_time). The caller's
- * thread only encodes and links a batch in (and, for a disk queue, writes its file first),
- * so the pipeline never waits on the network. One mutex guards the queue and the counters;
- * one condition variable (on the monotonic clock) wakes consumers for work, for retries cut
- * short by a stop, and the file exporter for its flushes. prometheusremotewrite has no
- * queue: its thread takes a snapshot of each spanmetrics connector when due and sends it
- * (prw.c). */
+ * Design: every exporter is a queue of encoded batches, one list per signal, and consumer
+ * threads that take the oldest batch and deliver it (ex_deliver: an attempt, then on a
+ * retryable failure a wait of the exponential backoff with jitter, or of what the receiver
+ * asked for when longer, until retry_on_failure's max_elapsed_time). With batching a
+ * consumer takes several batches of one signal instead, once they hold send_batch_size
+ * items or the oldest has waited the batch timeout, and sends them as one request: protobuf
+ * Export*ServiceRequest bodies concatenate into one (their only field, the repeated
+ * resource_*, appends), JSON lines join their resource arrays. The caller's thread only
+ * encodes and links a batch in (and, for a disk queue, writes its file first), so the
+ * pipeline never waits on the network. One mutex guards the queue and the counters; one
+ * condition variable (on the monotonic clock) wakes consumers for work, for batch timeouts,
+ * for retries cut short by a stop, and the file exporter for its flushes.
+ * prometheusremotewrite queues the remote write requests of OTLP metrics for one consumer
+ * (in order: Prometheus refuses a series' samples out of order) and has a thread of its
+ * own that takes a snapshot of each spanmetrics connector when due and sends it (prw.c). */
 #include "export/export.h"
 
 #include <curl/curl.h>
@@ -27,6 +32,7 @@
 #include "export/export_int.h"
 #include "model/pb.h"
 #include "otlp/json.h"
+#include "otlp/otlp.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int global_rc;
@@ -180,11 +186,12 @@ static const struct {
 static void exporter_free(exporter *ex)
 {
     if (!ex) return;
-    for (ex_item *it = ex->head, *next; it; it = next) {
-        next = it->next;
-        buf_free(&it->data);
-        lt_free(it);
-    }
+    for (int s = 0; s < EX_N_SIGNALS; s++)
+        for (ex_item *it = ex->q[s].head, *next; it; it = next) {
+            next = it->next;
+            buf_free(&it->data);
+            lt_free(it);
+        }
     ex_client_free(&ex->client);
     prw_free(&ex->prw);
     lt_free(ex->file.path);
@@ -194,6 +201,25 @@ static void exporter_free(exporter *ex)
     pthread_cond_destroy(&ex->cv);
     pthread_mutex_destroy(&ex->mu);
     lt_free(ex);
+}
+
+/* The signals of the pipelines whose exporters list names id (pipecfg_build has checked
+ * the document's shape). */
+static unsigned signals_used(const cfg_doc *d, const char *id)
+{
+    const cfg_node *pls = cfg_get(cfg_get(cfg_root(d), "service"), "pipelines");
+    unsigned sig = 0;
+    for (size_t i = 0; pls && pls->kind == CFG_MAP && i < pls->n; i++) {
+        const cfg_node *pl = pls->items[i], *exs = cfg_get(pl, "exporters");
+        size_t n = strcspn(pl->key, "/");
+        unsigned s = n == 6 && !strncmp(pl->key, "traces", 6)    ? SIG_TRACES
+                     : n == 7 && !strncmp(pl->key, "metrics", 7) ? SIG_METRICS
+                     : n == 4 && !strncmp(pl->key, "logs", 4)    ? SIG_LOGS
+                                                                 : 0;
+        for (size_t k = 0; exs && exs->kind == CFG_SEQ && k < exs->n; k++)
+            if (exs->items[k]->kind == CFG_SCALAR && !strcmp(exs->items[k]->scalar, id)) sig |= s;
+    }
+    return sig;
 }
 
 int export_create(const cfg_doc *d, const pipecfg_component *c, exporter **out, char *err,
@@ -229,19 +255,23 @@ int export_create(const cfg_doc *d, const pipecfg_component *c, exporter **out, 
     snprintf(where, sizeof where, "exporters.%s", c->id);
     ex_cfg cc = {d, where, err, errlen};
     const cfg_node *s = c->settings;
+    unsigned signals = signals_used(d, c->id);
 
     switch (ex->type) {
     case EX_OTLP:
     case EX_OTLPHTTP:
-        if ((rc = ex_client_parse(&cc, s, ex->type, &ex->client)) ||
+        if ((rc = ex_client_parse(&cc, s, ex->type, signals, &ex->client)) ||
             (rc = parse_retry(&cc, s, &ex->retry)) || (rc = parse_queue(&cc, s, ex)))
             goto out;
         break;
     case EX_PRW:
-        if ((rc = ex_client_parse(&cc, s, ex->type, &ex->client)) ||
+        if ((rc = ex_client_parse(&cc, s, ex->type, signals, &ex->client)) ||
             (rc = parse_retry(&cc, s, &ex->retry)) || (rc = prw_parse(&cc, s, &ex->prw)))
             goto out;
-        ex->n_consumers = 1;
+        /* the snapshots' thread, and one consumer of a memory queue of the default size */
+        ex->queue_enabled = true;
+        ex->queue_size = EX_DEFAULT_QUEUE_SIZE;
+        ex->n_consumers = 2;
         break;
     case EX_DEBUG:
     case EX_FILE:
@@ -274,6 +304,20 @@ int export_add_metrics(exporter *ex, spanmetrics *sm)
     return 0;
 }
 
+int export_set_batching(exporter *ex, uint64_t timeout_ns, uint64_t send_batch_size,
+                        uint64_t send_batch_max_size)
+{
+    if (ex->started || (send_batch_max_size && send_batch_max_size < send_batch_size))
+        return LT_EINVAL;
+    /* debug writes batch by batch; remote write requests do not concatenate */
+    if (ex->type == EX_DEBUG || ex->type == EX_PRW) return 0;
+    ex->batching = true;
+    ex->batch_timeout_ns = timeout_ns;
+    ex->batch_size = send_batch_size;
+    ex->batch_max = send_batch_max_size;
+    return 0;
+}
+
 const char *export_id(const exporter *ex)
 {
     return ex->id;
@@ -299,11 +343,15 @@ void ex_counted(exporter *ex, const ex_item *it, int sign)
 
 void ex_link(exporter *ex, ex_item *it)
 {
-    if (ex->tail)
-        ex->tail->next = it;
+    ex_list *l = &ex->q[ex_sig_index(it->signal)];
+    it->next = NULL;
+    it->arrived_ns = time_mono_ns();
+    if (l->tail)
+        l->tail->next = it;
     else
-        ex->head = it;
-    ex->tail = it;
+        l->head = it;
+    l->tail = it;
+    l->items += it->n_items;
     ex->n_waiting++;
     ex_counted(ex, it, +1);
 }
@@ -380,36 +428,87 @@ static bool full(exporter *ex, uint64_t n_items)
     return true;
 }
 
-/* Encodes a traces (tb) or logs (lb) batch for ex and queues it. */
-static int export_batch(exporter *ex, const lt_trace_batch *tb, const lt_log_batch *lb)
+static uint64_t items_of(unsigned signal, const void *b)
 {
-    uint64_t n = tb ? tb->n_spans : lb->n_records;
-    if (ex->type == EX_PRW) return LT_EUNSUPPORTED;
+    switch (signal) {
+    case SIG_TRACES:
+        return ((const lt_trace_batch *)b)->n_spans;
+    case SIG_METRICS:
+        return ((const lt_metric_batch *)b)->n_points;
+    default:
+        return ((const lt_log_batch *)b)->n_records;
+    }
+}
+
+/* b (of signal) in the form ex sends: OTLP JSON for file, text for debug, protobuf for
+ * otlp and otlphttp. 0 or LT_ENOMEM. */
+static int encode(const exporter *ex, unsigned signal, const void *b, lt_buf *out)
+{
+    switch (ex->type) {
+    case EX_FILE:
+        return signal == SIG_TRACES    ? json_encode_traces(out, b)
+               : signal == SIG_METRICS ? json_encode_metrics(out, b)
+                                       : json_encode_logs(out, b);
+    case EX_DEBUG:
+        return signal == SIG_TRACES    ? debug_format_traces(ex, b, out)
+               : signal == SIG_METRICS ? debug_format_metrics(ex, b, out)
+                                       : debug_format_logs(ex, b, out);
+    default:
+        return signal == SIG_TRACES    ? pb_encode_traces(out, b)
+               : signal == SIG_METRICS ? pb_encode_metrics(out, b)
+                                       : pb_encode_logs(out, b);
+    }
+}
+
+/* Encodes a batch of signal for ex and queues it. */
+static int export_batch(exporter *ex, unsigned signal, const void *b)
+{
+    uint64_t n = items_of(signal, b);
+    if (ex->type == EX_PRW && signal != SIG_METRICS) return LT_EUNSUPPORTED;
+    if ((ex->type == EX_OTLP || ex->type == EX_OTLPHTTP) && !ex_client_url(&ex->client, signal))
+        return LT_EUNSUPPORTED; /* otlphttp: no URL for a signal no pipeline sends it */
     if (n == 0) return 0;
     if (full(ex, n)) return LT_EBUSY;
     lt_buf data = {0};
     int rc;
-    if (ex->type == EX_FILE)
-        rc = tb ? json_encode_traces(&data, tb) : json_encode_logs(&data, lb);
-    else if (ex->type == EX_DEBUG)
-        rc = tb ? debug_format_traces(ex, tb, &data) : debug_format_logs(ex, lb, &data);
-    else
-        rc = tb ? pb_encode_traces(&data, tb) : pb_encode_logs(&data, lb);
+    if (ex->type == EX_PRW) {
+        uint64_t dropped = 0;
+        const char *why = NULL;
+        rc = prw_encode_metrics(ex, b, &data, &n, &dropped, &why);
+        if (!rc && dropped) {
+            pthread_mutex_lock(&ex->mu);
+            ex->st.failed_items += dropped;
+            pthread_mutex_unlock(&ex->mu);
+            log_warn("exporter %s: %" PRIu64 " data points not written: %s", ex->id, dropped,
+                     why ? why : "not translatable");
+        }
+        if (!rc && n == 0) {
+            buf_free(&data);
+            return 0;
+        }
+    } else {
+        rc = encode(ex, signal, b, &data);
+    }
     if (rc) {
         buf_free(&data);
         return rc;
     }
-    return offer(ex, tb ? SIG_TRACES : SIG_LOGS, n, &data);
+    return offer(ex, signal, n, &data);
 }
 
 int export_traces(exporter *ex, const lt_trace_batch *b)
 {
-    return export_batch(ex, b, NULL);
+    return export_batch(ex, SIG_TRACES, b);
 }
 
 int export_logs(exporter *ex, const lt_log_batch *b)
 {
-    return export_batch(ex, NULL, b);
+    return export_batch(ex, SIG_LOGS, b);
+}
+
+int export_metrics(exporter *ex, const lt_metric_batch *b)
+{
+    return export_batch(ex, SIG_METRICS, b);
 }
 
 void export_get_stats(const exporter *ex, export_stats *out)
@@ -528,15 +627,27 @@ static void attempt_item(exporter *ex, ex_consumer *c, const ex_item *it, ex_res
     case EX_DEBUG:
         debug_attempt(ex, c, it, r);
         break;
+    case EX_PRW:
+        prw_attempt(ex, c, it, r);
+        break;
     default:
         otlp_attempt(ex, c, it, r);
         break;
     }
 }
 
-static const char *item_unit(const exporter *ex, const ex_item *it)
+static const char *item_unit(const ex_item *it)
 {
-    return ex->type == EX_PRW ? "series" : it->signal == SIG_TRACES ? "spans" : "log records";
+    switch (it->signal) {
+    case SIG_TRACES:
+        return "spans";
+    case SIG_METRICS:
+        return "data points";
+    case SIG_LOGS:
+        return "log records";
+    default:
+        return "series"; /* a spanmetrics snapshot */
+    }
 }
 
 void ex_account(exporter *ex, const ex_item *it, const ex_result *r)
@@ -548,15 +659,205 @@ void ex_account(exporter *ex, const ex_item *it, const ex_result *r)
         ex->st.rejected_items += r->rejected;
         if (r->rejected)
             log_warn("exporter %s: the receiver rejected %" PRIu64 " of %" PRIu64 " %s: %s", ex->id,
-                     r->rejected, it->n_items, item_unit(ex, it), r->msg);
+                     r->rejected, it->n_items, item_unit(it), r->msg);
         break;
     case EX_PERMANENT:
         ex->st.failed_items += it->n_items;
-        log_warn("exporter %s: dropped %" PRIu64 " %s: %s", ex->id, it->n_items, item_unit(ex, it),
+        log_warn("exporter %s: dropped %" PRIu64 " %s: %s", ex->id, it->n_items, item_unit(it),
                  r->msg);
         break;
     case EX_RETRY:
         break; /* stopped before delivery: export_stop counts it */
+    }
+}
+
+/* The list whose batches are due to go, the one with the oldest batch first; -1 when none
+ * is, *wake then being the monotonic time one will be by its timeout (0: none waiting).
+ * Without batching every batch is due; with it, a list is due once it holds
+ * send_batch_size items, its oldest batch has waited the timeout, or the exporter stops
+ * (the collector's batch processor sends what it holds at shutdown). ex->mu held. */
+static int due_list(const exporter *ex, uint64_t now, uint64_t *wake)
+{
+    int best = -1;
+    *wake = 0;
+    for (int s = 0; s < EX_N_SIGNALS; s++) {
+        const ex_list *l = &ex->q[s];
+        if (!l->head) continue;
+        if (ex->batching && !ex->stopping && l->items < ex->batch_size) {
+            uint64_t t0 = l->head->arrived_ns, at = t0 + ex->batch_timeout_ns;
+            if (at < t0) at = UINT64_MAX; /* a timeout too long to add: never */
+            if (now < at) {
+                if (!*wake || at < *wake) *wake = at;
+                continue;
+            }
+        }
+        if (best < 0 || l->head->seq < ex->q[best].head->seq) best = s;
+    }
+    return best;
+}
+
+/* Unlinks from list s the batches of one request, as a chain: the oldest, then with
+ * batching the next ones while the request holds fewer than send_batch_size items and the
+ * next would not take it past send_batch_max_size. ex->mu held. */
+static ex_item *take(exporter *ex, int s)
+{
+    ex_list *l = &ex->q[s];
+    ex_item *first = l->head, *last = first;
+    uint64_t items = first->n_items, n = 1;
+    while (ex->batching && items < ex->batch_size && last->next &&
+           (!ex->batch_max || items + last->next->n_items <= ex->batch_max)) {
+        last = last->next;
+        items += last->n_items;
+        n++;
+    }
+    l->head = last->next;
+    if (!l->head) l->tail = NULL;
+    last->next = NULL;
+    l->items -= items;
+    ex->n_waiting -= n;
+    return first;
+}
+
+/* Puts a chain taken from its list back at the head, in its order. ex->mu held. */
+static void put_back(exporter *ex, ex_item *chain)
+{
+    if (!chain) return;
+    ex_list *l = &ex->q[ex_sig_index(chain->signal)];
+    ex_item *last = chain;
+    for (;; last = last->next) {
+        l->items += last->n_items;
+        ex->n_waiting++;
+        if (!last->next) break;
+    }
+    last->next = l->head;
+    l->head = chain;
+    if (!l->tail) l->tail = last;
+}
+
+/* The request of a chain of batches of one signal, its payloads read: protobuf bodies
+ * concatenated, JSON lines joined. 0, LT_ENOMEM, or LT_EINVAL when a line is not of the
+ * shape the JSON encoders write (out is then empty). */
+static int merge(const exporter *ex, const ex_item *chain, ex_item *out)
+{
+    *out = (ex_item){.signal = chain->signal, .seq = chain->seq};
+    bool any = false;
+    int rc = 0;
+    for (const ex_item *it = chain; it && !rc; it = it->next) {
+        out->n_items += it->n_items;
+        out->size += it->size;
+        if (ex->type == EX_FILE)
+            rc = file_join(&out->data, &it->data, &any);
+        else
+            buf_append(&out->data, it->data.data, it->data.len);
+    }
+    if (!rc && ex->type == EX_FILE) buf_append_c(&out->data, "]}");
+    if (!rc && out->data.oom) rc = LT_ENOMEM;
+    if (rc) buf_free(&out->data);
+    return rc;
+}
+
+/* Delivers it, one batch over send_batch_max_size, as requests of at most that many items,
+ * as the collector splits such a batch: its payload is decoded again, cut (split.c) and
+ * each piece encoded and delivered in turn, counted as a request of its own. False when
+ * the exporter stopped before the last piece went: it then goes back whole (a disk queue
+ * keeps its file; delivery is at least once), a memory batch counting only the items not
+ * sent. A payload that does not decode (it always should: it is our own encoding) is sent
+ * as it is. Not locked. */
+static bool send_split(exporter *ex, ex_consumer *c, ex_item *it)
+{
+    lt_arena *a = arena_new();
+    lt_buf body = {0}; /* the JSON decoder unescapes in place: it gets a copy */
+    union {
+        lt_trace_batch t;
+        lt_metric_batch m;
+        lt_log_batch l;
+    } b;
+    otlp_format f = ex->type == EX_FILE ? OTLP_JSON : OTLP_PROTOBUF;
+    int rc = a ? 0 : LT_ENOMEM;
+    if (!rc) rc = buf_append(&body, it->data.data, it->data.len);
+    if (!rc) {
+        uint8_t *p = (uint8_t *)body.data;
+        rc = it->signal == SIG_TRACES    ? otlp_decode_traces(a, f, p, body.len, &b.t)
+             : it->signal == SIG_METRICS ? otlp_decode_metrics(a, f, p, body.len, &b.m)
+                                         : otlp_decode_logs(a, f, p, body.len, &b.l);
+    }
+    ex_split sp;
+    if (!rc) rc = split_init(&sp, it->signal, &b, ex->batch_max);
+    ex_result r = {0};
+    if (rc) {
+        log_warn("exporter %s: a batch of %" PRIu64 " %s sent whole, not in pieces (%s)", ex->id,
+                 it->n_items, item_unit(it), lt_strerror(rc));
+        ex_deliver(ex, c, it, attempt_item, 0, &r);
+        pthread_mutex_lock(&ex->mu);
+        ex_account(ex, it, &r);
+        pthread_mutex_unlock(&ex->mu);
+    } else {
+        uint64_t n, sent = 0;
+        for (const void *piece; (piece = split_next(&sp, &n));) {
+            if (ex_past_deadline(ex)) {
+                r.outcome = EX_RETRY;
+                break;
+            }
+            ex_item p = {.signal = it->signal, .n_items = n, .seq = it->seq};
+            memset(&r, 0, sizeof r);
+            if (encode(ex, it->signal, piece, &p.data)) {
+                r.outcome = EX_PERMANENT;
+                snprintf(r.msg, sizeof r.msg, "out of memory encoding a part of a batch");
+            } else {
+                p.size = p.data.len;
+                ex_deliver(ex, c, &p, attempt_item, 0, &r);
+            }
+            buf_free(&p.data);
+            pthread_mutex_lock(&ex->mu);
+            ex_account(ex, &p, &r);
+            if (r.outcome == EX_RETRY && !it->on_disk) it->n_items -= sent;
+            pthread_mutex_unlock(&ex->mu);
+            if (r.outcome == EX_RETRY) break;
+            sent += n;
+        }
+        split_free(&sp);
+    }
+    buf_free(&body);
+    if (a) arena_free(a);
+    return r.outcome != EX_RETRY;
+}
+
+/* Delivers good (a chain of batches of one signal, payloads read) as one request, or in
+ * pieces when it is one batch over send_batch_max_size, and counts it. When merging fails
+ * (out of memory) the first batch goes alone and *rest gets the others. False when the
+ * exporter stopped before delivery. Not locked. */
+static bool send_request(exporter *ex, ex_consumer *c, ex_item *good, ex_item **rest)
+{
+    if (!good->next && ex->batch_max && good->n_items > ex->batch_max)
+        return send_split(ex, c, good);
+    ex_item merged = {0};
+    const ex_item *req = good;
+    if (good->next && merge(ex, good, &merged)) {
+        *rest = good->next;
+        good->next = NULL;
+        for (ex_item *it = *rest; it; it = it->next)
+            if (it->on_disk) buf_free(&it->data); /* read again when their turn comes */
+    } else if (good->next) {
+        req = &merged;
+    }
+    ex_result r = {0};
+    ex_deliver(ex, c, req, attempt_item, 0, &r);
+    buf_free(&merged.data);
+    pthread_mutex_lock(&ex->mu);
+    ex_account(ex, req, &r);
+    pthread_mutex_unlock(&ex->mu);
+    return r.outcome != EX_RETRY;
+}
+
+/* Frees a chain whose batches are done with (delivered or given up). ex->mu held. */
+static void finish(exporter *ex, ex_item *chain)
+{
+    for (ex_item *it = chain, *next; it; it = next) {
+        next = it->next;
+        if (it->on_disk) dq_remove(ex, it);
+        ex_counted(ex, it, -1);
+        buf_free(&it->data);
+        lt_free(it);
     }
 }
 
@@ -571,45 +872,53 @@ static void *consumer_main(void *arg)
             file_flush(ex, false);
             pthread_mutex_lock(&ex->mu);
         }
-        if (!ex->head) {
-            if (ex->stopping) break;
+        uint64_t wake;
+        int s = due_list(ex, time_mono_ns(), &wake);
+        if (s < 0) {
+            if (ex->stopping) break; /* all is due when stopping: nothing is left */
+            uint64_t flush = ex->type == EX_FILE && ex->file.dirty ? ex->file.next_flush_ns : 0;
+            if (flush && (!wake || flush < wake)) wake = flush;
             ex->idle++;
-            ex_wait_until(ex, ex->type == EX_FILE && ex->file.dirty ? ex->file.next_flush_ns : 0);
+            ex_wait_until(ex, wake);
             ex->idle--;
             continue;
         }
         if (ex->stopping && time_mono_ns() >= ex->deadline_ns) break;
-        ex_item *it = ex->head;
-        ex->head = it->next;
-        if (!ex->head) ex->tail = NULL;
-        it->next = NULL;
-        ex->n_waiting--;
+        ex_item *chain = take(ex, s);
         pthread_mutex_unlock(&ex->mu);
 
-        ex_result r = {0};
-        int rc = it->on_disk ? dq_read(ex, it) : 0;
-        if (rc) {
-            r.outcome = EX_PERMANENT;
-            snprintf(r.msg, sizeof r.msg, "its queue file could not be read (%s)", lt_strerror(rc));
-        } else {
-            ex_deliver(ex, c, it, attempt_item, 0, &r);
+        /* payloads of a disk queue: a file that cannot be read is given up alone */
+        ex_item *good = NULL, **gt = &good, *bad = NULL, **bt = &bad;
+        for (ex_item *it = chain, *next; it; it = next) {
+            next = it->next;
+            it->next = NULL;
+            int rc = it->on_disk ? dq_read(ex, it) : 0;
+            if (rc) {
+                *bt = it, bt = &it->next; /* dq_read logged why */
+            } else {
+                *gt = it, gt = &it->next;
+            }
         }
+        ex_item *rest = NULL;
+        bool delivered = !good || send_request(ex, c, good, &rest);
 
         pthread_mutex_lock(&ex->mu);
-        ex_account(ex, it, &r);
-        if (r.outcome == EX_RETRY) {
+        put_back(ex, rest);
+        for (ex_item *it = bad; it; it = it->next) {
+            ex_result br = {.outcome = EX_PERMANENT};
+            snprintf(br.msg, sizeof br.msg, "its queue file could not be read");
+            ex_account(ex, it, &br);
+        }
+        finish(ex, bad);
+        if (!good) continue;
+        if (!delivered) {
             /* stopped before delivery: back at the head for export_stop to count or keep */
-            buf_free(&it->data);
-            it->next = ex->head;
-            ex->head = it;
-            if (!ex->tail) ex->tail = it;
-            ex->n_waiting++;
+            for (ex_item *it = good; it; it = it->next)
+                buf_free(&it->data);
+            put_back(ex, good);
             break;
         }
-        if (it->on_disk) dq_remove(ex, it);
-        ex_counted(ex, it, -1);
-        buf_free(&it->data);
-        lt_free(it);
+        finish(ex, good);
     }
     pthread_mutex_unlock(&ex->mu);
     return NULL;
@@ -626,9 +935,13 @@ int export_start(exporter *ex, char *err, size_t errlen)
     int rc = 0;
     if (ex->type == EX_FILE && (rc = file_open(ex, err, errlen))) return rc;
     if (ex->dir && (rc = dq_open(ex, err, errlen))) return rc;
-    void *(*fn)(void *) = ex->type == EX_PRW ? prw_thread : consumer_main;
     for (int i = 0; i < ex->n_consumers; i++) {
         ex_consumer *c = &ex->consumers[i];
+        /* prometheusremotewrite: the first thread takes spanmetrics snapshots, when it has
+         * connectors to take them of */
+        bool snapshots = ex->type == EX_PRW && i == 0;
+        if (snapshots && !ex->prw.n_sm) continue;
+        void *(*fn)(void *) = snapshots ? prw_thread : consumer_main;
         c->ex = ex;
         c->rng = time_mono_ns() ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull);
         if (pthread_create(&c->th, NULL, fn, c)) {
@@ -657,13 +970,14 @@ void export_stop(exporter *ex, long grace_ms)
         if (c->curl) curl_easy_cleanup(c->curl);
     }
     uint64_t kept = 0, dropped = 0, batches = 0;
-    for (ex_item *it = ex->head; it; it = it->next) {
-        batches++;
-        if (it->on_disk)
-            kept += it->n_items;
-        else
-            dropped += it->n_items;
-    }
+    for (int s = 0; s < EX_N_SIGNALS; s++)
+        for (ex_item *it = ex->q[s].head; it; it = it->next) {
+            batches++;
+            if (it->on_disk)
+                kept += it->n_items;
+            else
+                dropped += it->n_items;
+        }
     ex->st.failed_items += dropped;
     if (kept)
         log_info("exporter %s: stopped with %" PRIu64 " batches (%" PRIu64

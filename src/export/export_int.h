@@ -32,13 +32,27 @@ typedef enum { EX_OTLP, EX_OTLPHTTP, EX_DEBUG, EX_FILE, EX_PRW } ex_type;
 /* One batch in the queue. */
 typedef struct ex_item {
     struct ex_item *next;
-    unsigned signal;  /* SIG_TRACES or SIG_LOGS */
-    uint64_t n_items; /* spans or log records (series for prometheusremotewrite) */
-    uint64_t seq;     /* order of arrival; a disk queue's file name */
-    size_t size;      /* payload bytes */
-    bool on_disk;     /* the payload is in a file of the queue's directory */
-    lt_buf data;      /* the payload; for a disk item, read when its turn comes */
+    unsigned signal;     /* SIG_TRACES, SIG_METRICS or SIG_LOGS */
+    uint64_t n_items;    /* spans, data points or log records (spanmetrics series for
+                            prometheusremotewrite's snapshots) */
+    uint64_t seq;        /* order of arrival; a disk queue's file name */
+    uint64_t arrived_ns; /* monotonic time it was queued: the batch timeout counts from it */
+    size_t size;         /* payload bytes */
+    bool on_disk;        /* the payload is in a file of the queue's directory */
+    lt_buf data;         /* the payload; for a disk item, read when its turn comes */
 } ex_item;
+
+/* The queue keeps one list per signal, so batching merges one signal's batches without
+ * walking the others'. */
+enum { EX_N_SIGNALS = 3 };
+static inline unsigned ex_sig_index(unsigned signal)
+{
+    return signal == SIG_TRACES ? 0 : signal == SIG_METRICS ? 1 : 2;
+}
+typedef struct {
+    ex_item *head, *tail; /* waiting, oldest first */
+    uint64_t items;       /* their n_items, summed */
+} ex_list;
 
 /* What one attempt to deliver a payload came to. */
 typedef enum { EX_SENT, EX_RETRY, EX_PERMANENT } ex_outcome;
@@ -56,8 +70,9 @@ typedef struct {
 
 /* An HTTP client's settings (otlp, otlphttp, prometheusremotewrite). */
 typedef struct {
-    char *url_traces, *url_logs; /* prometheusremotewrite: url_traces is the endpoint */
-    struct curl_slist *headers;  /* the fixed ones of the protocol and the configured ones */
+    char *url_traces, *url_metrics, *url_logs; /* prometheusremotewrite: url_traces is the
+                                                  endpoint */
+    struct curl_slist *headers; /* the fixed ones of the protocol and the configured ones */
     long timeout_ms;
     bool gzip;
     bool grpc;     /* gRPC framing and statuses */
@@ -98,6 +113,7 @@ typedef struct {
     char *namespace_; /* prefix of every metric name, "" for none */
     ex_label *labels;
     size_t n_labels;
+    bool target_info; /* OTLP metrics: a target_info series per resource */
     spanmetrics *sm[EX_MAX_METRICS];
     uint64_t next_ns[EX_MAX_METRICS]; /* monotonic time of each connector's next send */
     size_t n_sm;
@@ -119,11 +135,15 @@ struct exporter {
     char *dir; /* disk queue's directory, or NULL */
     int dir_lock;
 
+    /* export_set_batching: merge queued batches of a signal into one request */
+    bool batching;
+    uint64_t batch_timeout_ns, batch_size, batch_max; /* batch_max 0: no bound */
+
     pthread_mutex_t mu;
     pthread_cond_t cv; /* work queued, a consumer free, or stop; CLOCK_MONOTONIC */
-    ex_item *head, *tail;
-    uint64_t n_queued;     /* items waiting or being sent */
-    uint64_t n_waiting;    /* items in the list, not taken by a consumer yet */
+    ex_list q[EX_N_SIGNALS];
+    uint64_t n_queued;     /* queue entries waiting or being sent */
+    uint64_t n_waiting;    /* entries in the lists, not taken by a consumer yet */
     uint64_t queued_bytes; /* payload bytes of the items waiting or being sent */
     uint64_t mem_bytes;    /* the part of them held in memory (not on disk) */
     uint64_t next_seq;
@@ -158,7 +178,7 @@ int ex_opt_duration(const ex_cfg *c, const cfg_node *map, const char *key, bool 
 
 /* Whether export_stop's grace has run out (any thread, no lock). */
 bool ex_past_deadline(exporter *ex);
-/* Appends it to the queue, counted (ex->mu held). */
+/* Appends it to the queue, counted, arrived now (ex->mu held). */
 void ex_link(exporter *ex, ex_item *it);
 /* Adds (sign +1) or removes (-1) it from the queue's counts (ex->mu held). */
 void ex_counted(exporter *ex, const ex_item *it, int sign);
@@ -204,7 +224,12 @@ typedef struct {
     lt_buf grpc_details;
 } ex_reply;
 
-int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, ex_client *cl);
+/* signals: those of the pipelines using the exporter (otlphttp may then leave endpoint out
+ * when each of them has its own). */
+int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, unsigned signals,
+                    ex_client *cl);
+/* The URL of a signal; NULL when the exporter has none for it. */
+const char *ex_client_url(const ex_client *cl, unsigned signal);
 void ex_client_free(ex_client *cl);
 /* POSTs body to url with the client's settings on c's handle (created on first use),
  * waiting at most the timeout (cut to the stop deadline when stopping). 0 when an answer
@@ -230,6 +255,11 @@ bool otlp_grpc_retryable(int code, bool has_retry_info);
 int file_parse(const ex_cfg *c, const cfg_node *settings, ex_file *f);
 int file_open(exporter *ex, char *err, size_t errlen);
 void file_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r);
+/* Appends the resources of line, a request as json_encode_* writes it
+ * ({"resourceSpans":[...]}), to the request being built in out: the first line brings its
+ * opening, the caller closes with "]}". *any tells whether out holds a resource yet. 0,
+ * LT_ENOMEM, or LT_EINVAL for a line of another shape. */
+int file_join(lt_buf *out, const lt_buf *line, bool *any);
 /* Flushes when the flush interval has passed (force: now). Consumer thread. */
 void file_flush(exporter *ex, bool force);
 void file_close(exporter *ex);
@@ -238,11 +268,43 @@ void file_close(exporter *ex);
 int debug_parse(const ex_cfg *c, const cfg_node *settings, ex_verbosity *v);
 int debug_format_traces(const exporter *ex, const lt_trace_batch *b, lt_buf *out);
 int debug_format_logs(const exporter *ex, const lt_log_batch *b, lt_buf *out);
+int debug_format_metrics(const exporter *ex, const lt_metric_batch *b, lt_buf *out);
 void debug_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r);
+
+/* ---- split.c: a batch in pieces of at most max items ---- */
+typedef struct {
+    const struct split_kind *k;
+    const void *batch;
+    uint64_t max, budget, items;
+    void *scratch[4]; /* copies of the containers of a piece, per level (3 at most) */
+    size_t used[4];
+    uint32_t cur[4]; /* where the next piece starts, per level */
+    bool done;
+    union {
+        lt_trace_batch t;
+        lt_metric_batch m;
+        lt_log_batch l;
+    } piece;
+} ex_split;
+/* Prepares to cut batch (an lt_trace_batch, lt_metric_batch or lt_log_batch, by signal),
+ * which must stay as it is while pieces are taken. 0 or LT_ENOMEM. */
+int split_init(ex_split *sp, unsigned signal, const void *batch, uint64_t max);
+/* The next piece (a batch of the same type, valid until the next call; its items are
+ * those of batch, in order) with its item count in *items; NULL after the last. */
+const void *split_next(ex_split *sp, uint64_t *items);
+void split_free(ex_split *sp);
 
 /* ---- prw.c ---- */
 int prw_parse(const ex_cfg *c, const cfg_node *settings, ex_prw *p);
 void prw_free(ex_prw *p);
+/* The spanmetrics snapshots' thread. */
 void *prw_thread(void *arg);
+/* OTLP metrics as a remote write request (the exporter's namespace, external labels and
+ * target_info); *written gets the data points written, *dropped those the translation
+ * leaves out (why: *reason). 0 or LT_ENOMEM. */
+int prw_encode_metrics(const exporter *ex, const lt_metric_batch *b, lt_buf *out, uint64_t *written,
+                       uint64_t *dropped, const char **reason);
+/* One attempt to POST a queued request (snappy protobuf). */
+void prw_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r);
 
 #endif

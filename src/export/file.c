@@ -1,9 +1,10 @@
 /* file.c — the file exporter: OTLP JSON lines, rotated as the collector's file exporter.
  *
- * Each batch is one line: an ExportTraceServiceRequest or ExportLogsServiceRequest in the
- * OTLP JSON form (otlp/json.h writes no newline inside), so `jq -c` or the collector's
- * otlpjsonfile receiver reads the file back. Writes go through stdio's buffer, flushed every
- * flush_interval by the consumer thread and at stop.
+ * Each request is one line: an ExportTraceServiceRequest, ExportMetricsServiceRequest or
+ * ExportLogsServiceRequest in the OTLP JSON form (otlp/json.h writes no newline inside), so
+ * `jq -c` or the collector's otlpjsonfile receiver reads the file back. A request is one
+ * batch, or with batching several batches of a signal joined (file_join). Writes go through stdio's
+ * buffer, flushed every flush_interval by the consumer thread and at stop.
  *
  * Without `rotation` the file is truncated at start (the collector's default, append:
  * false). With it, as lumberjack (which the collector uses) does: the file is appended to;
@@ -265,6 +266,23 @@ void file_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
     if (!f->dirty) f->next_flush_ns = time_mono_ns() + f->flush_ns;
     f->dirty = true;
     r->outcome = EX_SENT;
+}
+
+int file_join(lt_buf *out, const lt_buf *line, bool *any)
+{
+    const char *p = line->data;
+    size_t n = line->len;
+    const char *open = p ? memchr(p, '[', n) : NULL;
+    if (!open || n < 2 || p[n - 2] != ']' || p[n - 1] != '}') return LT_EINVAL;
+    size_t from = (size_t)(open - p) + 1, to = n - 2;
+    if (from > to) return LT_EINVAL;
+    if (!out->len) buf_append(out, p, from); /* {"resourceSpans":[ */
+    if (to > from) {
+        if (*any) buf_putc(out, ',');
+        buf_append(out, p + from, to - from);
+        *any = true;
+    }
+    return out->oom ? LT_ENOMEM : 0;
 }
 
 void file_flush(exporter *ex, bool force)

@@ -143,7 +143,7 @@ int otlp_parse_response(const uint8_t *p, size_t n, uint64_t *rejected, lt_str *
         rd ps;
         if (get_len(&r, &ps)) return LT_EINVAL;
         while ((k = next_field(&ps, &f, &wt)) > 0) {
-            if (f == 1 && wt == 0) { /* rejected_spans / rejected_log_records */
+            if (f == 1 && wt == 0) { /* rejected_spans / _data_points / _log_records */
                 if (pb_get_varint(&ps.p, ps.end, rejected)) return LT_EINVAL;
             } else if (f == 2 && wt == 2) { /* error_message */
                 rd s;
@@ -382,7 +382,7 @@ static bool grpc_probe(exporter *ex, ex_consumer *c, const char *url, ex_result 
 void otlp_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
 {
     const ex_client *cl = &ex->client;
-    const char *url = it->signal == SIG_TRACES ? cl->url_traces : cl->url_logs;
+    const char *url = ex_client_url(cl, it->signal);
     lt_buf framed = {0};
     const lt_buf *body = &it->data;
     ex_reply rep;

@@ -1,13 +1,20 @@
-/* prw.c — the prometheusremotewrite exporter: span metrics to a remote write endpoint.
+/* prw.c — the prometheusremotewrite exporter: OTLP metrics and span metrics to a remote
+ * write endpoint.
  *
- * No queue: one thread takes a snapshot of each spanmetrics connector added to it every
- * metrics_flush_interval of that connector, encodes it (pipeline/promrw.h, with the
- * exporter's namespace and external_labels) and sends it with the exporter's retries. The
- * values are cumulative, so a snapshot still failing when the connector's next one is due is
- * given up for the newer one, which holds everything it had. On stop, one last snapshot of
- * each connector is sent within the grace period, so counts since the last flush are not
- * lost. Status mapping as the remote write specification says: 2xx is done, 429 and 5xx
- * are retried (Retry-After honoured), any other answer is permanent. */
+ * OTLP metrics (export_metrics) are translated on the caller's thread as the collector's
+ * exporter does (pipeline/promrw.h, with the exporter's namespace, external_labels and
+ * target_info) and queued; one consumer sends them in order (export.c), since Prometheus
+ * refuses a series' samples out of order.
+ *
+ * Span metrics have no queue: a thread takes a snapshot of each spanmetrics connector added
+ * to it every metrics_flush_interval of that connector, encodes it and sends it with the
+ * exporter's retries. The values are cumulative, so a snapshot still failing when the
+ * connector's next one is due is given up for the newer one, which holds everything it had.
+ * On stop, one last snapshot of each connector is sent within the grace period, so counts
+ * since the last flush are not lost.
+ *
+ * Status mapping as the remote write specification says: 2xx is done, 429 and 5xx are
+ * retried (Retry-After honoured), any other answer is permanent. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +50,15 @@ int prw_parse(const ex_cfg *c, const cfg_node *settings, ex_prw *p)
                         "'%s' cannot start a Prometheus metric name ([A-Za-z_:][A-Za-z0-9_:]*)",
                         ns);
     if (!(p->namespace_ = lt_strndup(ns, strlen(ns)))) return LT_ENOMEM;
+
+    p->target_info = true; /* the collector's default */
+    const cfg_node *ti = cfg_get(settings, "target_info");
+    if (ti && ti->kind == CFG_MAP) {
+        ex_cfg s;
+        char w[256];
+        ex_sub(c, "target_info", &s, w, sizeof w);
+        if ((rc = ex_opt_bool(&s, ti, "enabled", &p->target_info))) return rc;
+    }
 
     const cfg_node *m = cfg_get(settings, "external_labels");
     if (!m || m->kind != CFG_MAP || !m->n) return 0;
@@ -81,7 +97,27 @@ void prw_free(ex_prw *p)
     memset(p, 0, sizeof *p);
 }
 
-static void prw_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
+int prw_encode_metrics(const exporter *ex, const lt_metric_batch *b, lt_buf *out, uint64_t *written,
+                       uint64_t *dropped, const char **reason)
+{
+    const ex_prw *p = &ex->prw;
+    promrw_label labels[MAX_LABELS];
+    for (size_t k = 0; k < p->n_labels; k++)
+        labels[k] = (promrw_label){p->labels[k].name, p->labels[k].value};
+    promrw_metrics_opts o = {.ns = p->namespace_,
+                             .external_labels = labels,
+                             .n_external_labels = p->n_labels,
+                             .no_target_info = !p->target_info};
+    promrw_metrics_result res = {0};
+    int rc = promrw_encode_metrics(out, b, &o, &res);
+    *dropped = rc ? 0 : res.dropped;
+    *written = rc ? 0 : b->n_points - (res.dropped < b->n_points ? res.dropped : b->n_points);
+    *reason = res.drop_reason;
+    if (!rc && !res.series) *written = 0; /* nothing to send */
+    return rc;
+}
+
+void prw_attempt(exporter *ex, ex_consumer *c, const ex_item *it, ex_result *r)
 {
     ex_reply rep;
     int rc = ex_client_post(ex, c, ex->client.url_traces, &it->data, &rep);
@@ -116,7 +152,7 @@ static void send_one(exporter *ex, ex_consumer *c, size_t i, uint64_t give_up_ns
     for (size_t k = 0; k < p->n_labels; k++)
         labels[k] = (spanmetrics_label){p->labels[k].name, p->labels[k].value};
     promrw_options o = {.name_prefix = p->namespace_, .labels = labels, .n_labels = p->n_labels};
-    ex_item it = {0};
+    ex_item it = {0}; /* no signal: its items are series */
     size_t n = 0;
     int rc = promrw_encode_opts(&it.data, &snap, &o, &n);
     spanmetrics_snapshot_free(&snap);

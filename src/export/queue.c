@@ -6,9 +6,9 @@
  * next start. The file starts with a 32-byte header (all little-endian):
  *
  *   0  "LTQ1"        magic and version
- *   4  'T' or 'L'    traces or logs
+ *   4  'T', 'M', 'L' traces, metrics or logs
  *   5  3 zero bytes
- *   8  u64           items (spans or log records)
+ *   8  u64           items (spans, data points or log records)
  *   16 u64           payload length
  *   24 u32           CRC-32 of the payload
  *   28 u32           CRC-32 of bytes 0..27
@@ -80,10 +80,10 @@ int dq_parse_header(const uint8_t *p, size_t n, unsigned *signal, uint64_t *n_it
                     uint64_t *payload_len, uint32_t *payload_crc)
 {
     if (n < DQ_HEADER || memcmp(p, MAGIC, 4)) return LT_EINVAL;
-    if (p[4] != 'T' && p[4] != 'L') return LT_EINVAL;
+    if (p[4] != 'T' && p[4] != 'M' && p[4] != 'L') return LT_EINVAL;
     if (p[5] || p[6] || p[7]) return LT_EINVAL;
     if (get_u32(p + 28) != crc(p, 28)) return LT_EINVAL;
-    *signal = p[4] == 'T' ? SIG_TRACES : SIG_LOGS;
+    *signal = p[4] == 'T' ? SIG_TRACES : p[4] == 'M' ? SIG_METRICS : SIG_LOGS;
     *n_items = get_u64(p + 8);
     *payload_len = get_u64(p + 16);
     *payload_crc = get_u32(p + 24);
@@ -277,7 +277,7 @@ int dq_write(exporter *ex, const ex_item *it)
     path_of(ex, it->seq, ".batch", final, sizeof final);
     uint8_t h[DQ_HEADER] = {0};
     memcpy(h, MAGIC, 4);
-    h[4] = it->signal == SIG_TRACES ? 'T' : 'L';
+    h[4] = it->signal == SIG_TRACES ? 'T' : it->signal == SIG_METRICS ? 'M' : 'L';
     put_u64(h + 8, it->n_items);
     put_u64(h + 16, it->data.len);
     put_u32(h + 24, crc(it->data.data ? it->data.data : "", it->data.len));

@@ -156,6 +156,7 @@ static const cfg_option otlphttp_exporter_opts[] = {
     EXPORTER_CLIENT_OPTS,
     {"compression", CFG_OPT_STRING, "gzip (the default) or none"},
     {"traces_endpoint", CFG_OPT_STRING, "full URL for traces (default endpoint/v1/traces)"},
+    {"metrics_endpoint", CFG_OPT_STRING, "full URL for metrics (default endpoint/v1/metrics)"},
     {"logs_endpoint", CFG_OPT_STRING, "full URL for logs (default endpoint/v1/logs)"},
     {"sending_queue", CFG_OPT_MAP, "enabled, num_consumers, queue_size, directory"},
     {0},
@@ -164,6 +165,11 @@ static const cfg_option prw_exporter_opts[] = {
     EXPORTER_CLIENT_OPTS,
     {"namespace", CFG_OPT_STRING, "prefix of every metric name"},
     {"external_labels", CFG_OPT_MAP, "labels added to every series"},
+    {"target_info", CFG_OPT_MAP, "enabled: a target_info series per resource (true)"},
+    {0},
+};
+static const cfg_option target_info_opts[] = {
+    {"enabled", CFG_OPT_BOOL, "write target_info (true)"},
     {0},
 };
 static const cfg_option tls_opts[] = {
@@ -199,6 +205,7 @@ static const component_sub client_subs[] = {
 static const component_sub prw_subs[] = {
     {"tls", tls_opts},
     {"retry_on_failure", retry_opts},
+    {"target_info", target_info_opts},
     {0},
 };
 
@@ -253,14 +260,13 @@ static const component_def registry[] = {
      SIG_METRICS, spanmetrics_options, NULL},
 
     {COMP_EXPORTER, "llmtrace", "llmtrace's own storage", SIG_TRACES | SIG_LOGS, 0, no_opts, NULL},
-    {COMP_EXPORTER, "otlp", "OTLP/gRPC to another endpoint", SIG_TRACES | SIG_LOGS, 0,
-     otlp_exporter_opts, client_subs},
-    {COMP_EXPORTER, "otlphttp", "OTLP/HTTP to another endpoint", SIG_TRACES | SIG_LOGS, 0,
+    {COMP_EXPORTER, "otlp", "OTLP/gRPC to another endpoint", ALL_SIGNALS, 0, otlp_exporter_opts,
+     client_subs},
+    {COMP_EXPORTER, "otlphttp", "OTLP/HTTP to another endpoint", ALL_SIGNALS, 0,
      otlphttp_exporter_opts, client_subs},
-    {COMP_EXPORTER, "debug", "print what passes to the log", SIG_TRACES | SIG_LOGS, 0, debug_opts,
-     NULL},
-    {COMP_EXPORTER, "file", "JSON lines to a file, with rotation", SIG_TRACES | SIG_LOGS, 0,
-     file_opts, file_subs},
+    {COMP_EXPORTER, "debug", "print what passes to the log", ALL_SIGNALS, 0, debug_opts, NULL},
+    {COMP_EXPORTER, "file", "JSON lines to a file, with rotation", ALL_SIGNALS, 0, file_opts,
+     file_subs},
     {COMP_EXPORTER, "prometheusremotewrite", "Prometheus remote write (snappy protobuf)",
      SIG_METRICS, 0, prw_exporter_opts, prw_subs},
 };

@@ -39,6 +39,7 @@
 #include "fixture_load.h"
 
 #include "core/err.h"
+#include "core/jsonw.h"
 #include "core/str.h"
 #include "core/util.h"
 #include "export/export.h"
@@ -92,14 +93,15 @@ static export_stats stats(const exporter *ex)
     return s;
 }
 
-/* Builds exporter id from "exporters: { id: settings }" in a pipeline of signal
- * ("traces", "logs" or "metrics": then a spanmetrics connector feeds it, returned in *sm).
- * Returns export_create's code (or pipecfg_build's) with the message in err. */
+/* Builds exporter id from "exporters: { id: settings }" in a pipeline of signal ("traces",
+ * "logs" or "metrics"; with sm a spanmetrics connector feeds it, returned in *sm, else the
+ * otlp receiver). Returns export_create's code (or pipecfg_build's) with the message in
+ * err. */
 static int build(const char *id, const char *settings, const char *signal, exporter **ex,
                  spanmetrics **sm, char *err, size_t errlen)
 {
     char yaml[8192];
-    if (!strcmp(signal, "metrics"))
+    if (sm)
         snprintf(yaml, sizeof yaml,
                  "receivers: { otlp: { protocols: { grpc: } } }\n"
                  "exporters: { %s: %s }\n"
@@ -480,6 +482,52 @@ static uint64_t check_logs_stored(const server *srv, fx_scenario **scs, int n)
     return checked;
 }
 
+static uint64_t count_items(fx_scenario **scs, int n, bool traces, int *batches)
+{
+    uint64_t items = 0;
+    *batches = 0;
+    for (int s = 0; s < n; s++) {
+        for (int i = 0; traces && i < scs[s]->n_tb; i++, ++*batches)
+            items += scs[s]->tb[i].n_spans;
+        for (int i = 0; !traces && i < scs[s]->n_lb; i++, ++*batches)
+            items += scs[s]->lb[i].n_records;
+    }
+    return items;
+}
+
+/* A real llmtrace as the target, in a temporary directory, and the scenarios sent to it. */
+typedef struct {
+    char *dir;
+    server srv;
+    fx_scenario *scs[4];
+    int n;
+} target;
+
+/* scenarios: NULL-terminated, at most 4. */
+static void target_up(target *t, const char *const *scenarios)
+{
+    char data[4200];
+    t->dir = tmpdir_new();
+    snprintf(data, sizeof data, "%s/data", t->dir);
+    t->srv = (server){0};
+    server_start(&t->srv, data, "127.0.0.1:0", "127.0.0.1:0", NULL);
+    for (t->n = 0; scenarios[t->n]; t->n++) {
+        assert_true(t->n < 4);
+        t->scs[t->n] = load(scenarios[t->n]);
+    }
+}
+
+static void target_down(target *t)
+{
+    server_stop(&t->srv);
+    for (int i = 0; i < t->n; i++)
+        unload(t->scs[i]);
+    rm_rf(t->dir);
+}
+
+static const char *const FOUR[] = {"otel/multi-agent-proto", "otel/errors-json", "traceloop/rag",
+                                   "langfuse/multi-agent", NULL};
+
 /* ---------------------------------------------------------------------------------- */
 /* Configuration                                                                      */
 /* ---------------------------------------------------------------------------------- */
@@ -526,16 +574,19 @@ static void test_config_errors(void **state)
          "retry_on_failure.initial_interval: must be more than 0"},
         {"otlp", "{ endpoint: 'h:1', sending_queue: { sizer: bytes } }", "traces",
          "unknown option 'sizer'"},
-        {"otlp", "{ endpoint: 'h:1' }", "metrics", "does not handle metrics"},
+        {"otlphttp", "{ traces_endpoint: 'http://h/t', logs_endpoint: 'http://h/l' }", "metrics",
+         "exporters.otlphttp.endpoint: is required (or metrics_endpoint, for the metrics "
+         "pipelines)"},
+        {"otlphttp", "{ endpoint: 'http://h:1', metrics_endpoint: 'ftp://h:1/m' }", "metrics",
+         "exporters.otlphttp.metrics_endpoint: 'ftp://h:1/m': the scheme must be http or https"},
         {"otlphttp", "{ endpoint: 'h:1' }", "traces",
          "t.yaml:2:36: exporters.otlphttp.endpoint: 'h:1' is not a URL (http://HOST:PORT/... or "
          "https://...)"},
         {"otlphttp", "{ endpoint: 'ftp://h:1' }", "traces",
          "exporters.otlphttp.endpoint: 'ftp://h:1': the scheme must be http or https"},
-        {"otlphttp", "{ endpoint: 'http://h:1', metrics_endpoint: 'http://h:1/m' }", "traces",
-         "unknown option 'metrics_endpoint'"},
-        {"otlphttp", "{ traces_endpoint: 'http://h:1/t' }", "traces",
-         "exporters.otlphttp.endpoint: is required"},
+        {"otlphttp", "{ traces_endpoint: 'http://h:1/t' }", "logs",
+         "exporters.otlphttp.endpoint: is required (or logs_endpoint, for the logs pipelines)"},
+        {"otlphttp", "{ }", "traces", "exporters.otlphttp.endpoint: is required"},
         {"otlphttp", "{ endpoint: 'http://h:1', tls: { insecure_skip_verify: true } }", "traces",
          "TLS settings for a plaintext endpoint"},
         {"file", "{ }", "logs", "exporters.file.path: is required"},
@@ -557,14 +608,18 @@ static void test_config_errors(void **state)
         {"prometheusremotewrite", "{ endpoint: 'http://h:1/w', external_labels: { env: '' } }",
          "metrics", "external_labels.env: a label value is a non-empty string"},
         {"prometheusremotewrite", "{ }", "metrics", "endpoint: is required"},
+        {"prometheusremotewrite", "{ endpoint: 'http://h:1/w', target_info: { enabled: 3 } }",
+         "metrics", "exporters.prometheusremotewrite.target_info.enabled"},
+        {"prometheusremotewrite", "{ endpoint: 'http://h:1/w', target_info: { on: true } }",
+         "metrics", "unknown option 'on'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[1024] = "";
         exporter *ex = NULL;
         spanmetrics *sm = NULL;
-        bool metrics = !strcmp(cases[i].signal, "metrics");
-        int rc = build(cases[i].id, cases[i].settings, cases[i].signal, &ex, metrics ? &sm : NULL,
-                       err, sizeof err);
+        bool prw = !strcmp(cases[i].id, "prometheusremotewrite");
+        int rc = build(cases[i].id, cases[i].settings, cases[i].signal, &ex, prw ? &sm : NULL, err,
+                       sizeof err);
         if (rc != LT_EINVAL || !strstr(err, cases[i].want))
             fail_msg("case %zu (%s %s): rc %d, '%s', want '%s'", i, cases[i].id, cases[i].settings,
                      rc, err, cases[i].want);
@@ -593,21 +648,32 @@ static void test_config_errors(void **state)
         {"file", "{ path: /tmp/out.json, rotation: }", "logs"},
         {"prometheusremotewrite", "{ endpoint: 'http://h:9090/api/v1/write', namespace: lt }",
          "metrics"},
+        {"prometheusremotewrite", "{ endpoint: 'http://h/w', target_info: { enabled: false } }",
+         "metrics"},
+        {"otlp/m", "{ endpoint: '127.0.0.1:4317', tls: { insecure: true } }", "metrics"},
+        {"otlphttp/m", "{ metrics_endpoint: 'http://h/m' }", "metrics"},
+        {"debug/m", "{ verbosity: detailed }", "metrics"},
+        {"file/m", "{ path: /tmp/metrics.json }", "metrics"},
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char err[1024] = "";
         exporter *ex = NULL;
         spanmetrics *sm = NULL;
-        bool metrics = !strcmp(good[i].signal, "metrics");
-        int rc = build(good[i].id, good[i].settings, good[i].signal, &ex, metrics ? &sm : NULL, err,
+        bool prw = !strncmp(good[i].id, "prometheusremotewrite", 21);
+        int rc = build(good[i].id, good[i].settings, good[i].signal, &ex, prw ? &sm : NULL, err,
                        sizeof err);
         if (rc) fail_msg("%s %s: %s", good[i].id, good[i].settings, err);
         assert_string_equal(export_id(ex), good[i].id);
-        if (metrics) {
+        if (prw) {
             assert_int_equal(export_add_metrics(ex, sm), 0);
             lt_trace_batch empty = {0};
             assert_int_equal(export_traces(ex, &empty), LT_EUNSUPPORTED);
+        } else {
+            assert_int_equal(export_add_metrics(ex, NULL), LT_EINVAL);
         }
+        /* batching: the collector's rule on the bounds; a no-op for debug and remote write */
+        assert_int_equal(export_set_batching(ex, 0, 100, 99), LT_EINVAL);
+        assert_int_equal(export_set_batching(ex, 200000000, 8192, 0), 0);
         export_stop(ex, 0); /* never started: freed */
         spanmetrics_free(sm);
     }
@@ -908,18 +974,13 @@ static void test_debug(void **state)
 
 static void roundtrip(const char *id, const char *settings_fmt, bool grpc)
 {
-    char *dir = tmpdir_new();
-    char data[4200];
-    snprintf(data, sizeof data, "%s/data", dir);
-    server srv = {0};
-    server_start(&srv, data, "127.0.0.1:0", "127.0.0.1:0", NULL);
-    fx_scenario *scs[4] = {load("otel/multi-agent-proto"), load("otel/errors-json"),
-                           load("traceloop/rag"), load("langfuse/multi-agent")};
+    target t;
+    target_up(&t, FOUR);
     char settings[512];
-    snprintf(settings, sizeof settings, settings_fmt, grpc ? srv.otlp_grpc : srv.otlp_http);
+    snprintf(settings, sizeof settings, settings_fmt, grpc ? t.srv.otlp_grpc : t.srv.otlp_http);
     exporter *ex = start(id, settings, "traces");
     uint64_t items = 0;
-    int batches = send_all(ex, scs, 4, &items);
+    int batches = send_all(ex, t.scs, t.n, &items);
     WAIT_UNTIL(stats(ex).sent_requests == (uint64_t)batches, 60);
     export_stats st = stats(ex);
     assert_int_equal(st.sent_requests, batches);
@@ -928,21 +989,11 @@ static void roundtrip(const char *id, const char *settings_fmt, bool grpc)
     assert_int_equal(st.queued_requests, 0);
     export_stop(ex, 5000);
 
-    uint64_t spans = check_traces_stored(&srv, scs, 4);
-    uint64_t logs = check_logs_stored(&srv, scs, 4);
-    uint64_t sent_spans = 0, sent_logs = 0;
-    for (int s = 0; s < 4; s++) {
-        for (int i = 0; i < scs[s]->n_tb; i++)
-            sent_spans += scs[s]->tb[i].n_spans;
-        for (int i = 0; i < scs[s]->n_lb; i++)
-            sent_logs += scs[s]->lb[i].n_records;
-    }
-    assert_int_equal(spans, sent_spans);
-    assert_true(logs > 0 && logs <= sent_logs);
-    server_stop(&srv);
-    for (int s = 0; s < 4; s++)
-        unload(scs[s]);
-    rm_rf(dir);
+    int n;
+    uint64_t logs = check_logs_stored(&t.srv, t.scs, t.n);
+    assert_int_equal(check_traces_stored(&t.srv, t.scs, t.n), count_items(t.scs, t.n, true, &n));
+    assert_true(logs > 0 && logs <= count_items(t.scs, t.n, false, &n));
+    target_down(&t);
 }
 
 static void test_otlp_grpc(void **state)
@@ -1556,6 +1607,750 @@ static void test_answers(void **state)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* Metrics                                                                            */
+/* ---------------------------------------------------------------------------------- */
+
+enum { MX_MAX = 64 };
+
+/* Metrics requests decoded as a receiver decodes them: the collections of the OpenTelemetry
+ * JS SDK in tests/data/metrics and, with fixtures, every metrics body of the shared
+ * fixtures. */
+typedef struct {
+    lt_arena *a;
+    char *bufs[MX_MAX];
+    lt_metric_batch b[MX_MAX];
+    int n;
+    uint64_t points; /* over all b */
+    int sendable;    /* batches with points: what export_metrics queues */
+} mx_set;
+
+static void mx_add(mx_set *m, const char *path)
+{
+    size_t len;
+    char *data = fx_read(path, &len);
+    if (!data) fail_msg("cannot read %s", path);
+    assert_true(m->n < MX_MAX);
+    m->bufs[m->n] = data;
+    otlp_format f = fx_ends(path, ".json") ? OTLP_JSON : OTLP_PROTOBUF;
+    if (otlp_decode_metrics(m->a, f, (uint8_t *)data, len, &m->b[m->n]))
+        fail_msg("%s does not decode", path);
+    m->points += m->b[m->n].n_points;
+    m->sendable += m->b[m->n].n_points > 0;
+    m->n++;
+}
+
+static void mx_collect(const char *dir, void *arg)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char names[FX_MAX_FILES][256];
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, "-metrics.") && !fx_ends(e->d_name, ".meta.json") && n < FX_MAX_FILES)
+            snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < n; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%.255s", dir, names[i]);
+        mx_add(arg, path);
+    }
+}
+
+static mx_set *mx_load(bool fixtures)
+{
+    mx_set *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    assert_non_null(m->a = arena_new());
+    mx_add(m, LT_SOURCE_DIR "/tests/data/metrics/cumulative.pb");
+    mx_add(m, LT_SOURCE_DIR "/tests/data/metrics/delta.pb");
+    if (fixtures) fx_each(mx_collect, m);
+    return m;
+}
+
+static void mx_free(mx_set *m)
+{
+    for (int i = 0; i < m->n; i++)
+        free(m->bufs[i]);
+    arena_free(m->a);
+    free(m);
+}
+
+static int enc_metrics(lt_buf *o, const void *b)
+{
+    return pb_encode_metrics(o, b);
+}
+
+static int send_metrics(exporter *ex, const mx_set *m)
+{
+    for (int i = 0; i < m->n; i++)
+        assert_int_equal(export_metrics(ex, &m->b[i]), 0);
+    return m->sendable;
+}
+
+/* Every metrics request, one line each, reads back as the same request. */
+static void test_metrics_file(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    mx_set *m = mx_load(true);
+    assert_true(m->n > 10);
+    char path[4200], settings[4400];
+    snprintf(path, sizeof path, "%s/metrics.json", dir);
+    snprintf(settings, sizeof settings, "{ path: '%s', flush_interval: 50ms }", path);
+    exporter *ex = start("file", settings, "metrics");
+    int batches = send_metrics(ex, m);
+    WAIT_UNTIL(stats(ex).sent_requests == (uint64_t)batches, 20);
+    export_stats st = stats(ex);
+    assert_int_equal(st.sent_requests, batches);
+    assert_int_equal(st.sent_items, m->points);
+    assert_int_equal(st.failed_items, 0);
+    export_stop(ex, 5000);
+
+    size_t n;
+    char *text = read_file(path, &n);
+    assert_non_null(text);
+    char *line = text;
+    for (int i = 0; i < m->n; i++) {
+        if (!m->b[i].n_points) continue; /* nothing to send: no line */
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        lt_arena *a = arena_new();
+        lt_metric_batch got;
+        assert_int_equal(
+            otlp_decode_metrics(a, OTLP_JSON, (uint8_t *)line, (size_t)(nl - line), &got), 0);
+        assert_int_equal(got.n_points, m->b[i].n_points);
+        assert_true(same_bytes(enc_metrics, &m->b[i], &got));
+        arena_free(a);
+        line = nl + 1;
+    }
+    assert_int_equal(*line, 0);
+    free(text);
+    mx_free(m);
+    rm_rf(dir);
+}
+
+/* Runs a debug exporter of verbosity over the metrics batch b, sent twice, with batching set
+ * (a no-op for debug: both batches are written at once, each on its own); returns the log. */
+static char *debug_metrics(const char *dir, const char *id, const char *verbosity,
+                           const lt_metric_batch *b)
+{
+    char path[4200], settings[128], err[1024];
+    snprintf(path, sizeof path, "%s/m-%s.err", dir, verbosity);
+    snprintf(settings, sizeof settings, "{ verbosity: %s }", verbosity);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    exporter *ex = NULL;
+    assert_int_equal(build(id, settings, "metrics", &ex, NULL, err, sizeof err), 0);
+    assert_int_equal(export_set_batching(ex, 60000000000ull, 1000000, 0), 0);
+    assert_int_equal(export_start(ex, err, sizeof err), 0);
+    assert_int_equal(export_metrics(ex, b), 0);
+    assert_int_equal(export_metrics(ex, b), 0);
+    WAIT_UNTIL(stats(ex).sent_requests == 2, 20);
+    export_stats st = stats(ex);
+    export_stop(ex, 5000);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(st.sent_requests, 2);
+    assert_int_equal(st.sent_items, 2 * b->n_points);
+    size_t n;
+    return read_file(path, &n);
+}
+
+static void test_metrics_debug(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    mx_set *m = mx_load(false);
+    const lt_metric_batch *b = &m->b[0];
+    uint64_t n_metrics = 0;
+    for (uint32_t i = 0; i < b->n_rm; i++)
+        for (uint32_t j = 0; j < b->rm[i].n_scopes; j++)
+            n_metrics += b->rm[i].scopes[j].n_metrics;
+    char want[256];
+
+    char *basic = debug_metrics(dir, "debug/b", "basic", b);
+    snprintf(want, sizeof want,
+             "debug/b: metrics: %u resource metrics, %" PRIu64 " metrics, %" PRIu64 " data points",
+             b->n_rm, n_metrics, b->n_points);
+    assert_int_equal(count_lines(basic, want), 2);
+    assert_int_equal(count_lines(basic, "debug/b: "), 2);
+
+    char *normal = debug_metrics(dir, "debug/n", "normal", b);
+    char *detailed = debug_metrics(dir, "debug/d", "detailed", b);
+    assert_int_equal(count_lines(normal, "debug/n: metric "), 2 * (int)n_metrics);
+    assert_int_equal(count_lines(detailed, "debug/d:     metric "), 2 * (int)n_metrics);
+    assert_int_equal(count_lines(detailed, "debug/d:       point "), 2 * (int)b->n_points);
+    static const char *const types[] = {
+        "none", "gauge", "sum", "histogram", "exponential_histogram", "summary"};
+    for (uint32_t i = 0; i < b->n_rm; i++)
+        for (uint32_t j = 0; j < b->rm[i].n_scopes; j++)
+            for (uint32_t k = 0; k < b->rm[i].scopes[j].n_metrics; k++) {
+                const lt_metric *mt = &b->rm[i].scopes[j].metrics[k];
+                char line[512];
+                snprintf(line, sizeof line, "metric \"%.*s\" type=%s", (int)mt->name.len,
+                         mt->name.ptr, types[mt->type]);
+                assert_int_equal(count_lines(normal, line), 2);
+                assert_int_equal(count_lines(detailed, line), 2);
+                snprintf(line, sizeof line, " points=%u", mt->n_points);
+                assert_non_null(strstr(normal, line));
+                /* detailed: each value as sent, each histogram's counts */
+                for (uint32_t p = 0; p < mt->n_points; p++) {
+                    if (mt->type == LT_METRIC_GAUGE || mt->type == LT_METRIC_SUM) {
+                        const lt_number_point *np = &mt->points.number[p];
+                        lt_buf v = {0};
+                        if (np->type == LT_NUM_DOUBLE)
+                            jsonw_double(&v, np->v.d);
+                        else
+                            jsonw_i64(&v, np->v.i);
+                        snprintf(line, sizeof line, " %s=%s",
+                                 np->type == LT_NUM_DOUBLE ? "asDouble" : "asInt", v.data);
+                        assert_non_null(strstr(detailed, line));
+                        buf_free(&v);
+                    } else if (mt->type == LT_METRIC_HISTOGRAM) {
+                        const lt_histogram_point *hp = &mt->points.histogram[p];
+                        lt_buf v = {0};
+                        jsonw_double(&v, hp->sum);
+                        snprintf(line, sizeof line, " count=%" PRIu64 " sum=%s", hp->count, v.data);
+                        assert_non_null(strstr(detailed, line));
+                        buf_free(&v);
+                    }
+                    const lt_attrs *at = &model_metric_point(mt, p)->attrs;
+                    for (uint32_t a = 0; a < at->n; a++) {
+                        snprintf(line, sizeof line, "\"%.*s\":", (int)at->items[a].key.len,
+                                 at->items[a].key.ptr);
+                        assert_non_null(strstr(detailed, line));
+                    }
+                }
+            }
+    free(basic);
+    free(normal);
+    free(detailed);
+    mx_free(m);
+    rm_rf(dir);
+}
+
+/* otlp and otlphttp deliver metrics to llmtrace's receivers (which accept them and, for
+ * now, drop them: delivery is what the counts show; test_metrics_file checks the bytes). */
+static void test_metrics_otlp(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data", dir);
+    server srv = {0};
+    server_start(&srv, data, "127.0.0.1:0", "127.0.0.1:0", NULL);
+    mx_set *m = mx_load(true);
+    static const struct {
+        const char *id, *fmt;
+        bool grpc;
+    } cases[] = {
+        {"otlp", "{ endpoint: '%s', tls: { insecure: true } }", true},
+        {"otlphttp", "{ endpoint: 'http://%s', compression: none }", false},
+        {"otlphttp/whole", "{ metrics_endpoint: 'http://%s/v1/metrics' }", false},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char s[512];
+        snprintf(s, sizeof s, cases[c].fmt, cases[c].grpc ? srv.otlp_grpc : srv.otlp_http);
+        exporter *ex = start(cases[c].id, s, "metrics");
+        int batches = send_metrics(ex, m);
+        WAIT_UNTIL(stats(ex).sent_requests == (uint64_t)batches, 60);
+        export_stats st = stats(ex);
+        if (st.sent_requests != (uint64_t)batches)
+            fail_msg("%s: %" PRIu64 " of %d requests sent", cases[c].id, st.sent_requests, batches);
+        assert_int_equal(st.sent_items, m->points);
+        assert_int_equal(st.failed_items + st.rejected_items + st.refused_items, 0);
+        export_stop(ex, 5000);
+    }
+
+    /* ENDPOINT/v1/metrics is where metrics go: under another base the target answers 404,
+     * which is permanent */
+    char s[512];
+    snprintf(s, sizeof s, "{ endpoint: 'http://%s/base' }", srv.otlp_http);
+    exporter *ex = start("otlphttp", s, "metrics");
+    assert_int_equal(export_metrics(ex, &m->b[0]), 0);
+    WAIT_UNTIL(stats(ex).failed_items == m->b[0].n_points, 30);
+    assert_int_equal(stats(ex).failed_items, m->b[0].n_points);
+    assert_int_equal(stats(ex).sent_requests + stats(ex).retries, 0);
+    export_stop(ex, 0);
+
+    /* an exporter with a traces URL only has none for metrics */
+    snprintf(s, sizeof s, "{ traces_endpoint: 'http://%s/v1/traces' }", srv.otlp_http);
+    ex = start("otlphttp", s, "traces");
+    assert_int_equal(export_metrics(ex, &m->b[0]), LT_EUNSUPPORTED);
+    export_stop(ex, 0);
+    server_stop(&srv);
+    mx_free(m);
+    rm_rf(dir);
+}
+
+/* Moves every point's times so that the latest is now (the collection was captured once;
+ * Prometheus answers instant queries over the last minutes). */
+static void shift_to_now(lt_metric_batch *b)
+{
+    uint64_t latest = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t i = 0; i < b->n_rm; i++)
+            for (uint32_t j = 0; j < b->rm[i].n_scopes; j++)
+                for (uint32_t k = 0; k < b->rm[i].scopes[j].n_metrics; k++) {
+                    const lt_metric *mt = &b->rm[i].scopes[j].metrics[k];
+                    for (uint32_t p = 0; p < mt->n_points; p++) {
+                        lt_point_head *h = (lt_point_head *)model_metric_point(mt, p);
+                        if (pass == 0) {
+                            if (h->time_unix_nano > latest) latest = h->time_unix_nano;
+                            continue;
+                        }
+                        uint64_t d = time_now_ns() - latest;
+                        h->time_unix_nano += d;
+                        if (h->start_time_unix_nano) h->start_time_unix_nano += d;
+                    }
+                }
+}
+
+static double number_value(const lt_number_point *p)
+{
+    return p->type == LT_NUM_INT ? (double)p->v.i : p->v.d;
+}
+
+/* One instant query's single value, waiting for the series to be there. */
+static double prom_value(const prometheus *p, const char *q)
+{
+    json_t *r = NULL;
+    WAIT_UNTIL((json_decref(r), r = prom_query(p, q), json_array_size(r) == 1), 30);
+    if (json_array_size(r) != 1) fail_msg("no samples for %s", q);
+    double v = sample_value(json_array_get(r, 0));
+    json_decref(r);
+    return v;
+}
+
+/* The SDK's cumulative collection, sent with export_metrics to a real Prometheus: every
+ * sum, gauge and histogram reads back with the values sent, with the exporter's namespace
+ * and external labels, and target_info as configured. */
+static void test_metrics_remote_write(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    prometheus prom;
+    prometheus_start(&prom, dir);
+    mx_set *m = mx_load(false);
+    lt_metric_batch *b = &m->b[0]; /* cumulative.pb */
+    shift_to_now(b);
+    uint64_t exp_points = 0, resources_with_info = b->n_rm;
+    for (uint32_t j = 0; j < b->rm[0].n_scopes; j++)
+        for (uint32_t k = 0; k < b->rm[0].scopes[j].n_metrics; k++)
+            if (b->rm[0].scopes[j].metrics[k].type == LT_METRIC_EXP_HISTOGRAM)
+                exp_points += b->rm[0].scopes[j].metrics[k].n_points;
+    assert_true(exp_points > 0);
+
+    char s[512];
+    snprintf(s, sizeof s,
+             "{ endpoint: 'http://%s/api/v1/write', namespace: otel, external_labels: { env: ci "
+             "}, retry_on_failure: { initial_interval: 50ms } }",
+             prom.addr);
+    exporter *ex = start("prometheusremotewrite", s, "metrics");
+    assert_int_equal(export_metrics(ex, b), 0);
+    WAIT_UNTIL(stats(ex).sent_requests == 1, 30);
+    export_stats st = stats(ex);
+    assert_int_equal(st.sent_requests, 1);
+    /* items are data points: those written, and the exponential histogram's left out */
+    assert_int_equal(st.sent_items, b->n_points - exp_points);
+    assert_int_equal(st.failed_items, exp_points);
+    export_stop(ex, 2000);
+
+    int checked = 0;
+    for (uint32_t j = 0; j < b->rm[0].n_scopes; j++)
+        for (uint32_t k = 0; k < b->rm[0].scopes[j].n_metrics; k++) {
+            const lt_metric *mt = &b->rm[0].scopes[j].metrics[k];
+            promtext_kind kind = mt->type == LT_METRIC_GAUGE                  ? PROMTEXT_GAUGE
+                                 : mt->type == LT_METRIC_SUM && mt->monotonic ? PROMTEXT_COUNTER
+                                                                              : PROMTEXT_OTHER;
+            lt_buf name = {0};
+            promtext_name(&name, LT_STR("otel"), mt->name, mt->unit, kind);
+            char q[512];
+            if (mt->type == LT_METRIC_GAUGE || mt->type == LT_METRIC_SUM) {
+                double want = 0;
+                for (uint32_t p = 0; p < mt->n_points; p++)
+                    want += number_value(&mt->points.number[p]);
+                snprintf(q, sizeof q, "sum(%s{env=\"ci\"})", name.data);
+                double got = prom_value(&prom, q);
+                if (!near(got, want)) fail_msg("%s: %g, sent %g", q, got, want);
+                snprintf(q, sizeof q, "count(%s{env=\"ci\"})", name.data);
+                assert_true(near(prom_value(&prom, q), mt->n_points));
+                checked++;
+            } else if (mt->type == LT_METRIC_HISTOGRAM) {
+                double count = 0, sum = 0;
+                for (uint32_t p = 0; p < mt->n_points; p++) {
+                    count += (double)mt->points.histogram[p].count;
+                    sum += mt->points.histogram[p].sum;
+                }
+                snprintf(q, sizeof q, "sum(%s_count{env=\"ci\"})", name.data);
+                assert_true(near(prom_value(&prom, q), count));
+                snprintf(q, sizeof q, "sum(%s_sum{env=\"ci\"})", name.data);
+                double got = prom_value(&prom, q);
+                if (!near(got, sum)) fail_msg("%s: %g, sent %g", q, got, sum);
+                checked++;
+            }
+            buf_free(&name);
+        }
+    assert_true(checked >= 8);
+    /* target_info takes the namespace too, as the collector's */
+    assert_true(
+        near(prom_value(&prom, "count(otel_target_info{env=\"ci\"})"), resources_with_info));
+
+    /* target_info: { enabled: false } writes none; its metrics still go */
+    snprintf(s, sizeof s,
+             "{ endpoint: 'http://%s/api/v1/write', namespace: quiet, external_labels: { env: "
+             "ci2 }, target_info: { enabled: false } }",
+             prom.addr);
+    ex = start("prometheusremotewrite/quiet", s, "metrics");
+    assert_int_equal(export_metrics(ex, b), 0);
+    WAIT_UNTIL(stats(ex).sent_requests == 1, 30);
+    assert_int_equal(stats(ex).sent_requests, 1);
+    export_stop(ex, 2000);
+    assert_true(prom_value(&prom, "count({__name__=~\"quiet_.+\",env=\"ci2\"})") > 0);
+    json_t *r = prom_query(&prom, "count(quiet_target_info{env=\"ci2\"})");
+    assert_int_equal(json_array_size(r), 0);
+    json_decref(r);
+    mx_free(m);
+    prometheus_stop(&prom);
+    rm_rf(dir);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Batching                                                                           */
+/* ---------------------------------------------------------------------------------- */
+
+static exporter *start_batched(const char *id, const char *settings, const char *signal,
+                               uint64_t timeout_ns, uint64_t size, uint64_t max)
+{
+    char err[1024];
+    exporter *ex = NULL;
+    if (build(id, settings, signal, &ex, NULL, err, sizeof err)) fail_msg("%s: %s", id, err);
+    assert_int_equal(export_set_batching(ex, timeout_ns, size, max), 0);
+    if (export_start(ex, err, sizeof err)) fail_msg("%s: start: %s", id, err);
+    return ex;
+}
+
+static void send_traces(exporter *ex, fx_scenario **scs, int n)
+{
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < scs[s]->n_tb; i++)
+            assert_int_equal(export_traces(ex, &scs[s]->tb[i]), 0);
+}
+
+/* send_batch_size reached: the batches queued go as one request, read back whole from the
+ * target; what waits for its timeout goes at stop. */
+static void batch_merge(const char *id, const char *fmt, bool grpc)
+{
+    target t;
+    target_up(&t, FOUR);
+    fx_scenario **scs = t.scs;
+    char s[512];
+    int n_tb, n_lb;
+    uint64_t spans = count_items(scs, 4, true, &n_tb), logs = count_items(scs, 4, false, &n_lb);
+    assert_true(n_tb > 2);
+    assert_true(logs > 0 && logs < spans); /* the logs stay below send_batch_size */
+    snprintf(s, sizeof s, fmt, grpc ? t.srv.otlp_grpc : t.srv.otlp_http);
+    exporter *ex = start_batched(id, s, "traces", 60000000000ull, spans, 0);
+    send_traces(ex, scs, 4);
+    WAIT_UNTIL(stats(ex).sent_requests == 1, 60);
+    export_stats st = stats(ex);
+    assert_int_equal(st.sent_requests, 1); /* n_tb batches, one request */
+    assert_int_equal(st.sent_items, spans);
+    assert_int_equal(st.failed_items + st.rejected_items, 0);
+    assert_int_equal(st.queued_requests, 0);
+    for (int sc = 0; sc < 4; sc++)
+        for (int i = 0; i < scs[sc]->n_lb; i++)
+            assert_int_equal(export_logs(ex, &scs[sc]->lb[i]), 0);
+    assert_int_equal(stats(ex).queued_requests, n_lb); /* waiting for more */
+    export_stop(ex, 5000);                             /* sends them */
+    assert_int_equal(check_traces_stored(&t.srv, scs, 4), spans);
+    assert_true(check_logs_stored(&t.srv, scs, 4) > 0);
+    target_down(&t);
+}
+
+static void test_batch_merge(void **state)
+{
+    (void)state;
+    batch_merge("otlp", "{ endpoint: '%s', tls: { insecure: true } }", true);
+    batch_merge("otlphttp", "{ endpoint: 'http://%s' }", false);
+}
+
+/* send_batch_size never reached: the timeout sends what is there. */
+static void test_batch_timeout(void **state)
+{
+    (void)state;
+    target t;
+    target_up(&t, (const char *const[]){"otel/rag-proto", "openinference/multi-agent", NULL});
+    fx_scenario **scs = t.scs;
+    char s[512];
+    int n_tb;
+    uint64_t spans = count_items(scs, 2, true, &n_tb);
+    snprintf(s, sizeof s, "{ endpoint: '%s', tls: { insecure: true } }", t.srv.otlp_grpc);
+    exporter *ex = start_batched("otlp", s, "traces", 100000000ull, 1000000000ull, 0);
+    send_traces(ex, scs, 2);
+    WAIT_UNTIL(stats(ex).sent_items == spans, 60);
+    export_stats st = stats(ex);
+    assert_int_equal(st.sent_items, spans); /* before any stop */
+    assert_true(st.sent_requests >= 1 && st.sent_requests <= (uint64_t)n_tb);
+    export_stop(ex, 0);
+    assert_int_equal(check_traces_stored(&t.srv, scs, 2), spans);
+    target_down(&t);
+}
+
+/* Each item of a batch (a span, log record or data point) as a request of its own, with its
+ * resource, scope (and metric), appended to out in canonical protobuf; returns the items.
+ * Two sequences of batches flatten to the same bytes when they hold the same items in the
+ * same order under the same resources and scopes, however they are cut or merged. */
+static uint64_t flatten(lt_buf *out, unsigned signal, const void *batch)
+{
+    uint64_t n = 0;
+    if (signal == SIG_TRACES) {
+        const lt_trace_batch *b = batch;
+        for (uint32_t i = 0; i < b->n_rs; i++)
+            for (uint32_t j = 0; j < b->rs[i].n_scopes; j++)
+                for (uint32_t k = 0; k < b->rs[i].scopes[j].n_spans; k++, n++) {
+                    lt_scope_spans ss = b->rs[i].scopes[j];
+                    lt_resource_spans rs = b->rs[i];
+                    ss.spans += k, ss.n_spans = 1;
+                    rs.scopes = &ss, rs.n_scopes = 1;
+                    lt_trace_batch one = {.rs = &rs, .n_rs = 1, .n_spans = 1};
+                    assert_int_equal(pb_encode_traces(out, &one), 0);
+                }
+    } else if (signal == SIG_LOGS) {
+        const lt_log_batch *b = batch;
+        for (uint32_t i = 0; i < b->n_rl; i++)
+            for (uint32_t j = 0; j < b->rl[i].n_scopes; j++)
+                for (uint32_t k = 0; k < b->rl[i].scopes[j].n_records; k++, n++) {
+                    lt_scope_logs sl = b->rl[i].scopes[j];
+                    lt_resource_logs rl = b->rl[i];
+                    sl.records += k, sl.n_records = 1;
+                    rl.scopes = &sl, rl.n_scopes = 1;
+                    lt_log_batch one = {.rl = &rl, .n_rl = 1, .n_records = 1};
+                    assert_int_equal(pb_encode_logs(out, &one), 0);
+                }
+    } else {
+        const lt_metric_batch *b = batch;
+        for (uint32_t i = 0; i < b->n_rm; i++)
+            for (uint32_t j = 0; j < b->rm[i].n_scopes; j++)
+                for (uint32_t k = 0; k < b->rm[i].scopes[j].n_metrics; k++) {
+                    const lt_metric *m = &b->rm[i].scopes[j].metrics[k];
+                    const model_message *msg = model_metric_point_msg(m->type);
+                    for (uint32_t p = 0; p < m->n_points; p++, n++) {
+                        lt_metric mc = *m;
+                        model_metric_set_points(
+                            &mc, (char *)(void *)m->points.number + (size_t)p * msg->size, 1);
+                        lt_scope_metrics sm = b->rm[i].scopes[j];
+                        lt_resource_metrics rm = b->rm[i];
+                        sm.metrics = &mc, sm.n_metrics = 1;
+                        rm.scopes = &sm, rm.n_scopes = 1;
+                        lt_metric_batch one = {.rm = &rm, .n_rm = 1, .n_points = 1};
+                        assert_int_equal(pb_encode_metrics(out, &one), 0);
+                    }
+                }
+    }
+    return n;
+}
+
+/* One batch cut by split.c into pieces of at most max items: exactly as many pieces as
+ * that takes, each holding what it says, together the batch's items in order. */
+static void check_split(unsigned signal, const void *b, uint64_t n_items, uint64_t max)
+{
+    lt_buf want = {0}, got = {0};
+    assert_int_equal(flatten(&want, signal, b), n_items);
+    ex_split sp;
+    assert_int_equal(split_init(&sp, signal, b, max), 0);
+    uint64_t n, pieces = 0;
+    for (const void *piece; (piece = split_next(&sp, &n)); pieces++) {
+        assert_true(n >= 1 && n <= max);
+        uint64_t total = signal == SIG_TRACES    ? ((const lt_trace_batch *)piece)->n_spans
+                         : signal == SIG_METRICS ? ((const lt_metric_batch *)piece)->n_points
+                                                 : ((const lt_log_batch *)piece)->n_records;
+        assert_int_equal(total, n);
+        assert_int_equal(flatten(&got, signal, piece), n);
+    }
+    split_free(&sp);
+    assert_int_equal(pieces, (n_items + max - 1) / max);
+    assert_int_equal(got.len, want.len);
+    if (want.len) assert_memory_equal(got.data, want.data, want.len);
+    buf_free(&want);
+    buf_free(&got);
+}
+
+static void test_split(void **state)
+{
+    (void)state;
+    scenario_list all = {0};
+    assert_true(fx_each(collect, &all) > 10);
+    mx_set *m = mx_load(true);
+    static const uint64_t maxes[] = {1, 2, 3, 7, 1000000};
+    for (size_t x = 0; x < sizeof maxes / sizeof maxes[0]; x++) {
+        for (int sc = 0; sc < all.n; sc++) {
+            for (int i = 0; i < all.scs[sc]->n_tb; i++)
+                check_split(SIG_TRACES, &all.scs[sc]->tb[i], all.scs[sc]->tb[i].n_spans, maxes[x]);
+            for (int i = 0; i < all.scs[sc]->n_lb; i++)
+                check_split(SIG_LOGS, &all.scs[sc]->lb[i], all.scs[sc]->lb[i].n_records, maxes[x]);
+        }
+        for (int i = 0; i < m->n; i++)
+            check_split(SIG_METRICS, &m->b[i], m->b[i].n_points, maxes[x]);
+    }
+    /* containers without items are kept with the items around them, or left out at the end */
+    fx_scenario *sc = all.scs[0];
+    lt_resource_spans rs[4];
+    for (int i = 0; i < 4; i++) {
+        rs[i] = sc->tb[0].rs[0];
+        rs[i].n_scopes = i % 2 ? 0 : 1; /* 1 and 3 hold nothing */
+    }
+    lt_trace_batch b = {.rs = rs, .n_rs = 4, .n_spans = 2 * rs[0].scopes[0].n_spans};
+    check_split(SIG_TRACES, &b, b.n_spans, 1);
+    /* containers only, levels without an element (found by fuzz_export): no piece */
+    lt_resource_metrics rm = {.resource = m->b[0].rm[0].resource};
+    lt_metric_batch mb = {.rm = &rm, .n_rm = 1};
+    check_split(SIG_METRICS, &mb, 0, 2);
+    for (int i = 0; i < all.n; i++)
+        unload(all.scs[i]);
+    mx_free(m);
+}
+
+/* send_batch_max_size: no request holds more items; a batch larger than that is split.
+ * Every span arrives once, in order (file exporter: one line per request). */
+static void test_batch_max(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    scenario_list all = {0};
+    assert_true(fx_each(collect, &all) > 10);
+    int n_tb;
+    uint64_t spans = count_items(all.scs, all.n, true, &n_tb), largest = 0;
+    for (int sc = 0; sc < all.n; sc++)
+        for (int i = 0; i < all.scs[sc]->n_tb; i++)
+            if (all.scs[sc]->tb[i].n_spans > largest) largest = all.scs[sc]->tb[i].n_spans;
+    uint64_t max = largest / 2; /* the largest batches are split */
+    assert_true(max >= 2);
+    char path[4200], settings[4400];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    snprintf(settings, sizeof settings, "{ path: '%s' }", path);
+    exporter *ex = start_batched("file", settings, "traces", 60000000000ull, max, max);
+    send_traces(ex, all.scs, all.n);
+    export_stop(ex, 5000); /* what waits for its timeout goes now, by the same bounds */
+
+    lt_buf want = {0}, got = {0};
+    for (int sc = 0; sc < all.n; sc++)
+        for (int i = 0; i < all.scs[sc]->n_tb; i++)
+            flatten(&want, SIG_TRACES, &all.scs[sc]->tb[i]);
+    size_t n;
+    char *text = read_file(path, &n);
+    assert_non_null(text);
+    int lines = 0, full = 0;
+    uint64_t back = 0;
+    for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        lt_arena *a = arena_new();
+        lt_trace_batch b;
+        assert_int_equal(otlp_decode_traces(a, OTLP_JSON, (uint8_t *)line, (size_t)(nl - line), &b),
+                         0);
+        if (b.n_spans > max)
+            fail_msg("line %d: %" PRIu64 " spans, max %" PRIu64, lines, b.n_spans, max);
+        full += b.n_spans == max;
+        back += flatten(&got, SIG_TRACES, &b);
+        lines++;
+        arena_free(a);
+    }
+    assert_int_equal(back, spans);
+    assert_true(lines < n_tb); /* merged */
+    assert_true(full >= 2);    /* at least the largest batch, in two pieces */
+    /* the requests hold the batches' spans in order, none twice, none lost */
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.data, want.data, want.len);
+    buf_free(&want);
+    buf_free(&got);
+    free(text);
+    for (int sc = 0; sc < all.n; sc++)
+        unload(all.scs[sc]);
+    rm_rf(dir);
+}
+
+/* The same bounds over the network: a real target stores every span of requests cut to
+ * send_batch_max_size. */
+static void test_batch_max_otlp(void **state)
+{
+    (void)state;
+    target t;
+    target_up(&t, (const char *const[]){"otel/multi-agent-proto", "traceloop/multi-agent", NULL});
+    fx_scenario **scs = t.scs;
+    char s[512];
+    int n_tb;
+    uint64_t spans = count_items(scs, 2, true, &n_tb);
+    const uint64_t max = 3;
+    snprintf(s, sizeof s, "{ endpoint: 'http://%s' }", t.srv.otlp_http);
+    exporter *ex = start_batched("otlphttp", s, "traces", 100000000ull, max, max);
+    send_traces(ex, scs, 2);
+    WAIT_UNTIL(stats(ex).sent_items == spans, 60);
+    export_stats st = stats(ex);
+    assert_int_equal(st.sent_items, spans);
+    assert_true(st.sent_requests >= (spans + max - 1) / max);
+    assert_int_equal(st.failed_items, 0);
+    export_stop(ex, 0);
+    assert_int_equal(check_traces_stored(&t.srv, scs, 2), spans);
+    target_down(&t);
+}
+
+/* A disk queue with batching: the batches of a merged request stay on disk until it is
+ * delivered, across a stop; metrics too. */
+static void test_batch_disk_queue(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    char data[4200], q[4200], grpc[64], s[4800];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(q, sizeof q, "%s/queue", dir);
+    snprintf(grpc, sizeof grpc, "127.0.0.1:%d", free_port());
+    snprintf(s, sizeof s,
+             "{ endpoint: '%s', tls: { insecure: true }, retry_on_failure: { initial_interval: "
+             "50ms, max_interval: 100ms }, sending_queue: { num_consumers: 2, directory: '%s' } }",
+             grpc, q);
+    fx_scenario *scs[2] = {load("otel/streaming-proto"), load("langfuse/errors")};
+    mx_set *m = mx_load(false);
+    int n_tb;
+    uint64_t spans = count_items(scs, 2, true, &n_tb);
+    const uint64_t never = 1000000000ull; /* send_batch_size: only the timeout sends */
+    assert_true(n_tb > 1 && m->sendable > 1);
+
+    /* the target is down: merged requests are retried, and every batch stays on disk */
+    exporter *ex = start_batched("otlp", s, "traces", 100000000ull, never, 0);
+    send_traces(ex, scs, 2);
+    int mb = send_metrics(ex, m);
+    WAIT_UNTIL(stats(ex).retries >= 2, 20);
+    assert_true(stats(ex).retries >= 2);
+    assert_int_equal(count_suffix(q, ".batch"), n_tb + mb);
+    export_stop(ex, 0);
+    assert_int_equal(count_suffix(q, ".batch"), n_tb + mb);
+
+    /* the next start with the target up: everything is queued before the consumers run, so
+     * at the timeout each signal goes as one request; the files go once it is delivered */
+    server srv = {0};
+    server_start(&srv, data, grpc, "127.0.0.1:0", NULL);
+    ex = start_batched("otlp", s, "traces", 100000000ull, never, 0);
+    WAIT_UNTIL(stats(ex).sent_items == spans + m->points, 60);
+    export_stats st = stats(ex);
+    assert_int_equal(st.sent_items, spans + m->points);
+    assert_int_equal(st.sent_requests, 2);
+    assert_int_equal(st.failed_items, 0);
+    assert_int_equal(count_suffix(q, ".batch"), 0);
+    export_stop(ex, 1000);
+    assert_int_equal(check_traces_stored(&srv, scs, 2), spans);
+    server_stop(&srv);
+    unload(scs[0]);
+    unload(scs[1]);
+    mx_free(m);
+    rm_rf(dir);
+}
+
+/* ---------------------------------------------------------------------------------- */
 
 int main(void)
 {
@@ -1571,6 +2366,11 @@ int main(void)
         cmocka_unit_test(test_partial_success), cmocka_unit_test(test_retries_run_out),
         cmocka_unit_test(test_answers),         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_disk_queue),      cmocka_unit_test(test_prometheus_remote_write),
+        cmocka_unit_test(test_metrics_file),    cmocka_unit_test(test_metrics_debug),
+        cmocka_unit_test(test_metrics_otlp),    cmocka_unit_test(test_metrics_remote_write),
+        cmocka_unit_test(test_batch_merge),     cmocka_unit_test(test_batch_timeout),
+        cmocka_unit_test(test_split),           cmocka_unit_test(test_batch_max),
+        cmocka_unit_test(test_batch_max_otlp),  cmocka_unit_test(test_batch_disk_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
 #            integration tests then drive the sanitized server)
 #   tsan     ThreadSanitizer build in build-tsan/ (-DLT_TSAN=ON): the unit tests and the
 #            integration tests that drive the threads hardest (ingest under overload,
-#            tenants, gRPC) against the instrumented server
+#            tenants, gRPC, the configured pipelines with their exporter threads) against
+#            the instrumented server
 #   fuzz     clang libFuzzer build in build-fuzz/ (-DLT_FUZZ=ON -DLT_SANITIZE=ON); every
 #            fuzz_* target runs LT_FUZZ_SECONDS (default 60; 0 = the seeds once) seeded from
 #            the fixture bodies (.pb/.grpc.bin for fuzz_pb, .json for fuzz_json, gzipped
@@ -139,7 +140,7 @@ if wanted tsan; then
     banner "ctest (TSan)  [$(elapsed)]"
     saved_tsan="${TSAN_OPTIONS-}"
     export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66 second_deadlock_stack=1}"
-    run_ctest build-tsan tsan -R '^(unit\.|integration\.(auth|overload|grpc|fixtures)$)'
+    run_ctest build-tsan tsan -R '^(unit\.|integration\.(auth|overload|grpc|fixtures|pipeline|seed)$)'
     export TSAN_OPTIONS="$saved_tsan"
   fi
 else

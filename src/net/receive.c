@@ -39,6 +39,7 @@ typedef struct {
     lt_buf body; /* the decompressed body, or the copy kept with ack_before_commit */
     lt_trace_batch traces;
     lt_log_batch logs;
+    lt_metric_batch metrics;
     size_t held;
     int result;
 } held_request;
@@ -65,8 +66,10 @@ static void reply_ok(held_request *h)
     recv_result res = {.status = RECV_OK};
     if (h->signal == RECV_TRACES)
         res.rejected = h->traces.rejected, res.reject_reason = h->traces.reject_reason;
-    else
+    else if (h->signal == RECV_LOGS)
         res.rejected = h->logs.rejected, res.reject_reason = h->logs.reject_reason;
+    else
+        res.rejected = h->metrics.rejected, res.reject_reason = h->metrics.reject_reason;
     h->reply(h->arg, &res);
 }
 
@@ -161,6 +164,17 @@ static bool run_pipelines(recv_ctx *c, const recv_request *req, held_request *h)
     return false;
 }
 
+static void forward_metrics(recv_ctx *c, const recv_request *req, held_request *h)
+{
+    pipe_outcome o = h->metrics.n_points ? pipelines_metrics(c->cfg.pipes, &h->metrics) : PIPE_DONE;
+    if (o == PIPE_DONE)
+        reply_ok(h);
+    else if (o == PIPE_BUSY)
+        reply_now(req, RECV_BUSY, "server busy (an exporter's queue is full), retry later");
+    else
+        reply_now(req, RECV_UNAVAILABLE, "out of memory, retry later");
+}
+
 recv_ctx *recv_new(const recv_config *cfg)
 {
     recv_ctx *c = lt_calloc(1, sizeof *c);
@@ -188,9 +202,10 @@ void recv_submit(recv_ctx *c, const recv_request *req)
         reply_now(req, RECV_TOO_LARGE, "request body over the size limit");
         return;
     }
-    if (req->signal == RECV_METRICS || req->len == 0) {
-        /* metrics: accepted and dropped until the metrics pipeline exists; an empty body is
-         * an empty export request in either format */
+    if ((req->signal == RECV_METRICS && !(c->cfg.pipes && pipelines_take_metrics(c->cfg.pipes))) ||
+        req->len == 0) {
+        /* metrics no pipeline forwards are accepted and dropped (llmtrace stores traces and
+         * logs); an empty body is an empty export request in either format */
         reply_now(req, RECV_OK, NULL);
         return;
     }
@@ -246,7 +261,9 @@ void recv_submit(recv_ctx *c, const recv_request *req)
     arena_set_limit(h->arena, budget_bound ? left : share);
     int rc = req->signal == RECV_TRACES
                  ? otlp_decode_traces(h->arena, req->format, data, n, &h->traces)
-                 : otlp_decode_logs(h->arena, req->format, data, n, &h->logs);
+             : req->signal == RECV_LOGS
+                 ? otlp_decode_logs(h->arena, req->format, data, n, &h->logs)
+                 : otlp_decode_metrics(h->arena, req->format, data, n, &h->metrics);
     if (rc == LT_ENOMEM && arena_over_limit(h->arena)) {
         reply_over_limit(req, budget_bound);
         goto fail;
@@ -261,6 +278,11 @@ void recv_submit(recv_ctx *c, const recv_request *req)
             reply_over_limit(req, budget_bound);
         else
             reply_now(req, RECV_UNAVAILABLE, "out of memory, retry later");
+        goto fail;
+    }
+    if (req->signal == RECV_METRICS) {
+        /* forwarded by the exporters, which copy what they keep: answered now */
+        forward_metrics(c, req, h);
         goto fail;
     }
     if (c->cfg.pipes && (req->signal == RECV_TRACES ? h->traces.n_spans : h->logs.n_records) &&

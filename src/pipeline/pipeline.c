@@ -71,6 +71,14 @@ typedef struct {
     bool stores;
 } pline;
 
+/* A metrics pipeline. */
+typedef struct {
+    const pipecfg_pipeline *cfg;
+    bool from_receivers; /* the otlp receiver is one of its receivers */
+    exporter **exps;
+    size_t n_exps;
+} mpipe;
+
 /* A batch the pipelines own until its commit: a kept trace or a copy for a further pipeline. */
 typedef struct own_job {
     ingest_job job; /* first: the queue hands it back */
@@ -87,6 +95,8 @@ struct pipelines {
     pipelines_env env;
     pline *pipes;
     size_t n_pipes;
+    mpipe *mpipes;
+    size_t n_mpipes;
     exporter **exporters; /* every export/ exporter, once */
     size_t n_exporters;
     spanmetrics **connectors;
@@ -163,6 +173,34 @@ static int memory_limiter_read(pipelines *p, const pipecfg_component *c, char *e
     p->memlimit = true;
     p->soft_limit = (size_t)(limit - spike);
     p->check_interval_ns = interval;
+    return 0;
+}
+
+/* batch: the collector's defaults (200ms, 8192 items, no maximum), applied by the exporters
+ * of the pipeline, which group what they send (export_set_batching). */
+static int batching_apply(pipelines *p, const pipecfg_component *c, exporter **exps, size_t n,
+                          char *err, size_t errlen)
+{
+    const cfg_doc *d = p->env.cfg->doc;
+    uint64_t timeout = 200000000u;
+    int64_t size = 8192, max = 0;
+    const cfg_node *n_;
+    int rc = 0;
+    if ((n_ = cfg_get(c->settings, "timeout")))
+        rc = cfg_duration_ns(d, n_, "timeout", &timeout, err, errlen);
+    if (!rc && (n_ = cfg_get(c->settings, "send_batch_size")))
+        rc = cfg_int(d, n_, "send_batch_size", &size, err, errlen);
+    if (!rc && (n_ = cfg_get(c->settings, "send_batch_max_size")))
+        rc = cfg_int(d, n_, "send_batch_max_size", &max, err, errlen);
+    if (rc) return rc;
+    if (size < 0 || max < 0 || (max && max < size))
+        return cfg_key_error(d, c->at, err, errlen,
+                             "processors.%s: send_batch_size and send_batch_max_size must not be "
+                             "negative, and send_batch_max_size (0: none) not below "
+                             "send_batch_size",
+                             c->id);
+    for (size_t i = 0; i < n; i++)
+        if ((rc = export_set_batching(exps[i], timeout, (uint64_t)size, (uint64_t)max))) return rc;
     return 0;
 }
 
@@ -289,13 +327,22 @@ static int pipe_create(pipelines *p, pline *pl, const pipecfg_pipeline *cfg, cha
             rc = exporter_of(p, c, &pl->exps[pl->n_exps++], err, errlen);
         if (rc) return rc;
     }
+    for (size_t i = 0; i < pl->n_procs; i++)
+        if (pl->procs[i].kind == PR_BATCH) {
+            int rc = batching_apply(p, pl->procs[i].c, pl->exps, pl->n_exps, err, errlen);
+            if (rc) return rc;
+        }
     return 0;
 }
 
-/* A metrics pipeline: its exporters send what its connectors produce. OTLP metrics from the
- * receivers are accepted and dropped (pipelines_take_* cover traces and logs). */
-static int metrics_pipe_create(pipelines *p, const pipecfg_pipeline *cfg, char *err, size_t errlen)
+/* A metrics pipeline: OTLP metrics from the receivers go to its exporters as they arrive;
+ * what its connectors count is sent by prometheusremotewrite every flush interval (and
+ * served at /metrics), so a pipeline fed by a connector takes no other exporter. */
+static int metrics_pipe_create(pipelines *p, mpipe *mp, const pipecfg_pipeline *cfg, char *err,
+                               size_t errlen)
 {
+    mp->cfg = cfg;
+    if (!(mp->exps = lt_calloc(cfg->n_exporters + 1, sizeof *mp->exps))) return LT_ENOMEM;
     for (size_t i = 0; i < cfg->n_processors; i++) {
         const pipecfg_component *c = cfg->processors[i];
         if (strcmp(c->type, "memory_limiter") == 0) {
@@ -310,7 +357,16 @@ static int metrics_pipe_create(pipelines *p, const pipecfg_pipeline *cfg, char *
     }
     for (size_t r = 0; r < cfg->n_receivers; r++) {
         const pipecfg_component *src = cfg->receivers[r];
-        if (src->def->kind != COMP_CONNECTOR) continue;
+        if (src->def->kind != COMP_CONNECTOR) {
+            mp->from_receivers = true;
+            continue;
+        }
+        for (size_t i = 0; i < cfg->n_exporters; i++)
+            if (strcmp(cfg->exporters[i]->type, "prometheusremotewrite") != 0)
+                return cfg_error(p->env.cfg->doc, cfg->exporters[i]->at, err, errlen,
+                                 "service.pipelines.%s: %s: the metrics of %s go to "
+                                 "prometheusremotewrite (and GET /metrics) only",
+                                 cfg->id, cfg->exporters[i]->id, src->id);
         spanmetrics *sm;
         int rc = connector_of(p, src, &sm, err, errlen);
         for (size_t i = 0; !rc && i < cfg->n_exporters; i++) {
@@ -321,10 +377,14 @@ static int metrics_pipe_create(pipelines *p, const pipecfg_pipeline *cfg, char *
         if (rc) return rc;
     }
     for (size_t i = 0; i < cfg->n_exporters; i++) {
-        exporter *ex;
-        int rc = exporter_of(p, cfg->exporters[i], &ex, err, errlen);
+        int rc = exporter_of(p, cfg->exporters[i], &mp->exps[mp->n_exps++], err, errlen);
         if (rc) return rc;
     }
+    for (size_t i = 0; i < cfg->n_processors; i++)
+        if (strcmp(cfg->processors[i]->type, "batch") == 0) {
+            int rc = batching_apply(p, cfg->processors[i], mp->exps, mp->n_exps, err, errlen);
+            if (rc) return rc;
+        }
     return 0;
 }
 
@@ -338,11 +398,13 @@ int pipelines_create(const pipelines_env *env, pipelines **out, char *err, size_
     atomic_init(&p->failed, 0);
     const pipecfg *cfg = env->cfg;
     int rc = 0;
-    if (!(p->pipes = lt_calloc(cfg->n_pipelines + 1, sizeof *p->pipes))) rc = LT_ENOMEM;
+    if (!(p->pipes = lt_calloc(cfg->n_pipelines + 1, sizeof *p->pipes)) ||
+        !(p->mpipes = lt_calloc(cfg->n_pipelines + 1, sizeof *p->mpipes)))
+        rc = LT_ENOMEM;
     for (size_t i = 0; !rc && i < cfg->n_pipelines; i++) {
         const pipecfg_pipeline *pc = &cfg->pipelines[i];
         if (pc->signal == SIG_METRICS)
-            rc = metrics_pipe_create(p, pc, err, errlen);
+            rc = metrics_pipe_create(p, &p->mpipes[p->n_mpipes++], pc, err, errlen);
         else
             rc = pipe_create(p, &p->pipes[p->n_pipes++], pc, err, errlen);
     }
@@ -700,6 +762,30 @@ bool pipelines_take_logs(const pipelines *p)
     return take(p, false);
 }
 
+bool pipelines_take_metrics(const pipelines *p)
+{
+    for (size_t i = 0; i < p->n_mpipes; i++)
+        if (p->mpipes[i].from_receivers) return true;
+    return false;
+}
+
+pipe_outcome pipelines_metrics(pipelines *p, const lt_metric_batch *b)
+{
+    /* nothing changes a metrics batch on its way, so every exporter encodes the same one */
+    for (size_t i = 0; i < p->n_mpipes; i++)
+        for (size_t k = 0; p->mpipes[i].from_receivers && k < p->mpipes[i].n_exps; k++)
+            if (!export_has_room(p->mpipes[i].exps[k], 0)) return PIPE_BUSY;
+    for (size_t i = 0; i < p->n_mpipes; i++) {
+        const mpipe *mp = &p->mpipes[i];
+        for (size_t k = 0; mp->from_receivers && k < mp->n_exps; k++) {
+            int rc = export_metrics(mp->exps[k], b);
+            if (rc == LT_EBUSY || rc == LT_EIO) return PIPE_BUSY;
+            if (rc) return PIPE_NOMEM;
+        }
+    }
+    return PIPE_DONE;
+}
+
 bool pipelines_memory_limit(const pipelines *p, size_t *soft_limit, uint64_t *interval_ns)
 {
     if (!p->memlimit) return false;
@@ -810,6 +896,9 @@ void pipelines_free(pipelines *p)
         lt_free(pl->sms);
     }
     lt_free(p->pipes);
+    for (size_t i = 0; i < p->n_mpipes; i++)
+        lt_free(p->mpipes[i].exps);
+    lt_free(p->mpipes);
     while (p->retry) {
         own_job *j = p->retry;
         p->retry = j->next;

@@ -36,6 +36,7 @@
 #include "core/arena.h"
 #include "core/str.h"
 #include "genai/genai.h"
+#include "model/metrics.h"
 #include "model/model.h"
 #include "pipeline/ingest.h"
 #include "pipeline/pipeline_config.h"
@@ -72,11 +73,17 @@ typedef enum {
 pipe_outcome pipelines_traces(pipelines *p, size_t tenant, lt_trace_batch *b, lt_arena *a);
 pipe_outcome pipelines_logs(pipelines *p, size_t tenant, lt_log_batch *b, lt_arena *a);
 
+/* OTLP metrics from the receivers: every metrics pipeline that receives from otlp hands b
+ * to its exporters (metrics are forwarded, not stored). PIPE_DONE, PIPE_BUSY (an exporter's
+ * queue is full: checked for all before any is given b) or PIPE_NOMEM. */
+pipe_outcome pipelines_metrics(pipelines *p, const lt_metric_batch *b);
+
 /* Whether some pipeline takes the signal from the receivers: a signal no pipeline takes is
  * accepted and dropped, as the collector does with a receiver no pipeline of that signal
  * uses. */
 bool pipelines_take_traces(const pipelines *p);
 bool pipelines_take_logs(const pipelines *p);
+bool pipelines_take_metrics(const pipelines *p);
 
 /* The memory_limiter settings, when a pipeline has one: the resident size past which data
  * is refused, and the interval of the check. false when none is configured. */

@@ -11,7 +11,9 @@
 // Checked: the jaeger holds every error trace, about 10% of the others, whole, and the
 // same traces as llmtrace's own store (the configuration stores what it forwards); no
 // stored or forwarded prompt holds the pattern; PromQL over the remote-written and over
-// the scraped series gives, per model, the tokens of the traces that went through.
+// the scraped series gives, per model, the tokens of the traces that went through; OTLP
+// metrics an application sends (the SDK's gRPC metric exporter) reach Prometheus through the
+// metrics pipeline, translated as the collector's prometheusremotewrite exporter does.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -21,8 +23,10 @@ import { fileURLToPath } from 'node:url';
 
 import grpc from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 import {
@@ -221,5 +225,35 @@ describe('the seed configuration, as written', () => {
     const total = summary.groups.reduce((s, g) => s + g.input_tokens, 0);
     const promTotal = (await promQuery(prom, 'sum(gen_ai_gen_ai_usage_input_tokens_total{job!="llmtrace"})'))[0].value;
     assert.equal(promTotal, total);
+  });
+
+  test('OTLP metrics the application sends reach Prometheus through the metrics pipeline', async () => {
+    const exporter = new OTLPMetricExporter({ url: `http://${main.grpcAddr}`, timeoutMillis: 15_000 });
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const provider = new MeterProvider({
+      resource: resourceFromAttributes({ 'service.name': 'seed-metrics-app', 'service.namespace': 'shop' }),
+      readers: [reader],
+    });
+    const meter = provider.getMeter('seed-test');
+    const requests = meter.createCounter('seed.app.requests', { unit: '{request}' });
+    requests.add(4, { route: '/chat' });
+    requests.add(3, { route: '/chat' });
+    requests.add(2, { route: '/embed' });
+    const latency = meter.createHistogram('seed.app.latency', { unit: 's' });
+    for (const v of [0.05, 0.2, 1.5]) latency.record(v, { route: '/chat' });
+    await provider.forceFlush();
+    await provider.shutdown();
+    // the collector's translation: a monotonic counter is NAME_total, job is namespace/name
+    await waitFor(async () => {
+      const r = await promQuery(prom, 'seed_app_requests_total{job="shop/seed-metrics-app"}');
+      return r.length === 2;
+    }, 30_000, 'the application counter in Prometheus');
+    const byRoute = Object.fromEntries((await promQuery(prom, 'seed_app_requests_total')).map((r) => [r.metric.route, r.value]));
+    assert.deepEqual(byRoute, { '/chat': 7, '/embed': 2 });
+    const count = await promQuery(prom, 'seed_app_latency_seconds_count{route="/chat"}');
+    assert.equal(count.length, 1);
+    assert.equal(count[0].value, 3);
+    const sum = await promQuery(prom, 'seed_app_latency_seconds_sum{route="/chat"}');
+    assert.ok(Math.abs(sum[0].value - 1.75) < 1e-9, String(sum[0].value));
   });
 });

@@ -363,7 +363,7 @@ static int metrics_pipe_create(pipelines *p, mpipe *mp, const pipecfg_pipeline *
         }
         for (size_t i = 0; i < cfg->n_exporters; i++)
             if (strcmp(cfg->exporters[i]->type, "prometheusremotewrite") != 0)
-                return cfg_error(p->env.cfg->doc, cfg->exporters[i]->at, err, errlen,
+                return cfg_error(p->env.cfg->doc, cfg->at, err, errlen,
                                  "service.pipelines.%s: %s: the metrics of %s go to "
                                  "prometheusremotewrite (and GET /metrics) only",
                                  cfg->id, cfg->exporters[i]->id, src->id);

@@ -415,6 +415,41 @@ describe('several pipelines of one signal', () => {
   });
 });
 
+describe('batch', () => {
+  test('the exporters of a pipeline with a batch processor send fewer, larger requests', async () => {
+    const out = path.join(dir, 'batched.jsonl');
+    const file = write('batch.yaml', [
+      ...HTTP_RECEIVER,
+      'processors:',
+      '  batch: { timeout: 200ms, send_batch_size: 1000 }',
+      'exporters:',
+      `  file: { path: ${JSON.stringify(out)}, flush_interval: 100ms }`,
+      'service:',
+      '  pipelines:',
+      '    traces: { receivers: [otlp], processors: [batch], exporters: [file, llmtrace] }',
+    ]);
+    const server = await startServer({ args: ['--config', file] });
+    const next = ids(51);
+    const sentIds = new Set();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const spans = Array.from({ length: 5 }, () => ({ traceId: next(16), spanId: next(8) }));
+        for (const sp of spans) sentIds.add(sp.spanId);
+        assert.equal((await postJson(server, '/v1/traces', otlpJsonTraceRequest(spans))).status, 200);
+      }
+      // stored at once: the store is never held back by a batch
+      assert.equal((await listTraceIds(server)).size, 100);
+    } finally {
+      await server.stop();
+    }
+    const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    const got = lines.flatMap((l) => flattenOtlp(JSON.parse(l))).map((x) => x.span.spanId);
+    assert.deepEqual(new Set(got), sentIds);
+    assert.equal(got.length, 100);
+    assert.ok(lines.length < 20, `${lines.length} requests for 20 batches`);
+  });
+});
+
 describe('settings serve cannot run stop the start, positioned', () => {
   const cases = [
     ['a bad regex', [
@@ -434,6 +469,23 @@ describe('settings serve cannot run stop the start, positioned', () => {
       '  probabilistic_sampler: { sampling_percentage: 150 }',
     ], 'probabilistic_sampler', /sampling_percentage/],
   ];
+  test('span metrics go to prometheusremotewrite only', async () => {
+    const file = write('sm-debug.yaml', [
+      ...HTTP_RECEIVER,
+      'connectors:',
+      '  spanmetrics:',
+      'exporters:',
+      '  debug:',
+      'service:',
+      '  pipelines:',
+      '    traces: { receivers: [otlp], exporters: [spanmetrics] }',
+      '    metrics: { receivers: [spanmetrics], exporters: [debug] }',
+    ]);
+    const check = await runCli(['check-config', file]);
+    assert.equal(check.code, 1, check.stdout);
+    assert.match(check.stderr, /:12:\d+: service\.pipelines\.metrics: debug: the metrics of spanmetrics go to prometheusremotewrite/);
+  });
+
   for (const [what, lines, proc, re] of cases) {
     test(what, async () => {
       const file = write(`bad-${proc}.yaml`, [

@@ -838,6 +838,35 @@ static void run_done(run *x)
     buf_free(&x->buf);
 }
 
+/* Ends a run over a batch; returns its error. */
+static int batch_end(run *x, summary *sm)
+{
+    int rc = x->err;
+    run_done(x);
+    lt_free(sm);
+    return rc;
+}
+
+/* Starts a run over a batch, with the summary it fills item by item (allocated: the keys it
+ * lists make it large). 0, or LT_ENOMEM with nothing left to free. */
+static int batch_begin(run *x, const redact *r, lt_arena *a, summary **sm)
+{
+    *sm = lt_malloc(sizeof **sm);
+    if (run_init(x, r, a) || !*sm) {
+        batch_end(x, *sm);
+        return LT_ENOMEM;
+    }
+    return 0;
+}
+
+/* Applies the rules to the attributes of one item (resource, scope, span, log record),
+ * counting into a fresh summary. */
+static bool redact_item(run *x, lt_attrs *a, summary *sm)
+{
+    summary_reset(sm);
+    return redact_attrs(x, a, sm);
+}
+
 int redact_string(const redact *r, lt_str s, lt_arena *a, lt_str *out, uint32_t *masked)
 {
     run x;
@@ -861,25 +890,17 @@ int redact_string(const redact *r, lt_str s, lt_arena *a, lt_str *out, uint32_t 
 int redact_traces(const redact *r, lt_trace_batch *b, lt_arena *a)
 {
     run x;
-    summary *sm = lt_malloc(sizeof *sm); /* large: the keys of a summary */
-    int init = run_init(&x, r, a);
-    if (!sm || init) {
-        lt_free(sm);
-        run_done(&x);
-        return LT_ENOMEM;
-    }
+    summary *sm;
+    if (batch_begin(&x, r, a, &sm)) return LT_ENOMEM;
     for (uint32_t i = 0; i < b->n_rs && !x.err; i++) {
         lt_resource_spans *rs = &b->rs[i];
-        summary_reset(sm);
-        bool res_changed = redact_attrs(&x, &rs->resource.attrs, sm);
+        bool res_changed = redact_item(&x, &rs->resource.attrs, sm);
         for (uint32_t j = 0; j < rs->n_scopes && !x.err; j++) {
             lt_scope_spans *ss = &rs->scopes[j];
-            summary_reset(sm);
-            bool sc_changed = redact_attrs(&x, &ss->scope.attrs, sm) || res_changed;
+            bool sc_changed = redact_item(&x, &ss->scope.attrs, sm) || res_changed;
             for (uint32_t k = 0; k < ss->n_spans && !x.err; k++) {
                 lt_span *s = &ss->spans[k];
-                summary_reset(sm);
-                bool changed = redact_attrs(&x, &s->attrs, sm);
+                bool changed = redact_item(&x, &s->attrs, sm);
                 for (uint32_t e = 0; e < s->events.n; e++)
                     changed |= redact_attrs(&x, &s->events.items[e].attrs, sm);
                 for (uint32_t l = 0; l < s->links.n; l++)
@@ -892,34 +913,23 @@ int redact_traces(const redact *r, lt_trace_batch *b, lt_arena *a)
             }
         }
     }
-    int rc = x.err;
-    run_done(&x);
-    lt_free(sm);
-    return rc;
+    return batch_end(&x, sm);
 }
 
 int redact_logs(const redact *r, lt_log_batch *b, lt_arena *a)
 {
     run x;
-    summary *sm = lt_malloc(sizeof *sm); /* large: the keys of a summary */
-    int init = run_init(&x, r, a);
-    if (!sm || init) {
-        lt_free(sm);
-        run_done(&x);
-        return LT_ENOMEM;
-    }
+    summary *sm;
+    if (batch_begin(&x, r, a, &sm)) return LT_ENOMEM;
     for (uint32_t i = 0; i < b->n_rl && !x.err; i++) {
         lt_resource_logs *rl = &b->rl[i];
-        summary_reset(sm);
-        redact_attrs(&x, &rl->resource.attrs, sm);
+        redact_item(&x, &rl->resource.attrs, sm);
         for (uint32_t j = 0; j < rl->n_scopes && !x.err; j++) {
             lt_scope_logs *sl = &rl->scopes[j];
-            summary_reset(sm);
-            redact_attrs(&x, &sl->scope.attrs, sm);
+            redact_item(&x, &sl->scope.attrs, sm);
             for (uint32_t k = 0; k < sl->n_records && !x.err; k++) {
                 lt_log_record *lr = &sl->records[k];
-                summary_reset(sm);
-                redact_attrs(&x, &lr->attrs, sm);
+                redact_item(&x, &lr->attrs, sm);
                 uint32_t n = mask_value(&x, &lr->body, 0);
                 if (n) {
                     sm->masked += n;
@@ -929,8 +939,5 @@ int redact_logs(const redact *r, lt_log_batch *b, lt_arena *a)
             }
         }
     }
-    int rc = x.err;
-    run_done(&x);
-    lt_free(sm);
-    return rc;
+    return batch_end(&x, sm);
 }

@@ -16,6 +16,8 @@
 #include <dirent.h>
 #include <math.h>
 
+#include "fixture_files.h"
+
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/err.h"
@@ -218,29 +220,6 @@ static tsum *sum_of(summary *s, const uint8_t *id)
     return t;
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
-    if (d && n > 0 && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *len = n > 0 ? (size_t)n : 0;
-    return d;
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && !strcmp(s + a - b, suf);
-}
-
 /* Decodes and annotates every traces file of a fixture folder, feeds each batch to ts at
  * now_ns (ts may be NULL) and adds what each trace holds to sum. The batch's buffer and
  * arena are freed right after consume. */
@@ -251,12 +230,12 @@ static void feed_folder(tailsamp *ts, const char *rel, uint64_t now_ns, summary 
     DIR *d = opendir(dir);
     if (!d) fail_msg("no fixture folder %s", dir);
     for (struct dirent *e; (e = readdir(d));) {
-        bool json = ends_with(e->d_name, "-traces.json");
-        if (!json && !ends_with(e->d_name, "-traces.pb")) continue;
+        bool json = fx_ends(e->d_name, "-traces.json");
+        if (!json && !fx_ends(e->d_name, "-traces.pb")) continue;
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t len = 0;
-        uint8_t *buf = read_all(path, &len);
+        uint8_t *buf = fx_read(path, &len);
         assert_non_null(buf);
         lt_arena *a = arena_new();
         lt_trace_batch b;

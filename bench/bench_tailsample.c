@@ -18,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tests/unit/cfg_stub.h"
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "genai/genai.h"
 #include "otlp/otlp.h"
+#include "pipeline/config.h"
 #include "pipeline/tailsample.h"
 
 static long rss_kib(void)
@@ -123,20 +123,25 @@ int main(int argc, char **argv)
     }
     long rss_loaded = rss_kib();
 
-    char num[32];
-    snprintf(num, sizeof num, "%ld", want);
-    cfg_node *conf = cmap(
-        "decision_wait", cs("1h"), "num_traces", cs(num), "max_bytes", cs(max_bytes), "policies",
-        cseq(cpolicy("errors-policy", "status_code",
-                     cmap("status_codes", cseq(cs("ERROR"), NULL), NULL)),
-             cpolicy("sample-policy", "probabilistic", cmap("sampling_percentage", cs("10"), NULL)),
-             NULL),
-        NULL);
+    char yaml[1024];
+    snprintf(
+        yaml, sizeof yaml,
+        "decision_wait: 1h\n"
+        "num_traces: %ld\n"
+        "max_bytes: %s\n"
+        "policies:\n"
+        "  - { name: errors-policy, type: status_code, status_code: { status_codes: [ERROR] } }\n"
+        "  - { name: sample-policy, type: probabilistic,\n"
+        "      probabilistic: { sampling_percentage: 10 } }\n",
+        want, max_bytes);
+    cfg_doc *doc = NULL;
     tailsamp *ts = NULL;
-    if (tailsamp_new(NULL, conf, &ts, err, sizeof err)) {
+    if (cfg_load_string(yaml, strlen(yaml), "tail_sampling.yaml", &doc, err, sizeof err) ||
+        tailsamp_new(doc, cfg_root(doc), &ts, err, sizeof err)) {
         fprintf(stderr, "config: %s\n", err);
         return 1;
     }
+    cfg_free(doc);
     tailsamp_stats st;
     counts early = {0};
     uint64_t t0 = time_mono_ns(), fed = 0;
@@ -198,6 +203,5 @@ int main(int argc, char **argv)
         free(bufs[k]);
     }
     genai_prices_free(prices);
-    cfg_stub_release();
     return 0;
 }

@@ -26,9 +26,7 @@
 #include "pipeline/components.h"
 #include "pipeline/regex.h"
 
-#if defined(LT_HAVE_LIBCRYPTO)
 #include <openssl/evp.h>
-#endif
 
 enum {
     MAX_ACTIONS = 256,
@@ -337,11 +335,6 @@ static int read_action(cx *c, const cfg_node *item, const char *what, action *a)
                              f[4]->scalar);
         a->to = (conv_type)t;
     }
-#if !defined(LT_HAVE_LIBCRYPTO)
-    if (a->kind == A_HASH)
-        return cfg_error(d, an, c->err, c->errlen,
-                         "%s.action: hash is not available: this build has no libcrypto", what);
-#endif
     if (a->kind == A_INSERT || a->kind == A_UPSERT) c->p->grow++;
     return 0;
 }
@@ -933,7 +926,6 @@ static void hash_value(run *x, lt_value *v)
             raw[i] = (uint8_t)(bits >> (8 * i));
     lt_str out = LT_STR("");
     if (hashed) {
-#if defined(LT_HAVE_LIBCRYPTO)
         unsigned char dg[EVP_MAX_MD_SIZE];
         unsigned int dn = 0;
         char *hex = arena_alloc(x->a, 65);
@@ -943,9 +935,6 @@ static void hash_value(run *x, lt_value *v)
         }
         hex_encode(dg, dn, hex);
         out = (lt_str){hex, 2 * (size_t)dn};
-#else
-        (void)p;
-#endif
     }
     v->type = LT_VAL_STRING;
     v->u.s = out;

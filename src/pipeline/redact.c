@@ -10,11 +10,10 @@
  * anything changed; JSON with duplicate keys is treated as text, since a parse would drop
  * one of them. Masked strings are copied into the batch's arena; a value nothing matched
  * keeps its bytes. */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "pipeline/redact.h"
 
 #include <jansson.h>
-#include <pcre2.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +22,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "genai/genai.h"
-
-#if defined(LT_HAVE_LIBCRYPTO)
-#include <openssl/evp.h>
-#endif
+#include "pipeline/regex.h"
 
 enum {
     MAX_PATTERNS = 256,
@@ -227,44 +223,17 @@ const cfg_option redact_options[] = {
     {NULL, 0, NULL},
 };
 
-static void *pcre_malloc(size_t n, void *ud)
-{
-    (void)ud;
-    return lt_malloc(n);
-}
-
-static void pcre_free(void *p, void *ud)
-{
-    (void)ud;
-    lt_free(p);
-}
-
 /* Compiles a pattern; 0, LT_ENOMEM or LT_EINVAL with a message positioned at n. */
 static int compile(const cfg_doc *d, const cfg_node *n, const char *what, const char *src,
                    pcre2_code **out, char *err, size_t errlen)
 {
-    pcre2_general_context *gc = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
-    pcre2_compile_context *cc = gc ? pcre2_compile_context_create(gc) : NULL;
-    if (!cc) {
-        pcre2_general_context_free(gc);
-        return LT_ENOMEM;
-    }
-    int ec;
-    PCRE2_SIZE eo;
-    *out = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
-                         PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, cc);
-    pcre2_compile_context_free(cc);
-    pcre2_general_context_free(gc);
-    if (!*out) {
-        if (ec == PCRE2_ERROR_HEAP_FAILED) return LT_ENOMEM;
-        PCRE2_UCHAR msg[160];
-        pcre2_get_error_message(ec, msg, sizeof msg);
+    char msg[160];
+    size_t at;
+    int rc = regex_compile(src, strlen(src), out, msg, sizeof msg, &at);
+    if (rc == LT_EINVAL)
         return cfg_error(d, n, err, errlen, "%s: invalid pattern '%s' at offset %zu: %s", what, src,
-                         (size_t)eo, (const char *)msg);
-    }
-    /* JIT is an optimisation: without it the interpreter runs the same pattern */
-    (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
-    return 0;
+                         at, msg);
+    return rc;
 }
 
 static int read_strings(const cfg_doc *d, const cfg_node *list, const char *where, const char *opt,
@@ -410,11 +379,6 @@ static int create(const cfg_doc *d, const cfg_node *s, const char *where, redact
         else
             return cfg_error(d, n, err, errlen, "%s: '%s' is not none, md5, sha1 or sha256", what,
                              v);
-#if !defined(LT_HAVE_LIBCRYPTO)
-        if (r->hash != HASH_NONE)
-            return cfg_error(d, n, err, errlen,
-                             "%s: '%s' is not available: this build has no libcrypto", what, v);
-#endif
     }
     return 0;
 }
@@ -442,7 +406,6 @@ int redact_create(const cfg_doc *d, const cfg_node *settings, const char *where,
 typedef struct {
     const redact *r;
     lt_arena *a;
-    pcre2_general_context *gc;
     pcre2_match_data *md;
     lt_buf buf;
     int err;
@@ -471,7 +434,6 @@ static bool value_allowed(run *x, lt_str m)
 
 static void put_replacement(run *x, lt_buf *b, lt_str m)
 {
-#if defined(LT_HAVE_LIBCRYPTO)
     if (x->r->hash != HASH_NONE) {
         const EVP_MD *md = x->r->hash == HASH_MD5    ? EVP_md5()
                            : x->r->hash == HASH_SHA1 ? EVP_sha1()
@@ -489,9 +451,6 @@ static void put_replacement(run *x, lt_buf *b, lt_str m)
         }
         return;
     }
-#else
-    (void)m;
-#endif
     buf_append_str(b, x->r->mask);
 }
 
@@ -869,16 +828,43 @@ static int run_init(run *x, const redact *r, lt_arena *a)
     memset(x, 0, sizeof *x);
     x->r = r;
     x->a = a;
-    x->gc = pcre2_general_context_create(pcre_malloc, pcre_free, NULL);
-    x->md = x->gc ? pcre2_match_data_create(16, x->gc) : NULL;
+    x->md = regex_match_data(16);
     return x->md ? 0 : LT_ENOMEM;
 }
 
 static void run_done(run *x)
 {
     pcre2_match_data_free(x->md);
-    pcre2_general_context_free(x->gc);
     buf_free(&x->buf);
+}
+
+/* Ends a run over a batch; returns its error. */
+static int batch_end(run *x, summary *sm)
+{
+    int rc = x->err;
+    run_done(x);
+    lt_free(sm);
+    return rc;
+}
+
+/* Starts a run over a batch, with the summary it fills item by item (allocated: the keys it
+ * lists make it large). 0, or LT_ENOMEM with nothing left to free. */
+static int batch_begin(run *x, const redact *r, lt_arena *a, summary **sm)
+{
+    *sm = lt_malloc(sizeof **sm);
+    if (run_init(x, r, a) || !*sm) {
+        batch_end(x, *sm);
+        return LT_ENOMEM;
+    }
+    return 0;
+}
+
+/* Applies the rules to the attributes of one item (resource, scope, span, log record),
+ * counting into a fresh summary. */
+static bool redact_item(run *x, lt_attrs *a, summary *sm)
+{
+    summary_reset(sm);
+    return redact_attrs(x, a, sm);
 }
 
 int redact_string(const redact *r, lt_str s, lt_arena *a, lt_str *out, uint32_t *masked)
@@ -904,25 +890,17 @@ int redact_string(const redact *r, lt_str s, lt_arena *a, lt_str *out, uint32_t 
 int redact_traces(const redact *r, lt_trace_batch *b, lt_arena *a)
 {
     run x;
-    summary *sm = lt_malloc(sizeof *sm); /* large: the keys of a summary */
-    int init = run_init(&x, r, a);
-    if (!sm || init) {
-        lt_free(sm);
-        run_done(&x);
-        return LT_ENOMEM;
-    }
+    summary *sm;
+    if (batch_begin(&x, r, a, &sm)) return LT_ENOMEM;
     for (uint32_t i = 0; i < b->n_rs && !x.err; i++) {
         lt_resource_spans *rs = &b->rs[i];
-        summary_reset(sm);
-        bool res_changed = redact_attrs(&x, &rs->resource.attrs, sm);
+        bool res_changed = redact_item(&x, &rs->resource.attrs, sm);
         for (uint32_t j = 0; j < rs->n_scopes && !x.err; j++) {
             lt_scope_spans *ss = &rs->scopes[j];
-            summary_reset(sm);
-            bool sc_changed = redact_attrs(&x, &ss->scope.attrs, sm) || res_changed;
+            bool sc_changed = redact_item(&x, &ss->scope.attrs, sm) || res_changed;
             for (uint32_t k = 0; k < ss->n_spans && !x.err; k++) {
                 lt_span *s = &ss->spans[k];
-                summary_reset(sm);
-                bool changed = redact_attrs(&x, &s->attrs, sm);
+                bool changed = redact_item(&x, &s->attrs, sm);
                 for (uint32_t e = 0; e < s->events.n; e++)
                     changed |= redact_attrs(&x, &s->events.items[e].attrs, sm);
                 for (uint32_t l = 0; l < s->links.n; l++)
@@ -935,34 +913,23 @@ int redact_traces(const redact *r, lt_trace_batch *b, lt_arena *a)
             }
         }
     }
-    int rc = x.err;
-    run_done(&x);
-    lt_free(sm);
-    return rc;
+    return batch_end(&x, sm);
 }
 
 int redact_logs(const redact *r, lt_log_batch *b, lt_arena *a)
 {
     run x;
-    summary *sm = lt_malloc(sizeof *sm); /* large: the keys of a summary */
-    int init = run_init(&x, r, a);
-    if (!sm || init) {
-        lt_free(sm);
-        run_done(&x);
-        return LT_ENOMEM;
-    }
+    summary *sm;
+    if (batch_begin(&x, r, a, &sm)) return LT_ENOMEM;
     for (uint32_t i = 0; i < b->n_rl && !x.err; i++) {
         lt_resource_logs *rl = &b->rl[i];
-        summary_reset(sm);
-        redact_attrs(&x, &rl->resource.attrs, sm);
+        redact_item(&x, &rl->resource.attrs, sm);
         for (uint32_t j = 0; j < rl->n_scopes && !x.err; j++) {
             lt_scope_logs *sl = &rl->scopes[j];
-            summary_reset(sm);
-            redact_attrs(&x, &sl->scope.attrs, sm);
+            redact_item(&x, &sl->scope.attrs, sm);
             for (uint32_t k = 0; k < sl->n_records && !x.err; k++) {
                 lt_log_record *lr = &sl->records[k];
-                summary_reset(sm);
-                redact_attrs(&x, &lr->attrs, sm);
+                redact_item(&x, &lr->attrs, sm);
                 uint32_t n = mask_value(&x, &lr->body, 0);
                 if (n) {
                     sm->masked += n;
@@ -972,8 +939,5 @@ int redact_logs(const redact *r, lt_log_batch *b, lt_arena *a)
             }
         }
     }
-    int rc = x.err;
-    run_done(&x);
-    lt_free(sm);
-    return rc;
+    return batch_end(&x, sm);
 }

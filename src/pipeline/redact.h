@@ -10,8 +10,7 @@
  *   blocked_values        [regex] what matches inside a value is masked
  *   allowed_values        [regex] a match that is all of one of these is kept
  *   hash_function         none (default) | md5 | sha1 | sha256: a masked match becomes the
- *                         hex digest of what it replaced instead of the mask (needs the build
- *                         to link libcrypto; otherwise only none is accepted)
+ *                         hex digest of what it replaced instead of the mask
  *   summary               debug (default: redaction.* attributes with keys and counts on the
  *                         item) | info (counts only) | silent
  *

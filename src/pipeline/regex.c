@@ -23,6 +23,15 @@ pcre2_general_context *regex_context(void)
     return pcre2_general_context_create(regex_malloc, regex_free, NULL);
 }
 
+pcre2_match_data *regex_match_data(uint32_t pairs)
+{
+    /* the match data keeps a copy of the context's allocators, so the context can go */
+    pcre2_general_context *gc = regex_context();
+    pcre2_match_data *md = gc ? pcre2_match_data_create(pairs, gc) : NULL;
+    pcre2_general_context_free(gc);
+    return md;
+}
+
 int regex_compile(const char *pat, size_t len, pcre2_code **out, char *msg, size_t msglen,
                   size_t *offset)
 {

@@ -14,10 +14,15 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A general context whose allocations go through lt_malloc / lt_free, for match data;
  * NULL when memory ran out. Free with pcre2_general_context_free. Any thread. */
 pcre2_general_context *regex_context(void);
+
+/* Match data for pairs ovector pairs (at least 1), allocated through lt_malloc like
+ * regex_context's; NULL when memory ran out. Free with pcre2_match_data_free. Any thread. */
+pcre2_match_data *regex_match_data(uint32_t pairs);
 
 /* Compiles len bytes of pat. Returns 0 and *out (free with pcre2_code_free); LT_ENOMEM;
  * or LT_EINVAL with PCRE2's message ("missing closing parenthesis") in msg and the byte

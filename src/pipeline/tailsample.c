@@ -18,9 +18,6 @@
  * counts as a plain one. */
 #include "pipeline/tailsample.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +28,7 @@
 #include "core/util.h"
 #include "genai/genai.h"
 #include "pipeline/probsample.h"
+#include "pipeline/regex.h"
 
 enum {
     DEFAULT_NUM_TRACES = 50000,
@@ -368,22 +366,8 @@ struct tailsamp {
     uint64_t table_seed;
     tlist pending, ready;
     idcache kept_ids, dropped_ids;
-    pcre2_general_context *gctx;
     tailsamp_stats st;
 };
-
-/* PCRE2's allocations go through core/alloc.h too. */
-static void *re_malloc(PCRE2_SIZE n, void *ud)
-{
-    (void)ud;
-    return lt_malloc(n);
-}
-
-static void re_free(void *p, void *ud)
-{
-    (void)ud;
-    lt_free(p);
-}
 
 /* ---- configuration ---- */
 
@@ -391,7 +375,6 @@ typedef struct {
     const cfg_doc *d;
     char *err;
     size_t errlen;
-    pcre2_general_context *gctx;
 } pctx;
 
 static const cfg_option top_options[] = {
@@ -708,31 +691,20 @@ static int compile_regexes(pctx *c, const cfg_node *m, const char *path, policy 
 {
     p->re = lt_calloc(p->n_values, sizeof(pcre2_code *));
     if (!p->re) return LT_ENOMEM;
-    pcre2_compile_context *cc = pcre2_compile_context_create(c->gctx);
-    if (!cc) return LT_ENOMEM;
-    int rc = 0;
     const cfg_node *list = cfg_get(m, "values");
     for (size_t i = 0; i < p->n_values; i++) {
-        int ec;
-        PCRE2_SIZE off;
-        /* invalid UTF-8 in an attribute must not make matching fail */
-        pcre2_code *re = pcre2_compile((PCRE2_SPTR)p->values[i].ptr, p->values[i].len,
-                                       PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &off, cc);
-        if (!re) {
-            PCRE2_UCHAR msg[160];
-            pcre2_get_error_message(ec, msg, sizeof msg);
-            rc = cfg_error(c->d, list->items[i], c->err, c->errlen,
-                           "%s.values: bad regular expression '%s' at %zu: %s", path,
-                           p->values[i].ptr, (size_t)off, (const char *)msg);
-            break;
-        }
-        p->re[p->n_re++] = re;
-        /* JIT is an optimisation: without it (no JIT on this CPU) matching still works */
-        (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+        char msg[160];
+        size_t off;
+        int rc = regex_compile(p->values[i].ptr, p->values[i].len, &p->re[p->n_re], msg, sizeof msg,
+                               &off);
+        if (rc == LT_EINVAL)
+            return cfg_error(c->d, list->items[i], c->err, c->errlen,
+                             "%s.values: bad regular expression '%s' at %zu: %s", path,
+                             p->values[i].ptr, off, msg);
+        if (rc) return rc;
+        p->n_re++;
     }
-    pcre2_compile_context_free(cc);
-    if (rc) return rc;
-    p->md = pcre2_match_data_create(1, c->gctx);
+    p->md = regex_match_data(1);
     return p->md ? 0 : LT_ENOMEM;
 }
 
@@ -903,7 +875,7 @@ int tailsamp_new(const cfg_doc *d, const cfg_node *conf, tailsamp **out, char *e
     if (rc) return rc;
     tailsamp *ts = lt_calloc(1, sizeof *ts);
     if (!ts) return LT_ENOMEM;
-    pctx c = {d, err, errlen, NULL};
+    pctx c = {d, err, errlen};
     ts->decision_wait_ns = DEFAULT_DECISION_WAIT_NS;
     ts->num_traces = DEFAULT_NUM_TRACES;
     ts->max_bytes = DEFAULT_MAX_BYTES;
@@ -954,13 +926,11 @@ int tailsamp_new(const cfg_doc *d, const cfg_node *conf, tailsamp **out, char *e
         rc = cfg_error(d, pl, err, errlen, "%s.policies: more than %d", where, MAX_POLICIES);
         goto out;
     }
-    ts->gctx = pcre2_general_context_create(re_malloc, re_free, NULL);
     ts->policies = lt_calloc(pl->n, sizeof(policy));
-    if (!ts->gctx || !ts->policies) {
+    if (!ts->policies) {
         rc = LT_ENOMEM;
         goto out;
     }
-    c.gctx = ts->gctx;
     for (size_t i = 0; i < pl->n; i++) {
         rc = parse_policy(&c, pl->items[i], "processors.tail_sampling.policies", 0,
                           &ts->policies[i]);
@@ -1577,6 +1547,5 @@ void tailsamp_free(tailsamp *ts)
     lt_free(ts->buckets);
     ic_free(&ts->kept_ids);
     ic_free(&ts->dropped_ids);
-    pcre2_general_context_free(ts->gctx);
     lt_free(ts);
 }

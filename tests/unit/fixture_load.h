@@ -4,17 +4,18 @@
 #ifndef LT_TESTS_FIXTURE_LOAD_H
 #define LT_TESTS_FIXTURE_LOAD_H
 
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_files.h"
+
 #include "core/arena.h"
 #include "genai/genai.h"
 #include "otlp/otlp.h"
 
-enum { FX_MAX_FILES = 64 };
+enum { FX_MAX_FILES = 64, FX_MAX_LIST = 256 };
 
 typedef struct {
     lt_arena *a;
@@ -26,72 +27,36 @@ typedef struct {
     int n_lb;
 } fx_scenario;
 
-static bool fx_ends(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
-static char *fx_read(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc((size_t)n + 1);
-    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    if (d) d[n] = 0;
-    *len = (size_t)n;
-    return d;
-}
-
-static int fx_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Loads every traces and logs file of dir; 0, or -1 when a file does not decode. */
-static int fx_load(const char *dir, fx_scenario *sc)
+/* Loads every traces and logs file of dir, the traces annotated with prices (NULL: none);
+ * 0, or -1 when a file does not decode. */
+static int fx_load_priced(const char *dir, const genai_prices *prices, fx_scenario *sc)
 {
     memset(sc, 0, sizeof *sc);
     sc->a = arena_new();
     if (!sc->a) return -1;
-    char *names[FX_MAX_FILES];
-    int n = 0;
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    for (struct dirent *e; (e = readdir(d));) {
-        const char *m = e->d_name;
-        if (fx_ends(m, ".meta.json") || fx_ends(m, "expected.json")) continue;
-        if (!strstr(m, "-traces.") && !strstr(m, "-logs.")) continue;
-        if (n < FX_MAX_FILES) names[n++] = strdup(m);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, fx_cmp);
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        size_t len;
-        char *data = fx_read(path, &len);
-        bool traces = strstr(names[i], "-traces.") != NULL;
-        otlp_format f = fx_ends(names[i], ".json") ? OTLP_JSON : OTLP_PROTOBUF;
-        free(names[i]);
-        if (!data) {
-            rc = -1;
-            continue;
+    char *names[FX_MAX_LIST];
+    size_t n = fx_list(dir, names, FX_MAX_LIST);
+    int rc = n ? 0 : -1; /* no folder, or an empty one */
+    for (size_t i = 0; i < n; i++) {
+        const char *m = names[i];
+        bool traces = strstr(m, "-traces.") != NULL;
+        otlp_format f = fx_ends(m, ".json") ? OTLP_JSON : OTLP_PROTOBUF;
+        size_t len = 0;
+        char *data = NULL;
+        if ((traces || strstr(m, "-logs.")) && !fx_ends(m, ".meta.json") &&
+            sc->n_bufs < FX_MAX_FILES) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dir, m);
+            if (!(data = fx_read(path, &len))) rc = -1;
         }
+        free(names[i]);
+        if (!data) continue;
         sc->bufs[sc->n_bufs++] = data;
         /* .grpc.bin holds the request message with the gRPC framing already removed */
         uint8_t *body = (uint8_t *)data;
         if (traces) {
             lt_trace_batch *b = &sc->tb[sc->n_tb];
-            if (otlp_decode_traces(sc->a, f, body, len, b) || genai_annotate(b, NULL, sc->a))
+            if (otlp_decode_traces(sc->a, f, body, len, b) || genai_annotate(b, prices, sc->a))
                 rc = -1;
             else
                 sc->n_tb++;
@@ -106,47 +71,17 @@ static int fx_load(const char *dir, fx_scenario *sc)
     return rc;
 }
 
+/* fx_load_priced without prices. */
+FX_UNUSED static int fx_load(const char *dir, fx_scenario *sc)
+{
+    return fx_load_priced(dir, NULL, sc);
+}
+
 static void fx_free(fx_scenario *sc)
 {
     for (int i = 0; i < sc->n_bufs; i++)
         free(sc->bufs[i]);
     arena_free(sc->a);
-}
-
-/* Calls fn(dir) for every scenario folder LT_FIXTURES/otlp/FAMILY/SCENARIO. */
-static int fx_each(void (*fn)(const char *dir, void *arg), void *arg)
-{
-    char root[4096];
-    snprintf(root, sizeof root, "%s/otlp", LT_FIXTURES);
-    DIR *d = opendir(root);
-    if (!d) return 0;
-    char *fams[64];
-    int nf = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        if (e->d_name[0] != '.' && nf < 64) fams[nf++] = strdup(e->d_name);
-    closedir(d);
-    qsort(fams, (size_t)nf, sizeof *fams, fx_cmp);
-    int count = 0;
-    for (int i = 0; i < nf; i++) {
-        char fam[4200];
-        snprintf(fam, sizeof fam, "%s/%s", root, fams[i]);
-        DIR *s = opendir(fam);
-        char *scs[128];
-        int ns = 0;
-        for (struct dirent *e; s && (e = readdir(s));)
-            if (e->d_name[0] != '.' && ns < 128) scs[ns++] = strdup(e->d_name);
-        if (s) closedir(s);
-        qsort(scs, (size_t)ns, sizeof *scs, fx_cmp);
-        for (int j = 0; j < ns; j++) {
-            char dir[8500];
-            snprintf(dir, sizeof dir, "%s/%s", fam, scs[j]);
-            fn(dir, arg);
-            count++;
-            free(scs[j]);
-        }
-        free(fams[i]);
-    }
-    return count;
 }
 
 #endif

@@ -1,16 +1,17 @@
 /* sm_fixtures.h — shared by test_spanmetrics.c and test_promrw.c: configuration trees built
  * by hand (the YAML loader is not needed to test a component), the captured fixtures
- * decoded and annotated as the receivers do, and a parser of the text exposition.
- * Header-only: each test includes it once. */
+ * decoded and annotated with prices as the receivers do, and a parser of the text
+ * exposition. Header-only: each test includes it once, after cmocka.h. */
 #ifndef SM_FIXTURES_H
 #define SM_FIXTURES_H
 
-#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fixture_load.h"
 
 #include "core/arena.h"
 #include "core/err.h"
@@ -90,13 +91,6 @@ static spanmetrics *sm_make(cfg_node *conf)
 
 /* ---- fixtures ---- */
 
-typedef struct {
-    lt_arena *a;
-    lt_trace_batch batches[8];
-    size_t n_batches;
-    char *bufs[8];
-} folder;
-
 static genai_prices *fx_prices;
 
 static const genai_prices *prices(void)
@@ -111,101 +105,17 @@ static const genai_prices *prices(void)
     return fx_prices;
 }
 
-static char *read_all(const char *path, size_t *n)
+/* Decodes the scenario folder dir and annotates its traces with the built-in prices, as
+ * the receivers do; the test fails when a file does not decode. Free with fx_free. */
+static void folder_load(const char *dir, fx_scenario *fo)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)len + 1);
-    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return p;
+    if (fx_load_priced(dir, prices(), fo)) fail_msg("%s: does not decode", dir);
 }
 
-static int cmp_cstr(const void *a, const void *b)
+static void folder_consume(spanmetrics *sm, const fx_scenario *fo)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Decodes every traces file of dir (NNNN-traces.{pb,json,grpc.bin}, in arrival order) and
- * annotates it with the built-in prices, as the receivers do. */
-static void folder_load(const char *dir, folder *fo)
-{
-    memset(fo, 0, sizeof *fo);
-    fo->a = arena_new();
-    DIR *d = opendir(dir);
-    if (!d) abort();
-    char *names[64];
-    size_t nn = 0;
-    for (struct dirent *e; (e = readdir(d)) && nn < 64;)
-        if (strstr(e->d_name, "-traces.") && !strstr(e->d_name, ".meta.json"))
-            names[nn++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, nn, sizeof *names, cmp_cstr);
-    for (size_t i = 0; i < nn; i++) {
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        size_t n;
-        char *body = read_all(path, &n);
-        if (!body || fo->n_batches == 8) abort();
-        otlp_format f = strstr(names[i], ".json") ? OTLP_JSON : OTLP_PROTOBUF;
-        lt_trace_batch *b = &fo->batches[fo->n_batches];
-        int rc = otlp_decode_traces(fo->a, f, (uint8_t *)body, n, b);
-        if (rc) {
-            fprintf(stderr, "%s: %s\n", path, lt_strerror(rc));
-            abort();
-        }
-        if (genai_annotate(b, prices(), fo->a)) abort();
-        fo->bufs[fo->n_batches++] = body;
-        free(names[i]);
-    }
-}
-
-static void folder_free(folder *fo)
-{
-    for (size_t i = 0; i < fo->n_batches; i++)
-        free(fo->bufs[i]);
-    arena_free(fo->a);
-}
-
-static void folder_consume(spanmetrics *sm, const folder *fo)
-{
-    for (size_t i = 0; i < fo->n_batches; i++)
-        if (spanmetrics_consume(sm, &fo->batches[i])) abort();
-}
-
-/* Calls f on each scenario folder under LT_FIXTURES/otlp; returns how many. */
-__attribute__((unused)) static int
-each_folder(void (*f)(const char *dir, const char *lib, const char *scen, void *ud), void *ud)
-{
-    char top[1024];
-    snprintf(top, sizeof top, "%s/otlp", LT_FIXTURES);
-    DIR *d = opendir(top);
-    if (!d) abort();
-    int n = 0;
-    for (struct dirent *lib; (lib = readdir(d));) {
-        if (lib->d_name[0] == '.') continue;
-        char libdir[1300];
-        snprintf(libdir, sizeof libdir, "%s/%s", top, lib->d_name);
-        DIR *d2 = opendir(libdir);
-        if (!d2) continue;
-        for (struct dirent *sc; (sc = readdir(d2));) {
-            if (sc->d_name[0] == '.') continue;
-            char dir[1600];
-            snprintf(dir, sizeof dir, "%s/%s", libdir, sc->d_name);
-            f(dir, lib->d_name, sc->d_name, ud);
-            n++;
-        }
-        closedir(d2);
-    }
-    closedir(d);
-    return n;
+    for (int i = 0; i < fo->n_tb; i++)
+        if (spanmetrics_consume(sm, &fo->tb[i])) abort();
 }
 
 /* ---- a small parser of the text exposition format 0.0.4 ---- */

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture_files.h"
+
 #include "api/api.h"
 #include "api/api_int.h"
 #include "core/alloc.h"
@@ -145,22 +147,6 @@ static void store_free(lt_store *s, char *dir)
     store_close(s);
     rm_rf(dir);
     free(dir);
-}
-
-static uint8_t *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long len = ftell(f);
-    assert_true(len >= 0);
-    rewind(f);
-    uint8_t *p = malloc((size_t)len + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return p;
 }
 
 /* Overwrites the first n bytes of the file at path with p, in place. */
@@ -1165,7 +1151,7 @@ static void test_get_trace(void **state)
      * store failure, 503; the summaries, kept apart, still list the trace. */
     char *seg = segment_path(dir);
     size_t n;
-    uint8_t *orig = read_all(seg, &n), *junk = malloc(n ? n : 1);
+    uint8_t *orig = fx_must_read(seg, &n), *junk = malloc(n ? n : 1);
     assert_true(n > 0 && junk);
     memset(junk, 0xff, n);
     overwrite(seg, junk, n);
@@ -1659,7 +1645,7 @@ static void check_fixture(const char *dir)
         if (traces || logs) {
             snprintf(path, sizeof path, "%s/%s", dir, fn);
             size_t n;
-            uint8_t *body = read_all(path, &n);
+            uint8_t *body = fx_must_read(path, &n);
             lt_arena *a = arena_new();
             if (traces) {
                 lt_trace_batch b;

@@ -23,6 +23,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "fixture_files.h"
+
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/str.h"
@@ -1155,29 +1157,6 @@ static void test_alloc_failure(void **state)
 /* Fixtures                                                                             */
 /* ------------------------------------------------------------------------------------ */
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
-    if (d && n > 0 && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *len = n > 0 ? (size_t)n : 0;
-    return d;
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 typedef struct {
     const lt_span *s;
     const lt_resource *r;
@@ -1197,37 +1176,27 @@ typedef struct {
     size_t n;
 } folder;
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Decodes every trace request of the folder: .pb, else .grpc.bin, else .json. */
 static void load_folder(const char *dir, folder *fo)
 {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    char *names[MAX_FILES];
-    size_t nn = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (ends_with(e->d_name, "-traces.pb") || ends_with(e->d_name, "-traces.grpc.bin") ||
-            ends_with(e->d_name, "-traces.json")) {
-            assert_true(nn < MAX_FILES);
-            names[nn++] = strdup(e->d_name);
-        }
-    }
-    closedir(d);
-    qsort(names, nn, sizeof names[0], cmp_names);
+    char *names[4 * MAX_FILES];
+    size_t nn = fx_list(dir, names, 4 * MAX_FILES);
+    assert_true(nn > 0);
     for (size_t i = 0; i < nn; i++) {
+        if (!fx_ends(names[i], "-traces.pb") && !fx_ends(names[i], "-traces.grpc.bin") &&
+            !fx_ends(names[i], "-traces.json")) {
+            free(names[i]);
+            continue;
+        }
+        assert_true(fo->nbufs < MAX_FILES);
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         size_t len = 0;
-        uint8_t *buf = read_all(path, &len);
-        assert_non_null(buf);
+        uint8_t *buf = fx_must_read(path, &len);
         fo->bufs[fo->nbufs++] = buf;
         lt_trace_batch b;
-        int rc = ends_with(names[i], ".json") ? json_decode_traces(fo->a, (char *)buf, len, &b)
-                                              : pb_decode_traces(fo->a, buf, len, &b);
+        int rc = fx_ends(names[i], ".json") ? json_decode_traces(fo->a, (char *)buf, len, &b)
+                                            : pb_decode_traces(fo->a, buf, len, &b);
         if (rc) fail_msg("%s: decode: %s", path, lt_strerror(rc));
         for (uint32_t j = 0; j < b.n_rs; j++)
             for (uint32_t k = 0; k < b.rs[j].n_scopes; k++)
@@ -1483,8 +1452,9 @@ typedef struct {
     int folders, spans, views, llm_calls;
 } fixture_stats;
 
-static void check_folder(const char *dir, const char *lib, const char *scen, fixture_stats *st)
+static void check_folder(const char *dir, const char *lib, const char *scen, void *arg)
 {
+    fixture_stats *st = arg;
     folder *fo = calloc(1, sizeof *fo);
     assert_non_null(fo);
     snprintf(fo->lib, sizeof fo->lib, "%s", lib);
@@ -1492,7 +1462,7 @@ static void check_folder(const char *dir, const char *lib, const char *scen, fix
     /* one scenario over several encodings: otel/<s>-proto|-json|-grpc, openinference/<s>-json */
     static const char *const sufs[] = {"-proto", "-json", "-grpc"};
     for (size_t i = 0; i < 3; i++)
-        if (ends_with(fo->scenario, sufs[i]))
+        if (fx_ends(fo->scenario, sufs[i]))
             fo->scenario[strlen(fo->scenario) - strlen(sufs[i])] = 0;
     fo->a = arena_new();
     load_folder(dir, fo);
@@ -1607,25 +1577,7 @@ static void test_fixtures(void **state)
 {
     (void)state;
     fixture_stats st = {0};
-    char top[1024];
-    snprintf(top, sizeof top, "%s/otlp", LT_FIXTURES);
-    DIR *d = opendir(top);
-    assert_non_null(d);
-    for (struct dirent *lib; (lib = readdir(d));) {
-        if (lib->d_name[0] == '.') continue;
-        char libdir[1300];
-        snprintf(libdir, sizeof libdir, "%s/%s", top, lib->d_name);
-        DIR *d2 = opendir(libdir);
-        if (!d2) continue;
-        for (struct dirent *sc; (sc = readdir(d2));) {
-            if (sc->d_name[0] == '.') continue;
-            char dir[1600];
-            snprintf(dir, sizeof dir, "%s/%s", libdir, sc->d_name);
-            check_folder(dir, lib->d_name, sc->d_name, &st);
-        }
-        closedir(d2);
-    }
-    closedir(d);
+    fx_walk(check_folder, &st);
     print_message("fixtures: %d folders, %d spans, %d views, %d LLM calls checked against "
                   "the server's usage\n",
                   st.folders, st.spans, st.views, st.llm_calls);

@@ -18,6 +18,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "fixture_files.h"
+
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/err.h"
@@ -30,22 +32,6 @@
 /* ------------------------------------------------------------------------------------ */
 /* Helpers                                                                              */
 /* ------------------------------------------------------------------------------------ */
-
-static char *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc((size_t)len + 1);
-    assert_non_null(d);
-    assert_int_equal(fread(d, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    d[len] = 0;
-    *n = (size_t)len;
-    return d;
-}
 
 /* An exact-size heap copy, so that ASan sees any read past the end. */
 static char *dup_exact(const char *s, size_t n)
@@ -388,12 +374,6 @@ static bool log_matches(const folder *f, const flog *l, json_t *e)
     return true;
 }
 
-static bool has_suffix(const char *s, const char *suf)
-{
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
 static long file_items(json_t *exp, const char *name)
 {
     json_t *files = json_object_get(exp, "files");
@@ -418,17 +398,16 @@ static bool check_folder(const char *dir)
     folder *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->a = arena_new();
-    struct dirent **names;
-    int nn = scandir(dir, &names, NULL, alphasort);
+    char *names[256];
+    size_t nn = fx_list(dir, names, 256);
     assert_true(nn > 0);
-    for (int i = 0; i < nn; i++) {
-        const char *nm = names[i]->d_name;
-        bool traces = has_suffix(nm, "-traces.json"), logs = has_suffix(nm, "-logs.json");
+    for (size_t i = 0; i < nn; i++) {
+        const char *nm = names[i];
+        bool traces = fx_ends(nm, "-traces.json"), logs = fx_ends(nm, "-logs.json");
         if (!traces && !logs) continue;
         size_t n;
         snprintf(path, sizeof path, "%s/%s", dir, nm);
-        char *body = read_file(path, &n);
-        assert_non_null(body);
+        char *body = fx_must_read(path, &n);
         assert_true(f->nbufs < 256);
         f->bufs[f->nbufs++] = body;
         long want = file_items(exp, nm);
@@ -465,9 +444,8 @@ static bool check_folder(const char *dir)
             assert_int_equal(count, b.n_records);
         }
     }
-    for (int i = 0; i < nn; i++)
+    for (size_t i = 0; i < nn; i++)
         free(names[i]);
-    free(names);
     bool any = f->nbufs > 0;
     if (!any) goto out;
 
@@ -531,32 +509,17 @@ out:
     return any;
 }
 
+/* check_folder, counting the folders checked in arg. */
+static void check_counted(const char *dir, void *arg)
+{
+    *(int *)arg += check_folder(dir);
+}
+
 static void test_fixtures_expected(void **state)
 {
     (void)state;
     int folders = 0;
-    struct dirent **libs;
-    int nl = scandir(FIX, &libs, NULL, alphasort);
-    assert_true(nl > 0);
-    for (int i = 0; i < nl; i++) {
-        if (libs[i]->d_name[0] == '.') {
-            free(libs[i]);
-            continue;
-        }
-        char dir[2048];
-        snprintf(dir, sizeof dir, "%s/%s", FIX, libs[i]->d_name);
-        struct dirent **sc;
-        int ns = scandir(dir, &sc, NULL, alphasort);
-        for (int k = 0; k < ns; k++) {
-            char sub[4096];
-            snprintf(sub, sizeof sub, "%s/%s", dir, sc[k]->d_name);
-            if (sc[k]->d_name[0] != '.') folders += check_folder(sub);
-            free(sc[k]);
-        }
-        free(sc);
-        free(libs[i]);
-    }
-    free(libs);
+    assert_true(fx_each(check_counted, &folders) > 0);
     /* langfuse (7), openinference single-chat-json, otel *-json (8) */
     assert_int_equal(folders, 16);
 }
@@ -574,8 +537,7 @@ static bool buf_eq(const lt_buf *a, const lt_buf *b)
 static void pb_roundtrip(const char *path, bool traces)
 {
     size_t n;
-    char *raw = read_file(path, &n);
-    assert_non_null(raw);
+    char *raw = fx_must_read(path, &n);
     lt_arena *a = arena_new();
     lt_buf p1 = {0}, p2 = {0}, j = {0};
     if (traces) {
@@ -609,8 +571,7 @@ static void pb_roundtrip(const char *path, bool traces)
 static void json_roundtrip(const char *path, bool traces)
 {
     size_t n;
-    char *raw = read_file(path, &n);
-    assert_non_null(raw);
+    char *raw = fx_must_read(path, &n);
     lt_arena *a = arena_new();
     lt_buf j1 = {0}, j2 = {0}, p1 = {0}, p2 = {0};
     if (traces) {
@@ -640,46 +601,35 @@ static void json_roundtrip(const char *path, bool traces)
     free(raw);
 }
 
+/* Round-trips every request of the folder dir; arg counts them (protobuf, JSON). */
+static void roundtrip_folder(const char *dir, void *arg)
+{
+    int *counts = arg;
+    char *names[256];
+    size_t nf = fx_list(dir, names, 256);
+    for (size_t m = 0; m < nf; m++) {
+        const char *nm = names[m];
+        char p[8192];
+        snprintf(p, sizeof p, "%s/%s", dir, nm);
+        bool t = strstr(nm, "-traces.") != NULL, l = strstr(nm, "-logs.") != NULL;
+        if ((t || l) && (fx_ends(nm, ".pb") || fx_ends(nm, ".grpc.bin"))) {
+            pb_roundtrip(p, t);
+            counts[0]++;
+        } else if ((t || l) && fx_ends(nm, ".json") && !fx_ends(nm, ".meta.json")) {
+            json_roundtrip(p, t);
+            counts[1]++;
+        }
+        free(names[m]);
+    }
+}
+
 static void test_pb_json_equivalence(void **state)
 {
     (void)state;
-    int pb = 0, js = 0;
-    struct dirent **libs;
-    int nl = scandir(FIX, &libs, NULL, alphasort);
-    assert_true(nl > 0);
-    for (int i = 0; i < nl; i++) {
-        char dir[2048];
-        snprintf(dir, sizeof dir, "%s/%s", FIX, libs[i]->d_name);
-        struct dirent **sc;
-        int ns = libs[i]->d_name[0] == '.' ? 0 : scandir(dir, &sc, NULL, alphasort);
-        for (int k = 0; k < ns; k++) {
-            char sub[4096];
-            snprintf(sub, sizeof sub, "%s/%s", dir, sc[k]->d_name);
-            struct dirent **fs;
-            int nf = sc[k]->d_name[0] == '.' ? 0 : scandir(sub, &fs, NULL, alphasort);
-            for (int m = 0; m < nf; m++) {
-                const char *nm = fs[m]->d_name;
-                char p[8192];
-                snprintf(p, sizeof p, "%s/%s", sub, nm);
-                bool t = strstr(nm, "-traces.") != NULL, l = strstr(nm, "-logs.") != NULL;
-                if ((t || l) && (has_suffix(nm, ".pb") || has_suffix(nm, ".grpc.bin"))) {
-                    pb_roundtrip(p, t);
-                    pb++;
-                } else if ((t || l) && has_suffix(nm, ".json") && !has_suffix(nm, ".meta.json")) {
-                    json_roundtrip(p, t);
-                    js++;
-                }
-                free(fs[m]);
-            }
-            if (nf > 0) free(fs);
-            free(sc[k]);
-        }
-        if (ns > 0) free(sc);
-        free(libs[i]);
-    }
-    free(libs);
-    assert_true(pb >= 100);
-    assert_true(js >= 50);
+    int counts[2] = {0, 0};
+    assert_true(fx_each(roundtrip_folder, counts) > 0);
+    assert_true(counts[0] >= 100);
+    assert_true(counts[1] >= 50);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1600,8 +1550,7 @@ static void truncations(const char *rel, bool traces)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", FIX, rel);
     size_t n;
-    char *body = read_file(path, &n);
-    assert_non_null(body);
+    char *body = fx_must_read(path, &n);
     while (n && (body[n - 1] == '\n' || body[n - 1] == ' '))
         n--;
     lt_arena *a = arena_new();
@@ -1648,8 +1597,7 @@ static void alloc_failures(const char *rel, bool traces)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", FIX, rel);
     size_t n;
-    char *body = read_file(path, &n);
-    assert_non_null(body);
+    char *body = fx_must_read(path, &n);
     long k;
     for (k = 0;; k++) {
         lt_arena *a = arena_new();
@@ -1758,7 +1706,7 @@ static void test_arena_bound(void **state)
     size_t n;
     char path[4096];
     snprintf(path, sizeof path, "%s/langfuse/batch/0001-traces.json", FIX);
-    char *fx = read_file(path, &n);
+    char *fx = fx_must_read(path, &n);
     lt_arena *a = arena_new();
     arena_set_limit(a, 4 * n);
     lt_trace_batch b;

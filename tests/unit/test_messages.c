@@ -21,6 +21,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "fixture_files.h"
+
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/err.h"
@@ -1120,29 +1122,6 @@ static void test_jansson_oom(void **state)
 /* Fixtures                                                                             */
 /* ------------------------------------------------------------------------------------ */
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc(n > 0 ? (size_t)n + 1 : 1);
-    if (d && n > 0 && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *len = n > 0 ? (size_t)n : 0;
-    return d;
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 enum { MAX_SPANS = 1024, MAX_RECS = 2048, MAX_FILES = 2048 };
 
 /* One scenario folder, decoded: its spans and log records, and each span's collection. */
@@ -1165,8 +1144,8 @@ static int pick_suffix(const char *dir, const char **traces, const char **logs)
     assert_non_null(d);
     bool pb = false, grpc = false;
     for (struct dirent *e; (e = readdir(d));) {
-        if (ends_with(e->d_name, "-traces.pb")) pb = true;
-        if (ends_with(e->d_name, "-traces.grpc.bin")) grpc = true;
+        if (fx_ends(e->d_name, "-traces.pb")) pb = true;
+        if (fx_ends(e->d_name, "-traces.grpc.bin")) grpc = true;
     }
     closedir(d);
     if (pb) {
@@ -1184,35 +1163,24 @@ static int pick_suffix(const char *dir, const char **traces, const char **logs)
     return 0;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void load_scenario(lt_arena *a, const char *dir, scenario *sc)
 {
     const char *tsuf, *lsuf;
     int pb = pick_suffix(dir, &tsuf, &lsuf);
     /* NNNN- is the arrival order: records of one span with equal times keep it */
     static char *names[MAX_FILES];
-    size_t n_names = 0;
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));)
-        if (ends_with(e->d_name, tsuf) || ends_with(e->d_name, lsuf)) {
-            assert_true(n_names < MAX_FILES);
-            names[n_names++] = strdup(e->d_name);
-        }
-    closedir(d);
-    qsort(names, n_names, sizeof *names, cmp_name);
+    size_t n_names = fx_list(dir, names, MAX_FILES);
     for (size_t f = 0; f < n_names; f++) {
-        bool tr = ends_with(names[f], tsuf);
+        bool tr = fx_ends(names[f], tsuf);
+        if (!tr && !fx_ends(names[f], lsuf)) {
+            free(names[f]);
+            continue;
+        }
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, names[f]);
         free(names[f]);
         size_t len = 0;
-        char *data = read_all(path, &len);
-        assert_non_null(data);
+        char *data = fx_must_read(path, &len);
         assert_true(sc->n_bufs < MAX_FILES);
         sc->bufs[sc->n_bufs++] = data;
         if (tr) {
@@ -1527,44 +1495,33 @@ static void dump_scenario(const scenario *sc)
     }
 }
 
+/* Loads and checks one scenario folder; arg counts the folders checked. */
+static void fixture_scenario(const char *dir, const char *lib, const char *scen, void *arg)
+{
+    if (strstr(scen, "-nocontent")) return;
+    scenario *sc = calloc(1, sizeof *sc);
+    assert_non_null(sc);
+    snprintf(sc->lib, sizeof sc->lib, "%s", lib);
+    snprintf(sc->scenario, sizeof sc->scenario, "%s", scen);
+    snprintf(sc->base, sizeof sc->base, "%s", scen);
+    static const char *const sufs[] = {"-proto", "-json", "-grpc"};
+    for (int s = 0; s < 3; s++)
+        if (fx_ends(sc->base, sufs[s])) sc->base[strlen(sc->base) - strlen(sufs[s])] = 0;
+    lt_arena *a = arena_new();
+    load_scenario(a, dir, sc);
+    dump_scenario(sc);
+    check_scenario(sc);
+    (*(int *)arg)++;
+    free_scenario(sc);
+    arena_free(a);
+    free(sc);
+}
+
 static void test_fixtures(void **state)
 {
     (void)state;
-    char top[1024];
-    snprintf(top, sizeof top, "%s/otlp", LT_FIXTURES);
-    DIR *d = opendir(top);
-    assert_non_null(d);
     int checked = 0;
-    for (struct dirent *lib; (lib = readdir(d));) {
-        if (lib->d_name[0] == '.') continue;
-        char libdir[1300];
-        snprintf(libdir, sizeof libdir, "%s/%s", top, lib->d_name);
-        DIR *d2 = opendir(libdir);
-        if (!d2) continue;
-        for (struct dirent *e; (e = readdir(d2));) {
-            if (e->d_name[0] == '.' || strstr(e->d_name, "-nocontent")) continue;
-            scenario *sc = calloc(1, sizeof *sc);
-            assert_non_null(sc);
-            snprintf(sc->lib, sizeof sc->lib, "%s", lib->d_name);
-            snprintf(sc->scenario, sizeof sc->scenario, "%s", e->d_name);
-            snprintf(sc->base, sizeof sc->base, "%s", e->d_name);
-            static const char *const sufs[] = {"-proto", "-json", "-grpc"};
-            for (int s = 0; s < 3; s++)
-                if (ends_with(sc->base, sufs[s])) sc->base[strlen(sc->base) - strlen(sufs[s])] = 0;
-            char dir[1700];
-            snprintf(dir, sizeof dir, "%s/%s", libdir, e->d_name);
-            lt_arena *a = arena_new();
-            load_scenario(a, dir, sc);
-            dump_scenario(sc);
-            check_scenario(sc);
-            checked++;
-            free_scenario(sc);
-            arena_free(a);
-            free(sc);
-        }
-        closedir(d2);
-    }
-    closedir(d);
+    fx_walk(fixture_scenario, &checked);
     assert_int_equal(checked, 43); /* 48 folders, 5 of them without content */
 }
 

@@ -33,26 +33,13 @@
 #include "otlp/json.h"
 #include "otlp/otlp.h"
 #include "pipeline/promrw.h"
+#include "fixture_files.h"
 #include "model_eq.h"
 #include "prw_read.h"
 
 /* ------------------------------------------------------------------------------------ */
 /* Files and decoding                                                                   */
 /* ------------------------------------------------------------------------------------ */
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
-    assert_true(n <= 0 || fread(d, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = n > 0 ? (size_t)n : 0;
-    return d;
-}
 
 #define CAPTURES LT_SOURCE_DIR "/tests/data/metrics"
 #define FIXTURES LT_FIXTURES "/otlp"
@@ -61,7 +48,7 @@ static uint8_t *file_in(const char *dir, const char *name, size_t *len)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    return read_all(path, len);
+    return fx_must_read(path, len);
 }
 
 static uint8_t *capture(const char *name, size_t *len)

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "fixture_files.h"
+
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/err.h"
@@ -25,18 +27,7 @@ static char *read_fixture(const char *rel, size_t *n)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", FIX, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc((size_t)len + 1);
-    assert_non_null(d);
-    assert_int_equal(fread(d, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    d[len] = 0;
-    *n = (size_t)len;
-    return d;
+    return fx_must_read(path, n);
 }
 
 /* A gzip file (one member) of in[0..n), in a malloc'd buffer. */

@@ -19,6 +19,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "fixture_files.h"
+
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/err.h"
@@ -40,34 +42,11 @@ typedef struct {
     bool logs; /* else traces */
 } fixture;
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
-    if (d && n > 0 && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *len = n > 0 ? (size_t)n : 0;
-    return d;
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 /* Which protobuf request a fixture file holds: 1 traces, 2 logs, 0 neither. */
 static int fixture_kind(const char *name)
 {
-    if (ends_with(name, "-traces.pb") || ends_with(name, "-traces.grpc.bin")) return 1;
-    if (ends_with(name, "-logs.pb") || ends_with(name, "-logs.grpc.bin")) return 2;
+    if (fx_ends(name, "-traces.pb") || fx_ends(name, "-traces.grpc.bin")) return 1;
+    if (fx_ends(name, "-logs.pb") || fx_ends(name, "-logs.grpc.bin")) return 2;
     return 0;
 }
 
@@ -84,36 +63,12 @@ static size_t list_folder(const char *dir, fixture *out, size_t max)
         snprintf(f->path, sizeof f->path, "%s/%s", dir, e->d_name);
         snprintf(f->name, sizeof f->name, "%s", e->d_name);
         f->logs = k == 2;
-        f->data = read_all(f->path, &f->len);
+        f->data = fx_read(f->path, &f->len);
         assert_non_null(f->data);
         n++;
     }
     closedir(d);
     return n;
-}
-
-/* Calls fn for every scenario folder LT_FIXTURES/otlp/LIB/SCENARIO. */
-static void for_each_folder(void (*fn)(const char *dir, void *ctx), void *ctx)
-{
-    char top[1024];
-    snprintf(top, sizeof top, "%s/otlp", LT_FIXTURES);
-    DIR *d = opendir(top);
-    assert_non_null(d);
-    for (struct dirent *lib; (lib = readdir(d));) {
-        if (lib->d_name[0] == '.') continue;
-        char libdir[1300];
-        snprintf(libdir, sizeof libdir, "%s/%s", top, lib->d_name);
-        DIR *d2 = opendir(libdir);
-        if (!d2) continue;
-        for (struct dirent *sc; (sc = readdir(d2));) {
-            if (sc->d_name[0] == '.') continue;
-            char dir[1600];
-            snprintf(dir, sizeof dir, "%s/%s", libdir, sc->d_name);
-            fn(dir, ctx);
-        }
-        closedir(d2);
-    }
-    closedir(d);
 }
 
 enum { MAX_FILES = 32 };
@@ -142,7 +97,7 @@ static void each_folder(const char *dir, void *vctx)
 static void for_each_fixture(void (*fn)(const fixture *f, void *ctx), void *ctx)
 {
     each_ctx ec = {fn, ctx, 0};
-    for_each_folder(each_folder, &ec);
+    fx_each(each_folder, &ec);
     assert_true(ec.count >= 60); /* 42 traces.pb + 12 grpc + 26 logs.pb + 26 grpc, roughly */
 }
 
@@ -550,7 +505,7 @@ static void test_fixtures_expected(void **state)
 {
     (void)state;
     expect_stats st = {0};
-    for_each_folder(check_folder, &st);
+    fx_each(check_folder, &st);
     print_message("expected.json: %d folders with protobuf captures, %d spans, %d log records, "
                   "%d typed attribute values checked\n",
                   st.folders, st.spans, st.logs, st.typed_checks);
@@ -568,7 +523,7 @@ static void test_fixture_typed_values(void **state)
     char path[1024];
     snprintf(path, sizeof path, "%s/otlp/otel/single-chat-proto/0004-traces.pb", LT_FIXTURES);
     size_t n;
-    uint8_t *d = read_all(path, &n);
+    uint8_t *d = fx_read(path, &n);
     assert_non_null(d);
     lt_arena *a = arena_new();
     lt_trace_batch b;
@@ -602,7 +557,7 @@ static void test_fixture_typed_values(void **state)
 
     /* a log record: GenAI event with a kvlist body and trace context */
     snprintf(path, sizeof path, "%s/otlp/otel/single-chat-proto/0001-logs.pb", LT_FIXTURES);
-    d = read_all(path, &n);
+    d = fx_read(path, &n);
     assert_non_null(d);
     a = arena_new();
     lt_log_batch lb;
@@ -2100,7 +2055,7 @@ static void alloc_fail_fixture(const char *rel, bool logs)
     char path[1024];
     snprintf(path, sizeof path, "%s/otlp/%s", LT_FIXTURES, rel);
     size_t n;
-    uint8_t *d = read_all(path, &n);
+    uint8_t *d = fx_read(path, &n);
     assert_non_null(d);
     int fails = 0;
     for (long k = 0;; k++) {

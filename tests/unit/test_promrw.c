@@ -98,7 +98,7 @@ static void roundtrip(const char *rel, cfg_node *conf, const char *must_have, si
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/otlp/%s", LT_FIXTURES, rel);
-    folder fo;
+    fx_scenario fo;
     folder_load(dir, &fo);
     spanmetrics *sm = sm_make(conf);
     folder_consume(sm, &fo);
@@ -151,7 +151,7 @@ static void roundtrip(const char *rel, cfg_node *conf, const char *must_have, si
     buf_free(&raw);
     spanmetrics_snapshot_free(&snap);
     spanmetrics_free(sm);
-    folder_free(&fo);
+    fx_free(&fo);
 }
 
 static void test_roundtrip(void **state)
@@ -250,7 +250,7 @@ static int listen_any(int *port)
 static void test_send(void **state)
 {
     (void)state;
-    folder fo;
+    fx_scenario fo;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/otlp/otel/single-chat-proto", LT_FIXTURES);
     folder_load(dir, &fo);
@@ -298,7 +298,7 @@ static void test_send(void **state)
     buf_free(&z);
     spanmetrics_snapshot_free(&snap);
     spanmetrics_free(sm);
-    folder_free(&fo);
+    fx_free(&fo);
 }
 
 int main(void)

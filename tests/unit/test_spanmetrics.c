@@ -153,7 +153,7 @@ static const char *json_str(json_t *o, const char *k)
 static void check_folder(const char *dir, const char *lib, const char *scen, void *ud)
 {
     totals *t = ud;
-    folder fo;
+    fx_scenario fo;
     folder_load(dir, &fo);
     spanmetrics *sm = sm_make(NULL);
     folder_consume(sm, &fo);
@@ -219,11 +219,11 @@ static void check_folder(const char *dir, const char *lib, const char *scen, voi
     for (size_t f = 0; f < 4; f++) {
         const spanmetrics_metric *m = find_metric(&snap, names[f]);
         double all = 0;
-        for (size_t b = 0; b < fo.n_batches; b++)
-            for (uint32_t i = 0; i < fo.batches[b].n_rs; i++)
-                for (uint32_t j = 0; j < fo.batches[b].rs[i].n_scopes; j++)
-                    for (uint32_t k = 0; k < fo.batches[b].rs[i].scopes[j].n_spans; k++) {
-                        const lt_span *s = &fo.batches[b].rs[i].scopes[j].spans[k];
+        for (int b = 0; b < fo.n_tb; b++)
+            for (uint32_t i = 0; i < fo.tb[b].n_rs; i++)
+                for (uint32_t j = 0; j < fo.tb[b].rs[i].n_scopes; j++)
+                    for (uint32_t k = 0; k < fo.tb[b].rs[i].scopes[j].n_spans; k++) {
+                        const lt_span *s = &fo.tb[b].rs[i].scopes[j].spans[k];
                         if (!s->genai || !genai_has(s->genai, fields[f])) continue;
                         all += (double)genai_int(s->genai, fields[f], 0);
                         lt_str model = genai_str(s->genai, GA_RESPONSE_MODEL);
@@ -271,7 +271,7 @@ static void check_folder(const char *dir, const char *lib, const char *scen, voi
     json_decref(exp);
     spanmetrics_snapshot_free(&snap);
     spanmetrics_free(sm);
-    folder_free(&fo);
+    fx_free(&fo);
     t->folders++;
 }
 
@@ -279,7 +279,7 @@ static void test_fixtures(void **state)
 {
     (void)state;
     totals t = {0};
-    int n = each_folder(check_folder, &t);
+    int n = fx_walk(check_folder, &t);
     print_message("spanmetrics: %d folders, %d spans, %d token series, %d model totals "
                   "matched\n",
                   t.folders, t.spans, t.llm_series, t.models_checked);
@@ -289,7 +289,7 @@ static void test_fixtures(void **state)
 
 /* ---- GenAI dimensions through the view ---- */
 
-static void load(folder *fo, const char *rel)
+static void load(fx_scenario *fo, const char *rel)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/otlp/%s", LT_FIXTURES, rel);
@@ -297,19 +297,19 @@ static void load(folder *fo, const char *rel)
 }
 
 /* No span of fo carries the attribute key (so a label for it came from the view). */
-static void assert_no_attr(const folder *fo, const char *key)
+static void assert_no_attr(const fx_scenario *fo, const char *key)
 {
-    for (size_t b = 0; b < fo->n_batches; b++)
-        for (uint32_t i = 0; i < fo->batches[b].n_rs; i++)
-            for (uint32_t j = 0; j < fo->batches[b].rs[i].n_scopes; j++)
-                for (uint32_t k = 0; k < fo->batches[b].rs[i].scopes[j].n_spans; k++)
-                    assert_null(model_attr_get(&fo->batches[b].rs[i].scopes[j].spans[k].attrs,
-                                               lt_str_c(key)));
+    for (int b = 0; b < fo->n_tb; b++)
+        for (uint32_t i = 0; i < fo->tb[b].n_rs; i++)
+            for (uint32_t j = 0; j < fo->tb[b].rs[i].n_scopes; j++)
+                for (uint32_t k = 0; k < fo->tb[b].rs[i].scopes[j].n_spans; k++)
+                    assert_null(
+                        model_attr_get(&fo->tb[b].rs[i].scopes[j].spans[k].attrs, lt_str_c(key)));
 }
 
 static void provider_case(const char *rel, const char *dim, const char *absent_attr)
 {
-    folder fo;
+    fx_scenario fo;
     load(&fo, rel);
     assert_no_attr(&fo, absent_attr);
     spanmetrics *sm = sm_make(M(1, "dimensions", L(1, M(1, "name", S(dim)))));
@@ -335,11 +335,11 @@ static void provider_case(const char *rel, const char *dim, const char *absent_a
 
     /* without the view (spans not annotated) the dimension stays empty: it is the view
      * that fills it */
-    for (size_t b = 0; b < fo.n_batches; b++)
-        for (uint32_t i = 0; i < fo.batches[b].n_rs; i++)
-            for (uint32_t j = 0; j < fo.batches[b].rs[i].n_scopes; j++)
-                for (uint32_t k = 0; k < fo.batches[b].rs[i].scopes[j].n_spans; k++)
-                    fo.batches[b].rs[i].scopes[j].spans[k].genai = NULL;
+    for (int b = 0; b < fo.n_tb; b++)
+        for (uint32_t i = 0; i < fo.tb[b].n_rs; i++)
+            for (uint32_t j = 0; j < fo.tb[b].rs[i].n_scopes; j++)
+                for (uint32_t k = 0; k < fo.tb[b].rs[i].scopes[j].n_spans; k++)
+                    fo.tb[b].rs[i].scopes[j].spans[k].genai = NULL;
     sm = sm_make(M(1, "dimensions", L(1, M(1, "name", S(dim)))));
     folder_consume(sm, &fo);
     assert_int_equal(spanmetrics_snapshot(sm, &snap), 0);
@@ -349,7 +349,7 @@ static void provider_case(const char *rel, const char *dim, const char *absent_a
     if (new_name) assert_true(sum_where(calls, dim, "openai") == 0);
     spanmetrics_snapshot_free(&snap);
     spanmetrics_free(sm);
-    folder_free(&fo);
+    fx_free(&fo);
     cfg_reset();
 }
 
@@ -394,7 +394,7 @@ static void test_alias_table(void **state)
 static void test_overflow(void **state)
 {
     (void)state;
-    folder fo;
+    fx_scenario fo;
     load(&fo, "otel/batch-proto"); /* 220 spans: 4 span names, 3 models */
     spanmetrics *sm = sm_make(M(1, "aggregation_cardinality_limit", S("2")));
     folder_consume(sm, &fo);
@@ -440,7 +440,7 @@ static void test_overflow(void **state)
     assert_int_equal(find_metric(&snap, "traces.span.metrics.calls")->n_points, 2);
     spanmetrics_snapshot_free(&snap);
     spanmetrics_free(sm);
-    folder_free(&fo);
+    fx_free(&fo);
     cfg_reset();
 }
 
@@ -483,7 +483,7 @@ static void test_memory_bound(void **state)
 static void test_alloc_failure(void **state)
 {
     (void)state;
-    folder fo;
+    fx_scenario fo;
     load(&fo, "otel/multi-agent-proto");
     int failures = 0;
     for (long k = 0; k < 400; k++) {
@@ -494,7 +494,7 @@ static void test_alloc_failure(void **state)
         int rc = spanmetrics_create(conf, NULL, NULL, &sm, err, sizeof err);
         spanmetrics_snap snap = {0};
         lt_buf text = {0};
-        if (!rc) rc = spanmetrics_consume(sm, &fo.batches[0]);
+        if (!rc) rc = spanmetrics_consume(sm, &fo.tb[0]);
         if (!rc) rc = spanmetrics_snapshot(sm, &snap);
         if (!rc) rc = promtext_render(&text, &snap);
         alloc_fail_after(-1);
@@ -506,7 +506,7 @@ static void test_alloc_failure(void **state)
         cfg_reset();
     }
     assert_true(failures > 10);
-    folder_free(&fo);
+    fx_free(&fo);
 }
 
 /* ---- configuration ---- */
@@ -561,7 +561,7 @@ static void test_config(void **state)
           M(2, "unit", S("s"), "explicit", M(1, "buckets", L(3, S("100ms"), S("1s"), S("1m30s")))),
           "metrics_flush_interval", S("1m30s"), "exclude_dimensions", L(1, S("status.code"))));
     assert_true(spanmetrics_flush_interval_ns(sm) == 90000000000ull);
-    folder fo;
+    fx_scenario fo;
     load(&fo, "otel/errors-proto");
     folder_consume(sm, &fo);
     spanmetrics_snap snap;
@@ -573,7 +573,7 @@ static void test_config(void **state)
     assert_null(label_of(&d->points[0], "status.code"));
     spanmetrics_snapshot_free(&snap);
     spanmetrics_free(sm);
-    folder_free(&fo);
+    fx_free(&fo);
     cfg_reset();
 }
 
@@ -587,7 +587,7 @@ static void test_exposition(void **state)
         sm_make(M(2, "namespace", S("gen_ai"), "dimensions",
                   L(3, M(1, "name", S("gen_ai.system")), M(1, "name", S("gen_ai.request.model")),
                     M(2, "name", S("tenant"), "default", S("none")))));
-    folder fo;
+    fx_scenario fo;
     load(&fo, "otel/streaming-proto");
     folder_consume(sm, &fo);
 
@@ -686,7 +686,7 @@ static void test_exposition(void **state)
     buf_free(&text);
     spanmetrics_snapshot_free(&snap);
     spanmetrics_free(sm);
-    folder_free(&fo);
+    fx_free(&fo);
     cfg_reset();
 }
 
@@ -743,7 +743,7 @@ static void test_value_format(void **state)
 
 typedef struct {
     spanmetrics *sm;
-    const folder *fo;
+    const fx_scenario *fo;
 } worker;
 
 static void *consume_loop(void *p)
@@ -757,7 +757,7 @@ static void *consume_loop(void *p)
 static void test_threads(void **state)
 {
     (void)state;
-    folder fo;
+    fx_scenario fo;
     load(&fo, "otel/batch-proto");
     spanmetrics *sm = sm_make(NULL);
     worker w = {sm, &fo};
@@ -783,7 +783,7 @@ static void test_threads(void **state)
                 4 * 50 * (20121.0 + 19800 + 19179));
     spanmetrics_snapshot_free(&snap);
     spanmetrics_free(sm);
-    folder_free(&fo);
+    fx_free(&fo);
 }
 
 int main(void)

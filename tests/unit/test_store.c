@@ -40,6 +40,8 @@
 #include "store/sqlite_genai.c"
 #include "store/sqlite_check.c"
 
+#include "fixture_files.h"
+
 /* ---- helpers --------------------------------------------------------------------------- */
 
 static char *make_dir(void)
@@ -407,51 +409,19 @@ typedef struct {
     lt_log_batch lb;
 } fixture_req;
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)n + 1);
-    if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
 /* Loads the protobuf requests (traces and logs) of one scenario folder, in arrival order. */
 static size_t load_scenario(const char *dir, lt_arena *a, fixture_req *out, size_t max)
 {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
     char *names[256];
-    size_t n = 0, k = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < 256) {
-        size_t l = strlen(e->d_name);
-        if (l > 3 && strcmp(e->d_name + l - 3, ".pb") == 0 &&
-            (strstr(e->d_name, "-traces.") || strstr(e->d_name, "-logs.")))
-            names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
+    size_t n = fx_list(dir, names, 256), k = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (k < max) {
+        if (k < max && fx_ends(names[i], ".pb") &&
+            (strstr(names[i], "-traces.") || strstr(names[i], "-logs."))) {
             fixture_req *r = &out[k];
             memset(r, 0, sizeof *r);
-            r->data = read_file(path, &r->len);
+            r->data = fx_read(path, &r->len);
             assert_non_null(r->data);
             r->traces = strstr(names[i], "-traces.") != NULL;
             int rc = r->traces ? pb_decode_traces(a, r->data, r->len, &r->tb)

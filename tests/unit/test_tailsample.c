@@ -16,7 +16,8 @@
 #include <dirent.h>
 #include <math.h>
 
-#include "cfg_stub.h"
+#include "fixture_files.h"
+
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/err.h"
@@ -24,6 +25,7 @@
 #include "genai/genai.h"
 #include "model/pb.h"
 #include "otlp/otlp.h"
+#include "pipeline/config.h"
 #include "pipeline/probsample.h"
 #include "pipeline/tailsample.h"
 
@@ -154,13 +156,40 @@ static const emitted *sink_find(const sink *s, const uint8_t *id)
     return NULL;
 }
 
-static tailsamp *make(cfg_node *conf)
+/* The YAML text fmt (printf-style) loaded as a configuration file is; the test fails when
+ * it does not load. Free with cfg_free. */
+__attribute__((format(printf, 1, 2))) static cfg_doc *yaml(const char *fmt, ...)
+{
+    char text[4096], err[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof text);
+    cfg_doc *d = NULL;
+    if (cfg_load_string(text, (size_t)n, "tail_sampling.yaml", &d, err, sizeof err))
+        fail_msg("config: %s", err);
+    return d;
+}
+
+/* The processor of the settings in d, which is freed. */
+static tailsamp *make(cfg_doc *d)
 {
     char err[512] = "";
     tailsamp *ts = NULL;
-    int rc = tailsamp_new(NULL, conf, &ts, err, sizeof err);
+    int rc = tailsamp_new(d, cfg_root(d), &ts, err, sizeof err);
+    cfg_free(d);
     if (rc) fail_msg("tailsamp_new: %s", err);
     return ts;
+}
+
+/* probsamp_new on the settings in d, which is freed. */
+static int new_probsamp(cfg_doc *d, probsamp **ps)
+{
+    char err[512];
+    int rc = probsamp_new(d, cfg_root(d), ps, err, sizeof err);
+    cfg_free(d);
+    return rc;
 }
 
 /* ---- fixtures ---- */
@@ -191,29 +220,6 @@ static tsum *sum_of(summary *s, const uint8_t *id)
     return t;
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
-    if (d && n > 0 && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *len = n > 0 ? (size_t)n : 0;
-    return d;
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && !strcmp(s + a - b, suf);
-}
-
 /* Decodes and annotates every traces file of a fixture folder, feeds each batch to ts at
  * now_ns (ts may be NULL) and adds what each trace holds to sum. The batch's buffer and
  * arena are freed right after consume. */
@@ -224,12 +230,12 @@ static void feed_folder(tailsamp *ts, const char *rel, uint64_t now_ns, summary 
     DIR *d = opendir(dir);
     if (!d) fail_msg("no fixture folder %s", dir);
     for (struct dirent *e; (e = readdir(d));) {
-        bool json = ends_with(e->d_name, "-traces.json");
-        if (!json && !ends_with(e->d_name, "-traces.pb")) continue;
+        bool json = fx_ends(e->d_name, "-traces.json");
+        if (!json && !fx_ends(e->d_name, "-traces.pb")) continue;
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t len = 0;
-        uint8_t *buf = read_all(path, &len);
+        uint8_t *buf = fx_read(path, &len);
         assert_non_null(buf);
         lt_arena *a = arena_new();
         lt_trace_batch b;
@@ -270,9 +276,9 @@ static const char *const fixture_dirs[] = {
 
 /* Feeds every fixture folder to a processor built from one policy, decides everything,
  * and checks that exactly the traces want() selects were emitted, whole. */
-static void check_fixture_policy(cfg_node *policy, bool (*want)(const tsum *), size_t *n_want)
+static void check_fixture_policy(const char *policy, bool (*want)(const tsum *), size_t *n_want)
 {
-    tailsamp *ts = make(cmap("decision_wait", cs("1s"), "policies", cseq(policy, NULL), NULL));
+    tailsamp *ts = make(yaml("decision_wait: 1s\npolicies: [%s]", policy));
     summary *sum = calloc(1, sizeof *sum);
     fed_prints = calloc(1, sizeof *fed_prints);
     out_prints = calloc(1, sizeof *out_prints);
@@ -352,9 +358,8 @@ static void test_status_code_fixtures(void **state)
 {
     (void)state;
     size_t n;
-    check_fixture_policy(
-        cpolicy("errors", "status_code", cmap("status_codes", cseq(cs("ERROR"), NULL), NULL)),
-        want_error, &n);
+    check_fixture_policy("{name: errors, type: status_code, status_code: {status_codes: [ERROR]}}",
+                         want_error, &n);
     assert_true(n >= 6); /* three error traces in each of the two errors folders at least */
 }
 
@@ -362,10 +367,9 @@ static void test_finish_reason_fixtures(void **state)
 {
     (void)state;
     size_t n;
-    check_fixture_policy(
-        cpolicy("cut", "finish_reason",
-                cmap("finish_reasons", cseq(cs("length"), cs("content_filter"), NULL), NULL)),
-        want_length, &n);
+    check_fixture_policy("{name: cut, type: finish_reason,"
+                         " finish_reason: {finish_reasons: [length, content_filter]}}",
+                         want_length, &n);
     assert_true(n >= 2);
 }
 
@@ -397,11 +401,11 @@ static void test_cost_fixtures(void **state)
 {
     (void)state;
     cost_cut = median_of(false);
-    char num[64];
-    snprintf(num, sizeof num, "%.17g", cost_cut);
+    char policy[256];
+    snprintf(policy, sizeof policy, "{name: expensive, type: cost, cost: {threshold_usd: %.17g}}",
+             cost_cut);
     size_t n;
-    check_fixture_policy(cpolicy("expensive", "cost", cmap("threshold_usd", cs(num), NULL)),
-                         want_cost, &n);
+    check_fixture_policy(policy, want_cost, &n);
     assert_true(n >= 2);
 }
 
@@ -409,11 +413,11 @@ static void test_tokens_fixtures(void **state)
 {
     (void)state;
     token_cut = (int64_t)median_of(true);
-    char num[64];
-    snprintf(num, sizeof num, "%lld", (long long)token_cut);
+    char policy[256];
+    snprintf(policy, sizeof policy, "{name: big, type: tokens, tokens: {threshold: %lld}}",
+             (long long)token_cut);
     size_t n;
-    check_fixture_policy(cpolicy("big", "tokens", cmap("threshold", cs(num), NULL)), want_tokens,
-                         &n);
+    check_fixture_policy(policy, want_tokens, &n);
     assert_true(n >= 2);
 }
 
@@ -504,9 +508,9 @@ static bool kept(const sink *s, uint32_t trace)
 }
 
 /* Feeds specs, decides them all (tick after decision_wait), returns what was emitted. */
-static sink *run(cfg_node *policy, const spec *sp, size_t n)
+static sink *run(const char *policy, const spec *sp, size_t n)
 {
-    tailsamp *ts = make(cmap("decision_wait", cs("5s"), "policies", cseq(policy, NULL), NULL));
+    tailsamp *ts = make(yaml("decision_wait: 5s\npolicies: [%s]", policy));
     feed(ts, sp, n, 0);
     sink *out = sink_new();
     assert_int_equal(tailsamp_tick(ts, 5 * SEC, collect, out), 0);
@@ -522,13 +526,13 @@ static void test_latency(void **state)
                        {.trace = 2, .start_ms = 0, .end_ms = 20},
                        {.trace = 2, .start_ms = 100, .end_ms = 150},
                        {.trace = 3, .start_ms = 10, .end_ms = 310}};
-    sink *o = run(cpolicy("slow", "latency", cmap("threshold_ms", cs("100"), NULL)), sp, 4);
+    sink *o = run("{name: slow, type: latency, latency: {threshold_ms: 100}}", sp, 4);
     assert_false(kept(o, 1));
     assert_true(kept(o, 2));
     assert_true(kept(o, 3));
     sink_free(o);
-    o = run(cpolicy("band", "latency",
-                    cmap("threshold_ms", cs("100"), "upper_threshold_ms", cs("200"), NULL)),
+    o = run("{name: band, type: latency,"
+            " latency: {threshold_ms: 100, upper_threshold_ms: 200}}",
             sp, 4);
     assert_false(kept(o, 1));
     assert_true(kept(o, 2));
@@ -546,38 +550,36 @@ static void test_attributes(void **state)
         {.trace = 4, .bkey = "app.force_sample", .bval = false},
         {.trace = 5},
     };
-    sink *o = run(
-        cpolicy("n", "numeric_attribute",
-                cmap("key", cs("retries"), "min_value", cs("50"), "max_value", cs("100"), NULL)),
-        sp, 5);
+    sink *o = run("{name: n, type: numeric_attribute,"
+                  " numeric_attribute: {key: retries, min_value: 50, max_value: 100}}",
+                  sp, 5);
     assert_false(kept(o, 1));
     assert_true(kept(o, 2));
     assert_int_equal(o->n, 1);
     sink_free(o);
-    o = run(cpolicy("s", "string_attribute",
-                    cmap("key", cs("http.route"), "values", cseq(cs("/v1/chat"), NULL), NULL)),
+    o = run("{name: s, type: string_attribute,"
+            " string_attribute: {key: http.route, values: [/v1/chat]}}",
             sp, 5);
     assert_true(kept(o, 1));
     assert_int_equal(o->n, 1);
     sink_free(o);
     /* regex (unanchored search, as the collector's) */
-    o = run(cpolicy("r", "string_attribute",
-                    cmap("key", cs("http.route"), "values", cseq(cs("heal.h$"), NULL),
-                         "enabled_regex_matching", cs("true"), "cache_max_size", cs("10"), NULL)),
+    o = run("{name: r, type: string_attribute,"
+            " string_attribute: {key: http.route, values: [heal.h$], enabled_regex_matching: true,"
+            " cache_max_size: 10}}",
             sp, 5);
     assert_true(kept(o, 2));
     assert_int_equal(o->n, 1);
     sink_free(o);
     /* inverted: every trace without a match is sampled, a match is dropped */
-    o = run(cpolicy("i", "string_attribute",
-                    cmap("key", cs("http.route"), "values", cseq(cs("/health"), NULL),
-                         "invert_match", cs("true"), NULL)),
+    o = run("{name: i, type: string_attribute,"
+            " string_attribute: {key: http.route, values: [/health], invert_match: true}}",
             sp, 5);
     assert_false(kept(o, 2));
     assert_int_equal(o->n, 4);
     sink_free(o);
-    o = run(cpolicy("b", "boolean_attribute",
-                    cmap("key", cs("app.force_sample"), "value", cs("true"), NULL)),
+    o = run("{name: b, type: boolean_attribute,"
+            " boolean_attribute: {key: app.force_sample, value: true}}",
             sp, 5);
     assert_true(kept(o, 3));
     assert_int_equal(o->n, 1);
@@ -592,14 +594,15 @@ static void test_invert_overrides(void **state)
     const spec sp[] = {{.trace = 1, .skey = "http.route", .sval = "/v1/chat"},
                        {.trace = 2, .skey = "http.route", .sval = "/health"},
                        {.trace = 3}};
-    cfg_node *drop_health =
-        cpolicy("no-health", "string_attribute",
-                cmap("key", cs("http.route"), "values", cseq(cs("/health"), NULL), "invert_match",
-                     cs("true"), NULL));
     for (int first = 0; first < 2; first++) {
-        tailsamp *ts = make(
-            cmap("decision_wait", cs("1s"), "sample_on_first_match", cs(first ? "true" : "false"),
-                 "policies", cseq(cpolicy("all", "always_sample", NULL), drop_health, NULL), NULL));
+        tailsamp *ts = make(yaml("decision_wait: 1s\n"
+                                 "sample_on_first_match: %s\n"
+                                 "policies:\n"
+                                 "  - {name: all, type: always_sample}\n"
+                                 "  - {name: no-health, type: string_attribute,\n"
+                                 "     string_attribute: {key: http.route, values: [/health],\n"
+                                 "                        invert_match: true}}\n",
+                                 first ? "true" : "false"));
         feed(ts, sp, 3, 0);
         sink *o = sink_new();
         assert_int_equal(tailsamp_tick(ts, SEC, collect, o), 0);
@@ -621,12 +624,10 @@ static void test_invert_overrides(void **state)
 static void test_resource_attribute(void **state)
 {
     (void)state;
-    tailsamp *ts =
-        make(cmap("decision_wait", cs("1s"), "policies",
-                  cseq(cpolicy("team", "string_attribute",
-                               cmap("key", cs("team"), "values", cseq(cs("a"), NULL), NULL)),
-                       NULL),
-                  NULL));
+    tailsamp *ts = make(yaml("decision_wait: 1s\n"
+                             "policies:\n"
+                             "  - {name: team, type: string_attribute,\n"
+                             "     string_attribute: {key: team, values: [a]}}\n"));
     const spec s1[] = {{.trace = 1}}, s2[] = {{.trace = 2}};
     lt_arena *a = arena_new();
     assert_int_equal(tailsamp_consume(ts, build(a, s1, 1, "team", "a"), 0), 0);
@@ -648,20 +649,15 @@ static void test_span_count_and(void **state)
     for (uint32_t t = 1; t <= 4; t++)
         for (uint32_t k = 0; k < t; k++)
             if (n < 12) sp[n++] = (spec){.trace = t, .status = t == 3 ? LT_STATUS_ERROR : 0};
-    sink *o = run(
-        cpolicy("c", "span_count", cmap("min_spans", cs("2"), "max_spans", cs("3"), NULL)), sp, n);
+    sink *o = run("{name: c, type: span_count, span_count: {min_spans: 2, max_spans: 3}}", sp, n);
     assert_false(kept(o, 1));
     assert_true(kept(o, 2));
     assert_true(kept(o, 3));
     assert_false(kept(o, 4));
     sink_free(o);
-    o = run(cpolicy("both", "and",
-                    cmap("and_sub_policy",
-                         cseq(cpolicy("c", "span_count", cmap("min_spans", cs("2"), NULL)),
-                              cpolicy("e", "status_code",
-                                      cmap("status_codes", cseq(cs("ERROR"), NULL), NULL)),
-                              NULL),
-                         NULL)),
+    o = run("{name: both, type: and, and: {and_sub_policy: ["
+            "{name: c, type: span_count, span_count: {min_spans: 2}},"
+            " {name: e, type: status_code, status_code: {status_codes: [ERROR]}}]}}",
             sp, n);
     assert_int_equal(o->n, 1);
     assert_true(kept(o, 3));
@@ -675,9 +671,10 @@ static void test_rate_limiting(void **state)
     spec sp[30];
     for (uint32_t i = 0; i < 30; i++)
         sp[i] = (spec){.trace = i / 3 + 1};
-    tailsamp *ts = make(cmap(
-        "decision_wait", cs("1s"), "policies",
-        cseq(cpolicy("r", "rate_limiting", cmap("spans_per_second", cs("10"), NULL)), NULL), NULL));
+    tailsamp *ts = make(yaml("decision_wait: 1s\n"
+                             "policies:\n"
+                             "  - {name: r, type: rate_limiting,"
+                             " rate_limiting: {spans_per_second: 10}}\n"));
     feed(ts, sp, 30, 0);
     sink *o = sink_new();
     assert_int_equal(tailsamp_tick(ts, SEC + SEC / 2, collect, o), 0);
@@ -700,17 +697,13 @@ static void test_composite(void **state)
     spec sp[40];
     for (uint32_t i = 0; i < 40; i++)
         sp[i] = (spec){.trace = i + 1, .status = i < 20 ? LT_STATUS_ERROR : 0};
-    cfg_node *pol =
-        cpolicy("comp", "composite",
-                cmap("max_total_spans_per_second", cs("15"), "policy_order",
-                     cseq(cs("errors"), cs("rest"), NULL), "composite_sub_policy",
-                     cseq(cpolicy("rest", "always_sample", NULL),
-                          cpolicy("errors", "status_code",
-                                  cmap("status_codes", cseq(cs("ERROR"), NULL), NULL)),
-                          NULL),
-                     "rate_allocation",
-                     cseq(cmap("policy", cs("errors"), "percent", cs("50"), NULL), NULL), NULL));
-    sink *o = run(pol, sp, 40);
+    sink *o = run("{name: comp, type: composite, composite: {"
+                  "max_total_spans_per_second: 15,"
+                  " policy_order: [errors, rest],"
+                  " composite_sub_policy: [{name: rest, type: always_sample},"
+                  " {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}],"
+                  " rate_allocation: [{policy: errors, percent: 50}]}}",
+                  sp, 40);
     size_t errs = 0, rest = 0;
     for (uint32_t i = 0; i < 40; i++)
         if (kept(o, i + 1)) *(i < 20 ? &errs : &rest) += 1;
@@ -724,13 +717,12 @@ static void test_seed_config(void **state)
 {
     (void)state;
     enum { N = 20000 };
-    tailsamp *ts = make(cmap(
-        "decision_wait", cs("10s"), "policies",
-        cseq(cpolicy("errors-policy", "status_code",
-                     cmap("status_codes", cseq(cs("ERROR"), NULL), NULL)),
-             cpolicy("sample-policy", "probabilistic", cmap("sampling_percentage", cs("10"), NULL)),
-             NULL),
-        NULL));
+    tailsamp *ts = make(
+        yaml("decision_wait: 10s\n"
+             "policies:\n"
+             "  - {name: errors-policy, type: status_code, status_code: {status_codes: [ERROR]}}\n"
+             "  - {name: sample-policy, type: probabilistic,"
+             " probabilistic: {sampling_percentage: 10}}\n"));
     spec *sp = calloc(N * 2, sizeof *sp);
     size_t n = 0, n_err = 0;
     for (uint32_t t = 1; t <= N; t++) {
@@ -774,16 +766,14 @@ static void test_seed_config(void **state)
 static void test_probabilistic_consistency(void **state)
 {
     (void)state;
-    char err[256];
     probsamp *ps = NULL;
-    assert_int_equal(
-        probsamp_new(NULL, cmap("sampling_percentage", cs("25"), NULL), &ps, err, sizeof err), 0);
+    assert_int_equal(new_probsamp(yaml("sampling_percentage: 25"), &ps), 0);
     enum { N = 4000 };
     spec *sp = calloc(N, sizeof *sp);
     for (uint32_t i = 0; i < N; i++)
         sp[i] = (spec){.trace = i};
     sink *o =
-        run(cpolicy("p", "probabilistic", cmap("sampling_percentage", cs("25"), NULL)), sp, N);
+        run("{name: p, type: probabilistic, probabilistic: {sampling_percentage: 25}}", sp, N);
     size_t agree = 0, k = 0;
     for (uint32_t i = 0; i < N; i++) {
         uint8_t id[16];
@@ -796,8 +786,8 @@ static void test_probabilistic_consistency(void **state)
     assert_true(fabs((double)k / N - 0.25) < 4 * sqrt(0.25 * 0.75 / N));
     sink_free(o);
     /* a salt changes the selection */
-    o = run(cpolicy("p", "probabilistic",
-                    cmap("sampling_percentage", cs("25"), "hash_salt", cs("x"), NULL)),
+    o = run("{name: p, type: probabilistic,"
+            " probabilistic: {sampling_percentage: 25, hash_salt: x}}",
             sp, N);
     agree = 0;
     for (uint32_t i = 0; i < N; i++) {
@@ -814,8 +804,7 @@ static void test_probabilistic_consistency(void **state)
 static void test_decision_wait(void **state)
 {
     (void)state;
-    tailsamp *ts = make(cmap("decision_wait", cs("10s"), "policies",
-                             cseq(cpolicy("all", "always_sample", NULL), NULL), NULL));
+    tailsamp *ts = make(yaml("decision_wait: 10s\npolicies: [{name: all, type: always_sample}]"));
     const spec a[] = {{.trace = 1}}, b[] = {{.trace = 2}}, a2[] = {{.trace = 1}};
     feed(ts, a, 1, 100 * SEC);
     feed(ts, b, 1, 104 * SEC);
@@ -840,10 +829,8 @@ static void test_late_spans(void **state)
 {
     (void)state;
     tailsamp *ts = make(
-        cmap("decision_wait", cs("1s"), "policies",
-             cseq(cpolicy("e", "status_code", cmap("status_codes", cseq(cs("ERROR"), NULL), NULL)),
-                  NULL),
-             NULL));
+        yaml("decision_wait: 1s\n"
+             "policies: [{name: e, type: status_code, status_code: {status_codes: [ERROR]}}]"));
     const spec first[] = {{.trace = 1, .status = LT_STATUS_ERROR}, {.trace = 2}};
     feed(ts, first, 2, 0);
     sink *o = sink_new();
@@ -871,9 +858,9 @@ static void test_late_spans(void **state)
 
     /* a decision cache of one id: the older decision is forgotten and its late span starts
      * a new trace */
-    ts = make(cmap("decision_wait", cs("1s"), "decision_cache",
-                   cmap("sampled_cache_size", cs("1"), "non_sampled_cache_size", cs("1"), NULL),
-                   "policies", cseq(cpolicy("a", "always_sample", NULL), NULL), NULL));
+    ts = make(yaml("decision_wait: 1s\n"
+                   "decision_cache: {sampled_cache_size: 1, non_sampled_cache_size: 1}\n"
+                   "policies: [{name: a, type: always_sample}]"));
     const spec two[] = {{.trace = 1}, {.trace = 2}};
     feed(ts, two, 2, 0);
     o = sink_new();
@@ -898,13 +885,13 @@ static void test_decision_cache_fifo(void **state)
 {
     (void)state;
     enum { N = 5000, CAP = 1000 };
-    tailsamp *ts = make(cmap(
-        "decision_wait", cs("1s"), "num_traces", cs("100000"), "decision_cache",
-        cmap("sampled_cache_size", cs("1000"), "non_sampled_cache_size", cs("1000"), NULL),
-        "policies",
-        cseq(cpolicy("half", "numeric_attribute", cmap("key", cs("n"), "max_value", cs("0"), NULL)),
-             NULL),
-        NULL));
+    tailsamp *ts =
+        make(yaml("decision_wait: 1s\n"
+                  "num_traces: 100000\n"
+                  "decision_cache: {sampled_cache_size: 1000, non_sampled_cache_size: 1000}\n"
+                  "policies:\n"
+                  "  - {name: half, type: numeric_attribute,"
+                  " numeric_attribute: {key: n, max_value: 0}}\n"));
     spec *sp = calloc(N, sizeof *sp);
     for (uint32_t i = 0; i < N; i++) /* even traces kept, odd dropped */
         sp[i] = (spec){.trace = i, .nkey = "n", .nval = i % 2};
@@ -942,10 +929,9 @@ static void test_num_traces_bound(void **state)
 {
     (void)state;
     tailsamp *ts = make(
-        cmap("decision_wait", cs("60s"), "num_traces", cs("100"), "policies",
-             cseq(cpolicy("e", "status_code", cmap("status_codes", cseq(cs("ERROR"), NULL), NULL)),
-                  NULL),
-             NULL));
+        yaml("decision_wait: 60s\n"
+             "num_traces: 100\n"
+             "policies: [{name: e, type: status_code, status_code: {status_codes: [ERROR]}}]"));
     sink *o = sink_new();
     size_t errors = 0;
     for (uint32_t t = 1; t <= 1000; t++) {
@@ -980,8 +966,9 @@ static void test_num_traces_bound(void **state)
 static void test_max_bytes_bound(void **state)
 {
     (void)state;
-    tailsamp *ts = make(cmap("decision_wait", cs("60s"), "max_bytes", cs("65536"), "policies",
-                             cseq(cpolicy("a", "always_sample", NULL), NULL), NULL));
+    tailsamp *ts = make(yaml("decision_wait: 60s\n"
+                             "max_bytes: 65536\n"
+                             "policies: [{name: a, type: always_sample}]"));
     sink *o = sink_new();
     for (uint32_t t = 1; t <= 2000; t++) {
         spec s[2] = {{.trace = t, .skey = "k", .sval = "some value of a string attribute"},
@@ -1009,11 +996,10 @@ static void test_conversation(void **state)
 {
     (void)state;
     enum { CONVS = 1000, PER = 4 };
-    cfg_node *conf = cmap(
-        "decision_wait", cs("1s"), "policies",
-        cseq(cpolicy("conv", "conversation", cmap("sampling_percentage", cs("30"), NULL)), NULL),
-        NULL);
-    tailsamp *inst[2] = {make(conf), make(conf)};
+    const char *conf = "decision_wait: 1s\n"
+                       "policies: [{name: conv, type: conversation,"
+                       " conversation: {sampling_percentage: 30}}]";
+    tailsamp *inst[2] = {make(yaml("%s", conf)), make(yaml("%s", conf))};
     static char names[CONVS][32];
     for (uint32_t c = 0; c < CONVS; c++) {
         snprintf(names[c], sizeof names[c], "conv-%u", c);
@@ -1041,14 +1027,13 @@ static void test_conversation(void **state)
     /* exclusive: an error trace of an unsampled conversation is dropped too; without it, the
      * errors policy keeps it */
     for (int excl = 0; excl < 2; excl++) {
-        tailsamp *ts = make(cmap("decision_wait", cs("1s"), "policies",
-                                 cseq(cpolicy("errors", "status_code",
-                                              cmap("status_codes", cseq(cs("ERROR"), NULL), NULL)),
-                                      cpolicy("conv", "conversation",
-                                              cmap("sampling_percentage", cs("30"), "exclusive",
-                                                   cs(excl ? "true" : "false"), NULL)),
-                                      NULL),
-                                 NULL));
+        tailsamp *ts = make(
+            yaml("decision_wait: 1s\n"
+                 "policies:\n"
+                 "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n"
+                 "  - {name: conv, type: conversation,"
+                 " conversation: {sampling_percentage: 30, exclusive: %s}}\n",
+                 excl ? "true" : "false"));
         for (uint32_t c = 0; c < 50; c++) {
             spec s = {.trace = c, .conv = names[c], .status = LT_STATUS_ERROR};
             feed(ts, &s, 1, 0);
@@ -1068,45 +1053,29 @@ static void test_config_errors(void **state)
 {
     (void)state;
     struct {
-        cfg_node *conf;
+        const char *conf;
         const char *msg;
     } cases[] = {
-        {cmap("policies", cseq(cpolicy("x", "nope", NULL), NULL), NULL), "unknown policy type"},
-        {cmap("policies",
-              cseq(cpolicy("x", "string_attribute",
-                           cmap("key", cs("k"), "values", cseq(cs("(a"), NULL),
-                                "enabled_regex_matching", cs("true"), NULL)),
-                   NULL),
-              NULL),
+        {"policies: [{name: x, type: nope}]", "unknown policy type"},
+        {"policies: [{name: x, type: string_attribute,"
+         " string_attribute: {key: k, values: ['(a'], enabled_regex_matching: true}}]",
          "bad regular expression"},
-        {cmap("policies",
-              cseq(cpolicy("x", "status_code", cmap("status_codes", cseq(cs("FAIL"), NULL), NULL)),
-                   NULL),
-              NULL),
+        {"policies: [{name: x, type: status_code, status_code: {status_codes: [FAIL]}}]",
          "is not ERROR"},
-        {cmap("policies",
-              cseq(cmap("name", cs("x"), "type", cs("always_sample"), "latency",
-                        cmap("threshold_ms", cs("1"), NULL), NULL),
-                   NULL),
-              NULL),
+        {"policies: [{name: x, type: always_sample, latency: {threshold_ms: 1}}]",
          "does not apply"},
-        {cmap("decision_wiat", cs("1s"), "policies",
-              cseq(cpolicy("a", "always_sample", NULL), NULL), NULL),
-         "unknown option"},
-        {cmap("decision_wait", cs("1s"), NULL), "at least one"},
-        {cmap("policies",
-              cseq(cpolicy("x", "probabilistic", cmap("sampling_percentage", cs("150"), NULL)),
-                   NULL),
-              NULL),
+        {"decision_wiat: 1s\npolicies: [{name: a, type: always_sample}]", "unknown option"},
+        {"decision_wait: 1s", "at least one"},
+        {"policies: [{name: x, type: probabilistic, probabilistic: {sampling_percentage: 150}}]",
          "not in 0..100"},
-        {cmap("policies",
-              cseq(cpolicy("x", "latency", cmap("threshold_ms", cs("ten"), NULL)), NULL), NULL),
-         "integer"},
+        {"policies: [{name: x, type: latency, latency: {threshold_ms: ten}}]", "whole number"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[512] = "";
         tailsamp *ts = NULL;
-        assert_int_equal(tailsamp_new(NULL, cases[i].conf, &ts, err, sizeof err), LT_EINVAL);
+        cfg_doc *d = yaml("%s", cases[i].conf);
+        assert_int_equal(tailsamp_new(d, cfg_root(d), &ts, err, sizeof err), LT_EINVAL);
+        cfg_free(d);
         assert_null(ts);
         if (!strstr(err, cases[i].msg)) fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].msg);
     }
@@ -1115,17 +1084,12 @@ static void test_config_errors(void **state)
 static void test_probsample_filter(void **state)
 {
     (void)state;
-    char err[256];
     probsamp *ps = NULL;
-    assert_int_equal(
-        probsamp_new(NULL, cmap("mode", cs("equalizing"), "sampling_percentage", cs("5"), NULL),
-                     &ps, err, sizeof err),
-        LT_EINVAL);
-    assert_int_equal(probsamp_new(NULL, cmap("hash_seed", cs("1"), NULL), &ps, err, sizeof err),
+    assert_int_equal(new_probsamp(yaml("{mode: equalizing, sampling_percentage: 5}"), &ps),
                      LT_EINVAL);
+    assert_int_equal(new_probsamp(yaml("hash_seed: 1"), &ps), LT_EINVAL);
     /* a batch of 3000 traces of 2 spans: the spans of a trace stay together */
-    assert_int_equal(
-        probsamp_new(NULL, cmap("sampling_percentage", cs("20"), NULL), &ps, err, sizeof err), 0);
+    assert_int_equal(new_probsamp(yaml("sampling_percentage: 20"), &ps), 0);
     enum { N = 3000 };
     spec *sp = calloc(2 * N, sizeof *sp);
     for (uint32_t i = 0; i < 2 * N; i++)
@@ -1147,14 +1111,8 @@ static void test_probsample_filter(void **state)
     /* proportional mode: randomness from the id's last 56 bits; a higher percentage keeps a
      * superset */
     probsamp *p10 = NULL, *p40 = NULL;
-    assert_int_equal(
-        probsamp_new(NULL, cmap("sampling_percentage", cs("10"), "mode", cs("proportional"), NULL),
-                     &p10, err, sizeof err),
-        0);
-    assert_int_equal(
-        probsamp_new(NULL, cmap("sampling_percentage", cs("40"), "mode", cs("proportional"), NULL),
-                     &p40, err, sizeof err),
-        0);
+    assert_int_equal(new_probsamp(yaml("{sampling_percentage: 10, mode: proportional}"), &p10), 0);
+    assert_int_equal(new_probsamp(yaml("{sampling_percentage: 40, mode: proportional}"), &p40), 0);
     size_t k10 = 0, k40 = 0;
     for (uint32_t i = 0; i < N; i++) {
         uint8_t id[16];
@@ -1176,13 +1134,11 @@ static void test_probsample_logs(void **state)
     (void)state;
     enum { N = 2000 };
     for (int closed = 0; closed < 2; closed++) {
-        char err[256];
         probsamp *ps = NULL;
-        assert_int_equal(probsamp_new(NULL,
-                                      cmap("sampling_percentage", cs("30"), "fail_closed",
-                                           cs(closed ? "true" : "false"), NULL),
-                                      &ps, err, sizeof err),
-                         0);
+        assert_int_equal(
+            new_probsamp(
+                yaml("{sampling_percentage: 30, fail_closed: %s}", closed ? "true" : "false"), &ps),
+            0);
         lt_arena *a = arena_new();
         lt_log_batch b = {0};
         b.rl = arena_calloc(a, 1, sizeof(lt_resource_logs));
@@ -1229,8 +1185,7 @@ static void test_alloc_failures(void **state)
     (void)state;
     /* every allocation of consume and tick may fail: no crash, no leak (ASan) */
     for (long k = 0; k < 200; k++) {
-        tailsamp *ts = make(cmap("decision_wait", cs("1s"), "policies",
-                                 cseq(cpolicy("a", "always_sample", NULL), NULL), NULL));
+        tailsamp *ts = make(yaml("decision_wait: 1s\npolicies: [{name: a, type: always_sample}]"));
         const spec s[] = {{.trace = 1, .skey = "a", .sval = "b"}, {.trace = 2}, {.trace = 1}};
         lt_arena *a = arena_new();
         lt_trace_batch *b = build(a, s, 3, "r", "v");
@@ -1287,6 +1242,5 @@ int main(void)
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     genai_prices_free(prices);
-    cfg_stub_release();
     return rc;
 }

@@ -190,4 +190,6 @@ echo "== transform and redaction alone (one thread)"
 "$build/bench_redact" -t 3 "$body" "$fixtures/otlp/openinference/batch/0001-traces.pb"
 
 echo "== tail sampling: memory at num_traces = 50,000"
-"$build/bench_tailsample" -n 50000 "$body" "$fixtures/otlp/openinference/batch/0001-traces.pb"
+"$build/bench_tailsample" -n 50000 "$body"
+echo "-- with the default byte bound (64 MiB), OTel JS and OpenInference batches"
+"$build/bench_tailsample" -n 50000 -m 67108864 "$body" "$fixtures/otlp/openinference/batch/0001-traces.pb"

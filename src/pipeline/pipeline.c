@@ -121,6 +121,21 @@ static void where_of(char *buf, size_t n, const pipecfg_component *c)
     snprintf(buf, n, "%s.%s", components_section(c->def->kind), c->id);
 }
 
+/* An optional int / duration option of map: 0 and *out unchanged when it is absent. */
+static int opt_int(const cfg_doc *d, const cfg_node *map, const char *key, int64_t *out, char *err,
+                   size_t errlen)
+{
+    const cfg_node *n = cfg_get(map, key);
+    return n ? cfg_int(d, n, key, out, err, errlen) : 0;
+}
+
+static int opt_duration(const cfg_doc *d, const cfg_node *map, const char *key, uint64_t *out,
+                        char *err, size_t errlen)
+{
+    const cfg_node *n = cfg_get(map, key);
+    return n ? cfg_duration_ns(d, n, key, out, err, errlen) : 0;
+}
+
 /* memory_limiter: limit_mib or limit_percentage (of the machine's memory), spike_limit_*
  * (default a fifth of the limit); data is refused above limit - spike, as the collector's
  * soft limit. */
@@ -131,19 +146,13 @@ static int memory_limiter_read(pipelines *p, const pipecfg_component *c, char *e
     where_of(where, sizeof where, c);
     int64_t limit_mib = 0, spike_mib = 0, limit_pct = 0, spike_pct = 0;
     uint64_t interval = 0;
-    const cfg_node *n;
-    int rc = 0;
-    if ((n = cfg_get(c->settings, "check_interval")))
-        rc = cfg_duration_ns(d, n, "check_interval", &interval, err, errlen);
-    if (!rc && (n = cfg_get(c->settings, "limit_mib")))
-        rc = cfg_int(d, n, "limit_mib", &limit_mib, err, errlen);
-    if (!rc && (n = cfg_get(c->settings, "spike_limit_mib")))
-        rc = cfg_int(d, n, "spike_limit_mib", &spike_mib, err, errlen);
-    if (!rc && (n = cfg_get(c->settings, "limit_percentage")))
-        rc = cfg_int(d, n, "limit_percentage", &limit_pct, err, errlen);
-    if (!rc && (n = cfg_get(c->settings, "spike_limit_percentage")))
-        rc = cfg_int(d, n, "spike_limit_percentage", &spike_pct, err, errlen);
-    if (rc) return rc;
+    const cfg_node *m = c->settings;
+    int rc = opt_duration(d, m, "check_interval", &interval, err, errlen);
+    if (rc || (rc = opt_int(d, m, "limit_mib", &limit_mib, err, errlen)) ||
+        (rc = opt_int(d, m, "spike_limit_mib", &spike_mib, err, errlen)) ||
+        (rc = opt_int(d, m, "limit_percentage", &limit_pct, err, errlen)) ||
+        (rc = opt_int(d, m, "spike_limit_percentage", &spike_pct, err, errlen)))
+        return rc;
     const cfg_node *at = c->at;
     if (!interval)
         return cfg_key_error(d, at, err, errlen, "%s: check_interval must be greater than zero",
@@ -184,15 +193,10 @@ static int batching_apply(pipelines *p, const pipecfg_component *c, exporter **e
     const cfg_doc *d = p->env.cfg->doc;
     uint64_t timeout = 200000000u;
     int64_t size = 8192, max = 0;
-    const cfg_node *n_;
-    int rc = 0;
-    if ((n_ = cfg_get(c->settings, "timeout")))
-        rc = cfg_duration_ns(d, n_, "timeout", &timeout, err, errlen);
-    if (!rc && (n_ = cfg_get(c->settings, "send_batch_size")))
-        rc = cfg_int(d, n_, "send_batch_size", &size, err, errlen);
-    if (!rc && (n_ = cfg_get(c->settings, "send_batch_max_size")))
-        rc = cfg_int(d, n_, "send_batch_max_size", &max, err, errlen);
-    if (rc) return rc;
+    int rc = opt_duration(d, c->settings, "timeout", &timeout, err, errlen);
+    if (rc || (rc = opt_int(d, c->settings, "send_batch_size", &size, err, errlen)) ||
+        (rc = opt_int(d, c->settings, "send_batch_max_size", &max, err, errlen)))
+        return rc;
     if (size < 0 || max < 0 || (max && max < size))
         return cfg_key_error(d, c->at, err, errlen,
                              "processors.%s: send_batch_size and send_batch_max_size must not be "

@@ -288,6 +288,20 @@ export async function listAllTraces(server, query = {}, { pageSize = 100, maxPag
   throw new Error(`/api/traces: more than ${maxPages} pages`);
 }
 
+/** Every trace id the server lists, all time (start=0), as a Set. */
+export async function traceIdSet(server) {
+  const out = new Set();
+  let cursor = '';
+  for (let page = 0; page < 100; page++) {
+    const q = new URLSearchParams({ limit: '1000', start: '0', ...(cursor ? { cursor } : {}) });
+    const body = await getOk(server.http, `/api/traces?${q}`);
+    for (const t of body.traces) out.add(t.trace_id);
+    if (!body.next_cursor) break;
+    cursor = body.next_cursor;
+  }
+  return out;
+}
+
 export const getTrace = (server, id) => getOk(server.http, `/api/traces/${id}`);
 export const getTraceOtlp = (server, id) => getOk(server.http, `/api/traces/${id}?format=otlp`);
 

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  getOk, getTraceOtlp, flattenOtlp, kvMap, anyValueToPlain, makeTempDir, otlpJsonTraceRequest,
+  traceIdSet,
+  getOk, flattenOtlp, kvMap, anyValueToPlain, makeTempDir, otlpJsonTraceRequest,
   post, removeDir, runCli, startServer, waitFor,
 } from './lib.mjs';
 
@@ -59,19 +60,6 @@ async function storedSpans(server, traceId) {
   if (r.status === 404) return null;
   assert.equal(r.status, 200);
   return flattenOtlp(await r.json());
-}
-
-async function listTraceIds(server) {
-  const out = new Set();
-  let cursor = '';
-  for (let page = 0; page < 100; page++) {
-    const q = new URLSearchParams({ limit: '1000', start: '0', ...(cursor ? { cursor } : {}) });
-    const body = await getOk(server.http, `/api/traces?${q}`);
-    for (const t of body.traces) out.add(t.trace_id);
-    if (!body.next_cursor) break;
-    cursor = body.next_cursor;
-  }
-  return out;
 }
 
 describe('processors change what is stored', () => {
@@ -298,12 +286,12 @@ describe('tail sampling', () => {
       // nothing is stored before a decision; everything is decided after the wait
       let stored;
       await waitFor(async () => {
-        stored = await listTraceIds(server);
+        stored = await traceIdSet(server);
         return stored.size >= sent.errors.size;
       }, 20_000, 'the decisions');
       // let a few more ticks pass: the count must not move any more
       await new Promise((r) => setTimeout(r, 600));
-      stored = await listTraceIds(server);
+      stored = await traceIdSet(server);
       assertSampled(stored, sent);
       for (const id of [...stored].slice(0, 20)) {
         assert.equal((await storedSpans(server, id)).length, 3, `trace ${id} is whole`);
@@ -318,19 +306,19 @@ describe('tail sampling', () => {
     const dataDir = path.join(dir, 'tail-stop');
     const server = await startServer({ args: ['--config', file], dataDir });
     const sent = await sendMix(server, 21);
-    assert.equal((await listTraceIds(server)).size, 0, 'nothing decided before decision_wait');
+    assert.equal((await traceIdSet(server)).size, 0, 'nothing decided before decision_wait');
     const stop = await server.stop();
     assert.match(stop.stderr, /tail_sampling: traces kept \d+, dropped \d+/);
     const again = await startServer({ dataDir });
     try {
-      const stored = await listTraceIds(again);
+      const stored = await traceIdSet(again);
       const kept = assertSampled(stored, sent);
       // decisions depend on the trace id only: the run above kept the same traces
       const first = await startServer({ args: ['--config', write('tail-short.yaml', TAIL('100ms'))] });
       try {
         await sendMix(first, 21);
-        await waitFor(async () => (await listTraceIds(first)).size === stored.size, 20_000, 'the same decisions');
-        assert.deepEqual([...await listTraceIds(first)].sort(), [...stored].sort());
+        await waitFor(async () => (await traceIdSet(first)).size === stored.size, 20_000, 'the same decisions');
+        assert.deepEqual([...await traceIdSet(first)].sort(), [...stored].sort());
       } finally {
         await first.stop();
       }
@@ -361,7 +349,7 @@ describe('probabilistic_sampler', () => {
           traces.map((t) => ({ traceId: t.id, spanId: t.spans[half], name: `part${half}` }))));
         assert.equal(r.status, 200);
       }
-      const stored = await listTraceIds(server);
+      const stored = await traceIdSet(server);
       assert.ok(stored.size >= 60 && stored.size <= 140, `kept ${stored.size} of 200`);
       for (const id of [...stored].slice(0, 40)) {
         assert.equal((await storedSpans(server, id)).length, 2, `trace ${id}: both spans or none`);
@@ -396,7 +384,7 @@ describe('several pipelines of one signal', () => {
     try {
       const r = await postJson(server, '/v1/traces', otlpJsonTraceRequest(traces.map((t) => ({ traceId: t, spanId: next(8) }))));
       assert.equal(r.status, 200, r.text());
-      const stored = await listTraceIds(server);
+      const stored = await traceIdSet(server);
       assert.equal(stored.size, 100);
       const one = await storedSpans(server, traces[0]);
       assert.equal(anyValueToPlain(kvMap(one[0].span.attributes).get('stored')), true);
@@ -438,7 +426,7 @@ describe('batch', () => {
         assert.equal((await postJson(server, '/v1/traces', otlpJsonTraceRequest(spans))).status, 200);
       }
       // stored at once: the store is never held back by a batch
-      assert.equal((await listTraceIds(server)).size, 100);
+      assert.equal((await traceIdSet(server)).size, 100);
     } finally {
       await server.stop();
     }

@@ -30,6 +30,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 import {
+  traceIdSet,
   freePort, getOk, loadScenarios, makeTempDir, promQuery, removeDir, startPrometheus,
   startServer, waitFor,
 } from './lib.mjs';
@@ -138,19 +139,6 @@ async function sendFixtures() {
   }
 }
 
-async function traceIds(server) {
-  const out = new Set();
-  let cursor = '';
-  for (let page = 0; page < 100; page++) {
-    const q = new URLSearchParams({ limit: '1000', start: '0', ...(cursor ? { cursor } : {}) });
-    const body = await getOk(server.http, `/api/traces?${q}`);
-    for (const t of body.traces) out.add(t.trace_id);
-    if (!body.next_cursor) break;
-    cursor = body.next_cursor;
-  }
-  return out;
-}
-
 async function promSumByModel(query) {
   const m = new Map();
   for (const r of await promQuery(prom, query)) m.set(r.metric.gen_ai_request_model, r.value);
@@ -165,14 +153,14 @@ describe('the seed configuration, as written', () => {
     await sendFixtures();
     // decision_wait is 10s: wait for every error trace to be decided and forwarded
     await waitFor(async () => {
-      forwarded = await traceIds(jaeger);
+      forwarded = await traceIdSet(jaeger);
       return [...sent.errors].every((id) => forwarded.has(id));
     }, 60_000, 'the error traces at the jaeger');
     // and for the stores to settle (every decision made)
     let stable = 0;
     let last = -1;
     await waitFor(async () => {
-      forwarded = await traceIds(jaeger);
+      forwarded = await traceIdSet(jaeger);
       stable = forwarded.size === last ? stable + 1 : 0;
       last = forwarded.size;
       return stable >= 3;
@@ -196,7 +184,7 @@ describe('the seed configuration, as written', () => {
     }
     assert.ok(masked >= 2 * (sent.errors.size + kept), `masked prompts: ${masked}`);
     // the configuration stores what it forwards (no pipeline names llmtrace)
-    assert.deepEqual([...await traceIds(main)].sort(), [...forwarded].sort());
+    assert.deepEqual([...await traceIdSet(main)].sort(), [...forwarded].sort());
   });
 
   test('PromQL over the remote-written and the scraped series gives the tokens per model', async () => {

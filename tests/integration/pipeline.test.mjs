@@ -456,6 +456,14 @@ describe('settings serve cannot run stop the start, positioned', () => {
       'processors:',
       '  probabilistic_sampler: { sampling_percentage: 150 }',
     ], 'probabilistic_sampler', /sampling_percentage/],
+    ['a memory_limiter without a limit', [
+      'processors:',
+      '  memory_limiter: { check_interval: 1s }',
+    ], 'memory_limiter', /processors\.memory_limiter: limit_mib \(greater than 0\) or limit_percentage \(1-100\) is required/],
+    ['a batch whose maximum is below its size', [
+      'processors:',
+      '  batch: { send_batch_size: 100, send_batch_max_size: 10 }',
+    ], 'batch', /processors\.batch: .*send_batch_max_size/],
   ];
   test('span metrics go to prometheusremotewrite only', async () => {
     const file = write('sm-debug.yaml', [

@@ -9,7 +9,7 @@
 #            tenants, gRPC, the configured pipelines with their exporter threads) against
 #            the instrumented server
 #   fuzz     clang libFuzzer build in build-fuzz/ (-DLT_FUZZ=ON -DLT_SANITIZE=ON); every
-#            fuzz_* target runs LT_FUZZ_SECONDS (default 60; 0 = the seeds once) seeded from
+#            fuzz_* target runs LT_FUZZ_SECONDS (default 45; 0 = the seeds once) seeded from
 #            the fixture bodies (.pb/.grpc.bin for fuzz_pb, .json for fuzz_json, gzipped
 #            bodies for fuzz_gzip, protobuf bodies in a gRPC frame behind three zero bytes
 #            of options for fuzz_grpc, tests/data/config/*.yaml and the JSON bodies for
@@ -30,7 +30,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 JOBS=2
-FUZZ_SECONDS="${LT_FUZZ_SECONDS:-60}"
+FUZZ_SECONDS="${LT_FUZZ_SECONDS:-45}"
 if ! [[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]]; then
   echo "test.sh: LT_FUZZ_SECONDS must be a whole number of seconds (0 = run the seeds once)" >&2
   exit 2

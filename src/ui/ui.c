@@ -41,8 +41,27 @@ bool ui_path(lt_str p)
            (p.len >= 4 && memcmp(p.ptr, "/ui/", 4) == 0);
 }
 
+/* Whether seg is "." or "..", also percent-encoded ("%2e", ".%2E", ...; RFC 3986 section
+ * 6.2.2.2 makes them equivalent). */
+static bool dot_segment(lt_str seg)
+{
+    size_t dots = 0, i = 0;
+    while (i < seg.len) {
+        if (seg.ptr[i] == '.') {
+            i++;
+        } else if (seg.len - i >= 3 && seg.ptr[i] == '%' && seg.ptr[i + 1] == '2' &&
+                   (seg.ptr[i + 2] == 'e' || seg.ptr[i + 2] == 'E')) {
+            i += 3;
+        } else {
+            return false;
+        }
+        dots++;
+    }
+    return dots == 1 || dots == 2;
+}
+
 /* Whether rest ("a/b.js", after "/ui/") is made of plain segments: none empty (a trailing
- * slash aside), "." or "..", and no backslash or NUL anywhere. */
+ * slash aside) or a dot segment, and no backslash or NUL anywhere. */
 static bool segments_ok(lt_str rest)
 {
     if (memchr(rest.ptr, '\\', rest.len) || memchr(rest.ptr, '\0', rest.len)) return false;
@@ -52,7 +71,7 @@ static bool segments_ok(lt_str rest)
         size_t end = slash ? (size_t)(slash - rest.ptr) : rest.len;
         lt_str seg = {rest.ptr + i, end - i};
         if (seg.len == 0 && end < rest.len) return false; /* "a//b" */
-        if (lt_str_eq_c(seg, ".") || lt_str_eq_c(seg, "..")) return false;
+        if (dot_segment(seg)) return false;
         i = end + 1;
     }
     return true;

@@ -14,8 +14,9 @@
  *                           such file is embedded
  *   any other "/ui/..."     index.html: a page of the app ("/ui/trace/4bf9…"), so that
  *                           deep links and reloads load the app, whose router draws it
- * A path with an empty, "." or ".." segment, a backslash or a NUL is not found: nothing
- * here touches the file system, and such paths never name a page. */
+ * A path with an empty, "." or ".." segment (also percent-encoded), a backslash or a NUL
+ * is not found: nothing here touches the file system, and such paths never name a page.
+ * So the last segment of a page's path never holds a dot. */
 #ifndef LT_UI_UI_H
 #define LT_UI_UI_H
 

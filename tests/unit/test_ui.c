@@ -168,6 +168,8 @@ static void test_app_paths_give_index(void **state)
         "/ui/no/such/page",
         "/ui/pages/",
         "/ui/service/my%20svc",
+        "/ui/x/%2e%2e%2e",
+        "/ui/x/%2ex",
     };
     ui_asset index;
     lookup_ok("/ui/index.html", &index);
@@ -220,6 +222,10 @@ static void test_no_traversal(void **state)
         "/ui/../../../../etc/passwd",
         "/ui/trace/../../api/traces",
         "/ui/%2e%2e/app.js",
+        "/ui/%2E%2e/api/traces",
+        "/ui/.%2e/x",
+        "/ui/%2e/traces",
+        "/ui/trace/%2E%2E",
         "/ui/..%2fapp.js",
         "/ui/pages%2f..%2fapp.js",
         "/ui/pages\\..\\app.js",

@@ -75,8 +75,8 @@ export async function render(root, params, ctx) {
 
   // ---------------------------------------------------------------- the form
 
-  const field = (label, control, hint) => h('div', { class: 'field' },
-    h('label', { for: control.id }, label), control, hint ? h('span', { class: 'hint' }, hint) : null);
+  const field = (label, control) => h('div', { class: 'field' },
+    h('label', { for: control.id }, label), control);
   const text = (name, placeholder, extra = {}) => h('input', {
     id: `f-${name}`, name, type: 'text', value: query.get(name) || '', placeholder,
     autocomplete: 'off', spellcheck: 'false', ...extra,
@@ -90,7 +90,7 @@ export async function render(root, params, ctx) {
     h('option', { value: 'custom', selected: !!hasCustom || query.get('range') === 'custom' }, 'Custom…'));
   const startIn = h('input', { id: 'f-start', type: 'datetime-local', step: '1', value: toLocalInput(query.get('start')) });
   const endIn = h('input', { id: 'f-end', type: 'datetime-local', step: '1', value: toLocalInput(query.get('end')) });
-  const custom = h('div', { class: 'custom-range' }, field('From', startIn), field('To', endIn));
+  const custom = h('div', { class: 'custom-range' }, field('From (local time)', startIn), field('To (local time)', endIn));
   const showCustom = () => { custom.hidden = rangeSel.value !== 'custom'; };
   rangeSel.addEventListener('change', showCustom);
   showCustom();
@@ -120,7 +120,7 @@ export async function render(root, params, ctx) {
       field('Model', text('model', 'any', { list: 'dl-model' })),
       field('Provider', text('provider', 'any', { list: 'dl-provider' })),
       field('Operation', text('operation', 'any', { list: 'dl-operation' })),
-      field('Min duration', text('min_duration', 'e.g. 250ms', { inputmode: 'text' })),
+      field('Min duration', text('min_duration', 'e.g. 250ms')),
       field('Max duration', text('max_duration', 'e.g. 2s')),
       field('Min cost (USD)', text('min_cost', 'e.g. 0.01', { inputmode: 'decimal' })),
       field('Min tokens', text('min_tokens', 'e.g. 1000', { inputmode: 'numeric' })),
@@ -181,13 +181,15 @@ export async function render(root, params, ctx) {
       if (!cache.services || Date.now() - cache.servicesAt > CACHE_MS) {
         cache.services = (await ctx.api.getJson('services')).services || [];
         cache.servicesAt = Date.now();
+        cache.operations.clear();
       }
     } catch { return; }
     if (gone) return;
-    const chosen = query.get('service') || '';
-    for (const s of cache.services) {
-      if (s !== chosen) serviceSel.append(h('option', { value: s }, s));
-    }
+    // the list in its order, the chosen service kept even when the store no longer has it
+    const chosen = serviceSel.value;
+    const names = cache.services.includes(chosen) || !chosen ? cache.services : [chosen, ...cache.services];
+    while (serviceSel.options.length > 1) serviceSel.remove(1);
+    for (const s of names) serviceSel.append(h('option', { value: s, selected: s === chosen }, s));
     fillNames(chosen);
   })();
   const suggestOnFocus = (input, list, groupBy) => {
@@ -277,7 +279,7 @@ export async function render(root, params, ctx) {
         h('span', { class: 'durbar', 'aria-hidden': 'true' },
           h('span', { style: { width: `${Math.max(1, Math.round((100 * t.durNs) / maxDur))}%` } })),
         fmt.duration(t.duration_ns)),
-      h('td', { class: 'num' }, String(t.span_count),
+      h('td', { class: 'num nowrap' }, String(t.span_count),
         t.llm_calls ? h('span', { class: 'muted', title: `${t.llm_calls} LLM call(s)` }, ` · ${t.llm_calls} LLM`) : null),
       h('td', { class: 'num nowrap', title: `${t.input_tokens || 0} in, ${t.output_tokens || 0} out` },
         t.tokens ? `${fmt.tokens(t.input_tokens)} → ${fmt.tokens(t.output_tokens)}` : h('span', { class: 'muted' }, '—')),

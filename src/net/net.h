@@ -18,7 +18,7 @@
 typedef struct {
     const char *data;           /* store URL or directory (tenant 0; others beneath it) */
     const char *otlp_http_addr; /* HOST:PORT; port 0 picks a free one; NULL = off */
-    const char *http_addr;      /* API (and later UI) */
+    const char *http_addr;      /* JSON API and web UI */
     const char *otlp_grpc_addr; /* NULL = off */
     size_t max_body;            /* request body limit, also after decompression */
     /* Memory bound of the process: 1/4 of it for the requests being decoded, queued and

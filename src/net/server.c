@@ -42,6 +42,7 @@
 #include "pipeline/ingest.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/promtext.h"
+#include "ui/ui.h"
 
 /* Whether host (as net_parse_addr gives it) only takes connections from this machine. */
 static bool is_loopback(const char *host)
@@ -140,12 +141,55 @@ static const char *method_name(enum evhttp_cmd_type c)
     }
 }
 
+/* GET or HEAD of a UI path: the embedded file, without the API token (ui.h). The browser
+ * may load only the UI's own files (CSP) and revalidates them on every use (no-cache with a
+ * strong ETag, 304 when unchanged), so a new binary never leaves a stale UI behind. */
+static void ui_reply(struct evhttp_request *req, const char *path)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    ui_asset f;
+    evhttp_add_header(h, "Content-Security-Policy", UI_CSP);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        evhttp_send_reply(req, 503, NULL, NULL);
+    } else if (ui_lookup(lt_str_c(path), &f)) {
+        evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        evbuffer_add_printf(out, "not found\n");
+        evhttp_send_reply(req, 404, NULL, out);
+    } else {
+        evhttp_add_header(h, "Cache-Control", "no-cache");
+        evhttp_add_header(h, "ETag", f.etag);
+        const char *inm =
+            evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+        if (inm && ui_etag_match(lt_str_c(inm), f.etag)) {
+            evhttp_send_reply(req, 304, NULL, NULL);
+        } else {
+            /* libevent leaves it out of a HEAD answer, where it tells what GET would send
+             * (RFC 9110 section 8.6) */
+            char n[32];
+            snprintf(n, sizeof n, "%zu", f.len);
+            evhttp_add_header(h, "Content-Length", n);
+            evhttp_add_header(h, "Content-Type", f.content_type);
+            evbuffer_add_reference(out, f.data, f.len, NULL, NULL);
+            evhttp_send_reply(req, 200, NULL, out);
+        }
+    }
+    if (out) evbuffer_free(out);
+}
+
 static void api_request(struct evhttp_request *req, void *arg)
 {
     api_server *a = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = evhttp_uri_get_path(uri);
     const char *query = evhttp_uri_get_query(uri);
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (path && (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD) && ui_path(lt_str_c(path))) {
+        ui_reply(req, path);
+        return;
+    }
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     lt_buf body = {0};
     const char *ctype = "application/json";

@@ -5,8 +5,11 @@
 const ATTRS = new Set([
   'class', 'id', 'title', 'role', 'tabindex', 'type', 'value', 'name', 'placeholder', 'for',
   'colspan', 'rowspan', 'min', 'max', 'step', 'checked', 'disabled', 'selected', 'dir',
+  'scope', 'list', 'autocomplete', 'spellcheck', 'inputmode', 'maxlength', 'hidden', 'open',
+  'datetime', 'lang',
   'width', 'height', 'viewBox', 'x', 'y', 'x1', 'x2', 'y1', 'y2', 'cx', 'cy', 'r', 'd', 'points',
-  'fill', 'stroke', 'stroke-width', 'transform', 'text-anchor', 'dominant-baseline',
+  'fill', 'stroke', 'stroke-width', 'transform', 'text-anchor', 'dominant-baseline', 'rx',
+  'preserveAspectRatio',
 ]);
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const SVG_TAGS = new Set(['svg', 'g', 'rect', 'line', 'circle', 'path', 'polyline', 'text', 'title']);
@@ -74,6 +77,17 @@ export function money(usd) {
 export function tokens(n) {
   const v = Number(n) || 0;
   return v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : v >= 1e4 ? `${(v / 1e3).toFixed(1)}k` : String(v);
+}
+
+/** How long ago a Unix-nanosecond string was, roughly ("45 s ago", "3 h ago"). */
+export function ago(ns, nowMs = Date.now()) {
+  const s = (nowMs - Number(BigInt(ns) / 1000000n)) / 1000;
+  if (!Number.isFinite(s)) return '';
+  if (s < 0) return 'in the future';
+  if (s < 60) return `${Math.floor(s)} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
 }
 
 /** Local date-time of a Unix-nanosecond string, to the millisecond. */

@@ -165,6 +165,24 @@ export async function domProblems(page) {
   });
 }
 
+/** Waits for the readiness marker [data-ready="NAME"] of a page (see README.md). Fails at
+ * once, with its text, when the page shows an error instead (a visible role="alert" with
+ * text in main#app). */
+export async function waitReady(page, name) {
+  const handle = await page.waitForFunction((n) => {
+    if (document.querySelector(`[data-ready="${n}"]`)) return { ready: true };
+    for (const el of document.querySelectorAll('main#app [role="alert"]')) {
+      const text = el.innerText.trim();
+      if (text && el.checkVisibility()) return { ready: false, text };
+    }
+    return null;
+  }, name, { polling: 50 });
+  const r = await handle.jsonValue();
+  if (!r.ready) {
+    assert.fail(`the page at ${new URL(page.url()).pathname} shows an error instead of getting ready: ${r.text.slice(0, 500)}`);
+  }
+}
+
 /**
  * A page in its own browser context, with everything it reports collected.
  * Fields: page (Playwright Page), context, problems (strings), server.
@@ -228,13 +246,9 @@ export class UiPage {
     await this.page.waitForSelector('main#app:not([aria-busy]) > *', { state: 'attached' });
   }
 
-  /** Waits for the page's readiness marker: [data-ready="NAME"] (see README.md). Fails at
-   * once, with its text, when the page shows an error box instead. */
+  /** Waits for the page's readiness marker (waitReady). */
   async ready(name) {
-    const el = await this.page.waitForSelector(`[data-ready="${name}"], main#app [role="alert"]`, { state: 'attached' });
-    if ((await el.getAttribute('data-ready')) !== name) {
-      assert.fail(`the page at ${this.where()} shows an error instead of getting ready: ${(await el.innerText()).slice(0, 500)}`);
-    }
+    await waitReady(this.page, name);
   }
 
   /** Lets what the page just built take effect: every image has loaded or failed (an

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite, as CI runs it (through .ci/run).
 #
-#   release  release build in build/, `npm ci` in tests/integration, ctest -j2
+#   release  release build in build/, `npm ci` in tests/integration and tests/ui, ctest -j2
+#            (the UI tests drive Debian's Chromium; screenshots in build/ui-artifacts/)
 #   asan     ASan+UBSan build in build-asan/ (-DLT_SANITIZE=ON), ctest -j2 there (the
 #            integration tests then drive the sanitized server)
 #   tsan     ThreadSanitizer build in build-tsan/ (-DLT_TSAN=ON): the unit tests and the
@@ -96,12 +97,14 @@ build() { # dir label cmake-args...
 if wanted release; then
   banner "release build (build/)  [$(elapsed)]"
   if build build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
-    banner "npm ci (tests/integration)  [$(elapsed)]"
-    if (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error); then
+    banner "npm ci (tests/integration, tests/ui)  [$(elapsed)]"
+    if ! (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error); then
+      bad "release: npm ci in tests/integration failed"
+    elif ! (cd tests/ui && npm ci --no-audit --no-fund --loglevel=error); then
+      bad "release: npm ci in tests/ui failed"
+    else
       banner "ctest (release)  [$(elapsed)]"
       run_ctest build release
-    else
-      bad "release: npm ci in tests/integration failed"
     fi
   fi
 else
@@ -114,9 +117,11 @@ fi
 if wanted asan; then
   banner "ASan+UBSan build (build-asan/)  [$(elapsed)]"
   if build build-asan asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLT_SANITIZE=ON; then
-    if [ ! -d tests/integration/node_modules ]; then
-      (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error) || bad "asan: npm ci in tests/integration failed"
-    fi
+    for d in tests/integration tests/ui; do
+      if [ ! -d "$d/node_modules" ]; then
+        (cd "$d" && npm ci --no-audit --no-fund --loglevel=error) || bad "asan: npm ci in $d failed"
+      fi
+    done
     banner "ctest (ASan+UBSan)  [$(elapsed)]"
     saved_asan="${ASAN_OPTIONS-}" saved_ubsan="${UBSAN_OPTIONS-}"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}"

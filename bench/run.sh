@@ -22,7 +22,9 @@
 #    started here) against the same server without a configuration, in one run: OTLP/gRPC,
 #    4 connections with 4 calls in flight each; the transform and redaction processors on
 #    their own (bench_redact) and what tail sampling holds at num_traces = 50,000
-#    (bench_tailsample).
+#    (bench_tailsample);
+# 6. the web UI in Chromium (tests/ui/perf.mjs): time to open a 10,000-span trace and a
+#    1,000-trace search page, and the size of the embedded assets.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=10
@@ -193,3 +195,7 @@ echo "== tail sampling: memory at num_traces = 50,000"
 "$build/bench_tailsample" -n 50000 "$body"
 echo "-- with the default byte bound (64 MiB), OTel JS and OpenInference batches"
 "$build/bench_tailsample" -n 50000 -m 67108864 "$body" "$fixtures/otlp/openinference/batch/0001-traces.pb"
+
+echo "== the web UI in Chromium: a 10,000-span trace, a 1,000-trace search page, asset size"
+(cd "$here/tests/ui" && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
+LLMTRACE_BIN="$build/llmtrace" node "$here/tests/ui/perf.mjs"

@@ -187,7 +187,7 @@ export async function render(root, params, ctx) {
     if (approx) box.append(h('p', { class: 'note' }, 'These messages are too long for a line-by-line comparison: the differing part is shown as removed from A, then added in B.'));
     const changed = ops.filter((o) => o.op !== '=').length;
     box.append(h('p', { class: 'muted summary' }, changed ? `${ops.filter((o) => o.op === '-').length} line(s) only in A, ${ops.filter((o) => o.op === '+').length} only in B.` : 'The messages are the same.'));
-    const items = foldDiff(ops, 3);
+    const items = changed ? foldDiff(ops, 3) : ops; // equal messages are shown whole
     const lineEl = (o) => {
       const l = o.op === '+' ? lb[o.b] : la[o.a];
       const cls = o.op === '-' ? 'del' : o.op === '+' ? 'ins' : 'eq';

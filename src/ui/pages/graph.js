@@ -145,7 +145,7 @@ export async function render(root, params, ctx) {
   function activate(n) {
     if (n.kind === 'more') {
       expand[n.scopeKey] = (expand[n.scopeKey] || 0) + LIMITS.perScope;
-      draw(n.id);
+      draw(n.reveal); // focus moves to the first node that was hidden
       return;
     }
     if (n.spans.length) ctx.navigate(spanLink(n.spans[0]));
@@ -178,11 +178,12 @@ export async function render(root, params, ctx) {
         h('path', { d: e.arrow, class: 'head' }));
       edges.append(g);
       const lw = labelWidth(e.label);
-      const lab = h('g', { class: `glabel t-${ed.type}` },
+      // a label with no free spot is left out: the edge's tooltip still gives its steps
+      const lab = e.crowded ? null : h('g', { class: `glabel t-${ed.type}` },
         h('rect', { x: e.lx - lw / 2, y: e.ly - 8, width: lw, height: 16, rx: 8 }),
         h('text', { x: e.lx, y: e.ly + 4, 'text-anchor': 'middle' }, e.label));
-      labels.append(lab);
-      touch(ed.from.id, g); touch(ed.to.id, g); touch(ed.from.id, lab); touch(ed.to.id, lab);
+      if (lab) labels.append(lab);
+      for (const el of lab ? [g, lab] : [g]) { touch(ed.from.id, el); touch(ed.to.id, el); }
     }
     for (const p of lay.nodes) {
       const n = p.node;

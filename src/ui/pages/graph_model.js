@@ -149,7 +149,8 @@ export function spanTree(spans) {
  * spans (span ids, first executed first), count, errors, durationNs, inputTokens,
  * outputTokens, cost, box (a nested box like root, with header = the agent's own node),
  * closed (a box left shut for the total limit), inside (steps in a shut box), hidden (for a
- * "more" node: how many nodes it stands for)}; an edge is {from, to, count, nums (the step
+ * "more" node: how many nodes it stands for; scopeKey, its box's key for opts.expand;
+ * reveal, the id of the first node it hides)}; an edge is {from, to, count, nums (the step
  * numbers, at most 50), first, type: 'call' (caller → callee) or 'next' (one step after
  * another)}.
  */
@@ -269,7 +270,7 @@ export function buildGraph(spans, opts = {}) {
     if (all.length > allowed) {
       shown = all.slice(0, allowed - 1);
       const rest = all.slice(allowed - 1);
-      more = { id: `n${++ids}`, key: '\u0000more', kind: 'more', op: '', name: `+${rest.length} more`, spans: [], first: rest[0].first, box: null, closed: false, inside: 0, hidden: rest.length, scopeKey: sc.key, ...emptyStats() };
+      more = { id: `n${++ids}`, key: '\u0000more', kind: 'more', op: '', name: `+${rest.length} more`, spans: [], first: rest[0].first, box: null, closed: false, inside: 0, hidden: rest.length, scopeKey: sc.key, reveal: rest[0].id, ...emptyStats() };
       for (const n of rest) {
         for (const k of ['count', 'errors', 'durationNs', 'inputTokens', 'outputTokens', 'cost']) more[k] += n[k];
         if (more.spans.length < 1000) more.spans.push(...n.spans.slice(0, 1000 - more.spans.length));
@@ -316,8 +317,9 @@ const r1 = (v) => Math.round(v * 10) / 10;
 /**
  * Positions for everything of buildGraph()'s result: {width, height, boxes: [{scope, x, y,
  * w, h}] (outer first), nodes: [{node, x, y, w, h, header}] (in execution order, box by box,
- * the tab order of the page), edges: [{edge, d, arrow, lx, ly, label, shape}]}. shape is
- * 'down' (to a later row), 'arc' (same row), 'back' (to an earlier row: a cycle) or 'self'.
+ * the tab order of the page), edges: [{edge, d, arrow, lx, ly, label, crowded, shape}]}.
+ * shape is 'down' (to a later row), 'arc' (same row), 'back' (to an earlier row: a cycle)
+ * or 'self'; crowded says the label found no free spot (the page leaves it to the tooltip).
  */
 export function layoutGraph(graph, sizes = SIZES, rowMax = LIMITS.rowMax) {
   const S = { ...SIZES, ...sizes };
@@ -525,7 +527,7 @@ export function layoutGraph(graph, sizes = SIZES, rowMax = LIMITS.rowMax) {
   }
   placeLabels(labels, res.nodes);
   for (const l of labels) {
-    res.edges.push({ edge: l.pl.e, d: l.d, arrow: arrowHead(l.tail, l.end), lx: r1(l.lab[0]), ly: r1(l.lab[1]), label: l.text, shape: l.pl.shape });
+    res.edges.push({ edge: l.pl.e, d: l.d, arrow: arrowHead(l.tail, l.end), lx: r1(l.lab[0]), ly: r1(l.lab[1]), label: l.text, crowded: !!l.crowded, shape: l.pl.shape });
   }
   return res;
 }
@@ -563,7 +565,7 @@ function arrowHead(tail, end) {
 
 /**
  * Moves edge labels off each other and off the nodes, trying a few nearby spots (greedy,
- * a grid of 64-pixel cells keeps it linear); a label with no free spot stays where it was.
+ * a grid of 64-pixel cells keeps it linear); a label with no free spot is marked crowded.
  */
 function placeLabels(labels, nodes) {
   const CELL = 64;
@@ -587,7 +589,7 @@ function placeLabels(labels, nodes) {
       const r = [x - w / 2 - 1, y - 9, x + w / 2 + 1, y + 9];
       if (!hits(r)) { chosen = [x, y, r]; break; }
     }
-    if (chosen) { l.lab = [chosen[0], chosen[1]]; add(chosen[2]); }
+    if (chosen) { l.lab = [chosen[0], chosen[1]]; add(chosen[2]); } else l.crowded = true;
   }
 }
 

@@ -56,7 +56,10 @@ export async function render(root, params, ctx) {
   const canvas = h('div', { class: 'gp-canvas' });
   const notes = h('div', { class: 'gp-notes' });
   const statsList = h('ul', { class: 'gp-stats', 'aria-label': 'What the trace holds' });
-  const tableHost = h('div', { class: 'gp-table-wrap' });
+  const tableHost = h('div', { class: 'gp-table-wrap', tabindex: -1 });
+  // the drawing can hold hundreds of nodes, each a Tab stop: a way past them
+  const skip = h('button', { type: 'button', class: 'gp-skip' }, 'Skip the drawing: go to the table of nodes');
+  skip.addEventListener('click', () => tableHost.focus());
   const fit = h('button', { type: 'button', class: 'gp-fit', 'aria-pressed': 'false' }, 'Fit to width');
   fit.addEventListener('click', () => {
     const on = !canvas.classList.contains('fit');
@@ -80,6 +83,7 @@ export async function render(root, params, ctx) {
         h('li', null, h('span', { class: 'sw-line next', 'aria-hidden': 'true' }), 'then'),
         h('li', null, h('span', { class: 'sw-line loop', 'aria-hidden': 'true' }), 'back to an earlier step (a loop)')),
       fit),
+    skip,
     canvas,
     h('p', { class: 'gp-hint muted' },
       'A node opens its span in the waterfall (click, or Tab to it and press Enter). Edge numbers give the order of execution; ',
@@ -205,7 +209,7 @@ export async function render(root, params, ctx) {
         : `${KIND[n.kind]} ${shorten(n.name, 120)}${facts.length ? `, ${facts.join(', ')}` : ''}${closed ? `, ${closed}` : ''}: ${action}`;
       const g = h('g', {
         class: `gnode k-${n.kind}${n.errors ? ' err' : ''}${p.header ? ' header' : ''}`,
-        transform: `translate(${p.x} ${p.y})`, tabindex: 0, role: 'link', 'aria-label': label, 'data-node': n.id,
+        transform: `translate(${p.x} ${p.y})`, tabindex: 0, role: n.kind === 'more' ? 'button' : 'link', 'aria-label': label, 'data-node': n.id,
       },
       h('title', null, `${KIND[n.kind]}: ${shorten(n.name, 400)}${facts.length || closed ? `\n${[...facts, closed].filter(Boolean).join(' · ')}` : ''}`),
       h('rect', { class: 'body', width: p.w, height: p.h, rx: 6 }),

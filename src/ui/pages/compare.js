@@ -59,12 +59,12 @@ export async function render(root, params, ctx) {
       const a = x.trim().toLowerCase();
       const b = y.trim().toLowerCase();
       const bad = [[ia, a], [ib, b]].filter(([, v]) => !HEX32.test(v));
-      for (const [el] of [[ia], [ib]]) el.removeAttribute('aria-invalid');
+      for (const el of [ia, ib]) el.removeAttribute('aria-invalid');
       for (const [el] of bad) el.setAttribute('aria-invalid', 'true');
       if (bad.length) { err.textContent = 'A trace id is 32 hexadecimal digits.'; bad[0][0].focus(); return; }
       ctx.navigate(`/ui/compare/${a}/${b}`);
     };
-    const form = h('form', { class: 'cmp-form', role: 'search', 'aria-label': 'Traces to compare' },
+    const form = h('form', { class: 'cmp-form', 'aria-label': 'Traces to compare' },
       h('label', { for: 'cmp-a' }, 'Trace A', ia),
       h('label', { for: 'cmp-b' }, 'Trace B', ib),
       h('button', { type: 'submit', class: 'primary' }, 'Compare'),

@@ -163,8 +163,6 @@ export async function render(root, params, ctx) {
       failures = 0;
       const spans = Array.isArray(data.spans) ? data.spans : [];
       if (data.next !== undefined && data.next !== null) cursor = String(data.next);
-      else if (spans.length && spans[spans.length - 1].seq !== undefined) cursor = String(spans[spans.length - 1].seq);
-      else if (first) cursor = '';
       take(spans);
       if (!first && spans.length >= LIMIT) delay = 50;
       showState();
@@ -177,7 +175,7 @@ export async function render(root, params, ctx) {
       }
       failures++;
       delay = Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** failures);
-      showState(`Cannot reach the server (${e.message || e}); trying again in ${Math.round(delay / 1000)} s.`);
+      showState(`GET /api/live failed (${e.message || e}); trying again in ${Math.round(delay / 1000)} s.`);
     }
     page.dataset.ready = 'live';
     if (!stopped) timer = setTimeout(poll, delay);

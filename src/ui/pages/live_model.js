@@ -17,7 +17,6 @@ export function rowOf(s) {
   const status = typeof s.status === 'object' && s.status !== null ? s.status.code : s.status;
   return {
     key: `${str(s.trace_id)}/${str(s.span_id)}`,
-    seq: str(s.seq),
     trace_id: str(s.trace_id),
     span_id: str(s.span_id),
     parent_span_id: str(s.parent_span_id),

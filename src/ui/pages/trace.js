@@ -112,7 +112,7 @@ export async function render(root, params, ctx) {
     stat('Input tokens', fmt.tokens(tot.input_tokens),
       `cache read ${fmt.tokens(tot.cache_read_tokens)} · cache write ${fmt.tokens(tot.cache_creation_tokens)}`),
     stat('Output tokens', fmt.tokens(tot.output_tokens), `reasoning ${fmt.tokens(tot.reasoning_tokens)}`),
-    stat('Cost', fmt.money(tot.cost), num(tot.unpriced_calls) ? `${num(tot.unpriced_calls)} calls without a price` : null));
+    stat('Cost', fmt.money(tot.cost), num(tot.unpriced_calls) ? `${num(tot.unpriced_calls)} ${num(tot.unpriced_calls) === 1 ? 'call' : 'calls'} without a price` : null));
 
   // ---- waterfall ----
   const ticks = timeTicks(m.total, 5);
@@ -129,7 +129,7 @@ export async function render(root, params, ctx) {
     class: 'wf-view', tabindex: '0', role: 'tree', 'aria-label': 'Span tree, use arrow keys; Enter opens a span',
   }, canvas);
 
-  const findInput = h('input', { type: 'search', class: 'wf-find', placeholder: 'Find spans', 'aria-label': 'Find spans by name, service, model, agent or tool' });
+  const findInput = h('input', { type: 'search', class: 'wf-find', placeholder: 'Find spans', 'data-search': '', 'aria-label': 'Find spans by name, service, model, agent or tool' });
   const findCount = h('span', { class: 'wf-find-count', role: 'status' });
   const tools = h('div', { class: 'wf-tools' },
     h('button', { type: 'button', onclick: () => setAll(0) }, 'Expand all'),
@@ -196,15 +196,15 @@ export async function render(root, params, ctx) {
 
   function badges(g) {
     const out = [];
-    if (g.agent) out.push(h('span', { class: 'badge b-agent', title: 'agent' }, clip(g.agent, 60)));
-    if (g.tool) out.push(h('span', { class: 'badge b-tool', title: 'tool' }, clip(g.tool, 60)));
-    if (g.model && (g.category === 'llm' || g.category === 'embed' || !g.agent)) out.push(h('span', { class: 'badge b-model', title: 'model' }, clip(g.model, 60)));
+    if (g.agent) out.push(h('span', { class: 'wf-badge b-agent', title: 'agent' }, clip(g.agent, 60)));
+    if (g.tool) out.push(h('span', { class: 'wf-badge b-tool', title: 'tool' }, clip(g.tool, 60)));
+    if (g.model && (g.category === 'llm' || g.category === 'embed' || !g.agent)) out.push(h('span', { class: 'wf-badge b-model', title: 'model' }, clip(g.model, 60)));
     if (g.input !== null || g.output !== null) {
       const t = `input ${g.input ?? '–'}${g.cacheRead ? ` (cache read ${g.cacheRead})` : ''} → output ${g.output ?? '–'}${g.reasoning ? ` (reasoning ${g.reasoning})` : ''}`;
-      out.push(h('span', { class: 'badge b-tok', title: t }, `${g.input === null ? '–' : fmt.tokens(g.input)}→${g.output === null ? '–' : fmt.tokens(g.output)}`));
+      out.push(h('span', { class: 'wf-badge b-tok', title: t }, `${g.input === null ? '–' : fmt.tokens(g.input)}→${g.output === null ? '–' : fmt.tokens(g.output)}`));
     }
-    if (g.cost !== null) out.push(h('span', { class: 'badge b-cost', title: `cost (${g.costSource || 'sent'})` }, fmt.money(g.cost)));
-    if (g.ttft !== null) out.push(h('span', { class: 'badge b-ttft', title: 'time to first token' }, `TTFT ${fmt.duration(Math.round(g.ttft * 1e9))}`));
+    if (g.cost !== null) out.push(h('span', { class: 'wf-badge b-cost', title: `cost (${g.costSource || 'sent'})` }, fmt.money(g.cost)));
+    if (g.ttft !== null) out.push(h('span', { class: 'wf-badge b-ttft', title: 'time to first token' }, `TTFT ${fmt.duration(Math.round(g.ttft * 1e9))}`));
     return out;
   }
 
@@ -357,15 +357,21 @@ export async function render(root, params, ctx) {
   });
 
   // ---- detail panel ----
-  function open(i) {
+  // The span and tab the user chose go into the address bar (replacing the entry), so a reload
+  // or a shared link shows them; what the page opens by itself leaves the URL as it was.
+  function remember() {
+    const url = new URL(location.href);
+    url.searchParams.set('span', m.nodes[opened].id);
+    url.searchParams.set('tab', tab);
+    history.replaceState(history.state, '', url.pathname + url.search);
+  }
+
+  function open(i, { record = true } = {}) {
     const prev = opened;
     opened = i;
     refreshRow(prev);
     refreshRow(i);
-    const url = new URL(location.href);
-    url.searchParams.set('span', m.nodes[i].id);
-    url.searchParams.set('tab', tab);
-    history.replaceState(history.state, '', url.pathname + url.search);
+    if (record) remember();
     renderDetail();
   }
 
@@ -424,11 +430,28 @@ export async function render(root, params, ctx) {
   const section = (title, ...body) => h('section', { class: 'dp-sec' }, h('h3', null, title), ...body);
   const empty = (text) => h('p', { class: 'muted' }, text);
 
-  // the panel is rebuilt for the new tab; focus goes to the new tab's button
-  function switchTab(t) {
+  // The tabs stay (their buttons keep their identity); only the panel is drawn again.
+  let panel = null;
+  let tabButtons = [];
+  let spanData = null;
+  function switchTab(t, { focus = false } = {}) {
     tab = t;
-    open(opened);
-    detail.querySelector(`#dp-tab-${t}`).focus();
+    if (opened < 0) return;
+    remember();
+    for (const b of tabButtons) {
+      const on = b.dataset.tab === t;
+      b.setAttribute('aria-selected', String(on));
+      b.setAttribute('tabindex', on ? '0' : '-1');
+      if (on && focus) b.focus();
+    }
+    drawPanel();
+  }
+
+  function drawPanel() {
+    ctx.dom.clear(panel);
+    panel.setAttribute('aria-labelledby', `dp-tab-${tab}`);
+    const body = { overview, messages, documents, attributes, events }[tab];
+    panel.append(...[].concat(body(m.nodes[opened], spanData)).filter(Boolean));
   }
 
   function renderDetail() {
@@ -438,15 +461,16 @@ export async function render(root, params, ctx) {
     const s = nd.span;
     const convo = conversation(s.messages);
     const docs = rankDocuments(s.documents);
+    spanData = { convo, docs };
     const nAttrs = s.attributes && typeof s.attributes === 'object' ? Object.keys(s.attributes).length : 0;
     const nEv = (Array.isArray(s.events) ? s.events.length : 0) + (Array.isArray(s.logs) ? s.logs.length : 0);
     const counts = { overview: null, messages: convo.length, documents: docs.length, attributes: nAttrs, events: nEv };
-    const panel = h('div', { class: 'dp-panel', role: 'tabpanel', id: 'dp-panel', 'aria-labelledby': `dp-tab-${tab}`, tabindex: '0' });
-    const tabButtons = TABS.map(([t, label]) => h('button', {
+    panel = h('div', { class: 'dp-panel', role: 'tabpanel', id: 'dp-panel', tabindex: '0' });
+    tabButtons = TABS.map(([t, label]) => h('button', {
       type: 'button', role: 'tab', id: `dp-tab-${t}`, class: 'dp-tab', 'aria-selected': String(t === tab),
       'aria-controls': 'dp-panel', tabindex: t === tab ? '0' : '-1', 'data-tab': t,
       onclick: () => switchTab(t),
-    }, label, counts[t] ? h('span', { class: 'dp-count' }, String(counts[t])) : null));
+    }, label, counts[t] ? [' ', h('span', { class: 'dp-count' }, String(counts[t]))] : null));
     const tablist = h('div', { class: 'dp-tabs', role: 'tablist', 'aria-label': 'Span detail' }, tabButtons);
     tablist.addEventListener('keydown', (ev) => {
       const k = TABS.findIndex(([t]) => t === tab);
@@ -457,18 +481,18 @@ export async function render(root, params, ctx) {
       else if (ev.key === 'End') to = TABS.length - 1;
       if (to < 0) return;
       ev.preventDefault();
-      switchTab(TABS[to][0]);
+      switchTab(TABS[to][0], { focus: true });
     });
     const status = s.status && typeof s.status === 'object' ? s.status : {};
     detail.append(
       h('div', { class: 'dp-head' },
         h('h2', { class: 'val', title: clip(s.name || '', 1000) }, clip(s.name || '(no name)')),
         h('div', { class: 'dp-sub' },
-          h('span', { class: 'val' }, clip(nd.service, 120)), ` · ${s.kind || ''} · ${fmt.duration(nd.end - nd.start)}`,
-          isError(s) ? h('span', { class: 'chip err' }, 'ERROR') : status.code === 'OK' ? h('span', { class: 'chip ok' }, 'OK') : null)),
+          h('span', { class: 'val' }, clip(nd.service, 120)),
+          h('span', { class: 'val' }, ` · ${clip(valueText(s.kind || ''), 40)} · ${fmt.duration(nd.end - nd.start)}`),
+          isError(s) ? h('span', { class: 'tp-chip err' }, 'ERROR') : status.code === 'OK' ? h('span', { class: 'tp-chip ok' }, 'OK') : null)),
       tablist, panel);
-    const body = { overview, messages, documents, attributes, events }[tab];
-    panel.append(...[].concat(body(nd, { convo, docs })).filter(Boolean));
+    drawPanel();
   }
 
   function overview(nd) {
@@ -559,7 +583,7 @@ export async function render(root, params, ctx) {
         h('div', { class: `bubble role-${role}` },
           h('div', { class: 'bubble-head' }, h('span', { class: 'val' }, clip(msg.role, 60)),
             msg.name ? h('span', { class: 'val muted' }, ` ${clip(msg.name, 60)}`) : null,
-            msg.finishReason ? h('span', { class: 'muted' }, ` · ${clip(msg.finishReason, 60)}`) : null),
+            msg.finishReason ? h('span', { class: 'muted val' }, ` · ${clip(msg.finishReason, 60)}`) : null),
           msg.parts.map(part))];
     }));
   }
@@ -585,10 +609,10 @@ export async function render(root, params, ctx) {
         h('div', { class: 'tc-head' }, '↳ result', p.id ? h('span', { class: 'muted val' }, ` for ${clip(valueText(p.id), 80)}`) : null),
         block(valueText(p.response !== undefined ? p.response : content)));
       case 'media': return h('div', { class: 'part media muted' },
-        `[${[p.type_name, p.modality, p.mime_type].filter((x) => typeof x === 'string' && x).map((x) => clip(x, 80)).join(' ') || 'media'}] `,
+        h('span', { class: 'val' }, `[${[p.type_name, p.modality, p.mime_type].filter((x) => typeof x === 'string' && x).map((x) => clip(x, 80)).join(' ') || 'media'}] `),
         p.uri ? h('span', { class: 'val' }, clip(valueText(p.uri), 500)) : null, content ? folded(content) : null);
       default: return h('div', { class: 'part other' },
-        h('span', { class: 'muted' }, `[${clip(valueText(p.type_name || p.type || 'part'), 80)}] `), folded(content));
+        h('span', { class: 'muted val' }, `[${clip(valueText(p.type_name || p.type || 'part'), 80)}] `), folded(content));
     }
   }
 
@@ -662,7 +686,7 @@ export async function render(root, params, ctx) {
       attrList(e.attributes)))) : empty('No events.')));
     const logItem = (l) => h('li', null,
       h('div', { class: 'ev-head' }, h('span', { class: 'mono' }, at(l.time_unix_nano !== '0' ? l.time_unix_nano : l.observed_time_unix_nano)), ' ',
-        h('span', { class: 'sev' }, clip(valueText(l.severity_text || (l.severity_number ? `severity ${l.severity_number}` : '')), 40)), ' ',
+        h('span', { class: 'sev val' }, clip(valueText(l.severity_text || (l.severity_number ? `severity ${l.severity_number}` : '')), 40)), ' ',
         l.event_name ? h('strong', { class: 'val' }, clip(valueText(l.event_name), 200)) : null),
       l.body !== undefined && l.body !== null ? block(valueText(l.body)) : null,
       attrList(l.attributes));
@@ -681,11 +705,13 @@ export async function render(root, params, ctx) {
   if (start >= 0) {
     reveal(start);
     select(start, { center: true });
-    open(start);
+    open(start, { record: false });
   } else {
     paint();
     renderDetail();
   }
+  // the browser tests and the benchmark wait for this: the first rows are in the DOM
+  page.setAttribute('data-ready', 'trace');
   requestAnimationFrame(() => {
     performance.measure('llmtrace:trace:open', 'llmtrace:trace:start');
   });

@@ -174,10 +174,12 @@ export async function render(root, params, ctx) {
     // the label goes on the side of the bar with more room, or inside a bar that fills the axis
     const roomR = 100 - box.left - box.width;
     const side = roomR >= 30 || roomR >= box.left ? (roomR >= 20 ? 'r' : 'in') : (box.left >= 20 ? 'l' : 'in');
+    // the duration sits next to the bar, so a label cut at the axis's edge loses badges first
+    const dur = h('span', { class: 'wf-dur' }, fmt.duration(span));
     const label = h('span', {
       class: `wf-blabel ${side}`,
       style: side === 'r' ? { left: `${box.left + box.width}%` } : side === 'l' ? { right: `${100 - box.left}%` } : { left: `${box.left}%` },
-    }, h('span', { class: 'wf-dur' }, fmt.duration(span)), g ? badges(g) : null);
+    }, side === 'l' ? [g ? badges(g) : null, dur] : [dur, g ? badges(g) : null]);
     return h('div', {
       class: cls.join(' '), role: 'treeitem', id: `wf-r-${i}`, 'data-i': i, 'data-span-id': clip(nd.id, 64),
       'aria-level': nd.depth + 1, 'aria-setsize': nd.siblings, 'aria-posinset': nd.sibling + 1,

@@ -26,25 +26,13 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import {
-  BIN, START_TIMEOUT_MS, getJson, makeTempDir, otlpPb, post, removeDir, runCli, startServer,
+  BIN, START_TIMEOUT_MS, getJson, makeTempDir, otlpPb, post, removeDir, rng32, runCli, startServer,
 } from './lib.mjs';
 
 const RUNS = Number(process.env.LT_CRASH_RUNS || 20);
 const SEED = Number(process.env.LT_CRASH_SEED || (Date.now() % 1_000_000_007));
 const SENDERS = 4;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** mulberry32: a small seeded generator, so that a failing run can be replayed. */
-function rng32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hexOf(rand, bytes) {
   let s = '';

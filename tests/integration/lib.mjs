@@ -666,6 +666,18 @@ export function otlpJsonTraceRequest(spans, { service = 'badinput-test', scope =
   };
 }
 
+/** mulberry32: a small seeded generator in [0, 1), so that a failing run can be replayed. */
+export function rng32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function randomHex(bytes) {
   let s = '';
   for (let i = 0; i < bytes; i++) s += Math.floor(Math.random() * 256).toString(16).padStart(2, '0');

@@ -80,6 +80,22 @@
 #ifndef LT_SQLITE_CHUNK_MIN
 #define LT_SQLITE_CHUNK_MIN 64
 #endif
+/* Text waiting for the full-text index (sqlite_search.c) before it is indexed in one go, and
+ * the references to matching text one search may examine (LT_ETOOBIG past it). */
+#ifndef LT_SQLITE_SEARCH_FLUSH_BYTES
+#define LT_SQLITE_SEARCH_FLUSH_BYTES (1 << 20)
+#endif
+#ifndef LT_SQLITE_SEARCH_REFS
+#define LT_SQLITE_SEARCH_REFS 200000
+#endif
+/* Trace summaries one trace_stats call examines (newest first), and spans one tail_spans call
+ * examines. */
+#ifndef LT_SQLITE_STATS_SCAN_ROWS
+#define LT_SQLITE_STATS_SCAN_ROWS 200000
+#endif
+#ifndef LT_SQLITE_TAIL_SCAN_ROWS
+#define LT_SQLITE_TAIL_SCAN_ROWS 20000
+#endif
 /* New pieces found through memory before their hash index is written (at least; then a
  * sixteenth of the index, as for trace_idx). */
 #ifndef LT_SQLITE_CONTENT_INDEX_MIN
@@ -187,6 +203,10 @@ enum {
     R_OPS_ALL,
     R_PAGES,
     R_FREE,
+    R_SUMMARY,
+    R_TAIL,
+    R_TAIL_NEW,
+    R_LAST_SPAN,
     R_CORE_END,
     R_G_FIRST = R_CORE_END,
     R_G_ROLLED = R_G_FIRST,
@@ -272,6 +292,7 @@ typedef struct {
 typedef struct sq_genai_w sq_genai_w;     /* sqlite_genai.c: rollup accumulator */
 typedef struct sq_content_w sq_content_w; /* sqlite_content.c: hash key, cache, deflate */
 typedef struct sq_ckpt sq_ckpt;           /* sqlite_ckpt.c: the checkpoint thread */
+typedef struct sq_search_w sq_search_w;   /* sqlite_search.c: full-text index writer */
 
 typedef struct {
     lt_store base;
@@ -298,6 +319,7 @@ typedef struct {
     sq_genai_w *genai;           /* writer only */
     sq_content_w *content;       /* writer only */
     sq_ckpt *ckpt;               /* writer only */
+    sq_search_w *search;         /* writer only */
     /* segments (writer side, under wlock) */
     uint32_t cur_seg;
     int cur_fd;
@@ -478,6 +500,30 @@ int sq_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *a, lt_gena
                      uint32_t *n);
 int sq_rederive(lt_store *st, lt_rederive_fn fn, void *ctx, lt_progress_fn progress, void *pctx);
 
+/* ---- full-text search (sqlite_search.c) ---- */
+
+int sq_search_open(sq_store *s);
+void sq_search_close(sq_store *s);
+/* Indexes the text of one run: refs[0..n) are one trace's spans (sig SIG_SPANS) or log
+ * records (SIG_LOGS) of the call being written; run is the first row's id (spans) or its
+ * negation (log records), trace_row their summary. */
+int sq_search_run(sq_store *s, int sig, const item_ref *refs, size_t n, int64_t run,
+                  int64_t trace_row);
+/* In sq_begin_write's transaction: indexes the pending text when enough waits (always when
+ * force). */
+int sq_search_prepare(sq_store *s, bool force);
+void sq_search_rolled_back(sq_store *s);
+/* Retention, in its transaction, after batches went: drops the generations no batch is
+ * left in. */
+int sq_search_retire(sq_store *s);
+/* Recovery at open, in its transaction: the references of runs from span row span_from (log
+ * row log_from) on go (0: none lost). */
+int sq_search_drop_from(sq_store *s, int64_t span_from, int64_t log_from);
+/* Reading, in r's read transaction: the distinct summary rows of the traces whose text
+ * matches (store.h, lt_trace_query.text), in a malloc'd array. LT_ETOOBIG past budget
+ * references, LT_EINVAL for text the index cannot take. */
+int sq_search_traces(reader *r, lt_str text, uint64_t budget, int64_t **out, size_t *n);
+
 /* ---- consistency check (sqlite_check.c) ---- */
 
 int sq_check(lt_store *st, lt_arena *a, lt_check_report *out);
@@ -500,6 +546,24 @@ void sq_content_rolled_back(sq_store *s);
 /* Retention, in its transaction, after batches went: deletes content no batch left can
  * reference. */
 int sq_content_retire(sq_store *s);
+
+/* The pieces of a string: byte ranges, each stored on its own (content) or inline. */
+typedef struct {
+    size_t off, len;
+    bool content;
+} sq_piece;
+typedef struct {
+    sq_piece *v;
+    size_t n, cap;
+} sq_pieces;
+/* Cuts a JSON array at its top-level elements into pv: elements of LT_SQLITE_CHUNK_MIN bytes
+ * or more are content pieces, the bytes between and around them (and smaller elements)
+ * inline ones. Returns 1 when p is such an array with at least one content piece, 0 when it
+ * is to be taken whole, LT_ENOMEM. */
+int sq_split_json_array(sq_pieces *pv, const char *p, size_t n);
+/* A 63-bit keyed hash of p (SipHash under the store's random key): the same bytes give the
+ * same value in one store, crafted collisions are out of reach. Writer only. */
+uint64_t sq_content_hash(const sq_store *s, const void *p, size_t n);
 
 /* A reader's content blocks already inflated during one call (id -> bytes in its arena). */
 typedef struct {

@@ -58,6 +58,15 @@
  * table, stored once per distinct value (JSON arrays per element), compressed. A body may
  * thus start with a view field and a content reference field, which decoders skip.
  *
+ * Search (sqlite_search.c). The text of each write call's spans and log records of one trace
+ * (names, messages, large strings) goes into a full-text index (FTS5), each distinct piece once
+ * per segment, with references to the trace; new text waits in a table and is indexed in
+ * batches; a segment's index goes with it. The tables are created when first written, so a
+ * store of schema 2 made before them is searchable for what is written from then on.
+ *
+ * Live tail and rankings read rows only: spans in row id (arrival) order, trace summaries in
+ * the range's order, bounded per call.
+ *
  * Schema 2 (views, rollups, content). A directory of schema 1 is refused with a message:
  * there is no migration yet. */
 #include <dirent.h>

@@ -3,7 +3,8 @@
  * sqlite_genai.c keeps the GenAI views, the per-trace GenAI totals, the rollups behind
  * genai_summary, and rederive; sqlite_content.c moves large strings out of span and log
  * bodies into the content table and puts them back on read; sqlite_check.c verifies a
- * store against itself (store_check).
+ * store against itself (store_check); sqlite_search.c keeps the full-text index of the spans'
+ * and log records' text (lt_trace_query.text).
  *
  * Functions shared between the files carry the sq_ prefix; everything else stays static.
  * Nothing here is part of the store contract (store/store.h): no other module includes it.

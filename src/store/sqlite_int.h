@@ -1,4 +1,4 @@
-/* sqlite_int.h — private to the SQLite engine: the store's state and what its three files
+/* sqlite_int.h — private to the SQLite engine: the store's state and what its files
  * share. sqlite.c is the core (opening, segments, writing, reading, listing, retention);
  * sqlite_genai.c keeps the GenAI views, the per-trace GenAI totals, the rollups behind
  * genai_summary, and rederive; sqlite_content.c moves large strings out of span and log

@@ -56,10 +56,10 @@
 #include "store/sqlite_int.h"
 
 enum {
-    SEARCH_MIN = 64,       /* attribute strings shorter than this are not indexed */
-    SEARCH_MAX_WORD = 64,  /* bytes of a word kept in the index */
-    SEARCH_NAMES = 64,     /* distinct span names a run compares (past it: repeats are kept) */
-    SEARCH_DOCS = 1 << 18, /* units the writer remembers per generation (16 B each) */
+    SEARCH_MIN = 64,         /* attribute strings shorter than this are not indexed */
+    SEARCH_MAX_WORD = 64,    /* bytes of a word kept in the index */
+    SEARCH_NAMES = 64,       /* distinct span names a run compares (past it: repeats are kept) */
+    SEARCH_DOCS = CACHE_MAX, /* units the writer remembers per generation (16 B each) */
 };
 
 #define FTS_OPTIONS "content='', columnsize=0, tokenize='unicode61 remove_diacritics 2'"
@@ -85,6 +85,10 @@ struct sq_search_w {
     lt_buf names, text, norm;
     lt_str seen[SEARCH_NAMES];
     uint32_t n_seen;
+    struct {
+        lt_str *v; /* the run's strings in text (slices of its items) */
+        size_t n, cap;
+    } strs;
     sq_pieces pv;
 };
 
@@ -296,6 +300,7 @@ void sq_search_close(sq_store *s)
     buf_free(&w->text);
     buf_free(&w->norm);
     lt_free(w->pv.v);
+    lt_free(w->strs.v);
     lt_free(w);
     s->search = NULL;
 }
@@ -358,9 +363,9 @@ static int gen_ready(sq_store *s)
 static int add_unit(sq_store *s, const char *p, size_t n)
 {
     sq_search_w *w = s->search;
-    uint64_t key = sq_content_hash(s, p, n);
-    if (ks_has(&w->run, key)) return 0;
-    int rc = ks_add(&w->run, key);
+    uint64_t key = sq_content_hash(s, p, n), run_key = key & ~(1ull << 62); /* text_add's */
+    if (ks_has(&w->run, run_key)) return 0;
+    int rc = ks_add(&w->run, run_key);
     if (rc) return rc;
     int64_t *known = ks_get(&w->docs, key), doc;
     if (known) {
@@ -387,16 +392,43 @@ static int add_unit(sq_store *s, const char *p, size_t n)
     return sq_exec_stmt(s->wdb, w->ref, "search reference");
 }
 
-/* Adds v to the run's joined text unless the run has it already. */
+/* A hash for the run's own strings, eight bytes at a time: they are compared in full on a
+ * hit, so it needs to be fast, not keyed. */
+static uint64_t quick_hash(const char *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)(uint8_t)p[i] << (8 * i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return (h ^ h >> 32) & INT64_MAX;
+}
+
+/* Adds p[0..n) to the run's joined text unless the run has it already (the same system
+ * prompt or tool description comes with every span of a run). */
 static int text_add(sq_store *s, const char *p, size_t n)
 {
     sq_search_w *w = s->search;
-    /* the key of a string is kept apart from unit keys (a unit of the same bytes is
-     * another thing: it has a document of its own) */
-    uint64_t key = sq_content_hash(s, p, n) ^ 0x5555555555555555ull;
-    if (ks_has(&w->run, key)) return 0;
-    int rc = ks_add(&w->run, key);
-    if (rc) return rc;
+    /* kept apart from unit keys: the run map holds both */
+    uint64_t key = quick_hash(p, n) | 1ull << 62;
+    const int64_t *at = ks_get(&w->run, key);
+    if (at && w->strs.v[*at].len == n && !memcmp(w->strs.v[*at].ptr, p, n)) return 0;
+    if (w->strs.n == w->strs.cap) {
+        size_t cap = w->strs.cap ? w->strs.cap * 2 : 64;
+        lt_str *v = lt_realloc(w->strs.v, cap * sizeof *v);
+        if (!v) return LT_ENOMEM;
+        w->strs.v = v;
+        w->strs.cap = cap;
+    }
+    /* a different string of the same hash is simply kept twice */
+    if (!at && ks_put(&w->run, key, (int64_t)w->strs.n)) return LT_ENOMEM;
+    w->strs.v[w->strs.n++] = (lt_str){p, n};
     buf_append(&w->text, p, n);
     buf_putc(&w->text, '\n');
     return w->text.oom ? LT_ENOMEM : 0;
@@ -464,6 +496,7 @@ int sq_search_run(sq_store *s, int sig, const item_ref *refs, size_t n, int64_t 
     w->trace_row = trace_row;
     w->n_seen = 0;
     ks_clear(&w->run);
+    w->strs.n = 0;
     buf_reset(&w->names);
     buf_reset(&w->text);
     for (size_t i = 0; i < n && !rc; i++) {

@@ -541,24 +541,12 @@ static int live(request *r)
         const lt_span_brief *b = &t.items[i];
         buf_append_c(out, i ? ",{\"trace_id\":" : "{\"trace_id\":");
         jsonw_hex(out, b->trace_id, 16);
-        buf_append_c(out, ",\"span_id\":");
-        jsonw_hex(out, b->span_id, 8);
-        buf_append_c(out, ",\"parent_span_id\":");
-        if (b->has_parent)
-            jsonw_hex(out, b->parent_span_id, 8);
-        else
-            buf_append_c(out, "null");
-        buf_append_c(out, ",\"name\":");
-        jsonw_str(out, b->name);
-        buf_append_c(out, ",\"service\":");
-        jsonw_str(out, b->service);
-        buf_append_c(out, ",\"kind\":");
-        jsonw_cstr(out, api_kind_name(b->kind));
+        buf_putc(out, ',');
+        bool parent = b->has_parent && !model_id_is_zero(b->parent_span_id, 8);
+        api_span_head(out, b->span_id, parent ? b->parent_span_id : NULL, b->name, b->kind,
+                      b->service, b->start_unix_nano, b->end_unix_nano);
         buf_append_c(out, ",\"status\":");
         jsonw_cstr(out, api_status_name(b->status_code));
-        opt_u64(out, "start_unix_nano", true, b->start_unix_nano);
-        opt_u64(out, "duration_ns", true,
-                b->end_unix_nano > b->start_unix_nano ? b->end_unix_nano - b->start_unix_nano : 0);
         buf_append_c(out, ",\"operation\":");
         if (b->has_view && b->operation.len)
             jsonw_str(out, b->operation);

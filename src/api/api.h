@@ -58,9 +58,9 @@
  *       [min, max) in steps 1-2-5 from 0.000001 USD (the first also holding smaller costs;
  *       max null: no upper bound), from the first non-empty bucket to the last.
  *   /api/live?after=&limit=&service=&model=&status=error
- *       {"spans":[{"trace_id","span_id","parent_span_id"|null,"name","service","kind",
- *        "status","start_unix_nano","duration_ns","operation","provider","model",
- *        "input_tokens","output_tokens","cost"}],"next":"<cursor>"}: the spans stored after
+ *       {"spans":[{"trace_id","span_id","parent_span_id"|null,"name","kind","service",
+ *        "start_unix_nano","end_unix_nano","duration_ns","status","operation","provider",
+ *        "model","input_tokens","output_tokens","cost"}],"next":"<cursor>"}: the spans stored after
  *       the cursor in the order they arrived (the view fields null for a span without a
  *       GenAI view, or without that field); without after, the newest limit spans (limit
  *       1..1000, default 100). Pass next as the next request's after: it moves past every

@@ -259,6 +259,33 @@ static const char *rsql_text(int i)
     return sq_content_rsql[i - R_C_FIRST];
 }
 
+/* ---- small helpers shared by the engine's files ---------------------------------------- */
+
+void *sq_grow(void *v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) return v;
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *nv = lt_realloc(v, nc * size);
+    if (nv) *cap = nc;
+    return nv;
+}
+
+uint64_t sq_quick_hash(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *q = p;
+    for (; n >= 8; n -= 8, q += 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)q[i] << (8 * i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ h >> 32;
+}
+
 /* ---- errors ---------------------------------------------------------------------------- */
 
 /* Maps a SQLite result to our codes without logging. */
@@ -2012,14 +2039,10 @@ typedef struct {
 
 static int rows_push(rows *rs, srow r)
 {
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 64;
-        srow *v = lt_realloc(rs->v, cap * sizeof *v);
-        if (!v) return LT_ENOMEM;
-        rs->v = v;
-        rs->cap = cap;
-    }
-    rs->v[rs->n++] = r;
+    srow *v = sq_grow(rs->v, &rs->cap, rs->n, sizeof *v);
+    if (!v) return LT_ENOMEM;
+    rs->v = v;
+    v[rs->n++] = r;
     return 0;
 }
 
@@ -2727,14 +2750,10 @@ typedef struct {
 
 static int cands_push(cands *c, cand x)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        cand *v = lt_realloc(c->v, cap * sizeof *v);
-        if (!v) return LT_ENOMEM;
-        c->v = v;
-        c->cap = cap;
-    }
-    c->v[c->n++] = x;
+    cand *v = sq_grow(c->v, &c->cap, c->n, sizeof *v);
+    if (!v) return LT_ENOMEM;
+    c->v = v;
+    v[c->n++] = x;
     return 0;
 }
 

@@ -607,24 +607,11 @@ static void acc_free(acc *a)
     memset(a, 0, sizeof *a);
 }
 
-/* A hash for the accumulator's keys, eight bytes at a time (keys are short, and a
- * combination key is hashed once per view written). */
+/* A hash for the accumulator's keys (a combination key is hashed once per view written). */
 static uint64_t ent_hash(uint32_t dim, int64_t minute, lt_str key)
 {
-    uint64_t h = ((uint64_t)minute * 0x9e3779b97f4a7c15ull + dim) ^ key.len;
-    const uint8_t *q = (const uint8_t *)key.ptr;
-    size_t n = key.len;
-    for (; n >= 8; n -= 8, q += 8) {
-        uint64_t w;
-        memcpy(&w, q, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
-    }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)q[i] << (8 * i);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 32;
+    uint64_t h =
+        sq_quick_hash(((uint64_t)minute * 0x9e3779b97f4a7c15ull + dim) ^ key.len, key.ptr, key.len);
     return h ? h : 1;
 }
 

@@ -342,6 +342,12 @@ typedef struct {
 /* ---- shared helpers (sqlite.c) ---- */
 
 int sq_map_rc(int rc);
+/* The growable array v of *cap elements of size bytes with room for element n (doubling,
+ * from 64): v itself, or its new place; NULL when it cannot grow (v and *cap unchanged). */
+void *sq_grow(void *v, size_t *cap, size_t n, size_t size);
+/* A fast unkeyed hash of p[0..n) from seed h, eight bytes at a time, for in-memory maps
+ * whose keys are compared in full on a hit. */
+uint64_t sq_quick_hash(uint64_t h, const void *p, size_t n);
 /* Maps a SQLite result to our codes; logs what failed unless the disk is merely full. */
 int sq_err(sqlite3 *db, int rc, const char *what);
 /* Steps a statement that returns no rows (or whose rows are not wanted) and resets it. */

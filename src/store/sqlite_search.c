@@ -392,40 +392,18 @@ static int add_unit(sq_store *s, const char *p, size_t n)
     return sq_exec_stmt(s->wdb, w->ref, "search reference");
 }
 
-/* A hash for the run's own strings, eight bytes at a time: they are compared in full on a
- * hit, so it needs to be fast, not keyed. */
-static uint64_t quick_hash(const char *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    for (; n >= 8; n -= 8, p += 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
-    }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)(uint8_t)p[i] << (8 * i);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    return (h ^ h >> 32) & INT64_MAX;
-}
-
 /* Adds p[0..n) to the run's joined text unless the run has it already (the same system
  * prompt or tool description comes with every span of a run). */
 static int text_add(sq_store *s, const char *p, size_t n)
 {
     sq_search_w *w = s->search;
     /* kept apart from unit keys: the run map holds both */
-    uint64_t key = quick_hash(p, n) | 1ull << 62;
+    uint64_t key = (sq_quick_hash(0x9e3779b97f4a7c15ull ^ n, p, n) & INT64_MAX) | 1ull << 62;
     const int64_t *at = ks_get(&w->run, key);
     if (at && w->strs.v[*at].len == n && !memcmp(w->strs.v[*at].ptr, p, n)) return 0;
-    if (w->strs.n == w->strs.cap) {
-        size_t cap = w->strs.cap ? w->strs.cap * 2 : 64;
-        lt_str *v = lt_realloc(w->strs.v, cap * sizeof *v);
-        if (!v) return LT_ENOMEM;
-        w->strs.v = v;
-        w->strs.cap = cap;
-    }
+    lt_str *v = sq_grow(w->strs.v, &w->strs.cap, w->strs.n, sizeof *v);
+    if (!v) return LT_ENOMEM;
+    w->strs.v = v;
     /* a different string of the same hash is simply kept twice */
     if (!at && ks_put(&w->run, key, (int64_t)w->strs.n)) return LT_ENOMEM;
     w->strs.v[w->strs.n++] = (lt_str){p, n};
@@ -587,16 +565,12 @@ static int list_gens(sqlite3 *db, int64_t **out, size_t *n, bool *pending)
             if (pending) *pending = true;
             continue;
         }
-        if (k == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            int64_t *nv = lt_realloc(v, nc * sizeof *v);
-            if (!nv) {
-                rc = LT_ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = nc;
+        int64_t *nv = sq_grow(v, &cap, k, sizeof *v);
+        if (!nv) {
+            rc = LT_ENOMEM;
+            break;
         }
+        v = nv;
         v[k++] = sqlite3_column_int64(st, 1);
     }
     if (!rc && src != SQLITE_DONE) rc = sq_err(db, src, "search generations");
@@ -708,14 +682,10 @@ static int take_refs(hits *f, sqlite3_stmt *st)
         if (run > 0 ? run < f->span0 : -run < f->log0) continue; /* the run went */
         if (ks_has(&f->rows, (uint64_t)row)) continue;
         if ((rc = ks_add(&f->rows, (uint64_t)row))) return rc;
-        if (f->n == f->cap) {
-            size_t cap = f->cap ? f->cap * 2 : 64;
-            int64_t *v = lt_realloc(f->v, cap * sizeof *v);
-            if (!v) return LT_ENOMEM;
-            f->v = v;
-            f->cap = cap;
-        }
-        f->v[f->n++] = row;
+        int64_t *v = sq_grow(f->v, &f->cap, f->n, sizeof *v);
+        if (!v) return LT_ENOMEM;
+        f->v = v;
+        v[f->n++] = row;
     }
     if (src == SQLITE_DONE) return 0;
     /* an FTS5 query it cannot parse: the text's fault, not the store's */

@@ -2130,10 +2130,39 @@ static void test_ui_search_sort(void **state)
                         "planner");
     json_decref(doc);
 
-    expect_error(s, "GET", "/api/traces", "sort=price", 400,
-                 "sort: expected 'start', 'cost' or 'duration', got 'price'");
-    expect_error(s, "GET", "/api/traces", "sort=cost&cursor=1-00112233445566778899aabbccddeeff",
-                 400, "cursor");
+    store_free(s, dir);
+}
+
+/* The UI endpoints' refusals: status and a word of the message. */
+static void test_ui_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *path, *query;
+        int status;
+        const char *word;
+    } cases[] = {
+        {"GET", "/api/traces", "sort=price", 400,
+         "sort: expected 'start', 'cost' or 'duration', got 'price'"},
+        {"GET", "/api/traces", "sort=cost&cursor=1-00112233445566778899aabbccddeeff", 400,
+         "cursor: a list sorted by cost or duration has no pages"},
+        {"GET", "/api/traces", "q=%zz", 400, "q: invalid percent-encoding"},
+        {"GET", "/api/genai/timeseries", "step=30s", 400, "step: at least 1m"},
+        {"GET", "/api/genai/timeseries", "step=soon", 400, "step: expected a duration"},
+        {"GET", "/api/genai/timeseries", "group_by=colour", 400, "group_by"},
+        {"GET", "/api/genai/timeseries", "start=10&end=5", 400, "start: later than end"},
+        {"POST", "/api/genai/timeseries", NULL, 405, NULL},
+        {"GET", "/api/live", "after=x", 400, "after: expected the next of a previous answer"},
+        {"GET", "/api/live", "after=-1", 400, "after"},
+        {"GET", "/api/live", "limit=0", 400, "limit"},
+        {"GET", "/api/live", "status=warn", 400, "status"},
+        {"DELETE", "/api/live", NULL, 405, NULL},
+    };
+    char *dir;
+    lt_store *s = llm_store(&dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_error(s, cases[i].method, cases[i].path, cases[i].query, cases[i].status,
+                     cases[i].word);
     store_free(s, dir);
 }
 
@@ -2255,12 +2284,6 @@ static void test_ui_timeseries(void **state)
     assert_int_equal(json_array_size(json_object_get(doc, "points")), 0);
     assert_int_equal(json_array_size(json_object_get(doc, "top_cost")), 0);
     json_decref(doc);
-
-    expect_error(s, "GET", "/api/genai/timeseries", "step=30s", 400, "step: at least 1m");
-    expect_error(s, "GET", "/api/genai/timeseries", "step=soon", 400, "step: expected a duration");
-    expect_error(s, "GET", "/api/genai/timeseries", "group_by=colour", 400, "group_by");
-    expect_error(s, "GET", "/api/genai/timeseries", "start=10&end=5", 400, "start: later than end");
-    expect_error(s, "POST", "/api/genai/timeseries", NULL, 405, NULL);
     store_free(s, dir);
 }
 
@@ -2320,11 +2343,6 @@ static void test_ui_live(void **state)
     assert_int_equal(json_array_size(spans), 2); /* 0x30's chat and 0x60's */
     assert_string_equal(client_str(json_array_get(spans, 0), "status"), "ERROR");
     json_decref(doc);
-
-    expect_error(s, "GET", "/api/live", "after=x", 400, "after");
-    expect_error(s, "GET", "/api/live", "limit=0", 400, "limit");
-    expect_error(s, "GET", "/api/live", "status=warn", 400, "status");
-    expect_error(s, "DELETE", "/api/live", NULL, 405, NULL);
     store_free(s, dir);
 }
 
@@ -2440,6 +2458,7 @@ int main(void)
         cmocka_unit_test(test_store_filters),  cmocka_unit_test(test_fixtures),
         cmocka_unit_test(test_commands),       cmocka_unit_test(test_ui_search_sort),
         cmocka_unit_test(test_ui_timeseries),  cmocka_unit_test(test_ui_live),
+        cmocka_unit_test(test_ui_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

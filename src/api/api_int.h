@@ -62,6 +62,12 @@ int api_parse_number(lt_str s, double *out);
 /* Writes a span's canonical GenAI view as a JSON object keyed by semconv names. */
 void api_genai_json(lt_buf *out, const lt_genai *g);
 
+/* Writes the fields that place a span, in an object already opened: "span_id",
+ * "parent_span_id" (parent, or null), "name", "kind", "service", "start_unix_nano",
+ * "end_unix_nano", "duration_ns". */
+void api_span_head(lt_buf *out, const uint8_t span_id[8], const uint8_t *parent, lt_str name,
+                   uint32_t kind, lt_str service, uint64_t start, uint64_t end);
+
 /* Span kind and status code names as the API writes them ("CLIENT", "ERROR"). */
 const char *api_kind_name(uint32_t kind);
 const char *api_status_name(uint32_t code);

@@ -247,30 +247,39 @@ static int write_genai(lt_buf *out, lt_arena *a, const span_ref *r)
     return 0;
 }
 
-static int write_span(lt_buf *out, lt_arena *a, const span_ref *r)
+void api_span_head(lt_buf *out, const uint8_t span_id[8], const uint8_t *parent, lt_str name,
+                   uint32_t kind, lt_str service, uint64_t start, uint64_t end)
 {
-    const lt_span *s = r->span;
-    buf_append_c(out, "{\"span_id\":");
-    jsonw_hex(out, s->span_id, 8);
+    buf_append_c(out, "\"span_id\":");
+    jsonw_hex(out, span_id, 8);
     buf_append_c(out, ",\"parent_span_id\":");
-    if (s->has_parent && !model_id_is_zero(s->parent_span_id, 8))
-        jsonw_hex(out, s->parent_span_id, 8);
+    if (parent)
+        jsonw_hex(out, parent, 8);
     else
         buf_append_c(out, "null");
     buf_append_c(out, ",\"name\":");
-    jsonw_str(out, s->name);
+    jsonw_str(out, name);
     buf_append_c(out, ",\"kind\":");
-    jsonw_cstr(out, api_kind_name(s->kind));
+    jsonw_cstr(out, api_kind_name(kind));
     buf_append_c(out, ",\"service\":");
-    jsonw_str(out, model_service_name(r->res));
+    jsonw_str(out, service);
     buf_append_c(out, ",\"start_unix_nano\":");
-    jsonw_u64_str(out, s->start_time_unix_nano);
+    jsonw_u64_str(out, start);
     buf_append_c(out, ",\"end_unix_nano\":");
-    jsonw_u64_str(out, s->end_time_unix_nano);
+    jsonw_u64_str(out, end);
     buf_append_c(out, ",\"duration_ns\":");
-    jsonw_u64_str(out, s->end_time_unix_nano > s->start_time_unix_nano
-                           ? s->end_time_unix_nano - s->start_time_unix_nano
-                           : 0);
+    jsonw_u64_str(out, end > start ? end - start : 0);
+}
+
+static int write_span(lt_buf *out, lt_arena *a, const span_ref *r)
+{
+    const lt_span *s = r->span;
+    buf_putc(out, '{');
+    api_span_head(out, s->span_id,
+                  s->has_parent && !model_id_is_zero(s->parent_span_id, 8) ? s->parent_span_id
+                                                                           : NULL,
+                  s->name, s->kind, model_service_name(r->res), s->start_time_unix_nano,
+                  s->end_time_unix_nano);
     buf_append_c(out, ",\"status\":{\"code\":");
     jsonw_cstr(out, api_status_name(s->status_code));
     buf_append_c(out, ",\"message\":");

@@ -58,6 +58,15 @@
  * table, stored once per distinct value (JSON arrays per element), compressed. A body may
  * thus start with a view field and a content reference field, which decoders skip.
  *
+ * Search (sqlite_search.c). The text of each write call's spans and log records of one trace
+ * (names, messages, large strings) goes into a full-text index (FTS5), each distinct piece once
+ * per segment, with references to the trace; new text waits in a table and is indexed in
+ * batches; a segment's index goes with it. The tables are created when first written, so a
+ * store of schema 2 made before them is searchable for what is written from then on.
+ *
+ * Live tail and rankings read rows only: spans in row id (arrival) order, trace summaries in
+ * the range's order, bounded per call.
+ *
  * Schema 2 (views, rollups, content). A directory of schema 1 is refused with a message:
  * there is no migration yet. */
 #include <dirent.h>
@@ -111,6 +120,22 @@ static const char *const schema_sql =
     "CREATE TABLE batches(id INTEGER PRIMARY KEY, received_ns INTEGER NOT NULL,"
     " signal INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,"
     " seg INTEGER NOT NULL, seg_end INTEGER NOT NULL);";
+
+/* A summary as listings read it (read_summary, summary_matches). */
+#define LIST_COLS                                                                                  \
+    "trace_id, start_ns, end_ns, root_name, root_service, span_count, error_count, services, id,"  \
+    " spans, llm_calls, in_tok, out_tok, cost, gdims"
+
+/* A span for the live tail: its columns, its resource's service and its view's columns (NULL
+ * without one), in arrival (row id) order over both span tables; ?1 < id <= ?2. */
+#define TAIL_SQL(order)                                                                            \
+    "SELECT s.id, s.trace_id, s.span_id, s.parent_id, s.name, s.kind, s.start_ns, s.end_ns,"       \
+    " s.status, r.service, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM spans s"               \
+    " JOIN resources r ON r.id = s.resource_id WHERE s.id > ?1 AND s.id <= ?2 UNION ALL"           \
+    " SELECT g.id, g.trace_id, g.span_id, g.parent_id, g.name, g.kind, g.start_ns, g.end_ns,"      \
+    " g.status, d.service, 1, d.operation, d.provider, d.req_model, d.resp_model, g.in_tok,"       \
+    " g.out_tok, g.cost FROM genai g JOIN gdim d ON d.id = g.dims WHERE g.id > ?1 AND g.id <= ?2"  \
+    " ORDER BY 1 " order " LIMIT ?3"
 
 #define TRACE_FIND_SQL                                                                             \
     "SELECT t.id FROM trace_idx i JOIN traces t ON t.id = i.trace_row"                             \
@@ -204,17 +229,19 @@ static const char *const rsql[R_CORE_END] = {
     /* newest first along traces_start; ?2 is min(start_max, cursor start), ?4 the cursor
      * start and ?3 its trace id. The other filters are applied by the caller, which
      * counts the rows it examines. */
-    [R_LIST] =
-        "SELECT trace_id, start_ns, end_ns, root_name, root_service, span_count,"
-        " error_count, services, id, spans, llm_calls, in_tok, out_tok, cost, gdims FROM traces"
-        " WHERE start_ns >= ?1 AND start_ns <= ?2"
-        " AND (?3 IS NULL OR start_ns < ?4 OR trace_id < ?3)"
-        " ORDER BY start_ns DESC, trace_id DESC",
+    [R_LIST] = "SELECT " LIST_COLS " FROM traces WHERE start_ns >= ?1 AND start_ns <= ?2"
+               " AND (?3 IS NULL OR start_ns < ?4 OR trace_id < ?3)"
+               " ORDER BY start_ns DESC, trace_id DESC",
     [R_SERVICES] = "SELECT DISTINCT service FROM operations ORDER BY service",
     [R_OPS] = "SELECT name, kind FROM operations WHERE service = ?1 ORDER BY name, kind",
     [R_OPS_ALL] = "SELECT DISTINCT name, kind FROM operations ORDER BY name, kind",
     [R_PAGES] = "PRAGMA page_count",
     [R_FREE] = "PRAGMA freelist_count",
+    [R_SUMMARY] = "SELECT " LIST_COLS " FROM traces WHERE id = ?1",
+    [R_TAIL] = TAIL_SQL("ASC"),
+    [R_TAIL_NEW] = TAIL_SQL("DESC"),
+    [R_LAST_SPAN] = "SELECT max(coalesce((SELECT max(id) FROM spans), 0),"
+                    " coalesce((SELECT max(id) FROM genai), 0))",
 };
 
 /* The SQL of writer (reader) statement i, whichever file owns it. */
@@ -230,6 +257,33 @@ static const char *rsql_text(int i)
     if (i < R_CORE_END) return rsql[i];
     if (i < R_G_END) return sq_genai_rsql[i - R_G_FIRST];
     return sq_content_rsql[i - R_C_FIRST];
+}
+
+/* ---- small helpers shared by the engine's files ---------------------------------------- */
+
+void *sq_grow(void *v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) return v;
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *nv = lt_realloc(v, nc * size);
+    if (nv) *cap = nc;
+    return nv;
+}
+
+uint64_t sq_quick_hash(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *q = p;
+    for (; n >= 8; n -= 8, q += 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)q[i] << (8 * i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ h >> 32;
 }
 
 /* ---- errors ---------------------------------------------------------------------------- */
@@ -895,8 +949,9 @@ static int drop_lost_batches(sq_store *s, uint64_t size)
     }
     sqlite3_reset(em);
     if (!rc && src != SQLITE_DONE) rc = sq_err(s->wdb, src, "recover");
-    /* the views of the lost spans leave the rollups too */
+    /* the views of the lost spans leave the rollups too, their text the search index */
     if (!rc && span_from) rc = sq_genai_drop_from(s, span_from);
+    if (!rc && (span_from || log_from)) rc = sq_search_drop_from(s, span_from, log_from);
     if (!rc && span_from) {
         snprintf(sql, sizeof sql, "DELETE FROM spans WHERE id >= %" PRId64, span_from);
         rc = sq_exec_sql(s->wdb, sql);
@@ -1045,6 +1100,7 @@ static int init_writer(sq_store *s, char *errbuf, size_t errlen)
     if (!rc && src != SQLITE_DONE) rc = sq_err(s->wdb, src, "load pending summaries");
     s->unflushed = s->pending.n;
     if (!rc) rc = sq_content_open(s, version == 0);
+    if (!rc) rc = sq_search_open(s);
     if (!rc) rc = sq_ckpt_start(s);
 out:
     if (rc && errbuf && errlen && !errbuf[0])
@@ -1180,13 +1236,16 @@ static void sq_close(lt_store *st)
             sqlite3_finalize(s->readers[i].st[j]);
         sqlite3_close(s->readers[i].db);
     }
-    if (s->wdb && s->genai && !(buf_reset(&s->enc), sq_begin_write(s))) {
-        /* best effort: the rollups take what waits in memory, so that readers of the
-         * closed store find a short tail (a kill leaves it longer, never inconsistent) */
+    if (s->wdb && s->genai && s->search && !(buf_reset(&s->enc), sq_begin_write(s))) {
+        /* best effort: the rollups take what waits in memory and the search index the
+         * pending text, so that readers of the closed store find short tails (a kill leaves
+         * them longer, never inconsistent) */
         int rc = sq_genai_prepare(s, true);
+        if (!rc) rc = sq_search_prepare(s, true);
         sq_end_write(s, rc, s->next_span, s->next_log);
     }
     sq_genai_close(s);
+    sq_search_close(s);
     sq_content_close(s);
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(s->ws[i]);
@@ -1423,11 +1482,12 @@ int sq_begin_write(sq_store *s)
     int rc = sq_exec_stmt(s->wdb, s->ws[W_BEGIN], "begin");
     if (rc) return rc;
     if ((rc = flush_index(s)) || (rc = sq_genai_prepare(s, false)) ||
-        (rc = sq_content_prepare(s))) {
+        (rc = sq_content_prepare(s)) || (rc = sq_search_prepare(s, false))) {
         sq_exec_stmt(s->wdb, s->ws[W_ROLLBACK], "rollback");
         s->flush_upto = 0;
         sq_genai_rolled_back(s);
         sq_content_rolled_back(s);
+        sq_search_rolled_back(s);
     }
     return rc;
 }
@@ -1498,6 +1558,7 @@ int sq_end_write(sq_store *s, int rc, int64_t span0, int64_t log0)
         cache_clear(&s->op_cache);
         sq_genai_rolled_back(s);
         sq_content_rolled_back(s);
+        sq_search_rolled_back(s);
         return rc;
     }
     atomic_fetch_add(&s->seg_bytes, s->enc.len);
@@ -1686,7 +1747,9 @@ static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
         for (; e < n && memcmp(s->refs[e].trace_id, s->refs[i].trace_id, 16) == 0; e++)
             agg_add(&t, &s->refs[e], &s->facts[e]);
         int64_t row, first = s->next_span;
-        if ((rc = summarise(s, &t, first, first + (int64_t)(e - i) - 1, &row))) goto out;
+        if ((rc = summarise(s, &t, first, first + (int64_t)(e - i) - 1, &row)) ||
+            (rc = sq_search_run(s, SIG_SPANS, &s->refs[i], e - i, first, row)))
+            goto out;
         for (; i < e; i++) {
             const item_ref *r = &s->refs[i];
             const lt_span *sp = r->item;
@@ -1828,8 +1891,9 @@ static int sq_write_logs(lt_store *st, const lt_log_batch *b)
         }
         bool traced = !model_id_is_zero(s->refs[i].trace_id, 16);
         int64_t row = 0;
-        if (traced && (rc = summarise_logs(s, s->refs[i].trace_id, t0, s->next_log,
-                                           s->next_log + (int64_t)(e - i) - 1, &row)))
+        if (traced && ((rc = summarise_logs(s, s->refs[i].trace_id, t0, s->next_log,
+                                            s->next_log + (int64_t)(e - i) - 1, &row)) ||
+                       (rc = sq_search_run(s, SIG_LOGS, &s->refs[i], e - i, -s->next_log, row))))
             goto out;
         for (; i < e; i++) {
             const item_ref *r = &s->refs[i];
@@ -1975,14 +2039,10 @@ typedef struct {
 
 static int rows_push(rows *rs, srow r)
 {
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 64;
-        srow *v = lt_realloc(rs->v, cap * sizeof *v);
-        if (!v) return LT_ENOMEM;
-        rs->v = v;
-        rs->cap = cap;
-    }
-    rs->v[rs->n++] = r;
+    srow *v = sq_grow(rs->v, &rs->cap, rs->n, sizeof *v);
+    if (!v) return LT_ENOMEM;
+    rs->v = v;
+    v[rs->n++] = r;
     return 0;
 }
 
@@ -2492,17 +2552,36 @@ static int summary_matches(sqlite3_stmt *ls, const lt_trace_query *q)
     return unsure ? MAYBE : MATCH;
 }
 
+/* Whether the summary at ls (a LIST_COLS row) passes q's filters other than time and
+ * cursor; the checks that look at spans count them against sc->budget. */
+static int row_matches(const sq_store *s, reader *r, attr_scan *sc, sqlite3_stmt *ls,
+                       const lt_trace_query *q, bool *match)
+{
+    int rc = 0, m = summary_matches(ls, q);
+    *match = m != NO_MATCH;
+    if (m == MAYBE)
+        rc = sq_genai_trace_has(r, sqlite3_column_int64(ls, 8), sqlite3_column_blob(ls, 9),
+                                (size_t)sqlite3_column_bytes(ls, 9), q, &sc->budget, match);
+    if (!rc && *match && q->attr_key.len)
+        /* the ranges live in the statement's row, valid until it steps again */
+        rc = trace_matches(s, r, sc, sqlite3_column_int64(ls, 8), sqlite3_column_blob(ls, 9),
+                           (size_t)sqlite3_column_bytes(ls, 9), q, match);
+    return rc;
+}
+
+static int list_by_text(sq_store *s, const lt_trace_query *q, lt_arena *a, lt_trace_list *out);
+
 static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt_trace_list *out)
 {
     sq_store *s = (sq_store *)st;
+    if (q->text.len) return list_by_text(s, q, a, out);
     reader *r = NULL;
     attr_scan sc = {.budget = LT_SQLITE_ATTR_SCAN_SPANS};
     memset(out, 0, sizeof *out);
     uint32_t limit = q->limit ? q->limit : 20;
     if (limit > 1000) limit = 1000;
-    bool by_attr = q->attr_key.len > 0;
     int rc = 0;
-    if (by_attr && !(sc.scratch = arena_new())) return LT_ENOMEM;
+    if (q->attr_key.len && !(sc.scratch = arena_new())) return LT_ENOMEM;
     if (!(out->items = arena_calloc(a, limit, sizeof *out->items))) {
         rc = LT_ENOMEM;
         goto out;
@@ -2535,26 +2614,9 @@ static int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt
         memcpy(last_id, tid, 16);
         last_start = (uint64_t)sqlite3_column_int64(ls, 1);
         examined = true;
-        int m = summary_matches(ls, q);
-        if (m == NO_MATCH) continue;
-        if (m == MAYBE) {
-            bool match;
-            if ((rc = sq_genai_trace_has(r, sqlite3_column_int64(ls, 8), sqlite3_column_blob(ls, 9),
-                                         (size_t)sqlite3_column_bytes(ls, 9), q, &sc.budget,
-                                         &match)))
-                goto out;
-            if (!match) continue;
-        }
-        if (by_attr) {
-            bool match;
-            size_t rlen = (size_t)sqlite3_column_bytes(ls, 9);
-            const uint8_t *ranges = sqlite3_column_blob(ls, 9);
-            /* the ranges live in the statement's row, valid until it steps again */
-            if ((rc = trace_matches(s, r, &sc, sqlite3_column_int64(ls, 8), ranges, rlen, q,
-                                    &match)))
-                goto out;
-            if (!match) continue;
-        }
+        bool match;
+        if ((rc = row_matches(s, r, &sc, ls, q, &match))) goto out;
+        if (!match) continue;
         if ((rc = read_summary(ls, a, &out->items[out->n]))) goto out;
         out->n++;
     }
@@ -2576,6 +2638,401 @@ out:
     buf_free(&sc.tmp);
     lt_free(sc.rs.v);
     sq_fdc_close(&sc.fc);
+    return rc;
+}
+
+/* ---- searching and ranking traces ------------------------------------------------------- */
+
+/* A matching trace, as ranked: by v (cost, duration) or by start, then trace id. */
+typedef struct {
+    double v;
+    uint64_t start;
+    uint8_t tid[16];
+    int64_t row;
+} cand;
+
+/* Newer first: start, then trace id, descending (the list's order). */
+static int cand_newer(const cand *a, const cand *b)
+{
+    if (a->start != b->start) return a->start > b->start ? 1 : -1;
+    return memcmp(a->tid, b->tid, 16);
+}
+
+/* > 0 when a ranks before b: larger v, then newer. */
+static int cand_rank(const cand *a, const cand *b)
+{
+    if (a->v != b->v) return a->v > b->v ? 1 : -1;
+    return cand_newer(a, b);
+}
+
+static int cand_list_cmp(const void *pa, const void *pb)
+{
+    return -cand_newer(pa, pb);
+}
+
+static int cand_rank_cmp(const void *pa, const void *pb)
+{
+    return -cand_rank(pa, pb);
+}
+
+static cand cand_of(sqlite3_stmt *ls, double v)
+{
+    cand c = {
+        .v = v, .start = (uint64_t)sqlite3_column_int64(ls, 1), .row = sqlite3_column_int64(ls, 8)};
+    if (sqlite3_column_bytes(ls, 0) == 16) memcpy(c.tid, sqlite3_column_blob(ls, 0), 16);
+    return c;
+}
+
+typedef int (*match_fn)(void *ctx, sqlite3_stmt *ls);
+
+/* Calls fn on every summary q matches (time range, cursor when has_cursor, every filter):
+ * those of the traces its text finds, or else the range's, newest first, at most max_rows of
+ * them. *partial when a work bound stopped the walk first. */
+static int walk_matches(sq_store *s, reader *r, attr_scan *sc, const lt_trace_query *q,
+                        uint64_t max_rows, match_fn fn, void *ctx, bool *partial)
+{
+    sqlite3_stmt *ls = NULL;
+    int64_t *found = NULL;
+    size_t n = 0;
+    bool match;
+    int rc = 0, src;
+    uint64_t hi = q->start_max ? q->start_max : INT64_MAX;
+    *partial = false;
+    if (!q->text.len) {
+        if ((rc = sq_rstmt(r, R_LIST, &ls))) return rc;
+        sqlite3_bind_int64(ls, 1, (int64_t)sq_clamp_i64(q->start_min));
+        sqlite3_bind_int64(ls, 2, (int64_t)sq_clamp_i64(hi));
+        while ((src = sqlite3_step(ls)) == SQLITE_ROW) {
+            if (!max_rows-- || !sc->budget) {
+                *partial = true;
+                break;
+            }
+            if ((rc = row_matches(s, r, sc, ls, q, &match))) break;
+            if (match && (rc = fn(ctx, ls))) break;
+        }
+        if (!rc && src != SQLITE_ROW && src != SQLITE_DONE) rc = sq_err(r->db, src, "list traces");
+        sqlite3_reset(ls);
+        return rc;
+    }
+    if ((rc = sq_search_traces(r, q->text, LT_SQLITE_SEARCH_REFS, &found, &n))) return rc;
+    cand cur = {0};
+    if (q->has_cursor) {
+        cur.start = q->cursor_start;
+        memcpy(cur.tid, q->cursor_trace_id, 16);
+    }
+    if ((rc = sq_rstmt(r, R_SUMMARY, &ls))) goto out;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!sc->budget) {
+            *partial = true;
+            break;
+        }
+        sqlite3_reset(ls);
+        sqlite3_bind_int64(ls, 1, found[i]);
+        if ((src = sqlite3_step(ls)) != SQLITE_ROW) {
+            if (src != SQLITE_DONE) rc = sq_err(r->db, src, "read summary");
+            continue; /* gone since it was indexed */
+        }
+        cand c = cand_of(ls, 0);
+        if (c.start < q->start_min || c.start > hi) continue;
+        if (q->has_cursor && cand_newer(&c, &cur) >= 0) continue;
+        if (!(rc = row_matches(s, r, sc, ls, q, &match)) && match) rc = fn(ctx, ls);
+    }
+    sqlite3_reset(ls);
+out:
+    lt_free(found);
+    return rc;
+}
+
+typedef struct {
+    cand *v;
+    size_t n, cap;
+} cands;
+
+static int cands_push(cands *c, cand x)
+{
+    cand *v = sq_grow(c->v, &c->cap, c->n, sizeof *v);
+    if (!v) return LT_ENOMEM;
+    c->v = v;
+    v[c->n++] = x;
+    return 0;
+}
+
+static int collect_cand(void *ctx, sqlite3_stmt *ls)
+{
+    return cands_push(ctx, cand_of(ls, 0));
+}
+
+/* Reads the summaries of c[0..n) into out[0..n) (those gone since are left out; *got says how
+ * many were read). */
+static int read_cands(reader *r, const cand *c, size_t n, lt_arena *a, lt_trace_summary *out,
+                      uint32_t *got)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sq_rstmt(r, R_SUMMARY, &st), src;
+    *got = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, c[i].row);
+        if ((src = sqlite3_step(st)) == SQLITE_ROW)
+            rc = read_summary(st, a, &out[(*got)++]);
+        else if (src != SQLITE_DONE)
+            rc = sq_err(r->db, src, "read summary");
+    }
+    if (st) sqlite3_reset(st);
+    return rc;
+}
+
+static void attr_scan_free(attr_scan *sc)
+{
+    arena_free(sc->scratch);
+    sq_cread_free(&sc->cr);
+    buf_free(&sc->tmp);
+    lt_free(sc->rs.v);
+    sq_fdc_close(&sc->fc);
+}
+
+/* list_traces with text: every matching trace is found through the search index (there is
+ * no order to walk), sorted, and the page after the cursor taken. */
+static int list_by_text(sq_store *s, const lt_trace_query *q, lt_arena *a, lt_trace_list *out)
+{
+    reader *r = NULL;
+    attr_scan sc = {.budget = LT_SQLITE_ATTR_SCAN_SPANS};
+    cands c = {0};
+    bool partial = false;
+    memset(out, 0, sizeof *out);
+    uint32_t limit = q->limit ? q->limit : 20;
+    if (limit > 1000) limit = 1000;
+    int rc = 0;
+    if (q->attr_key.len && !(sc.scratch = arena_new())) return LT_ENOMEM;
+    if ((rc = sq_reader_get(s, &r))) goto out;
+    if ((rc = sq_read_begin(r)) ||
+        (rc = walk_matches(s, r, &sc, q, UINT64_MAX, collect_cand, &c, &partial)))
+        goto out;
+    /* a filter that reads spans ran out of its bound: pages could not be told apart */
+    if (partial) {
+        rc = LT_ETOOBIG;
+        goto out;
+    }
+    if (c.n > 1) qsort(c.v, c.n, sizeof *c.v, cand_list_cmp);
+    size_t take = c.n < limit ? c.n : limit;
+    if (!(out->items = arena_calloc(a, take ? take : 1, sizeof *out->items))) {
+        rc = LT_ENOMEM;
+        goto out;
+    }
+    if ((rc = read_cands(r, c.v, take, a, out->items, &out->n))) goto out;
+    if (c.n > take) {
+        out->more = true;
+        out->next_start = c.v[take - 1].start;
+        memcpy(out->next_trace_id, c.v[take - 1].tid, 16);
+    }
+out:
+    if (r) {
+        sq_read_end(r);
+        sq_reader_put(s, r);
+    }
+    attr_scan_free(&sc);
+    lt_free(c.v);
+    return rc;
+}
+
+/* The k best of a ranking, in a min-heap (the worst kept at the top). */
+typedef struct {
+    cand *v;
+    size_t n, k;
+} topk;
+
+static void heap_down(topk *t, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < t->n && cand_rank(&t->v[l], &t->v[m]) < 0) m = l;
+        if (l + 1 < t->n && cand_rank(&t->v[l + 1], &t->v[m]) < 0) m = l + 1;
+        if (m == i) return;
+        cand x = t->v[i];
+        t->v[i] = t->v[m];
+        t->v[m] = x;
+        i = m;
+    }
+}
+
+static void topk_offer(topk *t, cand c)
+{
+    if (!t->k) return;
+    if (t->n < t->k) {
+        size_t i = t->n++;
+        t->v[i] = c;
+        while (i && cand_rank(&t->v[(i - 1) / 2], &t->v[i]) > 0) {
+            cand x = t->v[i];
+            t->v[i] = t->v[(i - 1) / 2];
+            t->v[(i - 1) / 2] = x;
+            i = (i - 1) / 2;
+        }
+    } else if (cand_rank(&c, &t->v[0]) > 0) {
+        t->v[0] = c;
+        heap_down(t, 0);
+    }
+}
+
+typedef struct {
+    topk cost, dur;
+    lt_trace_stats *out;
+} stats_ctx;
+
+static uint32_t cost_bucket(double cost)
+{
+    if (!(cost > 0)) return 0;
+    uint32_t i = 1;
+    while (i + 1 < LT_COST_BUCKETS && cost >= store_cost_bucket_min(i + 1))
+        i++;
+    return i;
+}
+
+static int stats_add(void *ctx, sqlite3_stmt *ls)
+{
+    stats_ctx *x = ctx;
+    double cost = sqlite3_column_double(ls, 13);
+    int64_t dur = sqlite3_column_int64(ls, 2) - sqlite3_column_int64(ls, 1);
+    x->out->traces++;
+    x->out->cost_hist[cost_bucket(cost)]++;
+    if (cost > 0) topk_offer(&x->cost, cand_of(ls, cost));
+    topk_offer(&x->dur, cand_of(ls, dur > 0 ? (double)dur : 0));
+    return 0;
+}
+
+static int sq_trace_stats(lt_store *st, const lt_trace_query *q, uint32_t k, lt_arena *a,
+                          lt_trace_stats *out)
+{
+    sq_store *s = (sq_store *)st;
+    reader *r = NULL;
+    attr_scan sc = {.budget = LT_SQLITE_ATTR_SCAN_SPANS};
+    memset(out, 0, sizeof *out);
+    if (k > 1000) k = 1000;
+    stats_ctx x = {.cost = {.k = k}, .dur = {.k = k}, .out = out};
+    lt_trace_query qq = *q;
+    qq.has_cursor = false; /* a ranking has no pages */
+    int rc = 0;
+    if (q->attr_key.len && !(sc.scratch = arena_new())) return LT_ENOMEM;
+    if (!(x.cost.v = lt_malloc((k ? k : 1) * sizeof(cand))) ||
+        !(x.dur.v = lt_malloc((k ? k : 1) * sizeof(cand))) ||
+        !(out->by_cost = arena_calloc(a, k ? k : 1, sizeof *out->by_cost)) ||
+        !(out->by_duration = arena_calloc(a, k ? k : 1, sizeof *out->by_duration))) {
+        rc = LT_ENOMEM;
+        goto out;
+    }
+    if ((rc = sq_reader_get(s, &r))) goto out;
+    if ((rc = sq_read_begin(r)) || (rc = walk_matches(s, r, &sc, &qq, LT_SQLITE_STATS_SCAN_ROWS,
+                                                      stats_add, &x, &out->partial)))
+        goto out;
+    if (x.cost.n > 1) qsort(x.cost.v, x.cost.n, sizeof(cand), cand_rank_cmp);
+    if (x.dur.n > 1) qsort(x.dur.v, x.dur.n, sizeof(cand), cand_rank_cmp);
+    if (!(rc = read_cands(r, x.cost.v, x.cost.n, a, out->by_cost, &out->n_cost)))
+        rc = read_cands(r, x.dur.v, x.dur.n, a, out->by_duration, &out->n_duration);
+out:
+    if (r) {
+        sq_read_end(r);
+        sq_reader_put(s, r);
+    }
+    attr_scan_free(&sc);
+    lt_free(x.cost.v);
+    lt_free(x.dur.v);
+    return rc;
+}
+
+/* ---- live tail ---------------------------------------------------------------------------- */
+
+static bool col_eq(sqlite3_stmt *st, int i, lt_str want)
+{
+    const unsigned char *p = sqlite3_column_text(st, i);
+    return p && lt_str_eq((lt_str){(const char *)p, (size_t)sqlite3_column_bytes(st, i)}, want);
+}
+
+/* Whether the tail row at st passes q's filters. */
+static bool tail_matches(sqlite3_stmt *st, const lt_tail_query *q)
+{
+    if (q->errors_only && sqlite3_column_int64(st, 8) != LT_STATUS_ERROR) return false;
+    if (q->service.len && !col_eq(st, 9, q->service)) return false;
+    if (q->model.len && !col_eq(st, 13, q->model) && !col_eq(st, 14, q->model)) return false;
+    return true;
+}
+
+static int read_brief(sqlite3_stmt *st, lt_arena *a, lt_span_brief *b)
+{
+    int rc = 0;
+    memset(b, 0, sizeof *b);
+    b->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    if (sqlite3_column_bytes(st, 1) == 16) memcpy(b->trace_id, sqlite3_column_blob(st, 1), 16);
+    if (sqlite3_column_bytes(st, 2) == 8) memcpy(b->span_id, sqlite3_column_blob(st, 2), 8);
+    if (sqlite3_column_bytes(st, 3) == 8) {
+        memcpy(b->parent_span_id, sqlite3_column_blob(st, 3), 8);
+        b->has_parent = true;
+    }
+    b->name = sq_col_str(st, 4, a, &rc);
+    b->kind = (uint32_t)sqlite3_column_int64(st, 5);
+    b->start_unix_nano = (uint64_t)sqlite3_column_int64(st, 6);
+    b->end_unix_nano = (uint64_t)sqlite3_column_int64(st, 7);
+    b->status_code = (uint32_t)sqlite3_column_int64(st, 8);
+    b->service = sq_col_str(st, 9, a, &rc);
+    if (!sqlite3_column_int(st, 10)) return rc;
+    b->has_view = true;
+    b->operation = sq_col_str(st, 11, a, &rc);
+    b->provider = sq_col_str(st, 12, a, &rc);
+    b->model = sq_col_str(st, sqlite3_column_type(st, 14) != SQLITE_NULL ? 14 : 13, a, &rc);
+    if ((b->has_input_tokens = sqlite3_column_type(st, 15) != SQLITE_NULL))
+        b->input_tokens = (uint64_t)sqlite3_column_int64(st, 15);
+    if ((b->has_output_tokens = sqlite3_column_type(st, 16) != SQLITE_NULL))
+        b->output_tokens = (uint64_t)sqlite3_column_int64(st, 16);
+    if ((b->has_cost = sqlite3_column_type(st, 17) != SQLITE_NULL))
+        b->cost = sqlite3_column_double(st, 17);
+    return rc;
+}
+
+static int sq_tail_spans(lt_store *st, const lt_tail_query *q, lt_arena *a, lt_tail *out)
+{
+    sq_store *s = (sq_store *)st;
+    reader *r = NULL;
+    sqlite3_stmt *ts = NULL;
+    memset(out, 0, sizeof *out);
+    uint32_t limit = q->limit ? q->limit : 100;
+    if (limit > 1000) limit = 1000;
+    int rc = 0, src;
+    if (!(out->items = arena_calloc(a, limit, sizeof *out->items))) return LT_ENOMEM;
+    if ((rc = sq_reader_get(s, &r))) return rc;
+    int64_t last = 0;
+    if ((rc = sq_read_begin(r)) || (rc = sq_rstmt(r, R_LAST_SPAN, &ts))) goto out;
+    if ((src = sqlite3_step(ts)) == SQLITE_ROW) last = sqlite3_column_int64(ts, 0);
+    sqlite3_reset(ts);
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        rc = sq_err(r->db, src, "tail");
+        goto out;
+    }
+    /* a cursor past the newest span is from before the store was emptied: start anew */
+    bool fresh = !q->has_after || q->after > (uint64_t)last;
+    src = SQLITE_DONE;
+    out->next = fresh ? (uint64_t)last : q->after;
+    if ((rc = sq_rstmt(r, fresh ? R_TAIL_NEW : R_TAIL, &ts))) goto out;
+    sqlite3_bind_int64(ts, 1, fresh ? 0 : (int64_t)q->after);
+    sqlite3_bind_int64(ts, 2, last);
+    sqlite3_bind_int64(ts, 3, LT_SQLITE_TAIL_SCAN_ROWS);
+    while (out->n < limit && (src = sqlite3_step(ts)) == SQLITE_ROW) {
+        if (!fresh) out->next = (uint64_t)sqlite3_column_int64(ts, 0);
+        if (!tail_matches(ts, q)) continue;
+        if ((rc = read_brief(ts, a, &out->items[out->n++]))) goto out;
+    }
+    if (out->n < limit && src != SQLITE_DONE) {
+        rc = sq_err(r->db, src, "tail");
+        goto out;
+    }
+    /* the newest first were taken: give them in arrival order */
+    if (fresh)
+        for (uint32_t i = 0; i < out->n / 2; i++) {
+            lt_span_brief x = out->items[i];
+            out->items[i] = out->items[out->n - 1 - i];
+            out->items[out->n - 1 - i] = x;
+        }
+out:
+    if (ts) sqlite3_reset(ts);
+    sq_read_end(r);
+    sq_reader_put(s, r);
     return rc;
 }
 
@@ -2760,6 +3217,7 @@ static int delete_oldest(sq_store *s, int max, uint64_t cutoff, uint32_t max_seg
         rc = sq_exec_stmt(s->wdb, s->ws[steps[i].stmt], "retention delete");
     }
     if (!rc) rc = sq_content_retire(s);
+    if (!rc) rc = sq_search_retire(s);
 out:
     if (began) rc = sq_end_write(s, rc, span0, log0);
     if (rc) *deleted = 0;
@@ -2855,6 +3313,8 @@ static const lt_store_ops sqlite_ops = {
     .list_services = sq_list_services,
     .list_operations = sq_list_operations,
     .genai_summary = sq_genai_summary,
+    .trace_stats = sq_trace_stats,
+    .tail_spans = sq_tail_spans,
     .rederive = sq_rederive,
     .enforce_retention = sq_enforce_retention,
     .bytes_used = sq_bytes_used,

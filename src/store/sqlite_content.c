@@ -173,11 +173,6 @@ typedef struct {
     size_t cap, n;
 } cmap;
 
-typedef struct {
-    size_t off, len;
-    bool content;
-} piece;
-
 struct sq_content_w {
     uint64_t k0, k1;
     cmap pend;  /* every piece of the blocks past indexed_upto */
@@ -191,11 +186,17 @@ struct sq_content_w {
     lt_buf zbuf;
     lt_arena *scratch; /* the stripped copy of one item */
     lt_buf refs;
-    piece *pv;
-    size_t npv, pvcap;
+    sq_pieces pv; /* the pieces of the string being moved */
     uint32_t nrefs;
     uint64_t idx, prev; /* string index of the walk; next expected reference index */
 };
+
+uint64_t sq_content_hash(const sq_store *s, const void *p, size_t n)
+{
+    uint64_t h[2];
+    siphash128(s->content->k0, s->content->k1, p, n, h);
+    return h[0] & INT64_MAX;
+}
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 {
@@ -236,7 +237,7 @@ void sq_content_close(sq_store *s)
     buf_free(&c->dir);
     buf_free(&c->refs);
     buf_free(&c->zbuf);
-    lt_free(c->pv);
+    lt_free(c->pv.v);
     lt_free(c);
     s->content = NULL;
 }
@@ -566,21 +567,21 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int piece_add(sq_content_w *c, size_t off, size_t len, bool content)
+static int piece_add(sq_pieces *pv, size_t off, size_t len, bool content)
 {
     if (!len) return 0;
-    if (c->npv && !content && !c->pv[c->npv - 1].content) {
-        c->pv[c->npv - 1].len += len; /* inline bytes next to inline bytes: one piece */
+    if (pv->n && !content && !pv->v[pv->n - 1].content) {
+        pv->v[pv->n - 1].len += len; /* inline bytes next to inline bytes: one piece */
         return 0;
     }
-    if (c->npv == c->pvcap) {
-        size_t cap = c->pvcap ? c->pvcap * 2 : 64;
-        piece *v = lt_realloc(c->pv, cap * sizeof *v);
+    if (pv->n == pv->cap) {
+        size_t cap = pv->cap ? pv->cap * 2 : 64;
+        sq_piece *v = lt_realloc(pv->v, cap * sizeof *v);
         if (!v) return LT_ENOMEM;
-        c->pv = v;
-        c->pvcap = cap;
+        pv->v = v;
+        pv->cap = cap;
     }
-    c->pv[c->npv++] = (piece){off, len, content};
+    pv->v[pv->n++] = (sq_piece){off, len, content};
     return 0;
 }
 
@@ -600,14 +601,12 @@ static size_t string_end(const char *p, size_t n, size_t i)
     return n;
 }
 
-/* Cuts a JSON array at its top-level elements into c->pv. Returns 1 when it is one and
- * some element is large enough to stand alone, 0 to store the string whole, LT_ENOMEM. */
-static int split_json_array(sq_content_w *c, const char *p, size_t n)
+int sq_split_json_array(sq_pieces *pv, const char *p, size_t n)
 {
     size_t i = 0, glue = 0;
     bool any = false;
     int rc;
-    c->npv = 0;
+    pv->n = 0;
     while (i < n && is_ws(p[i]))
         i++;
     if (i == n || p[i] != '[') return 0;
@@ -638,8 +637,8 @@ static int split_json_array(sq_content_w *c, const char *p, size_t n)
             end--;
         bool alone = end - start >= LT_SQLITE_CHUNK_MIN;
         any |= alone;
-        if ((rc = piece_add(c, glue, start - glue, false)) ||
-            (rc = piece_add(c, start, end - start, alone)))
+        if ((rc = piece_add(pv, glue, start - glue, false)) ||
+            (rc = piece_add(pv, start, end - start, alone)))
             return rc;
         glue = end;
         if (p[i] == ']') break;
@@ -647,7 +646,7 @@ static int split_json_array(sq_content_w *c, const char *p, size_t n)
     }
     for (size_t k = i + 1; k < n; k++)
         if (!is_ws(p[k])) return 0;
-    if ((rc = piece_add(c, glue, n - glue, false))) return rc;
+    if ((rc = piece_add(pv, glue, n - glue, false))) return rc;
     return any;
 }
 
@@ -655,17 +654,17 @@ static int split_json_array(sq_content_w *c, const char *p, size_t n)
 static int move_string(sq_store *s, lt_str v)
 {
     sq_content_w *c = s->content;
-    int rc = split_json_array(c, v.ptr, v.len);
+    int rc = sq_split_json_array(&c->pv, v.ptr, v.len);
     if (rc < 0) return rc;
     if (!rc) {
-        c->npv = 0;
-        if ((rc = piece_add(c, 0, v.len, true))) return rc;
+        c->pv.n = 0;
+        if ((rc = piece_add(&c->pv, 0, v.len, true))) return rc;
     }
     sq_put_var(&c->refs, c->idx - c->prev);
     sq_put_var(&c->refs, v.len);
-    sq_put_var(&c->refs, c->npv);
-    for (size_t i = 0; i < c->npv; i++) {
-        const piece *pc = &c->pv[i];
+    sq_put_var(&c->refs, c->pv.n);
+    for (size_t i = 0; i < c->pv.n; i++) {
+        const sq_piece *pc = &c->pv.v[i];
         sq_put_var(&c->refs, (uint64_t)pc->len << 1 | pc->content);
         if (pc->content) {
             int64_t block = 0;

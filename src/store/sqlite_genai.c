@@ -172,7 +172,7 @@ const char *const sq_genai_rsql[R_G_END - R_G_FIRST] = {
                               " WHERE g.id BETWEEN ?1 AND ?2 AND g.trace_row = ?3 ORDER BY g.id",
     [R_G_ROLLUP - R_G_FIRST] =
         "SELECT key, calls, errors, in_tok, out_tok, cache_read, cache_creation, reasoning,"
-        " cost, dur, ttft FROM rollup WHERE dim = ?1 AND minute BETWEEN ?2 AND ?3",
+        " cost, dur, ttft, minute FROM rollup WHERE dim = ?1 AND minute BETWEEN ?2 AND ?3",
     [R_G_MINUTES - R_G_FIRST] = "SELECT minute, ranges FROM gminute WHERE minute BETWEEN ?1 AND ?2",
     [R_G_IDS - R_G_FIRST] =
         "SELECT " GCOLS GJOIN " WHERE g.id BETWEEN ?1 AND ?2 AND g.start_ns BETWEEN ?3 AND ?4",
@@ -579,6 +579,7 @@ enum { H_DUR, H_TTFT };
 
 typedef struct {
     lt_arena *keys;
+    int64_t step; /* a summary's series: entries per bucket of step ns (minute = bucket) */
     acc_ent *e;
     size_t n, cap;
     uint32_t *slot; /* entry index + 1; 0 = empty */
@@ -606,24 +607,11 @@ static void acc_free(acc *a)
     memset(a, 0, sizeof *a);
 }
 
-/* A hash for the accumulator's keys, eight bytes at a time (keys are short, and a
- * combination key is hashed once per view written). */
+/* A hash for the accumulator's keys (a combination key is hashed once per view written). */
 static uint64_t ent_hash(uint32_t dim, int64_t minute, lt_str key)
 {
-    uint64_t h = ((uint64_t)minute * 0x9e3779b97f4a7c15ull + dim) ^ key.len;
-    const uint8_t *q = (const uint8_t *)key.ptr;
-    size_t n = key.len;
-    for (; n >= 8; n -= 8, q += 8) {
-        uint64_t w;
-        memcpy(&w, q, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
-    }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)q[i] << (8 * i);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 32;
+    uint64_t h =
+        sq_quick_hash(((uint64_t)minute * 0x9e3779b97f4a7c15ull + dim) ^ key.len, key.ptr, key.len);
     return h ? h : 1;
 }
 
@@ -720,7 +708,9 @@ static uint32_t ttft_bucket(double s)
  * dim_only >= 0, under its minute (per_minute) or minute 0. */
 static int acc_add(acc *a, const gfacts *f, int sign, bool per_minute, int dim_only)
 {
-    int64_t minute = per_minute ? (int64_t)(sq_clamp_i64(f->start) / MINUTE_NS) : 0;
+    int64_t minute = per_minute ? (int64_t)(sq_clamp_i64(f->start) / MINUTE_NS)
+                     : a->step  ? (int64_t)sq_clamp_i64(f->start) / a->step
+                                : 0;
     uint32_t bd = hist_bucket((double)f->dur), bt = f->has_ttft ? ttft_bucket(f->ttft) : 0;
     for (int d = 0; d < N_DIMS; d++) {
         if (dim_only >= 0 && d != dim_only) continue;
@@ -1727,12 +1717,13 @@ int sq_genai_view(const uint8_t *p, size_t n, const lt_genai *cols, lt_arena *a,
 
 /* ---- genai_summary ------------------------------------------------------------------------ */
 
-/* Adds a rollup row (R_G_ROLLUP) to the group of its key. */
+/* Adds a rollup row (R_G_ROLLUP) to the group of its key (and of its minute's bucket). */
 static int acc_add_rollup(acc *a, sqlite3_stmt *st, uint32_t dim)
 {
     lt_str key = {(const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0)};
     if (!key.ptr) key = LT_STR("");
-    long i = acc_find(a, dim, 0, key);
+    int64_t bucket = a->step ? sqlite3_column_int64(st, 11) * MINUTE_NS / a->step : 0;
+    long i = acc_find(a, dim, bucket, key);
     if (i < 0) return LT_ENOMEM;
     acc_ent *e = &a->e[i];
     e->calls += sqlite3_column_int64(st, 1);
@@ -1770,6 +1761,7 @@ static double quantile(const acc_cell *c, size_t n, double q, int64_t total)
 static int ggroup_cmp(const void *pa, const void *pb)
 {
     const lt_genai_group *a = pa, *b = pb;
+    if (a->bucket_start != b->bucket_start) return a->bucket_start < b->bucket_start ? -1 : 1;
     if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
     if (a->calls != b->calls) return a->calls > b->calls ? -1 : 1;
     return gstr_cmp(a->key, b->key);
@@ -1799,6 +1791,7 @@ static int acc_groups(acc *a, lt_arena *ar, lt_genai_group **out, uint32_t *n_ou
         h2 = ci;
         if (e->calls <= 0) continue;
         lt_genai_group *o = &g[n++];
+        o->bucket_start = (uint64_t)(e->minute * a->step);
         o->key = arena_strdup(ar, e->key);
         if (e->key.len && !o->key.ptr) return LT_ENOMEM;
         o->calls = (uint64_t)e->calls;
@@ -1882,6 +1875,9 @@ int sq_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *ar, lt_gen
     *out = NULL;
     *n = 0;
     if ((unsigned)q->group_by >= N_DIMS) return LT_EINVAL;
+    /* whole minutes, so that every rollup minute falls in one bucket */
+    if (q->step_ns % (uint64_t)MINUTE_NS || q->step_ns > INT64_MAX) return LT_EINVAL;
+    a.step = (int64_t)q->step_ns;
     int dim = (int)q->group_by, rc = sq_reader_get(s, &r), src;
     if (rc) return rc;
     int64_t rolled = 0;

@@ -1,9 +1,10 @@
-/* sqlite_int.h — private to the SQLite engine: the store's state and what its three files
+/* sqlite_int.h — private to the SQLite engine: the store's state and what its files
  * share. sqlite.c is the core (opening, segments, writing, reading, listing, retention);
  * sqlite_genai.c keeps the GenAI views, the per-trace GenAI totals, the rollups behind
  * genai_summary, and rederive; sqlite_content.c moves large strings out of span and log
  * bodies into the content table and puts them back on read; sqlite_check.c verifies a
- * store against itself (store_check).
+ * store against itself (store_check); sqlite_search.c keeps the full-text index of the spans'
+ * and log records' text (lt_trace_query.text).
  *
  * Functions shared between the files carry the sq_ prefix; everything else stays static.
  * Nothing here is part of the store contract (store/store.h): no other module includes it.
@@ -79,6 +80,22 @@
 #endif
 #ifndef LT_SQLITE_CHUNK_MIN
 #define LT_SQLITE_CHUNK_MIN 64
+#endif
+/* Text waiting for the full-text index (sqlite_search.c) before it is indexed in one go, and
+ * the references to matching text one search may examine (LT_ETOOBIG past it). */
+#ifndef LT_SQLITE_SEARCH_FLUSH_BYTES
+#define LT_SQLITE_SEARCH_FLUSH_BYTES (1 << 20)
+#endif
+#ifndef LT_SQLITE_SEARCH_REFS
+#define LT_SQLITE_SEARCH_REFS 200000
+#endif
+/* Trace summaries one trace_stats call examines (newest first), and spans one tail_spans call
+ * examines. */
+#ifndef LT_SQLITE_STATS_SCAN_ROWS
+#define LT_SQLITE_STATS_SCAN_ROWS 200000
+#endif
+#ifndef LT_SQLITE_TAIL_SCAN_ROWS
+#define LT_SQLITE_TAIL_SCAN_ROWS 20000
 #endif
 /* New pieces found through memory before their hash index is written (at least; then a
  * sixteenth of the index, as for trace_idx). */
@@ -187,6 +204,10 @@ enum {
     R_OPS_ALL,
     R_PAGES,
     R_FREE,
+    R_SUMMARY,
+    R_TAIL,
+    R_TAIL_NEW,
+    R_LAST_SPAN,
     R_CORE_END,
     R_G_FIRST = R_CORE_END,
     R_G_ROLLED = R_G_FIRST,
@@ -272,6 +293,7 @@ typedef struct {
 typedef struct sq_genai_w sq_genai_w;     /* sqlite_genai.c: rollup accumulator */
 typedef struct sq_content_w sq_content_w; /* sqlite_content.c: hash key, cache, deflate */
 typedef struct sq_ckpt sq_ckpt;           /* sqlite_ckpt.c: the checkpoint thread */
+typedef struct sq_search_w sq_search_w;   /* sqlite_search.c: full-text index writer */
 
 typedef struct {
     lt_store base;
@@ -298,6 +320,7 @@ typedef struct {
     sq_genai_w *genai;           /* writer only */
     sq_content_w *content;       /* writer only */
     sq_ckpt *ckpt;               /* writer only */
+    sq_search_w *search;         /* writer only */
     /* segments (writer side, under wlock) */
     uint32_t cur_seg;
     int cur_fd;
@@ -319,6 +342,12 @@ typedef struct {
 /* ---- shared helpers (sqlite.c) ---- */
 
 int sq_map_rc(int rc);
+/* The growable array v of *cap elements of size bytes with room for element n (doubling,
+ * from 64): v itself, or its new place; NULL when it cannot grow (v and *cap unchanged). */
+void *sq_grow(void *v, size_t *cap, size_t n, size_t size);
+/* A fast unkeyed hash of p[0..n) from seed h, eight bytes at a time, for in-memory maps
+ * whose keys are compared in full on a hit. */
+uint64_t sq_quick_hash(uint64_t h, const void *p, size_t n);
 /* Maps a SQLite result to our codes; logs what failed unless the disk is merely full. */
 int sq_err(sqlite3 *db, int rc, const char *what);
 /* Steps a statement that returns no rows (or whose rows are not wanted) and resets it. */
@@ -478,6 +507,30 @@ int sq_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *a, lt_gena
                      uint32_t *n);
 int sq_rederive(lt_store *st, lt_rederive_fn fn, void *ctx, lt_progress_fn progress, void *pctx);
 
+/* ---- full-text search (sqlite_search.c) ---- */
+
+int sq_search_open(sq_store *s);
+void sq_search_close(sq_store *s);
+/* Indexes the text of one run: refs[0..n) are one trace's spans (sig SIG_SPANS) or log
+ * records (SIG_LOGS) of the call being written; run is the first row's id (spans) or its
+ * negation (log records), trace_row their summary. */
+int sq_search_run(sq_store *s, int sig, const item_ref *refs, size_t n, int64_t run,
+                  int64_t trace_row);
+/* In sq_begin_write's transaction: indexes the pending text when enough waits (always when
+ * force). */
+int sq_search_prepare(sq_store *s, bool force);
+void sq_search_rolled_back(sq_store *s);
+/* Retention, in its transaction, after batches went: drops the generations no batch is
+ * left in. */
+int sq_search_retire(sq_store *s);
+/* Recovery at open, in its transaction: the references of runs from span row span_from (log
+ * row log_from) on go (0: none lost). */
+int sq_search_drop_from(sq_store *s, int64_t span_from, int64_t log_from);
+/* Reading, in r's read transaction: the distinct summary rows of the traces whose text
+ * matches (store.h, lt_trace_query.text), in a malloc'd array. LT_ETOOBIG past budget
+ * references, LT_EINVAL for text the index cannot take. */
+int sq_search_traces(reader *r, lt_str text, uint64_t budget, int64_t **out, size_t *n);
+
 /* ---- consistency check (sqlite_check.c) ---- */
 
 int sq_check(lt_store *st, lt_arena *a, lt_check_report *out);
@@ -500,6 +553,24 @@ void sq_content_rolled_back(sq_store *s);
 /* Retention, in its transaction, after batches went: deletes content no batch left can
  * reference. */
 int sq_content_retire(sq_store *s);
+
+/* The pieces of a string: byte ranges, each stored on its own (content) or inline. */
+typedef struct {
+    size_t off, len;
+    bool content;
+} sq_piece;
+typedef struct {
+    sq_piece *v;
+    size_t n, cap;
+} sq_pieces;
+/* Cuts a JSON array at its top-level elements into pv: elements of LT_SQLITE_CHUNK_MIN bytes
+ * or more are content pieces, the bytes between and around them (and smaller elements)
+ * inline ones. Returns 1 when p is such an array with at least one content piece, 0 when it
+ * is to be taken whole, LT_ENOMEM. */
+int sq_split_json_array(sq_pieces *pv, const char *p, size_t n);
+/* A 63-bit keyed hash of p (SipHash under the store's random key): the same bytes give the
+ * same value in one store, crafted collisions are out of reach. Writer only. */
+uint64_t sq_content_hash(const sq_store *s, const void *p, size_t n);
 
 /* A reader's content blocks already inflated during one call (id -> bytes in its arena). */
 typedef struct {

@@ -48,6 +48,15 @@ int store_open_read_only(const char *url, lt_store **out, char *errbuf, size_t e
     return open_url(url, true, out, errbuf, errlen);
 }
 
+double store_cost_bucket_min(uint32_t i)
+{
+    /* literals, so that every bound is the double nearest its decimal value */
+    static const double bounds[LT_COST_BUCKETS] = {
+        0,    1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2,
+        5e-2, 0.1,  0.2,  0.5,  1,    2,    5,    10,   20,   50,   100,  200,  500,  1000, 2000};
+    return bounds[i < LT_COST_BUCKETS ? i : LT_COST_BUCKETS - 1];
+}
+
 void store_set_cache_limit(size_t bytes)
 {
     /* SQLite's page caches of every connection of every store in the process: past the

@@ -58,7 +58,14 @@ typedef struct {
     lt_str user;         /* ... this user.id */
     double min_cost;     /* the trace's total cost >= min_cost (0 = no filter) */
     uint64_t min_tokens; /* the trace's input + output tokens >= min_tokens */
-    uint32_t limit;      /* 0 = 20; capped at 1000 */
+    /* Free text: some span of the trace (or a log record that carries its trace id) holds
+     * these words in this order, the last one as a prefix, case-insensitive (accents are
+     * ignored): in its name, its status message, a string attribute of 64 bytes or more
+     * (message content, documents, tool payloads: what the content store holds, and
+     * smaller strings of that kind), any string of its events, or a log record's body.
+     * Text written before this feature existed is not indexed. */
+    lt_str text;
+    uint32_t limit; /* 0 = 20; capped at 1000 */
     bool has_cursor;
     uint64_t cursor_start;
     uint8_t cursor_trace_id[16];
@@ -74,6 +81,65 @@ typedef struct {
     uint64_t next_start;
     uint8_t next_trace_id[16];
 } lt_trace_list;
+
+/* What trace_stats finds over the traces a query matches (its cursor and limit aside):
+ * the k most expensive and the k slowest, and how trace costs are distributed. */
+enum { LT_COST_BUCKETS = 30 }; /* see store_cost_bucket_min */
+typedef struct {
+    lt_trace_summary *by_cost;     /* cost descending, then newest first; cost > 0 only */
+    lt_trace_summary *by_duration; /* duration descending, then newest first */
+    uint32_t n_cost, n_duration;
+    uint64_t traces;                     /* traces that matched */
+    uint64_t cost_hist[LT_COST_BUCKETS]; /* traces per cost bucket */
+    bool partial; /* the engine stopped at its work bound: only the newest traces of the
+                   * range were looked at (narrow the range, or add filters) */
+} lt_trace_stats;
+
+/* The lower bound (USD) of cost bucket i: bucket 0 holds traces without cost (0), bucket
+ * i >= 1 costs in [min(i), min(i + 1)), bucket 1 also any smaller positive cost and the last
+ * one everything from its bound up. The bounds go 1-2-5 from one micro-dollar: 0.000001,
+ * 0.000002, 0.000005, 0.00001, ..., 2000. Engine-independent (store.c). */
+double store_cost_bucket_min(uint32_t i);
+
+/* One span as the live tail shows it: the columns an engine keeps next to the body, no
+ * attributes, events or content. */
+typedef struct {
+    uint64_t seq; /* arrival position: spans that arrived later have larger ones */
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t parent_span_id[8];
+    bool has_parent;
+    lt_str name;
+    lt_str service;
+    uint32_t kind;
+    uint32_t status_code;
+    uint64_t start_unix_nano;
+    uint64_t end_unix_nano;
+    /* from its GenAI view, when it has one (has_view) */
+    bool has_view;
+    lt_str operation, provider, model; /* model: response model, else request model */
+    bool has_input_tokens, has_output_tokens, has_cost;
+    uint64_t input_tokens, output_tokens;
+    double cost;
+} lt_span_brief;
+
+/* Filters for tail_spans; zero/NULL fields do not filter. */
+typedef struct {
+    bool has_after;
+    uint64_t after;   /* spans with seq > after; without it, the newest spans */
+    uint32_t limit;   /* 0 = 100; capped at 1000 */
+    lt_str service;   /* the span's resource's service.name */
+    lt_str model;     /* its view's request or response model */
+    bool errors_only; /* status ERROR */
+} lt_tail_query;
+
+typedef struct {
+    lt_span_brief *items; /* in arrival order */
+    uint32_t n;
+    /* Pass as the next query's after: past every span examined (the engine bounds the
+     * spans one call examines, so it may be past the last item, even with none). */
+    uint64_t next;
+} lt_tail;
 
 /* A whole trace: its spans grouped by resource and scope as they were sent (one
  * lt_resource_spans per stored resource/scope pair), and every log record that carries
@@ -109,10 +175,18 @@ typedef struct {
     uint64_t start_min; /* span start >= start_min */
     uint64_t start_max; /* span start <= start_max (0 = no bound) */
     lt_group_by group_by;
+    /* 0: one set of groups over the range. Otherwise a time series: the groups of each
+     * bucket [k * step_ns, (k + 1) * step_ns) (k integer, Unix time) that the range
+     * touches, the first and last holding only what lies inside the range. A multiple of
+     * LT_STEP_MIN_NS (whole minutes: an engine may answer from per-minute rollups). */
+    uint64_t step_ns;
 } lt_genai_query;
 
+#define LT_STEP_MIN_NS 60000000000ull
+
 typedef struct {
-    lt_str key; /* empty for spans without a value for the dimension */
+    uint64_t bucket_start; /* series: the start of its bucket (k * step_ns); else 0 */
+    lt_str key;            /* empty for spans without a value for the dimension */
     uint64_t calls;
     uint64_t errors; /* status ERROR or error.type set */
     uint64_t input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
@@ -154,6 +228,9 @@ typedef struct {
                            uint32_t *n);
     int (*genai_summary)(lt_store *s, const lt_genai_query *q, lt_arena *a, lt_genai_group **out,
                          uint32_t *n);
+    int (*trace_stats)(lt_store *s, const lt_trace_query *q, uint32_t k, lt_arena *a,
+                       lt_trace_stats *out);
+    int (*tail_spans)(lt_store *s, const lt_tail_query *q, lt_arena *a, lt_tail *out);
     int (*rederive)(lt_store *s, lt_rederive_fn fn, void *ctx, lt_progress_fn progress, void *pctx);
     int (*enforce_retention)(lt_store *s, const lt_retention *r, uint64_t now_ns);
     int (*bytes_used)(lt_store *s, uint64_t *out);
@@ -195,6 +272,8 @@ static inline int store_write_logs(lt_store *s, const lt_log_batch *b)
 {
     return s->ops->write_logs(s, b);
 }
+/* With q->text: LT_ETOOBIG when the text matches more than an engine examines at once
+ * (more words, or rarer ones, will do). */
 static inline int store_list_traces(lt_store *s, const lt_trace_query *q, lt_arena *a,
                                     lt_trace_list *out)
 {
@@ -216,12 +295,28 @@ static inline int store_list_operations(lt_store *s, lt_str service, lt_arena *a
     return s->ops->list_operations(s, service, a, out, n);
 }
 /* GenAI aggregates by q->group_by over spans started in [start_min, start_max], groups
- * sorted by cost then calls, descending. LT_ETOOBIG when the range holds more groups than
- * an engine answers at once (a narrower range, or a coarser dimension, will do). */
+ * sorted by cost then calls, descending (with step_ns: by bucket, then so). LT_ETOOBIG when the
+ * range holds more groups than an engine answers at once (a narrower range, or a coarser dimension,
+ * will do). */
 static inline int store_genai_summary(lt_store *s, const lt_genai_query *q, lt_arena *a,
                                       lt_genai_group **out, uint32_t *n)
 {
     return s->ops->genai_summary(s, q, a, out, n);
+}
+/* The traces q matches (its cursor, limit and sort aside): up to k (at most 1000) most
+ * expensive and k slowest, and the count per cost bucket. Bounded work: past an engine's
+ * bound it answers from the newest traces of the range and sets partial. LT_ETOOBIG when q's
+ * text matches more than the engine looks at (more words will do). */
+static inline int store_trace_stats(lt_store *s, const lt_trace_query *q, uint32_t k, lt_arena *a,
+                                    lt_trace_stats *out)
+{
+    return s->ops->trace_stats(s, q, k, a, out);
+}
+/* The spans stored after q->after in the order they arrived (without after: the newest
+ * ones), filtered; cheap enough to be polled every second. */
+static inline int store_tail_spans(lt_store *s, const lt_tail_query *q, lt_arena *a, lt_tail *out)
+{
+    return s->ops->tail_spans(s, q, a, out);
 }
 /* Walks every stored view (oldest first), lets fn change its cost (only GA_COST and
  * GA_COST_SOURCE are kept from fn), and stores the result with the trace totals and

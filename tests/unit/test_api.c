@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1321,8 +1322,13 @@ static void test_alloc_failures(void **state)
     char *dir, hex[40], path[80];
     lt_store *s = sample_store(&t, &dir);
     snprintf(path, sizeof path, "/api/traces/%s", hexid(t.trace_id, 16, hex));
-    const char *paths[] = {path, "/api/traces", "/api/services", "/api/services/svc-b/operations"};
-    const char *want[] = {"grandchild", "root", "svc-a", "child-1"}; /* in the full answer */
+    const char *paths[] = {
+        path,          "/api/traces", "/api/services",         "/api/services/svc-b/operations",
+        "/api/traces", "/api/traces", "/api/genai/timeseries", "/api/live"};
+    const char *queries[] = {"", "", "", "", "q=grand", "sort=duration", "start=0", ""};
+    /* in the full answer */
+    const char *want[] = {"grandchild", "root", "svc-a",        "child-1",
+                          "root",       "root", "top_duration", "grandchild"};
     quiet(true);
     for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
         bool done = false;
@@ -1331,8 +1337,9 @@ static void test_alloc_failures(void **state)
             const char *ct;
             unsigned long before = alloc_count();
             alloc_fail_after(k);
-            int status = api_handle(s, LT_STR("GET"), lt_str_c(paths[p]),
-                                    LT_STR("limit=3&service=svc-b"), &out, &ct);
+            char q[128];
+            snprintf(q, sizeof q, "limit=3&service=svc-b&%s", queries[p]);
+            int status = api_handle(s, LT_STR("GET"), lt_str_c(paths[p]), lt_str_c(q), &out, &ct);
             alloc_fail_after(-1);
             done = alloc_count() - before <= (unsigned long)k;
             if (!out.oom && status == 200) {
@@ -1968,6 +1975,377 @@ static void test_render_traces(void **state)
     buf_free(&out);
 }
 
+/* ---- the endpoints and parameters of the web UI ---- */
+
+/* An LLM call of its own trace (seed): a root and a chat span with a GenAI view (model,
+ * tokens, cost) and a prompt long enough to be searched. */
+static void write_llm(lt_store *s, uint8_t seed, const char *service, uint64_t start, uint64_t dur,
+                      const char *model, int64_t in, int64_t out, double cost, const char *prompt,
+                      bool error)
+{
+    lt_span sp[2] = {0};
+    lt_genai view = {0};
+    lt_kv attr = {LT_STR("gen_ai.prompt"), {.type = LT_VAL_STRING, .u.s = lt_str_c(prompt)}};
+    lt_kv res = {LT_STR("service.name"), {.type = LT_VAL_STRING, .u.s = lt_str_c(service)}};
+    for (int k = 0; k < 2; k++) {
+        mkid(sp[k].trace_id, 16, seed);
+        mkid(sp[k].span_id, 8, (uint8_t)(seed + 1 + k));
+        sp[k].start_time_unix_nano = start + (uint64_t)k;
+        sp[k].end_time_unix_nano = start + dur;
+    }
+    sp[0].name = LT_STR("agent run");
+    sp[0].kind = LT_KIND_SERVER;
+    sp[1].name = LT_STR("chat");
+    sp[1].kind = LT_KIND_CLIENT;
+    sp[1].has_parent = true;
+    memcpy(sp[1].parent_span_id, sp[0].span_id, 8);
+    sp[1].attrs = (lt_attrs){&attr, 1};
+    if (error) sp[1].status_code = LT_STATUS_ERROR;
+    view.v[GA_OPERATION] = V_STR("chat");
+    view.v[GA_PROVIDER] = V_STR("openai");
+    view.v[GA_REQUEST_MODEL] = (lt_value){.type = LT_VAL_STRING, .u.s = lt_str_c(model)};
+    view.v[GA_INPUT_TOKENS] = V_INT(in);
+    view.v[GA_OUTPUT_TOKENS] = V_INT(out);
+    view.v[GA_COST] = V_DBL(cost);
+    sp[1].genai = &view;
+    lt_scope_spans ss = {.scope = {.name = LT_STR("test")}, .spans = sp, .n_spans = 2};
+    lt_resource_spans rs = {.resource = {.attrs = {&res, 1}}, .scopes = &ss, .n_scopes = 1};
+    lt_trace_batch b = {.rs = &rs, .n_rs = 1, .n_spans = 2};
+    assert_int_equal(store_write_traces(s, &b), 0);
+}
+
+#define MIN_NS 60000000000ull
+
+static const struct {
+    uint8_t seed;
+    const char *service, *model, *prompt;
+    uint64_t at, dur; /* minutes after BASE, ns */
+    int64_t in, out;
+    double cost;
+    bool error;
+} llm_specs[] = {
+    {0x10, "bot", "gpt-4o", "Where is my order #48213? It was due on Tuesday and has not come.", 0,
+     2 * SEC, 100, 20, 0.0025, false},
+    {0x20, "bot", "gpt-4o-mini",
+     "Please cancel the order #48213, I found the book elsewhere now, thanks.", 1, 1 * SEC, 50, 10,
+     0.00004, false},
+    {0x30, "bot", "gpt-4o", "Do you ship to Norway? How long does shipping take for a parcel?", 5,
+     4 * SEC, 300, 80, 0.012, true},
+    {0x40, "planner", "o3-mini",
+     "Plan the refund of order #777 step by step, then call the refund tool.", 5, 9 * SEC, 900, 400,
+     0.31, false},
+    {0x50, "planner", "o3-mini",
+     "Summarise what the customer wrote about their missing parcel, briefly.", 12, 3 * SEC, 200, 60,
+     0.0, false},
+};
+#define N_LLM (sizeof llm_specs / sizeof llm_specs[0])
+
+static lt_store *llm_store(char **dir)
+{
+    lt_store *s = store_new(dir);
+    for (size_t i = 0; i < N_LLM; i++)
+        write_llm(s, llm_specs[i].seed, llm_specs[i].service, BASE + llm_specs[i].at * MIN_NS,
+                  llm_specs[i].dur, llm_specs[i].model, llm_specs[i].in, llm_specs[i].out,
+                  llm_specs[i].cost, llm_specs[i].prompt, llm_specs[i].error);
+    return s;
+}
+
+/* The seeds of the traces of a list answer, in order ("10 20"). */
+static void seeds_of(json_t *list, char *out, size_t n)
+{
+    size_t i, k = 0;
+    json_t *t;
+    out[0] = 0;
+    json_array_foreach(list, i, t)
+    {
+        const char *id = client_str(t, "trace_id");
+        char hex[40];
+        for (size_t j = 0; j < N_LLM; j++) {
+            uint8_t tid[16];
+            mkid(tid, 16, llm_specs[j].seed);
+            if (!strcmp(id, hexid(tid, 16, hex)))
+                k += (size_t)snprintf(out + k, n - k, "%s%02x", k ? " " : "", llm_specs[j].seed);
+        }
+    }
+}
+
+static void expect_seeds(lt_store *s, const char *path, const char *query, const char *key,
+                         const char *want)
+{
+    json_t *doc = get_ok(s, path, query);
+    char got[128];
+    seeds_of(json_object_get(doc, key), got, sizeof got);
+    if (strcmp(got, want)) fail_msg("%s?%s: %s \"%s\", want \"%s\"", path, query, key, got, want);
+    json_decref(doc);
+}
+
+static void test_ui_search_sort(void **state)
+{
+    (void)state;
+    char *dir;
+    lt_store *s = llm_store(&dir);
+    /* q: words in order, case folded, the last a prefix; with other filters and pages */
+    expect_seeds(s, "/api/traces", "q=order+%2348213", "traces", "20 10");
+    expect_seeds(s, "/api/traces", "q=ORDER+%2348", "traces", "20 10");
+    expect_seeds(s, "/api/traces", "q=missing%20parcel", "traces", "50");
+    expect_seeds(s, "/api/traces", "q=parcel", "traces", "50 30");
+    expect_seeds(s, "/api/traces", "q=parcel&service=bot", "traces", "30");
+    expect_seeds(s, "/api/traces", "q=parcel&status=error", "traces", "30");
+    expect_seeds(s, "/api/traces", "q=agent+run&model=o3-mini", "traces", "50 40");
+    expect_seeds(s, "/api/traces", "q=%22agent%22+run&min_cost=0.01", "traces", "40 30");
+    expect_seeds(s, "/api/traces", "q=parcel+missing", "traces", "");
+    expect_seeds(s, "/api/traces", "q=", "traces", "50 40 30 20 10"); /* empty: no filter */
+    json_t *doc = get_ok(s, "/api/traces", "q=order&limit=1");
+    char seeds[64];
+    seeds_of(json_object_get(doc, "traces"), seeds, sizeof seeds);
+    assert_string_equal(seeds, "40");
+    char q[160];
+    snprintf(q, sizeof q, "q=order&limit=2&cursor=%s", client_str(doc, "next_cursor"));
+    json_decref(doc);
+    expect_seeds(s, "/api/traces", q, "traces", "20 10");
+    doc = get_ok(s, "/api/traces", q);
+    assert_true(json_is_null(json_object_get(doc, "next_cursor")));
+    json_decref(doc);
+
+    /* sort: the most expensive and the slowest; traces without cost are not ranked by it */
+    expect_seeds(s, "/api/traces", "sort=cost&limit=10", "traces", "40 30 10 20");
+    expect_seeds(s, "/api/traces", "sort=cost&limit=2", "traces", "40 30");
+    expect_seeds(s, "/api/traces", "sort=duration&limit=3", "traces", "40 30 50");
+    expect_seeds(s, "/api/traces", "sort=duration&service=bot", "traces", "30 10 20");
+    expect_seeds(s, "/api/traces", "sort=cost&q=order", "traces", "40 10 20");
+    expect_seeds(s, "/api/traces", "sort=start&limit=2", "traces", "50 40");
+    doc = get_ok(s, "/api/traces", "sort=cost");
+    assert_true(json_is_null(json_object_get(doc, "next_cursor")));
+    assert_true(json_is_false(json_object_get(doc, "partial")));
+    json_t *t0 = json_array_get(json_object_get(doc, "traces"), 0);
+    /* an entry carries what the traces table shows */
+    assert_string_equal(client_str(t0, "root_name"), "agent run");
+    assert_string_equal(client_str(t0, "duration_ns"), "9000000000");
+    assert_int_equal(json_integer_value(json_object_get(t0, "span_count")), 2);
+    assert_int_equal(json_integer_value(json_object_get(t0, "error_count")), 0);
+    assert_int_equal(json_integer_value(json_object_get(t0, "input_tokens")), 900);
+    assert_int_equal(json_integer_value(json_object_get(t0, "output_tokens")), 400);
+    assert_true(json_real_value(json_object_get(t0, "cost")) == 0.31);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(t0, "services"), 0)),
+                        "planner");
+    json_decref(doc);
+
+    store_free(s, dir);
+}
+
+/* The UI endpoints' refusals: status and a word of the message. */
+static void test_ui_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *path, *query;
+        int status;
+        const char *word;
+    } cases[] = {
+        {"GET", "/api/traces", "sort=price", 400,
+         "sort: expected 'start', 'cost' or 'duration', got 'price'"},
+        {"GET", "/api/traces", "sort=cost&cursor=1-00112233445566778899aabbccddeeff", 400,
+         "cursor: a list sorted by cost or duration has no pages"},
+        {"GET", "/api/traces", "q=%zz", 400, "q: invalid percent-encoding"},
+        {"GET", "/api/genai/timeseries", "step=30s", 400, "step: at least 1m"},
+        {"GET", "/api/genai/timeseries", "step=soon", 400, "step: expected a duration"},
+        {"GET", "/api/genai/timeseries", "group_by=colour", 400, "group_by"},
+        {"GET", "/api/genai/timeseries", "start=10&end=5", 400, "start: later than end"},
+        {"POST", "/api/genai/timeseries", NULL, 405, NULL},
+        {"GET", "/api/live", "after=x", 400, "after: expected the next of a previous answer"},
+        {"GET", "/api/live", "after=-1", 400, "after"},
+        {"GET", "/api/live", "limit=0", 400, "limit"},
+        {"GET", "/api/live", "status=warn", 400, "status"},
+        {"DELETE", "/api/live", NULL, 405, NULL},
+    };
+    char *dir;
+    lt_store *s = llm_store(&dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_error(s, cases[i].method, cases[i].path, cases[i].query, cases[i].status,
+                     cases[i].word);
+    store_free(s, dir);
+}
+
+/* Sums a field over a JSON array of objects. */
+static double sum_of(json_t *list, const char *key, const char *match_key, const char *match)
+{
+    double total = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        if (match_key && strcmp(client_str(e, match_key), match)) continue;
+        json_t *v = json_object_get(e, key);
+        total += json_is_string(v) ? (double)client_u64(e, key) : json_number_value(v);
+    }
+    return total;
+}
+
+static void test_ui_timeseries(void **state)
+{
+    (void)state;
+    char *dir;
+    lt_store *s = llm_store(&dir);
+    char q[256];
+    snprintf(q, sizeof q, "start=%llu&end=%llu&step=5m&group_by=model", (unsigned long long)BASE,
+             (unsigned long long)(BASE + 20 * MIN_NS - 1));
+    json_t *doc = get_ok(s, "/api/genai/timeseries", q);
+    assert_string_equal(client_str(doc, "group_by"), "model");
+    assert_string_equal(client_str(doc, "step_ns"), "300000000000");
+    json_t *buckets = json_object_get(doc, "buckets"), *points = json_object_get(doc, "points");
+    assert_int_equal(json_array_size(buckets), 4); /* BASE is a multiple of five minutes */
+    for (size_t i = 0; i < 4; i++) {
+        uint64_t b = 0;
+        assert_int_equal(parse_u64(lt_str_c(json_string_value(json_array_get(buckets, i))), &b), 0);
+        assert_int_equal(b, BASE + i * 5 * MIN_NS);
+    }
+    /* bucket 0: the two bot calls of minutes 0 and 1, by model; bucket 1: minute 5; 2: 12 */
+    size_t i;
+    json_t *p;
+    int seen = 0;
+    json_array_foreach(points, i, p)
+    {
+        int64_t b = json_integer_value(json_object_get(p, "bucket"));
+        const char *key = client_str(p, "key");
+        int64_t calls = json_integer_value(json_object_get(p, "calls"));
+        if (b == 0 && !strcmp(key, "gpt-4o")) assert_int_equal(calls, 1), seen++;
+        if (b == 0 && !strcmp(key, "gpt-4o-mini")) assert_int_equal(calls, 1), seen++;
+        if (b == 1 && !strcmp(key, "gpt-4o")) {
+            assert_int_equal(calls, 1);
+            assert_int_equal(json_integer_value(json_object_get(p, "errors")), 1);
+            assert_int_equal(json_integer_value(json_object_get(p, "input_tokens")), 300);
+            /* quantiles come from histograms: within 4% */
+            assert_true(fabs((double)client_u64(p, "duration_p50_ns") - 3999999999.0) < 0.04 * 4e9);
+            seen++;
+        }
+        if (b == 1 && !strcmp(key, "o3-mini")) assert_int_equal(calls, 1), seen++;
+        if (b == 2 && !strcmp(key, "o3-mini")) assert_int_equal(calls, 1), seen++;
+        assert_true(b >= 0 && b < 4);
+    }
+    assert_int_equal(seen, 5);
+    assert_int_equal(json_array_size(points), 5);
+    /* totals: what /api/genai/summary answers for the same range; the points add up to them */
+    json_t *sum = get_ok(s, "/api/genai/summary", q);
+    json_t *totals = json_object_get(doc, "totals"), *groups = json_object_get(sum, "groups");
+    assert_true(json_equal(totals, groups));
+    const char *fields[] = {"calls", "errors", "input_tokens", "output_tokens", "cost"};
+    for (size_t g = 0; g < json_array_size(groups); g++) {
+        const char *key = client_str(json_array_get(groups, g), "key");
+        for (size_t f = 0; f < 5; f++) {
+            double want = sum_of(groups, fields[f], "key", key);
+            double got = sum_of(points, fields[f], "key", key);
+            assert_true(fabs(want - got) <= 1e-12 * (1 + fabs(want)));
+        }
+    }
+    json_decref(sum);
+    /* top traces and the cost distribution over the range */
+    char seeds[64];
+    seeds_of(json_object_get(doc, "top_cost"), seeds, sizeof seeds);
+    assert_string_equal(seeds, "40 30 10 20");
+    seeds_of(json_object_get(doc, "top_duration"), seeds, sizeof seeds);
+    assert_string_equal(seeds, "40 30 50 10 20");
+    json_t *dist = json_object_get(doc, "cost_distribution");
+    assert_int_equal(json_integer_value(json_object_get(dist, "traces")), 5);
+    assert_true(json_is_false(json_object_get(dist, "partial")));
+    json_t *db = json_object_get(dist, "buckets");
+    assert_int_equal(sum_of(db, "traces", NULL, NULL), 5);
+    /* from "no cost" (0.0) up to the bucket of 0.31 [0.2, 0.5) */
+    assert_true(json_real_value(json_object_get(json_array_get(db, 0), "min")) == 0);
+    assert_true(json_real_value(json_object_get(json_array_get(db, 0), "max")) == 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(db, 0), "traces")), 1);
+    json_t *last = json_array_get(db, json_array_size(db) - 1);
+    assert_true(json_real_value(json_object_get(last, "min")) == 0.2);
+    assert_true(json_real_value(json_object_get(last, "max")) == 0.5);
+    assert_int_equal(json_integer_value(json_object_get(last, "traces")), 1);
+    size_t k;
+    json_t *e;
+    json_array_foreach(db, k, e) /* 0.0025 is in [0.002, 0.005) */
+        if (json_real_value(json_object_get(e, "min")) == 0.002)
+            assert_int_equal(json_integer_value(json_object_get(e, "traces")), 1);
+    json_decref(doc);
+
+    /* a step too small for the range is widened: at most 500 buckets; none given, about 120 */
+    snprintf(q, sizeof q, "start=%llu&end=%llu&step=1m", (unsigned long long)BASE,
+             (unsigned long long)(BASE + 30 * 1440 * MIN_NS));
+    doc = get_ok(s, "/api/genai/timeseries", q);
+    uint64_t step = client_u64(doc, "step_ns");
+    assert_true(json_array_size(json_object_get(doc, "buckets")) <= 500);
+    assert_true(step > MIN_NS && step % MIN_NS == 0);
+    assert_int_equal(sum_of(json_object_get(doc, "points"), "calls", NULL, NULL), 5);
+    json_decref(doc);
+    snprintf(q, sizeof q, "start=%llu&end=%llu", (unsigned long long)BASE,
+             (unsigned long long)(BASE + 1440 * MIN_NS));
+    doc = get_ok(s, "/api/genai/timeseries", q);
+    assert_int_equal(client_u64(doc, "step_ns"), 15 * MIN_NS);
+    assert_int_equal(json_array_size(json_object_get(doc, "buckets")), 97);
+    json_decref(doc);
+    /* the default range ends now: nothing of 2024 in it */
+    doc = get_ok(s, "/api/genai/timeseries", "group_by=service");
+    assert_int_equal(json_array_size(json_object_get(doc, "points")), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "top_cost")), 0);
+    json_decref(doc);
+    store_free(s, dir);
+}
+
+static void test_ui_live(void **state)
+{
+    (void)state;
+    char *dir;
+    lt_store *s = llm_store(&dir);
+    /* no cursor: the newest spans, oldest of them first, and where to go on from */
+    json_t *doc = get_ok(s, "/api/live", "limit=3");
+    json_t *spans = json_object_get(doc, "spans");
+    assert_int_equal(json_array_size(spans), 3);
+    const char *next = client_str(doc, "next");
+    assert_string_equal(next, "10"); /* five traces of two spans */
+    json_t *last = json_array_get(spans, 2);
+    char hex[40];
+    uint8_t tid[16];
+    mkid(tid, 16, 0x50);
+    assert_string_equal(client_str(last, "trace_id"), hexid(tid, 16, hex));
+    assert_string_equal(client_str(last, "name"), "chat");
+    assert_string_equal(client_str(last, "service"), "planner");
+    assert_string_equal(client_str(last, "kind"), "CLIENT");
+    assert_string_equal(client_str(last, "status"), "UNSET");
+    assert_string_equal(client_str(last, "model"), "o3-mini");
+    assert_string_equal(client_str(last, "operation"), "chat");
+    assert_string_equal(client_str(last, "provider"), "openai");
+    assert_string_equal(client_str(last, "duration_ns"), "2999999999");
+    assert_int_equal(json_integer_value(json_object_get(last, "input_tokens")), 200);
+    assert_int_equal(json_integer_value(json_object_get(last, "output_tokens")), 60);
+    assert_true(json_real_value(json_object_get(last, "cost")) == 0.0);
+    json_t *root = json_array_get(spans, 1); /* the root: no view */
+    assert_string_equal(client_str(root, "name"), "agent run");
+    assert_true(json_is_null(json_object_get(root, "parent_span_id")));
+    assert_true(json_is_null(json_object_get(root, "model")));
+    assert_true(json_is_null(json_object_get(root, "input_tokens")));
+    assert_true(json_is_null(json_object_get(root, "cost")));
+    json_decref(doc);
+    /* caught up: nothing, the same cursor; new spans come after it, filtered */
+    doc = get_ok(s, "/api/live", "after=10");
+    assert_int_equal(json_array_size(json_object_get(doc, "spans")), 0);
+    assert_string_equal(client_str(doc, "next"), "10");
+    json_decref(doc);
+    write_llm(s, 0x60, "bot", BASE, SEC, "gpt-4o", 1, 1, 0.1, "late", true);
+    write_llm(s, 0x70, "planner", BASE, SEC, "o3-mini", 1, 1, 0.1, "later", false);
+    doc = get_ok(s, "/api/live", "after=10&service=bot");
+    spans = json_object_get(doc, "spans");
+    assert_int_equal(json_array_size(spans), 2);
+    mkid(tid, 16, 0x60);
+    assert_string_equal(client_str(json_array_get(spans, 0), "trace_id"), hexid(tid, 16, hex));
+    assert_string_equal(client_str(doc, "next"), "14");
+    json_decref(doc);
+    doc = get_ok(s, "/api/live", "after=10&model=o3-mini");
+    assert_int_equal(json_array_size(json_object_get(doc, "spans")), 1);
+    json_decref(doc);
+    doc = get_ok(s, "/api/live", "after=0&status=error&limit=1000");
+    spans = json_object_get(doc, "spans");
+    assert_int_equal(json_array_size(spans), 2); /* 0x30's chat and 0x60's */
+    assert_string_equal(client_str(json_array_get(spans, 0), "status"), "ERROR");
+    json_decref(doc);
+    store_free(s, dir);
+}
+
 static void test_text_helpers(void **state)
 {
     (void)state;
@@ -2078,7 +2456,9 @@ int main(void)
         cmocka_unit_test(test_text_helpers),   cmocka_unit_test(test_render_waterfall),
         cmocka_unit_test(test_render_traces),  cmocka_unit_test(test_store_trace),
         cmocka_unit_test(test_store_filters),  cmocka_unit_test(test_fixtures),
-        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_commands),       cmocka_unit_test(test_ui_search_sort),
+        cmocka_unit_test(test_ui_timeseries),  cmocka_unit_test(test_ui_live),
+        cmocka_unit_test(test_ui_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

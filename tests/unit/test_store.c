@@ -12,6 +12,7 @@
  *
  * The engine is included, so that tests can reach its connection (to make the database
  * "full") and its limits. */
+#include <ctype.h>
 #include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -35,10 +36,17 @@
 #define LT_SQLITE_REDERIVE_STEP 7
 /* ... and content pieces indexed soon, so that lookups go to the index too */
 #define LT_SQLITE_CONTENT_INDEX_MIN 4
+/* ... search text indexed every few writes (searches meet indexed and pending text), a
+ * small search bound; stats and tail scans that stop early */
+#define LT_SQLITE_SEARCH_FLUSH_BYTES 4096
+#define LT_SQLITE_SEARCH_REFS 1000
+#define LT_SQLITE_STATS_SCAN_ROWS 60
+#define LT_SQLITE_TAIL_SCAN_ROWS 16
 #include "store/sqlite.c"
 #include "store/sqlite_content.c"
 #include "store/sqlite_genai.c"
 #include "store/sqlite_check.c"
+#include "store/sqlite_search.c"
 
 #include "fixture_files.h"
 
@@ -2476,11 +2484,13 @@ static void assert_close(double want, double got, double rel)
     assert_true(fabs(want - got) <= rel * fabs(want) + 1e-12);
 }
 
-/* Compares genai_summary over [lo, hi] grouped by dim with a computation over gs[0..n). */
-static void gs_check(lt_store *s, int n, uint64_t lo, uint64_t hi, int dim)
+/* Compares genai_summary over [lo, hi] grouped by dim (per bucket of step ns when step is
+ * not 0) with a computation over gs[0..n). */
+static void gs_check_step(lt_store *s, int n, uint64_t lo, uint64_t hi, int dim, uint64_t step)
 {
     lt_arena *a = arena_new();
-    lt_genai_query q = {.start_min = lo, .start_max = hi, .group_by = (lt_group_by)dim};
+    lt_genai_query q = {
+        .start_min = lo, .start_max = hi, .group_by = (lt_group_by)dim, .step_ns = step};
     lt_genai_group *out;
     uint32_t ng;
     assert_int_equal(store_genai_summary(s, &q, a, &out, &ng), 0);
@@ -2489,9 +2499,16 @@ static void gs_check(lt_store *s, int n, uint64_t lo, uint64_t hi, int dim)
     uint64_t calls_total = 0;
     for (uint32_t k = 0; k < ng; k++) {
         const lt_genai_group *g = &out[k];
-        if (k) { /* sorted by cost, then calls */
+        if (step) {
+            assert_int_equal(g->bucket_start % step, 0);
+        } else {
+            assert_int_equal(g->bucket_start, 0);
+        }
+        if (k && out[k - 1].bucket_start == g->bucket_start) { /* by cost, then calls */
             assert_true(out[k - 1].cost > g->cost ||
                         (out[k - 1].cost == g->cost && out[k - 1].calls >= g->calls));
+        } else if (k) { /* buckets ascending */
+            assert_true(out[k - 1].bucket_start < g->bucket_start);
         }
         uint64_t calls = 0, errors = 0, tok[5] = {0};
         double cost = 0;
@@ -2499,6 +2516,7 @@ static void gs_check(lt_store *s, int n, uint64_t lo, uint64_t hi, int dim)
         for (int i = 0; i < n; i++) {
             const gs_item *x = &gs[i];
             if (x->start < lo || (hi && x->start > hi)) continue;
+            if (step && x->start / step * step != g->bucket_start) continue;
             if (!lt_str_eq(gs_key(x, dim), g->key)) continue;
             calls++;
             errors += x->error || x->v.error_type;
@@ -2538,6 +2556,11 @@ static void gs_check(lt_store *s, int n, uint64_t lo, uint64_t hi, int dim)
     arena_free(a);
 }
 
+static void gs_check(lt_store *s, int n, uint64_t lo, uint64_t hi, int dim)
+{
+    gs_check_step(s, n, lo, hi, dim, 0);
+}
+
 static void gs_check_all(lt_store *s, int n)
 {
     const uint64_t M = 60000000000ull;
@@ -2553,6 +2576,11 @@ static void gs_check_all(lt_store *s, int n)
     for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
         for (int d = 0; d < 8; d++)
             gs_check(s, n, ranges[r][0], ranges[r][1], d);
+    /* series: buckets of one, two and three minutes, from rollups, edge rows and the tail */
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
+        for (uint64_t st = 1; st <= 3; st++)
+            for (int d = 0; d < 8; d += 3)
+                gs_check_step(s, n, ranges[r][0], ranges[r][1], d, st * M);
 }
 
 /* The rollup table against a grouping of the genai table, after everything waiting has
@@ -2640,10 +2668,12 @@ static void test_genai_summary(void **state)
     gs_check_all(s, N_GS);
     assert_rollups_consistent(s);
     gs_check_all(s, N_GS);
-    /* bad grouping */
+    /* bad grouping; a step that is not whole minutes */
     lt_genai_query q = {.group_by = (lt_group_by)8};
     lt_genai_group *out;
     uint32_t n;
+    assert_int_equal(store_genai_summary(s, &q, a, &out, &n), LT_EINVAL);
+    q = (lt_genai_query){.group_by = LT_GROUP_MODEL, .step_ns = 90000000000ull};
     assert_int_equal(store_genai_summary(s, &q, a, &out, &n), LT_EINVAL);
     store_close(s);
     arena_free(a);
@@ -3044,7 +3074,7 @@ static void test_content_dedup(void **state)
     char *hist = arena_alloc(a, 1 << 16);
     size_t hl = 0;
     hist[hl++] = '[';
-    int64_t before = content_pieces(s);
+    int64_t before = content_pieces(s), after_first = 0;
     keys ws = {0}, wl = {0};
     lt_trace_batch bs[8];
     for (int turn = 0; turn < 8; turn++) {
@@ -3070,11 +3100,17 @@ static void test_content_dedup(void **state)
         assert_int_equal(store_write_traces(s, &bs[turn]), 0);
         /* new: the system prompt once, then per turn the question and the answer */
         assert_int_equal(content_pieces(s) - before, 1 + 2 * (turn + 1));
+        /* counted from the second write: the first one creates the search index's tables,
+         * and the schema change makes SQLite prepare the statement again (a second run) */
+        if (turn == 0) {
+            sqlite3_stmt_status(((sq_store *)s)->ws[W_C_FIND], SQLITE_STMTSTATUS_RUN, 1);
+            after_first = content_pieces(s);
+        }
     }
     /* repeats are answered from memory: the table was asked only about new content */
     sq_store *q = (sq_store *)s;
     assert_int_equal(sqlite3_stmt_status(q->ws[W_C_FIND], SQLITE_STMTSTATUS_RUN, 0),
-                     content_pieces(s) - before);
+                     content_pieces(s) - after_first);
     for (int turn = 0; turn < 8; turn++) {
         uint8_t id[16];
         tid_of(10 + (uint32_t)turn, id);
@@ -3474,7 +3510,7 @@ static void test_genai_internals(void **state)
     }
     assert_int_equal(hist_bucket(0), 0);
     /* JSON arrays: the pieces put back together are the string */
-    sq_content_w c = {0};
+    sq_pieces c = {0};
     const char *cases[] = {
         "[1,2]",
         "[ {\"a\":\"]\"} , [\"x\\\"\"] ]",
@@ -3486,13 +3522,13 @@ static void test_genai_internals(void **state)
          "0123456789012345678901234567890\"}, 1]")};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = strlen(cases[i]);
-        int rc = split_json_array(&c, cases[i], n);
+        int rc = sq_split_json_array(&c, cases[i], n);
         assert_true(rc >= 0);
         if (rc == 1) {
             size_t at = 0;
-            for (size_t k = 0; k < c.npv; k++) {
-                assert_int_equal(c.pv[k].off, at);
-                at += c.pv[k].len;
+            for (size_t k = 0; k < c.n; k++) {
+                assert_int_equal(c.v[k].off, at);
+                at += c.v[k].len;
             }
             assert_int_equal(at, n);
         }
@@ -3503,13 +3539,13 @@ static void test_genai_internals(void **state)
         "[{\"c\":\"a \\\" ] , [ b \\\\\",\"d\":\"0123456789012345678901234567890123456789"
         "0123456789\"},{\"e\":\"0123456789012345678901234567890123456789012345678901"
         "2345678901234\"}]";
-    assert_int_equal(split_json_array(&c, esc, strlen(esc)), 1);
-    assert_int_equal(c.npv, 5); /* [, element, ",", element, ] */
-    assert_true(c.pv[1].content && c.pv[3].content);
-    assert_int_equal(esc[c.pv[1].off], '{');
-    assert_int_equal(esc[c.pv[1].off + c.pv[1].len - 1], '}');
-    assert_int_equal(esc[c.pv[2].off], ',');
-    lt_free(c.pv);
+    assert_int_equal(sq_split_json_array(&c, esc, strlen(esc)), 1);
+    assert_int_equal(c.n, 5); /* [, element, ",", element, ] */
+    assert_true(c.v[1].content && c.v[3].content);
+    assert_int_equal(esc[c.v[1].off], '{');
+    assert_int_equal(esc[c.v[1].off + c.v[1].len - 1], '}');
+    assert_int_equal(esc[c.v[2].off], ',');
+    lt_free(c.v);
     /* ranges cut at a row */
     char *dir = make_dir();
     lt_store *s = open_store(dir);
@@ -3545,6 +3581,852 @@ static void test_genai_internals(void **state)
     buf_free(&in2);
     buf_free(&out);
     store_close(s);
+    remove_dir(dir);
+}
+
+/* ---- free text ---------------------------------------------------------------------------- */
+
+/* Words of the generated texts; "bos" and "eos" open and close every text and are never
+ * asked for, so that no phrase asked for can span two strings the index joined. */
+static const char *sx_words[] = {"order",  "refund",  "carrier", "parcel", "invoice",  "delay",
+                                 "label",  "courier", "ticket",  "status", "policy",   "warranty",
+                                 "return", "address", "receipt", "update", "shipping", "payment",
+                                 "the",    "a",       "is",      "for",    "with",     "and"};
+enum { SX_WORDS = sizeof sx_words / sizeof sx_words[0] };
+static const char *sx_names[] = {"planner", "coder", "retriever", "summarizer", "router"};
+
+static uint64_t sx_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* "bos w w w ... eos", about n bytes, from seed. */
+static char *sx_text(lt_arena *a, uint64_t seed, size_t n)
+{
+    lt_buf b = {0};
+    uint64_t x = hash64(&seed, sizeof seed, 5) | 1;
+    buf_append_c(&b, "bos");
+    while (b.len + 4 < n) {
+        buf_putc(&b, ' ');
+        buf_append_c(&b, sx_words[sx_next(&x) % SX_WORDS]);
+    }
+    buf_append_c(&b, " eos");
+    char *p = arena_alloc(a, b.len + 1);
+    memcpy(p, b.data, b.len + 1);
+    buf_free(&b);
+    return p;
+}
+
+/* The indexed strings of the test's traces, as the index rules say (store.h), kept per
+ * trace for the brute-force answer. */
+typedef struct {
+    char *s[64];
+    int n;
+} sx_strs;
+
+typedef struct {
+    sx_strs idx;  /* strings the index must find */
+    sx_strs skip; /* strings it must not (attributes under 64 bytes) */
+    uint64_t start;
+} sx_trace;
+
+static void sx_keep(sx_strs *l, const char *s)
+{
+    if (l->n < 64) l->s[l->n++] = strdup(s);
+}
+
+/* Lower-cased words of s (ASCII letters and digits), into w; their count. */
+static int sx_tokens(const char *s, char w[][32], int max)
+{
+    int n = 0;
+    for (const char *p = s; *p && n < max;) {
+        while (*p && !isalnum((unsigned char)*p))
+            p++;
+        int k = 0;
+        while (isalnum((unsigned char)*p)) {
+            if (k < 31) w[n][k++] = (char)tolower((unsigned char)*p);
+            p++;
+        }
+        if (k) w[n++][k] = 0;
+    }
+    return n;
+}
+
+/* Whether s holds the words of q in order, the last one as a prefix (the index's rule). */
+static bool sx_phrase(const char *s, const char *q)
+{
+    static char w[4096][32], qw[8][32];
+    int n = sx_tokens(s, w, 4096), k = sx_tokens(q, qw, 8);
+    if (!k) return false;
+    for (int i = 0; i + k <= n; i++) {
+        int j = 0;
+        while (j < k - 1 && !strcmp(w[i + j], qw[j]))
+            j++;
+        if (j == k - 1 && !strncmp(w[i + j], qw[j], strlen(qw[j]))) return true;
+    }
+    return false;
+}
+
+/* The traces whose text matches, per the store, as a sorted list of trace numbers; also
+ * checks the order (newest first) and that every page of limit `page` adds up to it. */
+static int sx_search(lt_store *s, lt_trace_query q, int *out, int max, uint32_t n_traces,
+                     uint32_t page)
+{
+    lt_arena *a = arena_new();
+    lt_trace_list l;
+    q.limit = 1000;
+    assert_int_equal(store_list_traces(s, &q, a, &l), 0);
+    assert_false(l.more);
+    int n = 0;
+    for (uint32_t i = 0; i < l.n; i++) {
+        if (i) {
+            const lt_trace_summary *p = &l.items[i - 1], *c = &l.items[i];
+            assert_true(p->start_unix_nano > c->start_unix_nano ||
+                        (p->start_unix_nano == c->start_unix_nano &&
+                         memcmp(p->trace_id, c->trace_id, 16) > 0));
+        }
+        for (uint32_t t = 0; t < n_traces; t++) {
+            uint8_t id[16];
+            tid_of(7000 + t, id);
+            if (!memcmp(id, l.items[i].trace_id, 16) && n < max) out[n++] = (int)t;
+        }
+    }
+    assert_int_equal(n, l.n);
+    /* the same through pages */
+    if (page) {
+        uint32_t seen = 0;
+        q.limit = page;
+        for (int guard = 0; guard < 1000; guard++) {
+            lt_trace_list p;
+            assert_int_equal(store_list_traces(s, &q, a, &p), 0);
+            for (uint32_t i = 0; i < p.n; i++, seen++)
+                assert_memory_equal(p.items[i].trace_id, l.items[seen].trace_id, 16);
+            if (!p.more) break;
+            q.has_cursor = true;
+            q.cursor_start = p.next_start;
+            memcpy(q.cursor_trace_id, p.next_trace_id, 16);
+        }
+        assert_int_equal(seen, l.n);
+    }
+    arena_free(a);
+    return n;
+}
+
+static int int_cmp(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+enum { SX_TRACES = 48 };
+static sx_trace sx[SX_TRACES];
+
+/* Writes the test traces: each in one or two calls, spans with names, attributes short,
+ * middling and long (plain, and JSON arrays of messages that the index cuts), events,
+ * status messages; some traces with log records too. */
+static void sx_write(lt_store *s, lt_arena *a, uint32_t from, uint32_t to)
+{
+    for (uint32_t t = from; t < to; t++) {
+        uint64_t x = hash64(&t, sizeof t, 11) | 1;
+        sx_trace *tr = &sx[t];
+        tr->start = T0 + (uint64_t)(t % 7) * 1000 + t; /* ties in start broken by id */
+        for (int call = 0; call < 1 + (int)(t % 2); call++) {
+            int ns = 1 + (int)(sx_next(&x) % 3);
+            lt_span *sp = arena_calloc(a, (size_t)ns, sizeof *sp);
+            for (int i = 0; i < ns; i++) {
+                uint64_t id = (uint64_t)call * 10 + (uint64_t)i + 1;
+                sp[i] = mk_span(7000 + t, id, id == 1 ? 0 : 1, sx_names[sx_next(&x) % 5],
+                                tr->start + id, tr->start + 5000, 0);
+                sx_keep(&tr->idx, sp[i].name.ptr);
+                lt_kv *kv = arena_calloc(a, 4, sizeof *kv);
+                uint32_t k = 0;
+                uint64_t seed = (uint64_t)t * 1000 + id * 10;
+                const char *sh = sx_text(a, seed + 1, 40);
+                kv[k++] = (lt_kv){LT_STR("app.note"), val_str(sh)};
+                sx_keep(&tr->skip, sh);
+                if (sx_next(&x) % 2) {
+                    const char *mid = sx_text(a, seed + 2, 150);
+                    kv[k++] = (lt_kv){LT_STR("gen_ai.prompt"), val_str(mid)};
+                    sx_keep(&tr->idx, mid);
+                }
+                if (sx_next(&x) % 2) {
+                    const char *big = sx_text(a, seed + 3, 400);
+                    kv[k++] = (lt_kv){LT_STR("gen_ai.completion"), val_str(big)};
+                    sx_keep(&tr->idx, big);
+                }
+                if (sx_next(&x) % 2) {
+                    /* messages: one shared by many traces (deduplicated), one of its own */
+                    const char *m1 = sx_text(a, t % 5, 120), *m2 = sx_text(a, seed + 4, 100);
+                    size_t len = strlen(m1) + strlen(m2) + 128;
+                    char *arr = arena_alloc(a, len);
+                    snprintf(arr, len,
+                             "[{\"role\":\"system\",\"content\":\"%s\"},{\"role\":\"user\","
+                             "\"content\":\"%s\"}]",
+                             m1, m2);
+                    kv[k++] = (lt_kv){LT_STR("gen_ai.input.messages"), val_str(arr)};
+                    sx_keep(&tr->idx, m1);
+                    sx_keep(&tr->idx, m2);
+                }
+                sp[i].attrs = (lt_attrs){kv, k};
+                if (sx_next(&x) % 3 == 0) {
+                    lt_event *ev = arena_calloc(a, 1, sizeof *ev);
+                    const char *et = sx_text(a, seed + 5, 30); /* short, yet indexed */
+                    ev->name = LT_STR("note");
+                    ev->time_unix_nano = tr->start + 1;
+                    lt_kv *ekv = arena_calloc(a, 1, sizeof *ekv);
+                    ekv[0] = (lt_kv){LT_STR("text"), val_str(et)};
+                    ev->attrs = (lt_attrs){ekv, 1};
+                    sp[i].events.items = ev;
+                    sp[i].events.n = 1;
+                    sx_keep(&tr->idx, et);
+                }
+                if (sx_next(&x) % 5 == 0) {
+                    sp[i].status_code = LT_STATUS_ERROR;
+                    sp[i].status_message = lt_str_c(sx_text(a, seed + 6, 30));
+                    sx_keep(&tr->idx, sp[i].status_message.ptr);
+                }
+            }
+            lt_trace_batch b = one_batch(a, t % 3 ? "svc-a" : "svc-b", NULL, sp, (uint32_t)ns);
+            assert_int_equal(store_write_traces(s, &b), 0);
+        }
+        if (t % 4 == 0) {
+            const char *body = sx_text(a, (uint64_t)t * 1000 + 7, 30);
+            lt_log_record lr = mk_log(7000 + t, 1, tr->start + 2, body);
+            lt_log_batch lb = one_log_batch(a, "svc-a", &lr, 1);
+            assert_int_equal(store_write_logs(s, &lb), 0);
+            sx_keep(&tr->idx, body);
+        }
+        arena_reset(a);
+    }
+}
+
+static void sx_free(void)
+{
+    for (int t = 0; t < SX_TRACES; t++) {
+        for (int i = 0; i < sx[t].idx.n; i++)
+            free(sx[t].idx.s[i]);
+        for (int i = 0; i < sx[t].skip.n; i++)
+            free(sx[t].skip.s[i]);
+    }
+    memset(sx, 0, sizeof sx);
+}
+
+/* A query from the strings of trace t (indexed ones, or skipped ones with skip): one to
+ * three words inside a string, the last maybe cut to a prefix, letters in random case. */
+static void sx_query(uint64_t *x, bool skip, char *q, size_t qlen)
+{
+    const sx_strs *l = NULL;
+    for (int tries = 0; tries < 100 && (!l || !l->n); tries++) {
+        const sx_trace *tr = &sx[sx_next(x) % SX_TRACES];
+        l = skip ? &tr->skip : &tr->idx;
+    }
+    static char w[4096][32];
+    int n = sx_tokens(l->s[sx_next(x) % (uint64_t)l->n], w, 4096);
+    int k = 1 + (int)(sx_next(x) % 3);
+    q[0] = 0;
+    if (n < k + 2) {
+        snprintf(q, qlen, "%s", w[0]); /* a name */
+        return;
+    }
+    int at = 1 + (int)(sx_next(x) % (uint64_t)(n - k - 1)); /* never bos or eos */
+    size_t len = 0;
+    for (int j = 0; j < k; j++) {
+        char word[32];
+        snprintf(word, sizeof word, "%s", w[at + j]);
+        if (j == k - 1 && strlen(word) > 3 && sx_next(x) % 2) word[2 + sx_next(x) % 2] = 0;
+        for (char *c = word; *c; c++)
+            if (sx_next(x) % 3 == 0) *c = (char)toupper((unsigned char)*c);
+        len += (size_t)snprintf(q + len, qlen - len, "%s%s", j ? " " : "", word);
+    }
+}
+
+/* Every query's traces, from the store, against the brute-force answer. */
+static void sx_check(lt_store *s, uint32_t n_traces, int queries, uint64_t seed)
+{
+    uint64_t x = seed | 1;
+    int some = 0, none = 0;
+    for (int k = 0; k < queries; k++) {
+        char q[256];
+        sx_query(&x, k % 4 == 3, q, sizeof q);
+        int want[SX_TRACES], nw = 0, got[SX_TRACES];
+        for (uint32_t t = 0; t < n_traces; t++)
+            for (int i = 0; i < sx[t].idx.n; i++)
+                if (sx_phrase(sx[t].idx.s[i], q)) {
+                    want[nw++] = (int)t;
+                    break;
+                }
+        lt_trace_query tq = {.text = lt_str_c(q)};
+        int ng = sx_search(s, tq, got, SX_TRACES, n_traces, k % 5 == 0 ? 3 : 0);
+        qsort(got, (size_t)ng, sizeof *got, int_cmp);
+        if (ng != nw || memcmp(got, want, sizeof(int) * (size_t)nw)) {
+            fprintf(stderr, "query '%s': %d traces, want %d\n", q, ng, nw);
+            fail();
+        }
+        some += nw > 0;
+        none += nw == 0;
+    }
+    /* the queries tell traces apart: many find some, some find none */
+    assert_true(some > queries / 2 && none > 0);
+}
+
+static int64_t sq_count(lt_store *s, const char *sql)
+{
+    int64_t v = -1;
+    assert_int_equal(sq_query_int(((sq_store *)s)->wdb, sql, &v), 0);
+    return v;
+}
+
+static void test_search(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    lt_store *s = open_store(dir);
+    lt_arena *a = arena_new();
+    sx_write(s, a, 0, SX_TRACES / 2);
+    /* some text waits for the index, the rest is indexed: both are searched */
+    assert_true(sq_count(s, "SELECT count(*) FROM search_pending") > 0);
+    assert_true(sq_count(s, "SELECT v FROM meta WHERE k = 'search_doc_upto'") > 0);
+    sx_check(s, SX_TRACES / 2, 80, 1);
+    sx_write(s, a, SX_TRACES / 2, SX_TRACES);
+    sx_check(s, SX_TRACES, 120, 2);
+    /* a reader in another process sees the same; so does the store reopened (closing
+     * indexed what waited) */
+    lt_store *r = NULL;
+    char err[256];
+    assert_int_equal(store_open_read_only(dir, &r, err, sizeof err), 0);
+    sx_check(r, SX_TRACES, 40, 3);
+    store_close(r);
+    store_close(s);
+    s = open_store(dir);
+    assert_int_equal(sq_count(s, "SELECT count(*) FROM search_pending"), 0);
+    sx_check(s, SX_TRACES, 80, 4);
+    /* the message every fifth trace shares is one document, referenced by each run */
+    assert_int_equal(sq_count(s, "SELECT count(*) FROM (SELECT doc FROM sref_1 GROUP BY doc"
+                                 " HAVING count(*) >= 6)") > 0,
+                     1);
+    /* with other filters: service, errors, time */
+    int got[SX_TRACES], want = 0;
+    for (int t = 0; t < SX_TRACES; t += 3) /* svc-b's traces with some text indexed */
+        for (int i = 0; i < sx[t].idx.n; i++)
+            if (strstr(sx[t].idx.s[i], "bos")) {
+                want++;
+                break;
+            }
+    lt_trace_query q = {.text = LT_STR("bos"), .service = LT_STR("svc-b")};
+    int n = sx_search(s, q, got, SX_TRACES, SX_TRACES, 2);
+    assert_int_equal(n, want);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(got[i] % 3, 0);
+    q = (lt_trace_query){.text = LT_STR("Bos"), .start_min = T0 + 3000, .errors_only = true};
+    n = sx_search(s, q, got, SX_TRACES, SX_TRACES, 0);
+    assert_true(n > 0);
+    for (int i = 0; i < n; i++)
+        assert_true(sx[got[i]].start >= T0 + 3000);
+    /* words of attributes under 64 bytes are not indexed, nor are unknown ones */
+    q = (lt_trace_query){.text = LT_STR("zebra")};
+    assert_int_equal(sx_search(s, q, got, SX_TRACES, SX_TRACES, 0), 0);
+    store_close(s);
+    sx_free();
+    arena_free(a);
+    remove_dir(dir);
+}
+
+/* One span with the given attribute value (and name); its trace number. */
+static uint32_t one_text(lt_store *s, lt_arena *a, uint32_t trace, const char *name,
+                         const char *value)
+{
+    lt_span *sp = arena_calloc(a, 1, sizeof *sp);
+    *sp = mk_span(trace, 1, 0, name, T0 + trace, T0 + trace + 10, 0);
+    lt_kv *kv = arena_calloc(a, 1, sizeof *kv);
+    kv[0] = (lt_kv){LT_STR("gen_ai.prompt"), val_str(value)};
+    sp->attrs = (lt_attrs){kv, 1};
+    lt_trace_batch b = one_batch(a, "svc", NULL, sp, 1);
+    assert_int_equal(store_write_traces(s, &b), 0);
+    return trace;
+}
+
+/* How many traces list_traces finds for text (rc when it fails). */
+static int found(lt_store *s, const char *text, int *rc)
+{
+    lt_arena *a = arena_new();
+    lt_trace_query q = {.text = lt_str_c(text), .limit = 1000};
+    lt_trace_list l = {0};
+    *rc = store_list_traces(s, &q, a, &l);
+    arena_free(a);
+    return (int)l.n;
+}
+
+static int found_ok(lt_store *s, const char *text)
+{
+    int rc, n = found(s, text, &rc);
+    assert_int_equal(rc, 0);
+    return n;
+}
+
+/* What text is made of: JSON escapes, accents and case, long words, odd queries. */
+static void test_search_text(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    lt_store *s = open_store(dir);
+    lt_arena *a = arena_new();
+    one_text(s, a, 1, "chat",
+             "[{\"role\":\"user\",\"content\":\"Un caf\\u00e9 au lait, please.\\nSure: \\\"Coming"
+             " right up\\\" \\ud83d\\ude00 smile\"}]");
+    char word[201];
+    memset(word, 'x', 200);
+    word[200] = 0;
+    char *long_word = arena_alloc(a, 300);
+    snprintf(long_word, 300, "the base64 blob %s follows and ends here", word);
+    one_text(s, a, 2, "tool", long_word);
+    one_text(s, a, 3, "Ünïcode span", "short");
+    assert_int_equal(found_ok(s, "café au"), 1);
+    assert_int_equal(found_ok(s, "CAFE AU LAIT"), 1);
+    assert_int_equal(found_ok(s, "please sure"), 1);     /* \n is a blank */
+    assert_int_equal(found_ok(s, "coming right up"), 1); /* \" too */
+    assert_int_equal(found_ok(s, "up smile"), 1);        /* an emoji is no word */
+    assert_int_equal(found_ok(s, "nsure"), 0);
+    assert_int_equal(found_ok(s, "lait please"), 1);
+    assert_int_equal(found_ok(s, "please lait"), 0); /* order counts */
+    assert_int_equal(found_ok(s, "pleas"), 1);       /* the last word is a prefix ... */
+    assert_int_equal(found_ok(s, "pleas sure"), 0);  /* ... only the last */
+    /* a long word is kept to its first 64 bytes, what follows it is found */
+    memset(word, 'x', 64);
+    word[64] = 0;
+    assert_int_equal(found_ok(s, word), 1);
+    assert_int_equal(found_ok(s, "follows and ends"), 1);
+    /* span names, accents and case folded */
+    assert_int_equal(found_ok(s, "unicode SPAN"), 1);
+    assert_int_equal(found_ok(s, "short"), 0); /* an attribute under 64 bytes */
+    /* queries the index takes as plain words */
+    assert_int_equal(found_ok(s, "\"coming\" right"), 1);
+    assert_int_equal(found_ok(s, "coming OR nothing"), 0);
+    assert_int_equal(found_ok(s, "???"), 0);
+    assert_int_equal(found_ok(s, "NEAR(cafe lait)"), 0);
+    assert_int_equal(found_ok(s, "chat*"), 1);
+    store_close(s);
+    arena_free(a);
+    remove_dir(dir);
+}
+
+/* Bounds, retention and recovery of the index. */
+static void test_search_bounds(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    lt_store *s = open_store(dir);
+    lt_arena *a = arena_new();
+    /* more references to matching text than one search examines */
+    const char *common = "a common message that every one of these traces carries along, long"
+                         " enough to be indexed";
+    for (uint32_t t = 0; t < LT_SQLITE_SEARCH_REFS + 1; t += 50) {
+        lt_span sp[50];
+        for (uint32_t i = 0; i < 50; i++) {
+            sp[i] = mk_span(100 + t + i, 1, 0, "root", T0 + t + i, T0 + t + i + 10, 0);
+            lt_kv *kv = arena_calloc(a, 1, sizeof *kv);
+            kv[0] = (lt_kv){LT_STR("gen_ai.prompt"), val_str(common)};
+            sp[i].attrs = (lt_attrs){kv, 1};
+        }
+        lt_trace_batch b = one_batch(a, "svc", NULL, sp, 50);
+        assert_int_equal(store_write_traces(s, &b), 0);
+        arena_reset(a);
+    }
+    int rc;
+    found(s, "common message", &rc);
+    assert_int_equal(rc, LT_ETOOBIG);
+    lt_trace_query q = {.text = LT_STR("common message")};
+    lt_trace_stats ts;
+    assert_int_equal(store_trace_stats(s, &q, 5, a, &ts), LT_ETOOBIG);
+    assert_int_equal(found_ok(s, "carries along there"), 0);
+    store_close(s);
+    remove_dir(dir);
+
+    /* retention: deleted traces are not found, a generation goes with its segment */
+    dir = make_dir();
+    s = open_store(dir);
+    lt_retention r = {.max_bytes = 1u << 20};
+    assert_int_equal(store_enforce_retention(s, &r, time_now_ns()), 0);
+    for (uint32_t t = 0; t < 300; t++) {
+        char w[64];
+        snprintf(w, sizeof w, "%s word%u", t < 150 ? "early" : "late", t);
+        write_simple(s, a, t, 2, T0 + t, 2000);
+        one_text(s, a, 1000 + t, w, "x");
+        arena_reset(a);
+    }
+    int64_t gens = sq_count(s, "SELECT count(*) FROM sqlite_master WHERE name GLOB 'sref_*'");
+    assert_true(gens > 2);
+    assert_int_equal(found_ok(s, "early"), 150);
+    assert_int_equal(store_enforce_retention(s, &r, time_now_ns()), 0);
+    assert_int_equal(spans_of(s, 0), 0);
+    int early = found_ok(s, "early"), late = found_ok(s, "late");
+    assert_true(early < 150 && late > 0);
+    assert_int_equal(found_ok(s, "word0"), 0);
+    assert_int_equal(found_ok(s, "word299"), 1);
+    assert_true(sq_count(s, "SELECT count(*) FROM sqlite_master WHERE name GLOB 'sref_*'") < gens);
+    /* what is left of each generation is what a trace still stored has */
+    lt_trace_list l;
+    q = (lt_trace_query){.text = LT_STR("early"), .limit = 1000};
+    assert_int_equal(store_list_traces(s, &q, a, &l), 0);
+    for (uint32_t i = 0; i < l.n; i++)
+        assert_int_equal(store_get_trace(s, l.items[i].trace_id, a, &(lt_trace_data){0}), 0);
+    assert_check_ok(s, NULL, -1);
+    store_close(s);
+    remove_dir(dir);
+
+    /* a segment that lost its tail: the lost runs' ids go to new rows, which must not be
+     * found by the lost text */
+    dir = make_dir();
+    s = open_store(dir);
+    one_text(s, a, 1, "kept", "x");
+    uint64_t keep = ((sq_store *)s)->cur_size;
+    one_text(s, a, 2, "lost", "x");
+    store_close(s);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/blobs-00000001.seg", dir);
+    assert_int_equal(truncate(path, (off_t)keep), 0);
+    s = open_store(dir);
+    assert_int_equal(found_ok(s, "lost"), 0);
+    one_text(s, a, 3, "again", "x");
+    assert_int_equal(found_ok(s, "lost"), 0);
+    assert_int_equal(found_ok(s, "again"), 1);
+    assert_int_equal(found_ok(s, "kept"), 1);
+    store_close(s);
+    remove_dir(dir);
+
+    /* killed with text waiting for the index: it waits in the database, not in memory */
+    dir = make_dir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lt_store *c = NULL;
+        char err[256];
+        if (store_open(dir, &c, err, sizeof err)) _exit(2);
+        one_text(c, a, 1, "written before the kill", "x");
+        _exit(0); /* no close: nothing is flushed */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    s = open_store(dir);
+    assert_true(sq_count(s, "SELECT count(*) FROM search_pending") > 0);
+    assert_int_equal(found_ok(s, "before the kill"), 1);
+    store_close(s);
+    arena_free(a);
+    remove_dir(dir);
+}
+
+/* ---- trace stats ---------------------------------------------------------------------- */
+
+static int cost_bucket_of(double c)
+{
+    static const double b[] = {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3,
+                               2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1,  0.2,  0.5,  1,    2,
+                               5,    10,   20,   50,   100,  200,  500,  1000, 2000};
+    if (!(c > 0)) return 0;
+    int i = 1;
+    while (i < (int)(sizeof b / sizeof b[0]) && c >= b[i])
+        i++;
+    return i;
+}
+
+typedef struct {
+    uint32_t t;
+    double cost;
+    uint64_t dur, start;
+    uint8_t id[16];
+    bool svc_b;
+} st_item;
+
+/* Ranks as the store does: value descending, then newer first. */
+static int st_rank(const st_item *a, const st_item *b, bool by_cost)
+{
+    double va = by_cost ? a->cost : (double)a->dur, vb = by_cost ? b->cost : (double)b->dur;
+    if (va != vb) return va > vb ? -1 : 1;
+    if (a->start != b->start) return a->start > b->start ? -1 : 1;
+    return -memcmp(a->id, b->id, 16);
+}
+
+static int st_by_start(const void *pa, const void *pb)
+{
+    const st_item *a = pa, *b = pb;
+    if (a->start != b->start) return a->start > b->start ? -1 : 1;
+    return -memcmp(a->id, b->id, 16);
+}
+
+static int st_by_cost(const void *a, const void *b)
+{
+    return st_rank(a, b, true);
+}
+
+static int st_by_dur(const void *a, const void *b)
+{
+    return st_rank(a, b, false);
+}
+
+static void st_check(lt_store *s, st_item *items, int n, const lt_trace_query *q, uint32_t k)
+{
+    lt_arena *a = arena_new();
+    lt_trace_stats ts;
+    assert_int_equal(store_trace_stats(s, q, k, a, &ts), 0);
+    /* the store looks at the newest traces of the range, up to its bound, then filters */
+    st_item *m = malloc(sizeof *m * (size_t)n);
+    int nm = 0, in_range = 0;
+    for (int i = 0; i < n; i++)
+        if (items[i].start >= q->start_min && (!q->start_max || items[i].start <= q->start_max))
+            m[nm++] = items[i];
+    in_range = nm;
+    assert_int_equal(ts.partial, in_range > LT_SQLITE_STATS_SCAN_ROWS);
+    qsort(m, (size_t)nm, sizeof *m, st_by_start);
+    if (nm > LT_SQLITE_STATS_SCAN_ROWS) nm = LT_SQLITE_STATS_SCAN_ROWS;
+    int kept = 0;
+    for (int i = 0; i < nm; i++)
+        if (!q->service.len || m[i].svc_b == lt_str_eq_c(q->service, "svc-b")) m[kept++] = m[i];
+    nm = kept;
+    assert_int_equal(ts.traces, nm);
+    uint64_t hist[LT_COST_BUCKETS] = {0};
+    int with_cost = 0;
+    for (int i = 0; i < nm; i++) {
+        hist[cost_bucket_of(m[i].cost)]++;
+        with_cost += m[i].cost > 0;
+    }
+    assert_memory_equal(hist, ts.cost_hist, sizeof hist);
+    qsort(m, (size_t)nm, sizeof *m, st_by_cost);
+    assert_int_equal(ts.n_cost, (uint32_t)(with_cost < (int)k ? with_cost : (int)k));
+    for (uint32_t i = 0; i < ts.n_cost; i++) {
+        assert_memory_equal(ts.by_cost[i].trace_id, m[i].id, 16);
+        assert_true(ts.by_cost[i].cost == m[i].cost);
+    }
+    qsort(m, (size_t)nm, sizeof *m, st_by_dur);
+    assert_int_equal(ts.n_duration, (uint32_t)(nm < (int)k ? nm : (int)k));
+    for (uint32_t i = 0; i < ts.n_duration; i++)
+        assert_memory_equal(ts.by_duration[i].trace_id, m[i].id, 16);
+    free(m);
+    arena_free(a);
+}
+
+static void test_trace_stats(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    lt_store *s = open_store(dir);
+    lt_arena *a = arena_new();
+    enum { N = LT_SQLITE_STATS_SCAN_ROWS + 20 };
+    st_item items[N];
+    for (int i = 0; i < N; i++) {
+        st_item *it = &items[i];
+        uint64_t x = hash64(&i, sizeof i, 21);
+        it->t = 9000 + (uint32_t)i;
+        it->start = T0 + (uint64_t)(i % 17) * 1000000; /* ties */
+        it->dur = 1000 + (x % 50) * 1000;              /* ties too */
+        it->svc_b = i % 4 == 0;
+        tid_of(it->t, it->id);
+        /* costs across the buckets, some equal, some none */
+        it->cost = i % 9 == 0 ? 0 : (double)(x % 7) * pow(10, -(double)(x >> 8 & 7));
+        lt_span sp[2];
+        sp[0] = mk_span(it->t, 1, 0, "root", it->start, it->start + it->dur, 0);
+        sp[1] = mk_span(it->t, 2, 1, "chat", it->start + 1, it->start + 2, 0);
+        sp[1].genai = mk_view(a, &VSPEC(.req = "gpt-4o", .tok = {10, 5, -1, -1, -1},
+                                        .cost = it->cost > 0 ? it->cost : NAN));
+        lt_trace_batch b = one_batch(a, it->svc_b ? "svc-b" : "svc-a", NULL, sp, 2);
+        assert_int_equal(store_write_traces(s, &b), 0);
+    }
+    st_check(s, items, N, &(lt_trace_query){0}, 5);
+    st_check(s, items, N, &(lt_trace_query){.service = LT_STR("svc-b")}, 3);
+    st_check(s, items, N, &(lt_trace_query){.start_min = T0 + 5000000, .start_max = T0 + 9000000},
+             1000);
+    st_check(s, items, N, &(lt_trace_query){.start_min = T0 + 99000000}, 5); /* nothing */
+    st_check(s, items, N, &(lt_trace_query){0}, 0);
+    /* with text: only the traces it finds */
+    lt_trace_stats ts;
+    lt_trace_query q = {.text = LT_STR("chat")};
+    assert_int_equal(store_trace_stats(s, &q, 3, a, &ts), 0);
+    assert_int_equal(ts.traces, N); /* all have a "chat" span; no scan bound applies */
+    assert_false(ts.partial);
+    q.text = LT_STR("nothing");
+    assert_int_equal(store_trace_stats(s, &q, 3, a, &ts), 0);
+    assert_int_equal(ts.traces, 0);
+    assert_int_equal(ts.n_cost + ts.n_duration, 0);
+    /* the bucket bounds */
+    assert_true(store_cost_bucket_min(0) == 0);
+    assert_true(store_cost_bucket_min(1) == 0.000001);
+    assert_true(store_cost_bucket_min(3) == 0.000005);
+    assert_true(store_cost_bucket_min(19) == 1);
+    assert_true(store_cost_bucket_min(LT_COST_BUCKETS - 1) == 2000);
+    assert_true(store_cost_bucket_min(LT_COST_BUCKETS + 5) == 2000);
+    store_close(s);
+    arena_free(a);
+    remove_dir(dir);
+}
+
+/* ---- live tail ------------------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t t;
+    uint64_t id;
+    bool svc_b, error;
+    const char *model; /* NULL: no view */
+    int pos;           /* in its request */
+} tl_item;
+
+static bool tl_match(const lt_tail_query *q, const tl_item *it)
+{
+    if (q->service.len && it->svc_b != lt_str_eq_c(q->service, "svc-b")) return false;
+    if (q->errors_only && !it->error) return false;
+    return !q->model.len || (it->model && lt_str_eq_c(q->model, it->model));
+}
+
+static void tl_expect(const tl_item *w, const lt_span_brief *b)
+{
+    uint8_t tid[16], sid[8];
+    tid_of(w->t, tid);
+    sid_of(w->id, sid);
+    assert_memory_equal(b->trace_id, tid, 16);
+    assert_memory_equal(b->span_id, sid, 8);
+    assert_string_equal(w->svc_b ? "svc-b" : "svc-a", b->service.ptr);
+    assert_int_equal(b->status_code, w->error ? LT_STATUS_ERROR : LT_STATUS_UNSET);
+    assert_int_equal(b->has_view, w->model != NULL);
+    if (w->model) {
+        assert_true(lt_str_eq_c(b->model, w->model));
+        assert_true(lt_str_eq_c(b->operation, "chat"));
+        assert_true(b->has_input_tokens && b->input_tokens == 7);
+        assert_false(b->has_output_tokens);
+        assert_true(b->has_cost && b->cost == 0.5);
+    }
+}
+
+/* Pages through the tail from after with filters; the spans must be want[] in order. */
+static void tl_follow(lt_store *s, const lt_tail_query *q0, const tl_item *all, int n_all,
+                      uint64_t after)
+{
+    lt_arena *a = arena_new();
+    lt_tail_query q = *q0;
+    q.has_after = true;
+    q.after = after;
+    int k = 0;
+    for (int guard = 0; guard < 10000; guard++) {
+        lt_tail t;
+        assert_int_equal(store_tail_spans(s, &q, a, &t), 0);
+        assert_true(t.next >= q.after);
+        for (uint32_t i = 0; i < t.n; i++) {
+            while (k < n_all && !tl_match(&q, &all[k]))
+                k++;
+            assert_true(k < n_all);
+            tl_expect(&all[k++], &t.items[i]);
+            assert_true(t.items[i].seq > q.after && t.items[i].seq <= t.next);
+        }
+        if (t.next == q.after) break; /* caught up */
+        q.after = t.next;
+        arena_reset(a);
+    }
+    while (k < n_all && !tl_match(&q, &all[k]))
+        k++;
+    assert_int_equal(k, n_all);
+    arena_free(a);
+}
+
+static int tl_cmp(const void *pa, const void *pb)
+{
+    const tl_item *a = pa, *b = pb;
+    uint8_t x[16], y[16];
+    tid_of(a->t, x);
+    tid_of(b->t, y);
+    int c = memcmp(x, y, 16);
+    return c ? c : a->pos - b->pos;
+}
+
+static void test_tail_spans(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    lt_store *s = open_store(dir);
+    lt_arena *a = arena_new();
+    /* nothing yet */
+    lt_tail t;
+    assert_int_equal(store_tail_spans(s, &(lt_tail_query){0}, a, &t), 0);
+    assert_int_equal(t.n, 0);
+    assert_int_equal(t.next, 0);
+    enum { CALLS = 30, PER = 9 };
+    static tl_item all[CALLS * PER];
+    int n = 0;
+    for (int c = 0; c < CALLS; c++) {
+        /* one call: two services (two resources), spans of three traces; the store keeps a
+         * call's spans by trace, then in the order sent */
+        lt_span sp[2][PER];
+        tl_item *first = &all[n];
+        int ns[2] = {0, 0};
+        for (int i = 0; i < PER; i++) {
+            tl_item *it = &all[n++];
+            it->t = 300 + (uint32_t)(c * 3 + i % 3);
+            it->id = (uint64_t)c * 100 + (uint64_t)i + 1;
+            it->svc_b = (c + i) % 4 == 0;
+            it->error = (c * 7 + i) % 5 == 0;
+            it->model = i % 3 == 0 ? NULL : i % 3 == 1 ? "gpt-4o" : "claude";
+            lt_span *x = &sp[it->svc_b][ns[it->svc_b]++];
+            *x = mk_span(it->t, it->id, 0, "op", T0, T0 + 5, it->error ? LT_STATUS_ERROR : 0);
+            if (it->model)
+                x->genai = mk_view(a, &VSPEC(.op = "chat", .req = "x", .resp = it->model,
+                                             .tok = {7, -1, -1, -1, -1}, .cost = 0.5));
+        }
+        /* the resources' spans go in one call: both scopes' spans are sorted together */
+        lt_trace_batch b0 = one_batch(a, "svc-a", NULL, sp[0], (uint32_t)ns[0]);
+        lt_trace_batch b1 = one_batch(a, "svc-b", NULL, sp[1], (uint32_t)ns[1]);
+        lt_resource_spans *rs = arena_calloc(a, 2, sizeof *rs);
+        rs[0] = b0.rs[0];
+        rs[1] = b1.rs[0];
+        lt_trace_batch b = {.rs = rs, .n_rs = 2, .n_spans = PER};
+        assert_int_equal(store_write_traces(s, &b), 0);
+        /* arrival order: by trace id, then as sent (svc-a's spans were sent first) */
+        tl_item sorted[PER];
+        int k = 0;
+        for (int r = 0; r < 2; r++)
+            for (int i = 0; i < PER; i++)
+                if (first[i].svc_b == (r == 1)) {
+                    sorted[k] = first[i];
+                    sorted[k].pos = k;
+                    k++;
+                }
+        qsort(sorted, PER, sizeof *sorted, tl_cmp);
+        memcpy(first, sorted, sizeof sorted);
+        arena_reset(a);
+    }
+    /* from the start, in pages: everything in arrival order; then with each filter */
+    tl_follow(s, &(lt_tail_query){.limit = 7}, all, n, 0);
+    tl_follow(s, &(lt_tail_query){.limit = 5, .service = LT_STR("svc-b")}, all, n, 0);
+    tl_follow(s, &(lt_tail_query){.limit = 3, .errors_only = true}, all, n, 0);
+    tl_follow(s, &(lt_tail_query){.model = LT_STR("claude")}, all, n, 0);
+    tl_follow(s, &(lt_tail_query){.model = LT_STR("none")}, all, n, 0);
+    /* without a cursor: the newest, in arrival order */
+    assert_int_equal(store_tail_spans(s, &(lt_tail_query){.limit = 4}, a, &t), 0);
+    assert_int_equal(t.n, 4);
+    assert_int_equal(t.next, (uint64_t)n);
+    for (int i = 0; i < 4; i++)
+        tl_expect(&all[n - 4 + i], &t.items[i]);
+    assert_int_equal(store_tail_spans(s, &(lt_tail_query){.errors_only = true, .limit = 2}, a, &t),
+                     0);
+    assert_int_equal(t.n, 2);
+    assert_true(t.items[0].seq < t.items[1].seq);
+    /* past the newest (a cursor from before the store was emptied): the newest again */
+    assert_int_equal(
+        store_tail_spans(s, &(lt_tail_query){.has_after = true, .after = 1u << 30, .limit = 1}, a,
+                         &t),
+        0);
+    assert_int_equal(t.n, 1);
+    tl_expect(&all[n - 1], &t.items[0]);
+    /* caught up: nothing new, the cursor stays */
+    assert_int_equal(
+        store_tail_spans(s, &(lt_tail_query){.has_after = true, .after = (uint64_t)n}, a, &t), 0);
+    assert_int_equal(t.n, 0);
+    assert_int_equal(t.next, (uint64_t)n);
+    /* the read-only opener too */
+    lt_store *r = NULL;
+    char err[256];
+    assert_int_equal(store_open_read_only(dir, &r, err, sizeof err), 0);
+    tl_follow(r, &(lt_tail_query){.limit = 11}, all, n, 0);
+    store_close(r);
+    store_close(s);
+    arena_free(a);
     remove_dir(dir);
 }
 
@@ -3586,6 +4468,11 @@ int main(void)
         cmocka_unit_test(test_genai_allocation_failures),
         cmocka_unit_test(test_old_schema_refused),
         cmocka_unit_test(test_genai_internals),
+        cmocka_unit_test(test_search),
+        cmocka_unit_test(test_search_text),
+        cmocka_unit_test(test_search_bounds),
+        cmocka_unit_test(test_trace_stats),
+        cmocka_unit_test(test_tail_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

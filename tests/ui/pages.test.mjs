@@ -1,5 +1,5 @@
 // pages.test.mjs — the pages against the fixture traces, in Chromium: the search lists what
-// the API finds, the waterfall shows the trace's tree, the Messages tab shows a fixture LLM
+// the API finds, the waterfall shows the trace's tree and each span's time on its axis, the Messages tab shows a fixture LLM
 // call's conversation, the agent graph shows the fixture's agents and tool, and compare
 // opens two traces. Screenshots of each page go to LT_UI_ARTIFACTS/pages/.
 
@@ -53,6 +53,21 @@ ui.test('the waterfall shows the trace tree: every span once, children under the
     seen.add(r.id);
   }
   assert.equal(rows[0].name, 'invoke_agent planner');
+  // timings: each bar sits where its span ran, in percent of the trace's time
+  const t0 = t.spans.reduce((m, s) => (BigInt(s.start_unix_nano) < m ? BigInt(s.start_unix_nano) : m), BigInt(t.spans[0].start_unix_nano));
+  const t1 = t.spans.reduce((m, s) => (BigInt(s.end_unix_nano) > m ? BigInt(s.end_unix_nano) : m), 0n);
+  const total = Number(t1 - t0);
+  const bars = await p.page.$$eval('[role="treeitem"]', (els) => els.map((e) => {
+    const b = e.querySelector('.wf-bar');
+    return { id: e.getAttribute('data-span-id'), left: parseFloat(b.style.left), width: parseFloat(b.style.width) };
+  }));
+  for (const b of bars) {
+    const s = byId.get(b.id);
+    const left = (Number(BigInt(s.start_unix_nano) - t0) / total) * 100;
+    const width = (Number(s.duration_ns) / total) * 100;
+    assert.ok(Math.abs(b.left - left) < 0.01 && Math.abs(b.width - width) < 0.01,
+      `${s.name}: bar at ${b.left}% for ${b.width}%, span at ${left}% for ${width}%`);
+  }
   await p.shot('trace');
 });
 

@@ -431,6 +431,7 @@ static uint64_t series_step(uint64_t lo, uint64_t hi, uint64_t asked)
 {
     static const uint64_t minutes[] = {1,   2,   5,   10,   15,   30,    60,    120,
                                        180, 360, 720, 1440, 2880, 10080, 20160, 43200};
+    if (asked > 3650 * DAY_NS) asked = 3650 * DAY_NS; /* ten years: no overflow below */
     uint64_t step = asked ? (asked + LT_STEP_MIN_NS - 1) / LT_STEP_MIN_NS * LT_STEP_MIN_NS : 0;
     uint64_t want = asked ? SERIES_MAX_BUCKETS : SERIES_DEFAULT_BUCKETS;
     if (step && bucket_count(lo, hi, step) <= want) return step;

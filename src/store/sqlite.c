@@ -466,7 +466,7 @@ static void fn_services_merge(sqlite3_context *ctx, int argc, sqlite3_value **ar
     (void)argc;
     int la = sqlite3_value_bytes(argv[0]), lb = sqlite3_value_bytes(argv[1]);
     const uint8_t *pa = sqlite3_value_blob(argv[0]), *pb = sqlite3_value_blob(argv[1]);
-    const uint8_t *ea = pa + la, *eb = pb + lb;
+    const uint8_t *ea = sq_end(pa, (size_t)la), *eb = sq_end(pb, (size_t)lb);
     uint8_t *out = sqlite3_malloc(la + lb + 1);
     if (!out) {
         sqlite3_result_error_nomem(ctx);
@@ -496,7 +496,7 @@ static void fn_ranges_append(sqlite3_context *ctx, int argc, sqlite3_value **arg
     (void)argc;
     int la = sqlite3_value_bytes(argv[0]), lb = sqlite3_value_bytes(argv[1]);
     const uint8_t *pa = sqlite3_value_blob(argv[0]), *pb = sqlite3_value_blob(argv[1]);
-    const uint8_t *ea = pa + la, *eb = pb + lb, *last_at = pa;
+    const uint8_t *ea = sq_end(pa, (size_t)la), *eb = sq_end(pb, (size_t)lb), *last_at = pa;
     uint8_t *out = sqlite3_malloc(la + lb + 20);
     if (!out) {
         sqlite3_result_error_nomem(ctx);
@@ -2491,7 +2491,7 @@ static int read_summary(sqlite3_stmt *st, lt_arena *a, lt_trace_summary *t)
     t->output_tokens = (uint64_t)sqlite3_column_int64(st, 12);
     t->cost = sqlite3_column_double(st, 13);
     const uint8_t *p = sqlite3_column_blob(st, 7);
-    const uint8_t *end = p + sqlite3_column_bytes(st, 7);
+    const uint8_t *end = sq_end(p, (size_t)sqlite3_column_bytes(st, 7));
     lt_str sv;
     uint32_t n = 0;
     for (const uint8_t *q = p; next_service(&q, end, &sv);)
@@ -2523,7 +2523,7 @@ static int summary_matches_core(sqlite3_stmt *ls, const lt_trace_query *q)
     }
     if (q->service.len) {
         const uint8_t *p = sqlite3_column_blob(ls, 7);
-        const uint8_t *end = p + sqlite3_column_bytes(ls, 7);
+        const uint8_t *end = sq_end(p, (size_t)sqlite3_column_bytes(ls, 7));
         lt_str sv;
         bool found = false;
         while (!found && next_service(&p, end, &sv))

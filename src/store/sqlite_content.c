@@ -471,7 +471,8 @@ static int rebuild_pending(sq_store *s)
     while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t block = sqlite3_column_int64(st, 0), seg = sqlite3_column_int64(st, 1);
         size_t len = (size_t)sqlite3_column_int64(st, 2);
-        const uint8_t *d = sqlite3_column_blob(st, 3), *dend = d + sqlite3_column_bytes(st, 3);
+        const uint8_t *d = sqlite3_column_blob(st, 3),
+                      *dend = sq_end(d, (size_t)sqlite3_column_bytes(st, 3));
         buf_reset(&raw);
         if (buf_reserve(&raw, len + 1)) {
             rc = LT_ENOMEM;

@@ -352,7 +352,7 @@ static void fn_gdims_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_value(ctx, argv[0]);
         return;
     }
-    const uint8_t *ea = pa + la, *eb = pb + lb;
+    const uint8_t *ea = sq_end(pa, (size_t)la), *eb = sq_end(pb, (size_t)lb);
     uint8_t *out = sqlite3_malloc(la + lb + 8);
     if (!out) {
         sqlite3_result_error_nomem(ctx);
@@ -512,7 +512,7 @@ static void fn_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_value(ctx, argv[0]);
         return;
     }
-    const uint8_t *ea = pa + la, *eb = pb + lb;
+    const uint8_t *ea = sq_end(pa, (size_t)la), *eb = sq_end(pb, (size_t)lb);
     uint8_t *out = sqlite3_malloc(la + lb + 24);
     if (!out) {
         sqlite3_result_error_nomem(ctx);
@@ -1733,7 +1733,7 @@ static int acc_add_rollup(acc *a, sqlite3_stmt *st, uint32_t dim)
     e->cost += sqlite3_column_double(st, 8);
     for (int h = 0; h < 2; h++) {
         const uint8_t *p = sqlite3_column_blob(st, 9 + h);
-        const uint8_t *end = p + sqlite3_column_bytes(st, 9 + h);
+        const uint8_t *end = sq_end(p, (size_t)sqlite3_column_bytes(st, 9 + h));
         uint32_t b = 0;
         int64_t c;
         for (bool first = true; hist_next(&p, end, &b, &c, first); first = false) {
@@ -1849,7 +1849,7 @@ static int scan_minutes(reader *r, acc *a, int dim, int64_t m_lo, int64_t m_hi, 
         if (from < lo) from = lo;
         if (to > hi) to = hi;
         const uint8_t *p = sqlite3_column_blob(ms, 1);
-        const uint8_t *end = p + sqlite3_column_bytes(ms, 1);
+        const uint8_t *end = sq_end(p, (size_t)sqlite3_column_bytes(ms, 1));
         int64_t f, l;
         while (!rc && sq_next_range(&p, end, &f, &l)) {
             if (f > rolled) continue;

@@ -387,6 +387,13 @@ void sq_fdc_close(fdcache *c);
 /* Column i as text copied into the arena ("" for NULL); *rc = LT_ENOMEM on failure. */
 lt_str sq_col_str(sqlite3_stmt *st, int i, lt_arena *a, int *rc);
 
+/* The end of the n bytes at p: SQLite gives an empty blob as NULL, and NULL + 0 is undefined
+ * in C. */
+static inline const uint8_t *sq_end(const uint8_t *p, size_t n)
+{
+    return p ? p + n : p;
+}
+
 static inline void sq_bind_u64(sqlite3_stmt *st, int i, uint64_t v)
 {
     /* nanosecond times fit int64 until 2262; larger values are kept exactly in the body */

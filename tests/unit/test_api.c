@@ -2279,6 +2279,14 @@ static void test_ui_timeseries(void **state)
     assert_int_equal(client_u64(doc, "step_ns"), 15 * MIN_NS);
     assert_int_equal(json_array_size(json_object_get(doc, "buckets")), 97);
     json_decref(doc);
+    /* a step longer than the range: one bucket; a huge one is bounded */
+    snprintf(q, sizeof q, "start=%llu&end=%llu&step=18446744073709551615", (unsigned long long)BASE,
+             (unsigned long long)(BASE + 20 * MIN_NS));
+    doc = get_ok(s, "/api/genai/timeseries", q);
+    assert_int_equal(json_array_size(json_object_get(doc, "buckets")), 1);
+    assert_int_equal(client_u64(doc, "step_ns"), 3650 * 1440 * MIN_NS);
+    assert_int_equal(sum_of(json_object_get(doc, "points"), "calls", NULL, NULL), 5);
+    json_decref(doc);
     /* the default range ends now: nothing of 2024 in it */
     doc = get_ok(s, "/api/genai/timeseries", "group_by=service");
     assert_int_equal(json_array_size(json_object_get(doc, "points")), 0);

@@ -826,7 +826,12 @@ static bool send_split(exporter *ex, ex_consumer *c, ex_item *it)
  * pieces when it is one batch over send_batch_max_size, and counts it. When merging fails
  * (out of memory) the first batch goes alone and *rest gets the others. False when the
  * exporter stopped before delivery. Not locked. */
-static bool send_request(exporter *ex, ex_consumer *c, ex_item *good, ex_item **rest)
+/* Sends good (merged as batching allows; what does not fit goes to *rest). The outcome to
+ * count is left in *acct / *res (acct->n_items 0: counted already, piece by piece) for the
+ * caller to count under the same lock that takes the batches off the queue, so the stats
+ * never show a batch both failed (or sent) and still queued. */
+static bool send_request(exporter *ex, ex_consumer *c, ex_item *good, ex_item **rest,
+                         ex_item *acct, ex_result *res)
 {
     if (!good->next && ex->batch_max && good->n_items > ex->batch_max)
         return send_split(ex, c, good);
@@ -840,13 +845,11 @@ static bool send_request(exporter *ex, ex_consumer *c, ex_item *good, ex_item **
     } else if (good->next) {
         req = &merged;
     }
-    ex_result r = {0};
-    ex_deliver(ex, c, req, attempt_item, 0, &r);
+    ex_deliver(ex, c, req, attempt_item, 0, res);
+    acct->signal = req->signal;
+    acct->n_items = req->n_items;
     buf_free(&merged.data);
-    pthread_mutex_lock(&ex->mu);
-    ex_account(ex, req, &r);
-    pthread_mutex_unlock(&ex->mu);
-    return r.outcome != EX_RETRY;
+    return res->outcome != EX_RETRY;
 }
 
 /* Frees a chain whose batches are done with (delivered or given up). ex->mu held. */
@@ -899,10 +902,12 @@ static void *consumer_main(void *arg)
                 *gt = it, gt = &it->next;
             }
         }
-        ex_item *rest = NULL;
-        bool delivered = !good || send_request(ex, c, good, &rest);
+        ex_item *rest = NULL, acct = {0};
+        ex_result res = {0};
+        bool delivered = !good || send_request(ex, c, good, &rest, &acct, &res);
 
         pthread_mutex_lock(&ex->mu);
+        if (acct.n_items) ex_account(ex, &acct, &res);
         put_back(ex, rest);
         for (ex_item *it = bad; it; it = it->next) {
             ex_result br = {.outcome = EX_PERMANENT};

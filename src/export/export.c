@@ -830,8 +830,8 @@ static bool send_split(exporter *ex, ex_consumer *c, ex_item *it)
  * count is left in *acct / *res (acct->n_items 0: counted already, piece by piece) for the
  * caller to count under the same lock that takes the batches off the queue, so the stats
  * never show a batch both failed (or sent) and still queued. */
-static bool send_request(exporter *ex, ex_consumer *c, ex_item *good, ex_item **rest,
-                         ex_item *acct, ex_result *res)
+static bool send_request(exporter *ex, ex_consumer *c, ex_item *good, ex_item **rest, ex_item *acct,
+                         ex_result *res)
 {
     if (!good->next && ex->batch_max && good->n_items > ex->batch_max)
         return send_split(ex, c, good);

@@ -423,38 +423,24 @@ int pipelines_create(const pipelines_env *env, pipelines **out, char *err, size_
 
 /* ---- copies, jobs ------------------------------------------------------------------- */
 
-/* A copy of b in an arena of its own (encoded, then decoded from the arena's copy of the
- * bytes), with its GenAI views derived again. NULL when memory ran out. */
-static own_job *copy_traces(pipelines *p, size_t tenant, const lt_trace_batch *b)
+/* A copy of the request's batch (t or l) in an arena of its own: encoded, then decoded from
+ * the arena's copy of the bytes, spans with their GenAI views derived again. NULL when
+ * memory ran out. */
+static own_job *copy_batch(pipelines *p, size_t tenant, const lt_trace_batch *t,
+                           const lt_log_batch *l)
 {
     own_job *j = lt_calloc(1, sizeof *j);
     lt_buf buf = {0};
-    if (!j || !(j->arena = arena_new()) || pb_encode_traces(&buf, b)) goto fail;
-    uint8_t *bytes = buf.len ? arena_alloc(j->arena, buf.len) : NULL;
-    if (buf.len && !bytes) goto fail;
-    if (buf.len) memcpy(bytes, buf.data, buf.len);
-    if (pb_decode_traces(j->arena, bytes, buf.len, &j->traces) ||
-        genai_annotate(&j->traces, p->env.prices, j->arena))
+    if (!j || !(j->arena = arena_new()) ||
+        (t ? pb_encode_traces(&buf, t) : pb_encode_logs(&buf, l)))
         goto fail;
-    buf_free(&buf);
-    j->p = p, j->tenant = tenant;
-    return j;
-fail:
-    buf_free(&buf);
-    if (j) arena_free(j->arena);
-    lt_free(j);
-    return NULL;
-}
-
-static own_job *copy_logs(pipelines *p, size_t tenant, const lt_log_batch *b)
-{
-    own_job *j = lt_calloc(1, sizeof *j);
-    lt_buf buf = {0};
-    if (!j || !(j->arena = arena_new()) || pb_encode_logs(&buf, b)) goto fail;
     uint8_t *bytes = buf.len ? arena_alloc(j->arena, buf.len) : NULL;
     if (buf.len && !bytes) goto fail;
     if (buf.len) memcpy(bytes, buf.data, buf.len);
-    if (pb_decode_logs(j->arena, bytes, buf.len, &j->logs)) goto fail;
+    if (t ? pb_decode_traces(j->arena, bytes, buf.len, &j->traces) ||
+                genai_annotate(&j->traces, p->env.prices, j->arena)
+          : pb_decode_logs(j->arena, bytes, buf.len, &j->logs))
+        goto fail;
     buf_free(&buf);
     j->p = p, j->tenant = tenant;
     return j;
@@ -713,7 +699,7 @@ static pipe_outcome run_signal(pipelines *p, size_t tenant, sbatch *b)
         if (!pipe_has_room(p, mine[i])) return PIPE_BUSY;
     /* copies first: the first pipeline changes b */
     for (size_t i = 1; i < n; i++) {
-        copies[i] = b->t ? copy_traces(p, tenant, b->t) : copy_logs(p, tenant, b->l);
+        copies[i] = copy_batch(p, tenant, b->t, b->l);
         if (!copies[i]) {
             for (size_t k = 1; k < i; k++)
                 own_free(copies[k]);

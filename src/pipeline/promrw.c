@@ -7,7 +7,6 @@
  * allocation failure cannot reach it. */
 #include "pipeline/promrw.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <snappy-c.h>
@@ -859,75 +858,4 @@ int promrw_encode_metrics(lt_buf *out, const lt_metric_batch *b, const promrw_me
     lt_buf raw = {0};
     int rc = promrw_encode_metrics_raw(&raw, b, o, res);
     return compress(out, &raw, rc);
-}
-
-/* ---- sending ---- */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    (void)size; /* always 1 */
-    lt_buf *b = ud;
-    if (b->len < 512) buf_append(b, p, n < 512 - b->len ? n : 512 - b->len);
-    return n;
-}
-
-int promrw_send(const char *url, const lt_buf *body, long timeout_ms, char *err, size_t errlen)
-{
-    int rc = LT_EIO;
-    lt_buf answer = {0};
-    struct curl_slist *hdr = NULL;
-    CURL *h = curl_easy_init();
-    if (err && errlen) err[0] = 0;
-    if (!h) {
-        rc = LT_ENOMEM;
-        goto out;
-    }
-    static const char *const headers[] = {
-        "Content-Encoding: snappy",
-        "Content-Type: application/x-protobuf",
-        "X-Prometheus-Remote-Write-Version: 0.1.0",
-        "User-Agent: llmtrace",
-        "Expect:", /* no 100-continue round trip */
-    };
-    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
-        struct curl_slist *n = curl_slist_append(hdr, headers[i]);
-        if (!n) {
-            rc = LT_ENOMEM;
-            goto out;
-        }
-        hdr = n;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data ? body->data : "");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* timeouts without SIGALRM: threads */
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
-    CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        if (err) snprintf(err, errlen, "%s: %s", url, curl_easy_strerror(cc));
-        rc = LT_EIO;
-        goto out;
-    }
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status >= 200 && status < 300) {
-        rc = 0;
-        goto out;
-    }
-    rc = status == 429 || status >= 500 ? LT_EBUSY : LT_EINVAL;
-    if (err) {
-        int n = (int)answer.len;
-        while (n > 0 && (answer.data[n - 1] == '\n' || answer.data[n - 1] == '\r'))
-            n--;
-        snprintf(err, errlen, "%s: HTTP %ld: %.*s", url, status, n, answer.data ? answer.data : "");
-    }
-out:
-    curl_slist_free_all(hdr);
-    if (h) curl_easy_cleanup(h);
-    buf_free(&answer);
-    return rc;
 }

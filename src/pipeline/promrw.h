@@ -10,8 +10,8 @@
  * sorts first) included; the specification asks for it and Prometheus rejects unsorted
  * or duplicate labels.
  *
- * promrw_encode is pure and thread-safe. promrw_send does blocking I/O with libcurl (one
- * easy handle per call; call curl_global_init once before threads start). */
+ * The encoders are pure and thread-safe; the prometheusremotewrite exporter (src/export/)
+ * sends what they produce. */
 #ifndef LT_PIPELINE_PROMRW_H
 #define LT_PIPELINE_PROMRW_H
 
@@ -109,13 +109,5 @@ int promrw_encode_metrics(lt_buf *out, const lt_metric_batch *b, const promrw_me
 int promrw_encode_metrics_raw(lt_buf *out, const lt_metric_batch *b,
                               const promrw_metrics_opts *opts, promrw_metrics_result *res);
 
-/* POSTs body (promrw_encode's or promrw_encode_metrics's output) to url with the remote write
- * headers (Content-Encoding: snappy, Content-Type: application/x-protobuf,
- * X-Prometheus-Remote-Write-Version: 0.1.0), waiting at most timeout_ms in all. Returns 0
- * on a 2xx answer; LT_EINVAL on a 4xx other than 429 (the data is refused: do not retry,
- * as the specification says); LT_EBUSY on 429 or 5xx and LT_EIO when the endpoint could
- * not be reached or did not answer in time (retry later). err gets a one-line reason with
- * the start of the answer's body. */
-int promrw_send(const char *url, const lt_buf *body, long timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -3,8 +3,8 @@
  * A snapshot of the captures is encoded, snappy-decompressed and its protobuf decoded by
  * prw_read.h (prompb WriteRequest / TimeSeries / Label / Sample); the series must be
  * exactly the samples of the text exposition of the same snapshot (name, labels, value),
- * with labels sorted, __name__ first, and the snapshot's timestamp. promrw_send is checked
- * against a one-shot HTTP server on loopback: headers, body and the mapping of statuses. */
+ * with labels sorted, __name__ first, and the snapshot's timestamp. Sending is the
+ * prometheusremotewrite exporter's (src/export/, tested against a real Prometheus). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,122 +191,11 @@ static void test_empty(void **state)
     spanmetrics_free(sm);
 }
 
-/* ---- sending ---- */
-
-typedef struct {
-    int fd;
-    int status;
-    char head[4096];
-    size_t body_len;
-    char body[65536];
-} server;
-
-static void *serve_one(void *p)
-{
-    server *s = p;
-    int c = accept(s->fd, NULL, NULL);
-    if (c < 0) return NULL;
-    char buf[70000];
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(c, buf + n, sizeof buf - 1 - n);
-        if (r <= 0) break;
-        n += (size_t)r;
-        buf[n] = 0;
-        char *end = strstr(buf, "\r\n\r\n");
-        if (!end) continue;
-        const char *cl = strcasestr(buf, "content-length:");
-        size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
-        size_t hl = (size_t)(end + 4 - buf);
-        if (n >= hl + want) {
-            memcpy(s->head, buf, hl < sizeof s->head - 1 ? hl : sizeof s->head - 1);
-            s->body_len = want;
-            memcpy(s->body, end + 4, want < sizeof s->body ? want : sizeof s->body);
-            break;
-        }
-    }
-    char reply[256];
-    int len = snprintf(
-        reply, sizeof reply,
-        "HTTP/1.1 %d X\r\nContent-Length: 11\r\nConnection: close\r\n\r\nout of tune", s->status);
-    if (write(c, reply, (size_t)len) < 0) { /* the client reports it */
-    }
-    close(c);
-    return NULL;
-}
-
-static int listen_any(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    assert_int_equal(listen(fd, 4), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-static void test_send(void **state)
-{
-    (void)state;
-    fx_scenario fo;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/otlp/otel/single-chat-proto", LT_FIXTURES);
-    folder_load(dir, &fo);
-    spanmetrics *sm = sm_make(NULL);
-    folder_consume(sm, &fo);
-    spanmetrics_snap snap;
-    assert_int_equal(spanmetrics_snapshot(sm, &snap), 0);
-    lt_buf z = {0};
-    assert_int_equal(promrw_encode(&z, &snap, NULL), 0);
-
-    static const struct {
-        int status, rc;
-    } cases[] = {{204, 0}, {400, LT_EINVAL}, {429, LT_EBUSY}, {503, LT_EBUSY}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        server *s = calloc(1, sizeof *s);
-        int port;
-        s->fd = listen_any(&port);
-        s->status = cases[i].status;
-        pthread_t th;
-        pthread_create(&th, NULL, serve_one, s);
-        char url[128], err[512];
-        snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/write", port);
-        int rc = promrw_send(url, &z, 5000, err, sizeof err);
-        pthread_join(th, NULL);
-        close(s->fd);
-        assert_int_equal(rc, cases[i].rc);
-        assert_non_null(strstr(s->head, "POST /api/v1/write HTTP/1.1\r\n"));
-        assert_non_null(strcasestr(s->head, "\r\nContent-Encoding: snappy\r\n"));
-        assert_non_null(strcasestr(s->head, "\r\nContent-Type: application/x-protobuf\r\n"));
-        assert_non_null(strcasestr(s->head, "\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n"));
-        assert_int_equal(s->body_len, z.len);
-        assert_memory_equal(s->body, z.data, z.len);
-        if (rc) assert_non_null(strstr(err, "out of tune"));
-        free(s);
-    }
-    /* nobody listening: retryable I/O error, promptly */
-    int port;
-    int fd = listen_any(&port);
-    close(fd);
-    char url[128], err[512];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/write", port);
-    assert_int_equal(promrw_send(url, &z, 2000, err, sizeof err), LT_EIO);
-    assert_true(strlen(err) > 0);
-
-    buf_free(&z);
-    spanmetrics_snapshot_free(&snap);
-    spanmetrics_free(sm);
-    fx_free(&fo);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_send),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     genai_prices_free(fx_prices);

@@ -426,9 +426,73 @@ static int dec_span(dctx *c, const uint8_t *p, const uint8_t *end, lt_span *sp)
 
 static const char REJECT_IDS[] = "span with invalid trace_id or span_id dropped";
 
-/* ScopeSpans { scope=1 spans=2 schema_url=3 } */
-static int dec_scope_spans(dctx *c, const uint8_t *p, const uint8_t *end, lt_scope_spans *ss)
+/* ResourceSpans / ResourceLogs / ResourceMetrics { resource=1 scope_*=2 schema_url=3;
+ * 1000 = the old instrumentation_library_*, read as scope_* }: one layout, the scope-level
+ * messages decoded by dec_one into an array of scope_size elements. */
+int pbi_dec_resource_group(dctx *c, const uint8_t *p, const uint8_t *end, lt_resource *resource,
+                           lt_str *schema_url, void **scopes, uint32_t *n_scopes, size_t scope_size,
+                           pbi_dec_fn dec_one)
 {
+    uint64_t n[3];
+    TRY(scan(p, end, TAG(2, WT_LEN), TAG(FIELD_OLD_SCOPES, WT_LEN), 0, n));
+    uint64_t ns = n[0] + n[1];
+    if (ns > MODEL_MAX_ITEMS) return LT_ETOOBIG;
+    TRY(alloc_array(c, scopes, ns, scope_size));
+    while (p < end) {
+        uint32_t tag;
+        const uint8_t *s, *e;
+        TRY(get_tag(&p, end, &tag));
+        switch (tag) {
+        case TAG(1, WT_LEN):
+            TRY(get_len(&p, end, &s, &e));
+            TRY(dec_resource(c, s, e, resource));
+            break;
+        case TAG(2, WT_LEN):
+        case TAG(FIELD_OLD_SCOPES, WT_LEN):
+            TRY(get_len(&p, end, &s, &e));
+            if (UNLIKELY(*n_scopes >= ns)) return LT_EINVAL;
+            TRY(dec_one(c, s, e, (char *)*scopes + (size_t)(*n_scopes)++ * scope_size));
+            break;
+        case TAG(3, WT_LEN):
+            TRY(get_string(&p, end, schema_url));
+            break;
+        default:
+            if ((tag >> 3) == FIELD_OLD_SCOPES) return LT_EINVAL;
+            TRY(skip_unknown(&p, end, tag, BITS(1, 3)));
+        }
+    }
+    return 0;
+}
+
+/* Export{Trace,Logs,Metrics}ServiceRequest { resource_*=1 } (also TracesData, LogsData,
+ * MetricsData): the resource-level messages decoded by dec_group into an array. */
+int pbi_dec_request(dctx *c, const uint8_t *p, size_t len, void **groups, uint32_t *n_groups,
+                    size_t group_size, pbi_dec_fn dec_group)
+{
+    const uint8_t *end = len ? p + len : p; /* p may be NULL when len is 0 */
+    uint64_t n[3];
+    TRY(scan(p, end, TAG(1, WT_LEN), 0, 0, n));
+    if (n[0] > MODEL_MAX_ITEMS) return LT_ETOOBIG;
+    TRY(alloc_array(c, groups, n[0], group_size));
+    while (p < end) {
+        uint32_t tag;
+        const uint8_t *s, *e;
+        TRY(get_tag(&p, end, &tag));
+        if (tag == TAG(1, WT_LEN)) {
+            TRY(get_len(&p, end, &s, &e));
+            if (UNLIKELY(*n_groups >= n[0])) return LT_EINVAL;
+            TRY(dec_group(c, s, e, (char *)*groups + (size_t)(*n_groups)++ * group_size));
+        } else {
+            TRY(skip_unknown(&p, end, tag, BITS(1, 1)));
+        }
+    }
+    return 0;
+}
+
+/* ScopeSpans { scope=1 spans=2 schema_url=3 } */
+static int dec_scope_spans(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
+{
+    lt_scope_spans *ss = out;
     uint64_t n[3];
     memset(ss, 0, sizeof *ss);
     TRY(scan(p, end, TAG(2, WT_LEN), 0, 0, n));
@@ -465,67 +529,23 @@ static int dec_scope_spans(dctx *c, const uint8_t *p, const uint8_t *end, lt_sco
     return 0;
 }
 
-/* ResourceSpans { resource=1 scope_spans=2 schema_url=3; 1000 = old
- * instrumentation_library_spans, read as scope_spans } */
-static int dec_resource_spans(dctx *c, const uint8_t *p, const uint8_t *end, lt_resource_spans *rs)
+static int dec_resource_spans(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
 {
-    uint64_t n[3];
+    lt_resource_spans *rs = out;
     memset(rs, 0, sizeof *rs);
-    TRY(scan(p, end, TAG(2, WT_LEN), TAG(FIELD_OLD_SCOPES, WT_LEN), 0, n));
-    uint64_t ns = n[0] + n[1];
-    if (ns > MODEL_MAX_ITEMS) return LT_ETOOBIG;
-    TRY(alloc_array(c, (void **)&rs->scopes, ns, sizeof(lt_scope_spans)));
-    while (p < end) {
-        uint32_t tag;
-        const uint8_t *s, *e;
-        TRY(get_tag(&p, end, &tag));
-        switch (tag) {
-        case TAG(1, WT_LEN):
-            TRY(get_len(&p, end, &s, &e));
-            TRY(dec_resource(c, s, e, &rs->resource));
-            break;
-        case TAG(2, WT_LEN):
-        case TAG(FIELD_OLD_SCOPES, WT_LEN):
-            TRY(get_len(&p, end, &s, &e));
-            if (UNLIKELY(rs->n_scopes >= ns)) return LT_EINVAL;
-            TRY(dec_scope_spans(c, s, e, &rs->scopes[rs->n_scopes++]));
-            break;
-        case TAG(3, WT_LEN):
-            TRY(get_string(&p, end, &rs->schema_url));
-            break;
-        default:
-            if ((tag >> 3) == FIELD_OLD_SCOPES) return LT_EINVAL;
-            TRY(skip_unknown(&p, end, tag, BITS(1, 3)));
-        }
-    }
-    return 0;
+    return pbi_dec_resource_group(c, p, end, &rs->resource, &rs->schema_url, (void **)&rs->scopes,
+                                  &rs->n_scopes, sizeof *rs->scopes, dec_scope_spans);
 }
 
-/* ExportTraceServiceRequest { resource_spans=1 } (also TracesData, same layout) */
 int pb_decode_traces(lt_arena *a, const uint8_t *p, size_t len, lt_trace_batch *out)
 {
     dctx c = {.a = a};
-    const uint8_t *end = len ? p + len : p; /* p may be NULL when len is 0 */
-    uint64_t n[3];
     memset(out, 0, sizeof *out);
-    TRY(scan(p, end, TAG(1, WT_LEN), 0, 0, n));
-    if (n[0] > MODEL_MAX_ITEMS) return LT_ETOOBIG;
-    TRY(alloc_array(&c, (void **)&out->rs, n[0], sizeof(lt_resource_spans)));
-    while (p < end) {
-        uint32_t tag;
-        const uint8_t *s, *e;
-        TRY(get_tag(&p, end, &tag));
-        if (tag == TAG(1, WT_LEN)) {
-            TRY(get_len(&p, end, &s, &e));
-            if (UNLIKELY(out->n_rs >= n[0])) return LT_EINVAL;
-            lt_resource_spans *rs = &out->rs[out->n_rs++];
-            TRY(dec_resource_spans(&c, s, e, rs));
-            for (uint32_t i = 0; i < rs->n_scopes; i++)
-                out->n_spans += rs->scopes[i].n_spans;
-        } else {
-            TRY(skip_unknown(&p, end, tag, BITS(1, 1)));
-        }
-    }
+    TRY(pbi_dec_request(&c, p, len, (void **)&out->rs, &out->n_rs, sizeof *out->rs,
+                        dec_resource_spans));
+    for (uint32_t i = 0; i < out->n_rs; i++)
+        for (uint32_t k = 0; k < out->rs[i].n_scopes; k++)
+            out->n_spans += out->rs[i].scopes[k].n_spans;
     out->rejected = c.rejected;
     if (c.rejected) out->reject_reason = (lt_str){REJECT_IDS, sizeof REJECT_IDS - 1};
     return 0;
@@ -588,8 +608,9 @@ static int dec_log_record(dctx *c, const uint8_t *p, const uint8_t *end, lt_log_
 }
 
 /* ScopeLogs { scope=1 log_records=2 schema_url=3 } */
-static int dec_scope_logs(dctx *c, const uint8_t *p, const uint8_t *end, lt_scope_logs *sl)
+static int dec_scope_logs(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
 {
+    lt_scope_logs *sl = out;
     uint64_t n[3];
     memset(sl, 0, sizeof *sl);
     TRY(scan(p, end, TAG(2, WT_LEN), 0, 0, n));
@@ -619,67 +640,23 @@ static int dec_scope_logs(dctx *c, const uint8_t *p, const uint8_t *end, lt_scop
     return 0;
 }
 
-/* ResourceLogs { resource=1 scope_logs=2 schema_url=3; 1000 = old
- * instrumentation_library_logs, read as scope_logs } */
-static int dec_resource_logs(dctx *c, const uint8_t *p, const uint8_t *end, lt_resource_logs *rl)
+static int dec_resource_logs(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
 {
-    uint64_t n[3];
+    lt_resource_logs *rl = out;
     memset(rl, 0, sizeof *rl);
-    TRY(scan(p, end, TAG(2, WT_LEN), TAG(FIELD_OLD_SCOPES, WT_LEN), 0, n));
-    uint64_t ns = n[0] + n[1];
-    if (ns > MODEL_MAX_ITEMS) return LT_ETOOBIG;
-    TRY(alloc_array(c, (void **)&rl->scopes, ns, sizeof(lt_scope_logs)));
-    while (p < end) {
-        uint32_t tag;
-        const uint8_t *s, *e;
-        TRY(get_tag(&p, end, &tag));
-        switch (tag) {
-        case TAG(1, WT_LEN):
-            TRY(get_len(&p, end, &s, &e));
-            TRY(dec_resource(c, s, e, &rl->resource));
-            break;
-        case TAG(2, WT_LEN):
-        case TAG(FIELD_OLD_SCOPES, WT_LEN):
-            TRY(get_len(&p, end, &s, &e));
-            if (UNLIKELY(rl->n_scopes >= ns)) return LT_EINVAL;
-            TRY(dec_scope_logs(c, s, e, &rl->scopes[rl->n_scopes++]));
-            break;
-        case TAG(3, WT_LEN):
-            TRY(get_string(&p, end, &rl->schema_url));
-            break;
-        default:
-            if ((tag >> 3) == FIELD_OLD_SCOPES) return LT_EINVAL;
-            TRY(skip_unknown(&p, end, tag, BITS(1, 3)));
-        }
-    }
-    return 0;
+    return pbi_dec_resource_group(c, p, end, &rl->resource, &rl->schema_url, (void **)&rl->scopes,
+                                  &rl->n_scopes, sizeof *rl->scopes, dec_scope_logs);
 }
 
-/* ExportLogsServiceRequest { resource_logs=1 } (also LogsData) */
 int pb_decode_logs(lt_arena *a, const uint8_t *p, size_t len, lt_log_batch *out)
 {
     dctx c = {.a = a};
-    const uint8_t *end = len ? p + len : p; /* p may be NULL when len is 0 */
-    uint64_t n[3];
     memset(out, 0, sizeof *out);
-    TRY(scan(p, end, TAG(1, WT_LEN), 0, 0, n));
-    if (n[0] > MODEL_MAX_ITEMS) return LT_ETOOBIG;
-    TRY(alloc_array(&c, (void **)&out->rl, n[0], sizeof(lt_resource_logs)));
-    while (p < end) {
-        uint32_t tag;
-        const uint8_t *s, *e;
-        TRY(get_tag(&p, end, &tag));
-        if (tag == TAG(1, WT_LEN)) {
-            TRY(get_len(&p, end, &s, &e));
-            if (UNLIKELY(out->n_rl >= n[0])) return LT_EINVAL;
-            lt_resource_logs *rl = &out->rl[out->n_rl++];
-            TRY(dec_resource_logs(&c, s, e, rl));
-            for (uint32_t i = 0; i < rl->n_scopes; i++)
-                out->n_records += rl->scopes[i].n_records;
-        } else {
-            TRY(skip_unknown(&p, end, tag, BITS(1, 1)));
-        }
-    }
+    TRY(pbi_dec_request(&c, p, len, (void **)&out->rl, &out->n_rl, sizeof *out->rl,
+                        dec_resource_logs));
+    for (uint32_t i = 0; i < out->n_rl; i++)
+        for (uint32_t k = 0; k < out->rl[i].n_scopes; k++)
+            out->n_records += out->rl[i].scopes[k].n_records;
     return 0;
 }
 

@@ -512,6 +512,19 @@ int pbi_dec_attr(dctx *c, const uint8_t **pp, const uint8_t *end, lt_attrs *attr
 int pbi_dec_resource(dctx *c, const uint8_t *p, const uint8_t *end, lt_resource *r);
 int pbi_dec_scope(dctx *c, const uint8_t *p, const uint8_t *end, lt_scope *s);
 
+/* A decoder of one message [p, end) into out. */
+typedef int (*pbi_dec_fn)(dctx *c, const uint8_t *p, const uint8_t *end, void *out);
+/* The layout the three signals share: ResourceSpans / ResourceLogs / ResourceMetrics
+ * (resource=1, scope_*=2 or the old 1000, schema_url=3), the scope-level messages decoded
+ * by dec_one into *scopes (allocated here, scope_size each); and the Export*Request
+ * (resource_*=1) around them, the resource-level messages decoded by dec_group into
+ * *groups. The caller zeroes what it passes. */
+int pbi_dec_resource_group(dctx *c, const uint8_t *p, const uint8_t *end, lt_resource *resource,
+                           lt_str *schema_url, void **scopes, uint32_t *n_scopes, size_t scope_size,
+                           pbi_dec_fn dec_one);
+int pbi_dec_request(dctx *c, const uint8_t *p, size_t len, void **groups, uint32_t *n_groups,
+                    size_t group_size, pbi_dec_fn dec_group);
+
 /* A repeated KeyValue field with this tag. */
 void pbi_enc_attrs(lt_buf *b, uint32_t tag, const lt_attrs *a);
 /* A Resource / InstrumentationScope field with this tag, omitted when the message would be

@@ -387,8 +387,9 @@ static int dec_metric(dctx *c, const uint8_t *p, const uint8_t *end, lt_metric *
 }
 
 /* ScopeMetrics { scope=1 metrics=2 schema_url=3 } */
-static int dec_scope_metrics(dctx *c, const uint8_t *p, const uint8_t *end, lt_scope_metrics *sm)
+static int dec_scope_metrics(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
 {
+    lt_scope_metrics *sm = out;
     uint64_t n[3];
     memset(sm, 0, sizeof *sm);
     TRY(scan(p, end, TAG(2, WT_LEN), 0, 0, n));
@@ -424,69 +425,24 @@ static int dec_scope_metrics(dctx *c, const uint8_t *p, const uint8_t *end, lt_s
     return 0;
 }
 
-/* ResourceMetrics { resource=1 scope_metrics=2 schema_url=3; 1000 = old
- * instrumentation_library_metrics, read as scope_metrics } */
-static int dec_resource_metrics(dctx *c, const uint8_t *p, const uint8_t *end,
-                                lt_resource_metrics *rm)
+static int dec_resource_metrics(dctx *c, const uint8_t *p, const uint8_t *end, void *out)
 {
-    uint64_t n[3];
+    lt_resource_metrics *rm = out;
     memset(rm, 0, sizeof *rm);
-    TRY(scan(p, end, TAG(2, WT_LEN), TAG(FIELD_OLD_SCOPES, WT_LEN), 0, n));
-    uint64_t ns = n[0] + n[1];
-    if (ns > MODEL_MAX_ITEMS) return LT_ETOOBIG;
-    TRY(alloc_array(c, (void **)&rm->scopes, ns, sizeof(lt_scope_metrics)));
-    while (p < end) {
-        uint32_t tag;
-        const uint8_t *s, *e;
-        TRY(get_tag(&p, end, &tag));
-        switch (tag) {
-        case TAG(1, WT_LEN):
-            TRY(get_len(&p, end, &s, &e));
-            TRY(pbi_dec_resource(c, s, e, &rm->resource));
-            break;
-        case TAG(2, WT_LEN):
-        case TAG(FIELD_OLD_SCOPES, WT_LEN):
-            TRY(get_len(&p, end, &s, &e));
-            if (UNLIKELY(rm->n_scopes >= ns)) return LT_EINVAL;
-            TRY(dec_scope_metrics(c, s, e, &rm->scopes[rm->n_scopes++]));
-            break;
-        case TAG(3, WT_LEN):
-            TRY(get_string(&p, end, &rm->schema_url));
-            break;
-        default:
-            if ((tag >> 3) == FIELD_OLD_SCOPES) return LT_EINVAL;
-            TRY(skip_unknown(&p, end, tag, BITS(1, 3)));
-        }
-    }
-    return 0;
+    return pbi_dec_resource_group(c, p, end, &rm->resource, &rm->schema_url, (void **)&rm->scopes,
+                                  &rm->n_scopes, sizeof *rm->scopes, dec_scope_metrics);
 }
 
-/* ExportMetricsServiceRequest { resource_metrics=1 } (also MetricsData) */
 int pb_decode_metrics(lt_arena *a, const uint8_t *p, size_t len, lt_metric_batch *out)
 {
     dctx c = {.a = a};
-    const uint8_t *end = len ? p + len : p; /* p may be NULL when len is 0 */
-    uint64_t n[3];
     memset(out, 0, sizeof *out);
-    TRY(scan(p, end, TAG(1, WT_LEN), 0, 0, n));
-    if (n[0] > MODEL_MAX_ITEMS) return LT_ETOOBIG;
-    TRY(alloc_array(&c, (void **)&out->rm, n[0], sizeof(lt_resource_metrics)));
-    while (p < end) {
-        uint32_t tag;
-        const uint8_t *s, *e;
-        TRY(get_tag(&p, end, &tag));
-        if (tag == TAG(1, WT_LEN)) {
-            TRY(get_len(&p, end, &s, &e));
-            if (UNLIKELY(out->n_rm >= n[0])) return LT_EINVAL;
-            lt_resource_metrics *rm = &out->rm[out->n_rm++];
-            TRY(dec_resource_metrics(&c, s, e, rm));
-            for (uint32_t i = 0; i < rm->n_scopes; i++)
-                for (uint32_t j = 0; j < rm->scopes[i].n_metrics; j++)
-                    out->n_points += rm->scopes[i].metrics[j].n_points;
-        } else {
-            TRY(skip_unknown(&p, end, tag, BITS(1, 1)));
-        }
-    }
+    TRY(pbi_dec_request(&c, p, len, (void **)&out->rm, &out->n_rm, sizeof *out->rm,
+                        dec_resource_metrics));
+    for (uint32_t i = 0; i < out->n_rm; i++)
+        for (uint32_t j = 0; j < out->rm[i].n_scopes; j++)
+            for (uint32_t k = 0; k < out->rm[i].scopes[j].n_metrics; k++)
+                out->n_points += out->rm[i].scopes[j].metrics[k].n_points;
     out->rejected = c.rejected;
     if (c.rejected) out->reject_reason = LT_STR(MODEL_METRIC_REJECT_NO_NAME);
     return 0;

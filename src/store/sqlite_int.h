@@ -599,4 +599,40 @@ int sq_body_view(const uint8_t *p, size_t n, lt_str *view);
 int sq_content_decode_log(reader *r, sq_cread *c, lt_arena *a, const uint8_t *p, size_t n,
                           lt_log_record *out);
 
+/* ---- shared by sqlite.c (writing, opening, reading a trace) and sqlite_query.c (listing,
+ * searching, live tail, services) ---- */
+
+/* One stored span or log record of a trace, in arrival order. */
+typedef struct {
+    int64_t res, scope, loc;
+    int64_t id; /* its row */
+    uint32_t seq;
+    uint32_t len;
+    const uint8_t *body;
+} srow;
+
+typedef struct {
+    srow *v;
+    size_t n, cap;
+} rows;
+
+/* The stored rows of one signal listed by a summary's ranges (of summary row id), appended
+ * to out with their bodies in a. */
+int sq_load_rows(const sq_store *s, reader *r, fdcache *fc, int64_t id, const uint8_t *ranges,
+                 size_t rlen, int signal, lt_arena *a, rows *out);
+/* Loads resource (or scope, when scope is set) id into the arena. */
+int sq_load_meta(reader *r, bool scope, int64_t id, lt_arena *a, void *out, lt_str *url);
+/* Sums the segment files and finds the lowest and highest numbers (0 when none). */
+void sq_seg_scan(sq_store *s, uint32_t *lo, uint32_t *hi);
+/* Reads the next service name at *p; false at the end or on a malformed list. */
+bool sq_next_service(const uint8_t **p, const uint8_t *end, lt_str *out);
+/* The engine's query entries (store.h's function table), in sqlite_query.c. */
+int sq_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt_trace_list *out);
+int sq_trace_stats(lt_store *st, const lt_trace_query *q, uint32_t k, lt_arena *a,
+                   lt_trace_stats *out);
+int sq_tail_spans(lt_store *st, const lt_tail_query *q, lt_arena *a, lt_tail *out);
+int sq_list_services(lt_store *st, lt_arena *a, lt_str **out, uint32_t *n);
+int sq_list_operations(lt_store *st, lt_str service, lt_arena *a, lt_operation **out, uint32_t *n);
+int sq_bytes_used(lt_store *st, uint64_t *out);
+
 #endif

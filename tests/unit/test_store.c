@@ -46,6 +46,7 @@
 #include "store/sqlite_content.c"
 #include "store/sqlite_genai.c"
 #include "store/sqlite_check.c"
+#include "store/sqlite_query.c"
 #include "store/sqlite_search.c"
 
 #include "fixture_files.h"
@@ -1834,7 +1835,7 @@ static void test_internals(void **state)
     const char *want[] = {"", "alpha", "beta", "gamma"};
     lt_str sv;
     int k = 0;
-    while (next_service(&p, end, &sv))
+    while (sq_next_service(&p, end, &sv))
         assert_true(lt_str_eq_c(sv, want[k++]));
     assert_int_equal(k, 4);
     lt_str many[100];
@@ -1850,7 +1851,7 @@ static void test_internals(void **state)
     sql_fn(q, "lt_services_merge", &a, &b, 0, &r);
     p = (const uint8_t *)r.data;
     end = p + r.len;
-    for (k = 0; next_service(&p, end, &sv); k++)
+    for (k = 0; sq_next_service(&p, end, &sv); k++)
         assert_true(lt_str_eq_c(sv, names[k]));
     assert_int_equal(k, MAX_SERVICES);
     /* the trace map: puts, deletes (backward shift), gets */

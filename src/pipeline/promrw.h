@@ -109,5 +109,4 @@ int promrw_encode_metrics(lt_buf *out, const lt_metric_batch *b, const promrw_me
 int promrw_encode_metrics_raw(lt_buf *out, const lt_metric_batch *b,
                               const promrw_metrics_opts *opts, promrw_metrics_result *res);
 
-
 #endif

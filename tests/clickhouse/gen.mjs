@@ -1,0 +1,306 @@
+// gen.mjs — generated GenAI traces for the ClickHouse tests, and the check that a server
+// gives them back exactly as they were sent.
+//
+// A trace has a root span and a few children: LLM calls (chat, embeddings) with the
+// OpenTelemetry GenAI attributes (provider, request and response model, tokens, cached
+// tokens, time to first chunk, conversation, user, agent), tool calls, retrievals, a call
+// to a second service (CLIENT -> SERVER), errors with messages and exception events, long
+// prompts for the free-text search, and attributes of every type. Everything comes from a
+// seeded generator, so a failing run can be replayed; ids are unique per generator seed.
+
+import assert from 'node:assert/strict';
+
+import { anyValueToPlain, flattenOtlp, getJson, otlpPb, rng32 } from '../integration/lib.mjs';
+
+const SERVICES = ['support-bot', 'rag-api', 'planner', 'coder'];
+const ROOTS = ['POST /ask', 'invoke_agent planner', 'workflow nightly-digest', 'POST /v1/chat', 'GET /health'];
+const MODELS = [
+  { provider: 'openai', request: 'gpt-4o-mini', response: 'gpt-4o-mini-2024-07-18' },
+  { provider: 'openai', request: 'gpt-4o', response: 'gpt-4o-2024-08-06' },
+  { provider: 'anthropic', request: 'claude-3-5-sonnet-20241022', response: 'claude-3-5-sonnet-20241022' },
+  { provider: 'acme-ai', request: 'acme-large', response: 'acme-large-v2' }, // no price: cost unknown
+];
+const TOOLS = ['search_code', 'read_file', 'lookup_order', 'send_email'];
+const AGENTS = ['planner', 'coder', 'support-agent'];
+const PROMPTS = [
+  'Where is my order #48213? It was supposed to arrive on Tuesday and the tracking page shows nothing.',
+  'Summarise the incident report for the payments outage and list the follow-up actions with owners.',
+  'How do I rotate an API key without downtime for the services that read it at start only?',
+  'Écris un résumé du rapport trimestriel pour le café de la gare, en trois phrases au plus.',
+];
+const ANSWERS = [
+  'Order #48213 is with the carrier and should arrive by Thursday; reply here if it does not.',
+  'The outage came from an expired certificate on the card gateway; renewals are now monitored.',
+  'Create the new key, deploy it beside the old one, restart readers one by one, then revoke the old key.',
+];
+
+function hexOf(rand, bytes) {
+  let s = '';
+  for (let i = 0; i < bytes; i++) s += Math.floor(rand() * 256).toString(16).padStart(2, '0');
+  return /^0+$/.test(s) ? `${s.slice(0, -1)}1` : s;
+}
+
+/**
+ * Seeded traces. baseNs (BigInt): the earliest start; spreadNs: starts fall in
+ * [baseNs, baseNs + spreadNs). Each span: { traceId, spanId, parentSpanId, name, kind,
+ * service, start, end (BigInt), attrs: { key: value }, status: { code, message },
+ * events: [{ time, name, attrs }] }; attribute values are strings, integers (intValue),
+ * non-integral numbers (doubleValue), booleans and arrays of strings.
+ */
+export class TraceGen {
+  constructor(seed, { baseNs, spreadNs }) {
+    this.rand = rng32(seed);
+    this.seed = seed;
+    this.baseNs = BigInt(baseNs);
+    this.spreadNs = BigInt(spreadNs);
+    this.n = 0;
+  }
+
+  pick(list) { return list[Math.floor(this.rand() * list.length)]; }
+  int(lo, hi) { return lo + Math.floor(this.rand() * (hi - lo + 1)); }
+
+  /** One trace: { traceId, spans, logs }. */
+  trace() {
+    const r = this.rand;
+    const no = ++this.n;
+    const traceId = hexOf(r, 16);
+    const service = this.pick(SERVICES);
+    const start = this.baseNs + BigInt(Math.floor(r() * Number(this.spreadNs / 1000n))) * 1000n;
+    const conversation = r() < 0.6 ? `conv-${this.seed}-${this.int(1, 40)}` : null;
+    const user = r() < 0.7 ? `user-${this.int(1, 25)}` : null;
+    const agent = r() < 0.5 ? this.pick(AGENTS) : null;
+    const spans = [];
+    const logs = [];
+    const rootId = hexOf(r, 8);
+    const rootName = this.pick(ROOTS);
+    let cursor = start + BigInt(this.int(1, 50)) * 1_000_000n;
+    const children = this.int(0, 6);
+    const add = (s) => { spans.push({ traceId, events: [], status: { code: 0, message: '' }, ...s }); return s; };
+    for (let i = 0; i < children; i++) {
+      const spanId = hexOf(r, 8);
+      const dur = BigInt(this.int(2, 4000)) * 1_000_000n + BigInt(this.int(0, 999_999));
+      const kindOf = r();
+      const common = { 'lt.gen.trace': no, 'lt.gen.step': i };
+      if (user) common['user.id'] = user;
+      if (conversation) common['gen_ai.conversation.id'] = conversation;
+      if (agent) common['gen_ai.agent.name'] = agent;
+      let s;
+      if (kindOf < 0.5) {
+        const m = this.pick(MODELS);
+        const input = this.int(20, 3000);
+        const output = this.int(1, 800);
+        const attrs = {
+          ...common,
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': m.provider,
+          'gen_ai.request.model': m.request,
+          'gen_ai.response.model': m.response,
+          'gen_ai.usage.input_tokens': input,
+          'gen_ai.usage.output_tokens': output,
+          'gen_ai.response.finish_reasons': [this.pick(['stop', 'length', 'tool_call'])],
+          'gen_ai.request.temperature': this.int(0, 10) / 10 + 0.05,
+        };
+        if (r() < 0.3) attrs['gen_ai.usage.cache_read.input_tokens'] = Math.floor(input / 2);
+        if (r() < 0.5) attrs['gen_ai.response.time_to_first_chunk'] = this.int(50, 2000) / 1000 + 0.0005;
+        if (r() < 0.6) {
+          attrs['gen_ai.input.messages'] = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: this.pick(PROMPTS) }] }]);
+          attrs['gen_ai.output.messages'] = JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: this.pick(ANSWERS) }], finish_reason: 'stop' }]);
+        }
+        s = { name: `chat ${m.request}`, kind: 3, attrs };
+      } else if (kindOf < 0.65) {
+        s = {
+          name: 'embeddings text-embedding-3-small',
+          kind: 3,
+          attrs: { ...common, 'gen_ai.operation.name': 'embeddings', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'text-embedding-3-small', 'gen_ai.usage.input_tokens': this.int(5, 400) },
+        };
+      } else if (kindOf < 0.8) {
+        const tool = this.pick(TOOLS);
+        s = {
+          name: `execute_tool ${tool}`,
+          kind: 1,
+          attrs: { ...common, 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool, 'gen_ai.tool.call.id': `call_${hexOf(r, 6)}`, 'lt.cached': r() < 0.5 },
+        };
+      } else if (kindOf < 0.9) {
+        s = {
+          name: 'retrieval kb',
+          kind: 1,
+          attrs: { ...common, 'gen_ai.operation.name': 'retrieval', 'gen_ai.data_source.id': 'kb', 'db.system': 'qdrant', 'lt.hits': this.int(0, 9) },
+        };
+      } else {
+        // a call to another service: the CLIENT span here, its SERVER span there
+        const other = this.pick(SERVICES.filter((x) => x !== service));
+        const serverId = hexOf(r, 8);
+        add({ spanId: serverId, parentSpanId: spanId, name: 'POST /v1/tasks', kind: 2, service: other, start: cursor + 1_000_000n, end: cursor + dur - 1_000_000n, attrs: { 'http.request.method': 'POST', 'http.response.status_code': 200 } });
+        s = { name: 'POST', kind: 3, attrs: { 'http.request.method': 'POST', 'server.address': `${other}.internal` } };
+      }
+      Object.assign(s, { spanId, parentSpanId: rootId, service, start: cursor, end: cursor + dur });
+      if (r() < 0.1) {
+        s.status = { code: 2, message: this.pick(['rate limited', 'upstream timeout', 'tool failed: permission denied']) };
+        s.events = [{ time: cursor + dur / 2n, name: 'exception', attrs: { 'exception.type': 'UpstreamError', 'exception.message': `${s.status.message} after ${this.int(1, 5)} attempts` } }];
+      } else if (r() < 0.2) {
+        s.status = { code: 1, message: '' };
+      }
+      add(s);
+      if (r() < 0.25) {
+        logs.push({ traceId, spanId, service, time: cursor + 500_000n, severity: this.pick([9, 13, 17]), body: `step ${i} of trace ${no}: ${this.pick(ANSWERS)}` });
+      }
+      cursor += dur + BigInt(this.int(0, 30)) * 1_000_000n;
+    }
+    const rootAttrs = { 'lt.gen.trace': no, 'deployment.region': this.pick(['eu-west-1', 'us-east-1']) };
+    if (user) rootAttrs['user.id'] = user;
+    if (rootName.startsWith('invoke_agent')) Object.assign(rootAttrs, { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'planner' });
+    const rootErr = spans.some((s) => s.status.code === 2) && r() < 0.5;
+    spans.unshift({
+      traceId, spanId: rootId, parentSpanId: null, name: rootName, kind: 2, service,
+      start, end: cursor + BigInt(this.int(1, 20)) * 1_000_000n, attrs: rootAttrs,
+      status: rootErr ? { code: 2, message: 'request failed' } : { code: 0, message: '' }, events: [],
+    });
+    return { traceId, spans, logs };
+  }
+}
+
+const anyValue = (v) => {
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { arrayValue: { values: v.map(anyValue) } };
+  return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
+};
+const pbValue = (v) => {
+  if (typeof v === 'string') return otlpPb.anyString(v);
+  if (typeof v === 'boolean') return otlpPb.anyBool(v);
+  if (Array.isArray(v)) return otlpPb.anyArray(v.map(pbValue));
+  return Number.isInteger(v) ? otlpPb.anyInt(v) : otlpPb.anyDouble(v);
+};
+const kvs = (attrs) => Object.entries(attrs).map(([key, v]) => ({ key, value: anyValue(v) }));
+const byService = (items) => {
+  const m = new Map();
+  for (const x of items) {
+    if (!m.has(x.service)) m.set(x.service, []);
+    m.get(x.service).push(x);
+  }
+  return m;
+};
+
+/** ExportTraceServiceRequest of spans (one resource per service): { body, headers };
+ * protobuf when proto, else OTLP/JSON. */
+export function tracesRequest(spans, { proto = false } = {}) {
+  const groups = [...byService(spans)];
+  if (proto) {
+    const pb = (s) => otlpPb.span({
+      traceId: Buffer.from(s.traceId, 'hex'),
+      spanId: Buffer.from(s.spanId, 'hex'),
+      parentSpanId: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : undefined,
+      name: s.name,
+      kind: s.kind,
+      start: s.start,
+      end: s.end,
+      attrs: Object.entries(s.attrs).map(([k, v]) => [k, pbValue(v)]),
+      status: s.status.code || s.status.message ? s.status : undefined,
+      events: s.events.map((e) => ({ time: e.time, name: e.name, attrs: Object.entries(e.attrs).map(([k, v]) => [k, pbValue(v)]) })),
+    });
+    const body = Buffer.concat(groups.map(([service, list]) => otlpPb.traceRequest(list.map(pb), { service, scope: 'lt-gen', scopeVersion: '1.0' })));
+    return { body, headers: { 'content-type': 'application/x-protobuf' } };
+  }
+  const body = JSON.stringify({
+    resourceSpans: groups.map(([service, list]) => ({
+      resource: { attributes: kvs({ 'service.name': service }) },
+      scopeSpans: [{
+        scope: { name: 'lt-gen', version: '1.0' },
+        spans: list.map((s) => ({
+          traceId: s.traceId,
+          spanId: s.spanId,
+          ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+          name: s.name,
+          kind: s.kind,
+          startTimeUnixNano: String(s.start),
+          endTimeUnixNano: String(s.end),
+          attributes: kvs(s.attrs),
+          events: s.events.map((e) => ({ timeUnixNano: String(e.time), name: e.name, attributes: kvs(e.attrs) })),
+          ...(s.status.code || s.status.message ? { status: s.status } : {}),
+        })),
+      }],
+    })),
+  });
+  return { body, headers: { 'content-type': 'application/json' } };
+}
+
+/** ExportLogsServiceRequest (OTLP/JSON) of log records carrying trace and span ids. */
+export function logsRequest(logs) {
+  const body = JSON.stringify({
+    resourceLogs: [...byService(logs)].map(([service, list]) => ({
+      resource: { attributes: kvs({ 'service.name': service }) },
+      scopeLogs: [{
+        scope: { name: 'lt-gen' },
+        logRecords: list.map((l) => ({
+          timeUnixNano: String(l.time),
+          severityNumber: l.severity,
+          body: { stringValue: l.body },
+          traceId: l.traceId,
+          spanId: l.spanId,
+        })),
+      }],
+    })),
+  });
+  return { body, headers: { 'content-type': 'application/json' } };
+}
+
+/** What ?format=otlp must give back for a sent span (a comparable plain object). */
+export function sentView(s) {
+  return {
+    service: s.service,
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId || '',
+    name: s.name,
+    kind: s.kind,
+    start: String(s.start),
+    end: String(s.end),
+    attrs: s.attrs,
+    status: { code: s.status.code, message: s.status.message },
+    events: s.events.map((e) => ({ time: String(e.time), name: e.name, attrs: e.attrs })),
+  };
+}
+
+/** The same view of a span of an OTLP/JSON export (flattenOtlp's items). */
+export function storedView({ resource, span }) {
+  const plain = (list) => Object.fromEntries((list || []).map((kv) => [kv.key, anyValueToPlain(kv.value)]));
+  return {
+    service: plain(resource.attributes)['service.name'],
+    spanId: String(span.spanId).toLowerCase(),
+    parentSpanId: String(span.parentSpanId || '').toLowerCase(),
+    name: span.name,
+    kind: span.kind,
+    start: String(span.startTimeUnixNano),
+    end: String(span.endTimeUnixNano),
+    attrs: plain(span.attributes),
+    status: { code: span.status?.code ?? 0, message: span.status?.message ?? '' },
+    events: (span.events || []).map((e) => ({ time: String(e.timeUnixNano), name: e.name, attrs: plain(e.attributes) })),
+  };
+}
+
+/**
+ * Reads every trace of traces ([{ traceId, spans }]) from server as OTLP and returns the
+ * problems: a trace missing, a span missing, added or twice, a span not as sent, the
+ * trace's summary span count not its spans. width requests at once.
+ */
+export async function storedAsSent(server, traces, { width = 8 } = {}) {
+  const problems = [];
+  let i = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (i < traces.length) {
+      const t = traces[i++];
+      const r = await getJson(server.http, `/api/traces/${t.traceId}?format=otlp`);
+      if (r.status !== 200) {
+        problems.push(`trace ${t.traceId}: ${r.status} ${r.text.slice(0, 200)}`);
+        continue;
+      }
+      const got = flattenOtlp(r.json).map(storedView).sort((a, b) => a.spanId.localeCompare(b.spanId));
+      const want = t.spans.map(sentView).sort((a, b) => a.spanId.localeCompare(b.spanId));
+      try {
+        assert.deepEqual(got, want);
+      } catch (e) {
+        problems.push(`trace ${t.traceId}: stored spans differ from the sent ones: ${e.message.slice(0, 1500)}`);
+      }
+    }
+  }));
+  return problems;
+}

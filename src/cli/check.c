@@ -20,7 +20,8 @@ int cmd_check(int argc, char **argv)
 {
     const char *data = "./llmtrace-data";
     const opt_def defs[] = {
-        {"data", "DIR", OPT_STR, &data, "store directory (default ./llmtrace-data)"},
+        {"data", "DIR|URL", OPT_STR, &data,
+         "store: a directory (default ./llmtrace-data) or clickhouse://HOST:PORT/DB; also --store"},
         {0},
     };
     const opt_spec spec = {"check", "[options]",

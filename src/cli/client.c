@@ -23,7 +23,7 @@ int client_open(client *c, const char *cmd, const char *server, const char *data
     *c = (client){.cmd = cmd, .server = server, .data = data};
     if (!data) return 0;
     struct stat sb;
-    if (stat(data, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    if (!strstr(data, "://") && (stat(data, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
         fprintf(stderr, "llmtrace %s: %s: no such store directory\n", cmd, data);
         return -1;
     }

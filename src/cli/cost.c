@@ -139,7 +139,9 @@ int cmd_cost(int argc, char **argv)
          "spans started in the last DURATION, e.g. 15m, 12h or 7d (default 24h)"},
         {"server", "URL", OPT_STR, &server,
          "API of a running server (default http://127.0.0.1:16686)"},
-        {"data", "DIR", OPT_STR, &data, "read this store directory instead of a server"},
+        {"data", "DIR|URL", OPT_STR, &data,
+         "read this store (directory or clickhouse://HOST:PORT/DB; also --store) instead of a "
+         "server"},
         {"json", NULL, OPT_FLAG, &json, "print the API's JSON answer instead of a table"},
         {0},
     };

@@ -66,6 +66,11 @@ int opts_parse(const opt_spec *spec, int argc, char **argv, int *npos)
         }
         const char *eq = strchr(name, '=');
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+        /* --store is the other name of --data (a directory or a clickhouse:// URL) */
+        if (nl == 5 && strncmp(name, "store", 5) == 0) {
+            name = "data";
+            nl = 4;
+        }
         const opt_def *d = spec->defs;
         while (d->name && !(strlen(d->name) == nl && strncmp(d->name, name, nl) == 0))
             d++;

@@ -2,7 +2,8 @@
  *
  * A command lists its options once (name, value kind, destination, help text); the same
  * table drives parsing, validation and --help, as Fluent Bit's config maps do. Accepts
- * "--name value" and "--name=value"; arguments not starting with "--" are positional. */
+ * "--name value" and "--name=value"; arguments not starting with "--" are positional.
+ * --store is accepted as the other name of a command's --data option. */
 #ifndef LT_CLI_OPTS_H
 #define LT_CLI_OPTS_H
 

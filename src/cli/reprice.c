@@ -73,7 +73,8 @@ int cmd_reprice(int argc, char **argv)
 {
     const char *data = "./llmtrace-data", *prices_file = NULL;
     const opt_def defs[] = {
-        {"data", "DIR", OPT_STR, &data, "store directory (default ./llmtrace-data)"},
+        {"data", "DIR|URL", OPT_STR, &data,
+         "store: a directory (default ./llmtrace-data) or clickhouse://HOST:PORT/DB; also --store"},
         {"prices", "FILE", OPT_STR, &prices_file,
          "price entries that add to or replace the built-in ones (JSON, as for serve --prices)"},
         {0},

@@ -34,10 +34,17 @@ int cmd_serve(int argc, char **argv)
     const char *ingest_token = getenv("LLMTRACE_INGEST_TOKEN");
     const char *api_token = getenv("LLMTRACE_API_TOKEN");
     const char *ingest_tokens = NULL, *api_tokens = NULL;
+    const char *ch_user = NULL, *ch_password = NULL;
     bool ack_before_commit = false;
     uint64_t max_body = 16u << 20, max_memory = 128u << 20, age = 0, size = 0;
     const opt_def defs[] = {
-        {"data", "DIR", OPT_STR, &data, "store directory (default ./llmtrace-data)"},
+        {"data", "DIR|URL", OPT_STR, &data,
+         "store: a directory (default ./llmtrace-data) or clickhouse://HOST:PORT/DB; also --store"},
+        {"clickhouse-user", "NAME", OPT_STR, &ch_user,
+         "ClickHouse user (or env LLMTRACE_CLICKHOUSE_USER, or USER@ in the URL)"},
+        {"clickhouse-password", "PASSWORD", OPT_STR, &ch_password,
+         "ClickHouse password (or env LLMTRACE_CLICKHOUSE_PASSWORD, which keeps it out of the "
+         "process list)"},
         {"config", "FILE", OPT_STR, &config,
          "configuration in the OpenTelemetry Collector's shape: receivers, processors, "
          "connectors, exporters, pipelines (docs/config.md)"},
@@ -79,6 +86,9 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "llmtrace serve: unexpected argument '%s' (see --help)\n", argv[1]);
         return 2;
     }
+    /* the engine reads its credentials from the environment (a URL's own win) */
+    if (ch_user) setenv("LLMTRACE_CLICKHOUSE_USER", ch_user, 1);
+    if (ch_password) setenv("LLMTRACE_CLICKHOUSE_PASSWORD", ch_password, 1);
     if (max_memory < (4u << 20)) {
         fprintf(stderr, "llmtrace serve: --max-memory: at least 4MiB\n");
         return 2;

@@ -599,7 +599,9 @@ int cmd_show(int argc, char **argv)
     const opt_def defs[] = {
         {"server", "URL", OPT_STR, &server,
          "API of a running server (default http://127.0.0.1:16686)"},
-        {"data", "DIR", OPT_STR, &data, "read this store directory instead of a server"},
+        {"data", "DIR|URL", OPT_STR, &data,
+         "read this store (directory or clickhouse://HOST:PORT/DB; also --store) instead of a "
+         "server"},
         {"events", NULL, OPT_FLAG, &events, "list span events and log records under each span"},
         {"width", "N", OPT_UINT, &width, "columns of the time bars, 10 to 400 (default 40)"},
         {"json", NULL, OPT_FLAG, &json, "print the API's JSON answer instead of a waterfall"},

@@ -75,7 +75,9 @@ int cmd_traces(int argc, char **argv)
     const opt_def defs[] = {
         {"server", "URL", OPT_STR, &server,
          "API of a running server (default http://127.0.0.1:16686)"},
-        {"data", "DIR", OPT_STR, &data, "read this store directory instead of a server"},
+        {"data", "DIR|URL", OPT_STR, &data,
+         "read this store (directory or clickhouse://HOST:PORT/DB; also --store) instead of a "
+         "server"},
         {"service", "NAME", OPT_STR, &service, "only traces in which this service took part"},
         {"name", "NAME", OPT_STR, &name, "only traces whose root span has this name"},
         {"errors", NULL, OPT_FLAG, &errors, "only traces with a span in status ERROR"},

@@ -359,6 +359,8 @@ static int open_tenants(runtime *rt, const server_config *cfg, const auth *au, c
         const char *name = auth_tenant_name(au, i);
         if (i == 0) {
             snprintf(dir, sizeof dir, "%s", cfg->data);
+        } else if (strncmp(cfg->data, "clickhouse://", 13) == 0) {
+            snprintf(dir, sizeof dir, "%s_%s", cfg->data, name); /* database DB_TENANT */
         } else {
             snprintf(dir, sizeof dir, "%s/tenants", cfg->data);
             mkdir(cfg->data, 0755);

@@ -1732,7 +1732,7 @@ static int sq_write_traces(lt_store *st, const lt_trace_batch *b)
         s->refs[i].off = s->enc.len;
         const lt_span *sp = s->refs[i].item;
         if (sp->genai) {
-            sq_genai_facts(sp, s->refs[i].service, &s->facts[i]);
+            st_facts(sp, s->refs[i].service, &s->facts[i]);
             if ((rc = sq_genai_body_view(s, sp, &s->facts[i], &s->enc))) goto out;
         }
         if ((rc = sq_content_encode_span(s, sp, &s->enc))) goto out;

@@ -185,71 +185,7 @@ const char *const sq_genai_rsql[R_G_END - R_G_FIRST] = {
         " LIMIT 1",
 };
 
-/* ---- facts and totals ------------------------------------------------------------------ */
-
-static lt_str view_str(const lt_genai *g, genai_field f)
-{
-    return g->v[f].type == LT_VAL_STRING ? g->v[f].u.s : LT_STR("");
-}
-
-/* An integer field as a number: INT as is, a finite DOUBLE truncated. */
-static bool view_int(const lt_genai *g, genai_field f, int64_t *out)
-{
-    const lt_value *v = &g->v[f];
-    if (v->type == LT_VAL_INT) {
-        *out = v->u.i;
-        return true;
-    }
-    if (v->type == LT_VAL_DOUBLE && isfinite(v->u.d) && fabs(v->u.d) < 9.2e18) {
-        *out = (int64_t)v->u.d;
-        return true;
-    }
-    return false;
-}
-
-static bool view_double(const lt_genai *g, genai_field f, double *out)
-{
-    const lt_value *v = &g->v[f];
-    if (v->type == LT_VAL_DOUBLE && isfinite(v->u.d)) {
-        *out = v->u.d;
-        return true;
-    }
-    if (v->type == LT_VAL_INT) {
-        *out = (double)v->u.i;
-        return true;
-    }
-    return false;
-}
-
-static const genai_field token_fields[N_TOKENS] = {GA_INPUT_TOKENS, GA_OUTPUT_TOKENS, GA_CACHE_READ,
-                                                   GA_CACHE_CREATION, GA_REASONING};
-
-void sq_genai_facts(const lt_span *sp, lt_str service, gfacts *f)
-{
-    const lt_genai *g = sp->genai;
-    memset(f, 0, sizeof *f);
-    f->req_model = view_str(g, GA_REQUEST_MODEL);
-    f->resp_model = view_str(g, GA_RESPONSE_MODEL);
-    f->dim[LT_GROUP_MODEL] = f->resp_model.len ? f->resp_model : f->req_model;
-    f->dim[LT_GROUP_PROVIDER] = view_str(g, GA_PROVIDER);
-    f->dim[LT_GROUP_OPERATION] = view_str(g, GA_OPERATION);
-    f->dim[LT_GROUP_SERVICE] = service;
-    f->dim[LT_GROUP_SPAN_NAME] = sp->name;
-    f->dim[LT_GROUP_AGENT] = view_str(g, GA_AGENT_NAME);
-    f->dim[LT_GROUP_USER] = view_str(g, GA_USER_ID);
-    f->dim[LT_GROUP_CONVERSATION] = view_str(g, GA_CONVERSATION_ID);
-    f->start = sp->start_time_unix_nano;
-    f->dur = sp->end_time_unix_nano > sp->start_time_unix_nano
-                 ? sp->end_time_unix_nano - sp->start_time_unix_nano
-                 : 0;
-    for (int i = 0; i < N_TOKENS; i++)
-        f->has_tok[i] = view_int(g, token_fields[i], &f->tok[i]);
-    f->has_cost = view_double(g, GA_COST, &f->cost);
-    f->has_ttft = g->v[GA_TTFT].type == LT_VAL_DOUBLE && isfinite(g->v[GA_TTFT].u.d) &&
-                  g->v[GA_TTFT].u.d >= 0;
-    if (f->has_ttft) f->ttft = g->v[GA_TTFT].u.d;
-    f->error = sp->status_code == LT_STATUS_ERROR || g->v[GA_ERROR_TYPE].type != LT_VAL_EMPTY;
-}
+/* ---- totals ---------------------------------------------------------------------------- */
 
 static void gdims_add(gdims_set *d, uint8_t kind, lt_str v)
 {
@@ -276,10 +212,10 @@ void sq_gtotals_add(gtotals *t, const lt_genai *g, const gfacts *f)
     if (f->has_cost) t->cost += f->cost;
     gdims_add(&t->dims, GD_MODEL, f->req_model);
     gdims_add(&t->dims, GD_MODEL, f->resp_model);
-    gdims_add(&t->dims, GD_PROVIDER, view_str(g, GA_PROVIDER));
-    gdims_add(&t->dims, GD_OPERATION, view_str(g, GA_OPERATION));
-    gdims_add(&t->dims, GD_CONVERSATION, view_str(g, GA_CONVERSATION_ID));
-    gdims_add(&t->dims, GD_USER, view_str(g, GA_USER_ID));
+    gdims_add(&t->dims, GD_PROVIDER, st_view_str(g, GA_PROVIDER));
+    gdims_add(&t->dims, GD_OPERATION, st_view_str(g, GA_OPERATION));
+    gdims_add(&t->dims, GD_CONVERSATION, st_view_str(g, GA_CONVERSATION_ID));
+    gdims_add(&t->dims, GD_USER, st_view_str(g, GA_USER_ID));
 }
 
 /* ---- the gdims column: (kind, varint length, bytes) entries, sorted by kind then bytes;
@@ -2021,7 +1957,7 @@ static int rederive_step(sq_store *s, lt_arena *scratch, fdcache *fc, lt_rederiv
         nv.v[GA_COST] = work.v[GA_COST];
         nv.v[GA_COST_SOURCE] = work.v[GA_COST_SOURCE];
         gfacts nf = f;
-        nf.has_cost = view_double(&nv, GA_COST, &nf.cost);
+        nf.has_cost = st_view_double(&nv, GA_COST, &nf.cost);
         double delta = (nf.has_cost ? nf.cost : 0) - (f.has_cost ? f.cost : 0);
         int64_t dims;
         if ((rc = intern_dims(s, &nv, &nf, &dims))) break;

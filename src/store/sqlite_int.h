@@ -24,6 +24,7 @@
 #include "core/arena.h"
 #include "core/str.h"
 #include "model/model.h"
+#include "store/facts.h"
 #include "store/store.h"
 
 /* SQLite's synchronous level: 1 (NORMAL) survives the process being killed (kill -9) and
@@ -431,20 +432,6 @@ static inline void sq_put_var(lt_buf *b, uint64_t v)
 
 /* ---- GenAI (sqlite_genai.c) ---- */
 
-enum { N_TOKENS = 5 }; /* input, output, cache read, cache creation, reasoning */
-
-/* What aggregates and filters need from one span's view. Strings are slices of the view,
- * the span or a statement's row. */
-typedef struct gfacts {
-    lt_str dim[8]; /* by lt_group_by: model, provider, operation, service, span name, agent,
-                      user, conversation ("" when absent) */
-    lt_str req_model, resp_model;
-    uint64_t start, dur;
-    int64_t tok[N_TOKENS];
-    bool has_tok[N_TOKENS];
-    bool has_cost, has_ttft, error;
-    double cost, ttft;
-} gfacts;
 
 /* The distinct GenAI values of a trace that list filters test: models (request and
  * response), providers, operations, conversations, users; at most GDIMS_PER_KIND of each,
@@ -470,8 +457,6 @@ typedef struct {
 
 int sq_genai_open(sq_store *s);
 void sq_genai_close(sq_store *s);
-/* Derives the facts of a span's view (sp->genai must be set). */
-void sq_genai_facts(const lt_span *sp, lt_str service, gfacts *f);
 void sq_gtotals_add(gtotals *t, const lt_genai *g, const gfacts *f);
 /* Appends t's dimension list (the summary's gdims column form) to out. */
 void sq_gdims_encode(const gdims_set *d, lt_buf *out);

@@ -18,22 +18,13 @@
 #include "store/store.h"
 /* ---- listing traces ------------------------------------------------------------------- */
 
-/* True when v rendered as text equals want: strings as they are, booleans true/false,
- * integers in decimal, doubles, bytes (base64), arrays and maps as JSON shows them, with
- * the quotes of a top-level string dropped. */
+/* True when v rendered as text (st_value_text) equals want. */
 static bool value_text_eq(const lt_value *v, lt_str want, lt_buf *tmp)
 {
     if (v->type == LT_VAL_STRING) return lt_str_eq(v->u.s, want);
-    if (v->type == LT_VAL_EMPTY) return want.len == 0;
     buf_reset(tmp);
-    model_value_json(tmp, v);
-    if (tmp->oom) return false;
-    lt_str got = {tmp->data, tmp->len};
-    if (got.len >= 2 && got.ptr[0] == '"' && got.ptr[got.len - 1] == '"') {
-        got.ptr++;
-        got.len -= 2;
-    }
-    return lt_str_eq(got, want);
+    st_value_text(tmp, v);
+    return !tmp->oom && lt_str_eq((lt_str){tmp->data, tmp->len}, want);
 }
 
 static bool attrs_match(const lt_attrs *at, const lt_trace_query *q, lt_buf *tmp)

@@ -1,7 +1,7 @@
 /* store.c — store_open: picks the engine named by a store URL.
  *
  * A plain path is a directory holding the embedded SQLite engine (created when missing);
- * "clickhouse://" is recognised and refused until that engine exists. */
+ * "clickhouse://HOST:PORT/DATABASE" is the ClickHouse engine. */
 #include "store/store.h"
 
 #include <sqlite3.h>
@@ -14,6 +14,8 @@
 /* Defined in sqlite.c (there is no engine header: engines are reached only through
  * store_open and the function table). */
 int store_sqlite_open(const char *dir, bool read_only, lt_store **out, char *errbuf, size_t errlen);
+int store_clickhouse_open(const char *url, bool read_only, lt_store **out, char *errbuf,
+                          size_t errlen);
 
 static int open_url(const char *url, bool read_only, lt_store **out, char *errbuf, size_t errlen)
 {
@@ -23,16 +25,14 @@ static int open_url(const char *url, bool read_only, lt_store **out, char *errbu
         if (errbuf && errlen) snprintf(errbuf, errlen, "empty store location");
         return LT_EINVAL;
     }
-    if (strncmp(url, "clickhouse://", 13) == 0) {
-        if (errbuf && errlen)
-            snprintf(errbuf, errlen,
-                     "the ClickHouse engine is not available in this build yet; "
-                     "give a directory for the embedded SQLite store");
-        return LT_EUNSUPPORTED;
-    }
+    if (strncmp(url, "clickhouse://", 13) == 0)
+        return store_clickhouse_open(url, read_only, out, errbuf, errlen);
     if (strstr(url, "://")) {
         if (errbuf && errlen)
-            snprintf(errbuf, errlen, "unknown store scheme in '%s' (use a directory path)", url);
+            snprintf(
+                errbuf, errlen,
+                "unknown store scheme in '%s' (a directory path, or clickhouse://HOST:PORT/DB)",
+                url);
         return LT_EUNSUPPORTED;
     }
     return store_sqlite_open(url, read_only, out, errbuf, errlen);

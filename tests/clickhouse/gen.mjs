@@ -9,8 +9,9 @@
 // seeded generator, so a failing run can be replayed; ids are unique per generator seed.
 
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 
-import { anyValueToPlain, flattenOtlp, getJson, otlpPb, rng32 } from '../integration/lib.mjs';
+import { anyValueToPlain, flattenOtlp, getJson, otlpPb, post, rng32 } from '../integration/lib.mjs';
 
 const SERVICES = ['support-bot', 'rag-api', 'planner', 'coder'];
 const ROOTS = ['POST /ask', 'invoke_agent planner', 'workflow nightly-digest', 'POST /v1/chat', 'GET /health'];
@@ -303,4 +304,68 @@ export async function storedAsSent(server, traces, { width = 8 } = {}) {
     }
   }));
   return problems;
+}
+
+// ---------------------------------------------------------------------------------------
+// Senders that retry like an OTLP SDK
+
+// @grpc/grpc-js is installed with the integration tests' packages
+const grpc = createRequire(new URL('../integration/package.json', import.meta.url))('@grpc/grpc-js');
+export const GRPC_TRACES = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const RETRYABLE_GRPC = new Set([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED]);
+
+export function grpcClient(server) {
+  return new grpc.Client(server.grpcAddr, grpc.credentials.createInsecure());
+}
+
+/** One unary Export call of a protobuf body; resolves { code, details } (0 = OK). */
+export function grpcExport(client, body, { deadlineMs = 60_000 } = {}) {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(GRPC_TRACES, (b) => b, (b) => b, body, new grpc.Metadata(), { deadline: Date.now() + deadlineMs },
+      (err) => resolve(err ? { code: err.code, details: err.details, name: grpc.status[err.code] } : { code: 0 }));
+  });
+}
+
+/**
+ * Sends one request until it is acknowledged, as an OTLP exporter does: a retryable answer
+ * (HTTP 429/503, gRPC UNAVAILABLE/RESOURCE_EXHAUSTED) is retried after Retry-After (at most
+ * a second) or an exponential backoff from 50 ms; anything else ends the attempt. Counts
+ * into stats { refused, bad: [] }. Resolves true when acknowledged, false when it gave up
+ * (a non-retryable answer, or refused once expired() says so).
+ */
+export async function sendUntilAcked({ server, grpcClient: gc, body, headers, stats, expired }) {
+  let backoff = 50;
+  for (;;) {
+    let retryAfterMs = 0;
+    if (gc) {
+      const r = await grpcExport(gc, body, { deadlineMs: 30_000 });
+      if (r.code === 0) return true;
+      if (!RETRYABLE_GRPC.has(r.code)) {
+        stats.bad.push(`gRPC ${r.name}: ${r.details}`);
+        return false;
+      }
+    } else {
+      let r;
+      try {
+        r = await post(server.otlp, '/v1/traces', body, headers, { timeoutMs: 30_000 });
+      } catch (e) {
+        stats.bad.push(`HTTP: ${e.message.slice(0, 200)}`);
+        return false;
+      }
+      if (r.status === 200) return true;
+      if (r.status !== 429 && r.status !== 503) {
+        stats.bad.push(`HTTP ${r.status}: ${r.text().slice(0, 200)}`);
+        return false;
+      }
+      if (r.headers['retry-after'] === undefined) stats.bad.push(`HTTP ${r.status} without Retry-After`);
+      retryAfterMs = Math.min(1000, Number(r.headers['retry-after']) * 1000 || 0);
+    }
+    stats.refused++;
+    if (expired()) {
+      stats.bad.push('still refused at the end of the test');
+      return false;
+    }
+    await new Promise((res) => setTimeout(res, Math.max(retryAfterMs, backoff) * (0.5 + Math.random() / 2)));
+    backoff = Math.min(1000, backoff * 2);
+  }
 }

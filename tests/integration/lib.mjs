@@ -823,11 +823,22 @@ const xmlEscape = (v) => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').
 const liveClickHouses = new Set();
 process.on('exit', () => { for (const p of liveClickHouses) p.kill('SIGKILL'); });
 
+/** One statement over ClickHouse's HTTP interface (url "http://127.0.0.1:PORT"); resolves
+ * the answer's text, rejects with ClickHouse's message on any other status than 200. */
+export async function queryClickHouse(url, sql, { user, password } = {}) {
+  const q = new URLSearchParams();
+  if (user) q.set('user', user);
+  if (password) q.set('password', password);
+  const r = await request('POST', url, `/?${q}`, { body: sql, timeoutMs: REQUEST_TIMEOUT_MS });
+  if (r.status !== 200) throw new Error(`ClickHouse ${r.status} for ${sql.slice(0, 200)}: ${r.text().slice(0, 1000)}`);
+  return r.text();
+}
+
 /**
  * Starts a clickhouse-server on dir (a new temporary directory when not given; removed by
  * destroy()) with free ports (HTTP, native TCP, interserver) on 127.0.0.1 only, small
- * caches, its logs in dir/log and time zone UTC. users: extra { name: password } beside the
- * password-less `default`. Resolves once `SELECT 1` answers over HTTP (bounded); fails,
+ * caches, its logs in dir/log and time zone UTC. users: { name: password } added to the
+ * password-less `default` (or giving `default` a password). Resolves once `SELECT 1` answers over HTTP (bounded); fails,
  * never skips, when the binary is missing (setup.sh installs it). Returns
  * { httpPort, url, storeUrl(db), query(sql, {user, password}), stop(), kill(), start(),
  * destroy(), running(), errLog() }: stop is SIGTERM (bounded, then SIGKILL), kill is
@@ -881,14 +892,8 @@ export async function startClickHouse({ dir, users = {}, bin = process.env.CLICK
     try { return fs.readFileSync(path.join(root, 'log', 'err.log'), 'utf8').slice(-4000); } catch { return ''; }
   };
 
-  const query = async (sql, { user, password } = {}) => {
-    const q = new URLSearchParams();
-    if (user) q.set('user', user);
-    if (password) q.set('password', password);
-    const r = await request('POST', base(), `/?${q}`, { body: sql, timeoutMs: REQUEST_TIMEOUT_MS });
-    if (r.status !== 200) throw new Error(`ClickHouse ${r.status} for ${sql.slice(0, 200)}: ${r.text().slice(0, 1000)}`);
-    return r.text();
-  };
+  // as `default` (with its password when users gives it one) unless told otherwise
+  const query = (sql, { user = 'default', password = users[user] } = {}) => queryClickHouse(base(), sql, { user, password });
 
   const launch = async () => {
     stderr = '';

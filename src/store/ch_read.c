@@ -172,7 +172,8 @@ static int rebuild_attrs(const trow *t, const lt_attrs *from_body, const hashes 
     }
     lt_kv *kv = arena_calloc(a, t->n_attrs, sizeof *kv);
     if (!kv) return LT_ENOMEM;
-    rb_reader kr = {(const uint8_t *)t->keys.ptr, (const uint8_t *)t->keys.ptr + t->keys.len, false};
+    rb_reader kr = {(const uint8_t *)t->keys.ptr, (const uint8_t *)t->keys.ptr + t->keys.len,
+                    false};
     rb_reader vr = {(const uint8_t *)t->values.ptr, (const uint8_t *)t->values.ptr + t->values.len,
                     false};
     const uint8_t *types = (const uint8_t *)t->types.ptr;
@@ -246,7 +247,8 @@ static int group_rows(const trows *t, lt_arena *a, tgroup **groups, uint32_t *n_
     if (!of) return LT_ENOMEM;
     for (size_t i = 0; i < t->n; i++) {
         uint32_t k = 0;
-        while (k < ng && (memcmp(g[k].res, t->v[i].res, 16) || memcmp(g[k].scope, t->v[i].scope, 16)))
+        while (k < ng &&
+               (memcmp(g[k].res, t->v[i].res, 16) || memcmp(g[k].scope, t->v[i].scope, 16)))
             k++;
         if (k == ng) {
             memcpy(g[k].res, t->v[i].res, 16);
@@ -274,8 +276,7 @@ static int group_rows(const trows *t, lt_arena *a, tgroup **groups, uint32_t *n_
 static int decode_meta(const hashed *h, bool scope, lt_arena *a, void *out, lt_str *url)
 {
     if (!h) return LT_EIO;
-    rb_reader r = {(const uint8_t *)h->text.ptr, (const uint8_t *)h->text.ptr + h->text.len,
-                   false};
+    rb_reader r = {(const uint8_t *)h->text.ptr, (const uint8_t *)h->text.ptr + h->text.len, false};
     *url = rd_str(&r);
     if (r.bad) return LT_EIO;
     size_t n = (size_t)(r.end - r.p);
@@ -378,8 +379,10 @@ static int build_logs(const trows *t, const hashes *content, const hashes *res,
             rc = pb_decode_log_record(a, (const uint8_t *)w->body.ptr, w->body.len, lr);
             if (!rc && w->n_content) {
                 const hashed *h = hashes_find(content, w->content[0]);
-                if (!h) rc = LT_EIO;
-                else lr->body = (lt_value){.type = LT_VAL_STRING, .u.s = h->text};
+                if (!h)
+                    rc = LT_EIO;
+                else
+                    lr->body = (lt_value){.type = LT_VAL_STRING, .u.s = h->text};
             }
         }
         out->n_records += g[k].n;
@@ -394,8 +397,10 @@ int ch_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trace_data 
     ch_store *s = (ch_store *)st;
     memset(out, 0, sizeof *out);
     lt_buf sql = {0};
-    buf_printf(&sql, "SELECT min(first_ns), max(last_ns), count() FROM %s.trace_index WHERE "
-                     "trace_id = ", s->db);
+    buf_printf(&sql,
+               "SELECT min(first_ns), max(last_ns), count() FROM %s.trace_index WHERE "
+               "trace_id = ",
+               s->db);
     sql_hex(&sql, id, 16);
     buf_append_c(&sql, " FORMAT RowBinary");
     rb_reader r;
@@ -407,20 +412,22 @@ int ch_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trace_data 
     hashes content = {0}, res = {0}, scopes = {0};
     if (!rc) {
         buf_reset(&sql);
-        buf_printf(&sql,
-                   "SELECT seq, resource, scope, attr_keys, attr_types, attr_values, has_view, view, "
-                   "body, content FROM %s.spans WHERE intDiv(start_ns, 3600000000000) BETWEEN %llu "
-                   "AND %llu AND trace_id = ",
-                   s->db, (unsigned long long)(first / CH_HOUR_NS),
-                   (unsigned long long)(last / CH_HOUR_NS));
+        buf_printf(
+            &sql,
+            "SELECT seq, resource, scope, attr_keys, attr_types, attr_values, has_view, view, "
+            "body, content FROM %s.spans WHERE intDiv(start_ns, 3600000000000) BETWEEN %llu "
+            "AND %llu AND trace_id = ",
+            s->db, (unsigned long long)(first / CH_HOUR_NS),
+            (unsigned long long)(last / CH_HOUR_NS));
         sql_hex(&sql, id, 16);
         buf_append_c(&sql, " ORDER BY seq FORMAT RowBinary");
         rc = load_rows(s, &sql, true, a, &spans, &content, &res, &scopes);
     }
     if (!rc) {
         buf_reset(&sql);
-        buf_printf(&sql, "SELECT seq, resource, scope, body, content FROM %s.logs WHERE trace_id = ",
-                   s->db);
+        buf_printf(
+            &sql,
+            "SELECT seq, resource, scope, body, content FROM %s.logs WHERE trace_id = ", s->db);
         sql_hex(&sql, id, 16);
         buf_append_c(&sql, " ORDER BY seq FORMAT RowBinary");
         rc = load_rows(s, &sql, false, a, &logs, &content, &res, &scopes);
@@ -565,8 +572,8 @@ static int span_filters(ch_store *s, lt_buf *sql, const lt_trace_query *q)
 
 /* The grouped query of q's traces, without ORDER BY / LIMIT; ids (n of them) restrict it to
  * those traces. */
-static int summary_query(ch_store *s, lt_buf *sql, const lt_trace_query *q, const uint8_t (*ids)[16],
-                         size_t n_ids, bool cursor)
+static int summary_query(ch_store *s, lt_buf *sql, const lt_trace_query *q,
+                         const uint8_t (*ids)[16], size_t n_ids, bool cursor)
 {
     buf_printf(sql, "SELECT " SUMMARY_COLS " FROM %s.traces WHERE 1", s->db);
     time_cond(sql, "start_min", q->start_min, q->start_max);
@@ -746,7 +753,8 @@ int ch_trace_stats(lt_store *st, const lt_trace_query *q, uint32_t k, lt_arena *
         buf_free(&sql);
         return rc;
     }
-    buf_printf(&sql, " ORDER BY s DESC, trace_id DESC LIMIT %d) FORMAT RowBinary", CH_STATS_MAX + 1);
+    buf_printf(&sql, " ORDER BY s DESC, trace_id DESC LIMIT %d) FORMAT RowBinary",
+               CH_STATS_MAX + 1);
     rb_reader r;
     rc = query_into(s, &sql, a, &r);
     buf_free(&sql);

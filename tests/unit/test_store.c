@@ -3506,10 +3506,10 @@ static void test_genai_internals(void **state)
     }
     /* a histogram bucket's middle is within 4% of every value in it */
     for (uint64_t v = 1; v < (UINT64_C(1) << 62); v = v * 3 / 2 + 1) {
-        double mid = hist_value(hist_bucket((double)v));
+        double mid = st_hist_value(st_hist_bucket((double)v));
         assert_true(fabs(mid - (double)v) <= 0.041 * (double)v);
     }
-    assert_int_equal(hist_bucket(0), 0);
+    assert_int_equal(st_hist_bucket(0), 0);
     /* JSON arrays: the pieces put back together are the string */
     sq_pieces c = {0};
     const char *cases[] = {

@@ -509,7 +509,7 @@ static int span_filters(ch_store *s, lt_buf *sql, const lt_trace_query *q)
         sql_str(&k, q->attr_key);
         sql_str(&v, q->attr_value);
         buf_printf(&c,
-                   "(has(attr_keys, %s) AND attr_values[indexOf(attr_keys, %s)] = %s) OR resource "
+                   "(has(attr_keys, %s) AND attr_values[indexOf(attr_keys, %s)] = %s) OR resource GLOBAL "
                    "IN (SELECT hash FROM %s.resources WHERE has(attr_keys, %s) AND "
                    "attr_values[indexOf(attr_keys, %s)] = %s)",
                    k.data, k.data, v.data, s->db, k.data, k.data, v.data);

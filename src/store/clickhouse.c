@@ -602,6 +602,9 @@ static int ch_enforce_retention(lt_store *st, const lt_retention *ret, uint64_t 
 
 static const lt_store_ops ch_ops = {
     .name = "clickhouse",
+    .batch_items = 8192,
+    .batch_delay_ms = 200,
+    .batch_max_items = 65536,
     .write_traces = ch_write_traces,
     .write_logs = ch_write_logs,
     .list_traces = ch_list_traces,

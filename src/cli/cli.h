@@ -12,5 +12,6 @@ int cmd_cost(int argc, char **argv);
 int cmd_reprice(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_clickhouse_schema(int argc, char **argv);
 
 #endif

@@ -374,6 +374,10 @@ static int open_tenants(runtime *rt, const server_config *cfg, const auth *au, c
             snprintf(err, errlen, "cannot open store %.200s: %s", dir, why);
             return rc;
         }
+        const lt_store_ops *ops = rt->tenants[i].store->ops;
+        icfg.batch_items = ops->batch_items;
+        icfg.linger_ns = (uint64_t)ops->batch_delay_ms * 1000000ull;
+        icfg.max_items = ops->batch_max_items;
         if ((rc = ingest_start(&rt->tenants[i].q, rt->tenants[i].store, &icfg))) {
             snprintf(err, errlen, "cannot start the writer of %.200s: %s", dir, lt_strerror(rc));
             return rc;

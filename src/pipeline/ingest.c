@@ -21,8 +21,9 @@
 #include "core/util.h"
 
 enum {
-    GROUP_MAX_JOBS = 64,       /* jobs written in one store call */
-    GROUP_MAX_ITEMS = 1 << 14, /* spans (records) in one store call, unless one job has more */
+    GROUP_MAX_JOBS = 256,      /* jobs written in one store call */
+    GROUP_MAX_ITEMS = 1 << 14, /* default: spans (records) in one store call, unless one job
+                                  has more */
 };
 
 struct ingest {
@@ -33,6 +34,7 @@ struct ingest {
     pthread_t thread;
     ingest_job *head, *tail;
     size_t queued_bytes;
+    uint64_t queued_items;
     size_t pending; /* queued + the ones being written */
     bool stopping;
     _Atomic uint64_t writes; /* store calls, counted before the jobs' done() */
@@ -112,6 +114,16 @@ static void *writer_main(void *arg)
             }
         }
         if (!q->head) break; /* stopping and drained */
+        if (q->cfg.linger_ns && q->queued_items < q->cfg.batch_items) {
+            /* bounded delay: let a larger group gather */
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            uint64_t ns = (uint64_t)dl.tv_nsec + q->cfg.linger_ns;
+            dl.tv_sec += (time_t)(ns / 1000000000ull);
+            dl.tv_nsec = (long)(ns % 1000000000ull);
+            while (!q->stopping && q->queued_items < q->cfg.batch_items)
+                if (pthread_cond_timedwait(&q->cv, &q->mu, &dl) == ETIMEDOUT) break;
+        }
         ingest_job *group[GROUP_MAX_JOBS];
         size_t n = 0;
         uint64_t items = 0;
@@ -119,10 +131,11 @@ static void *writer_main(void *arg)
         while (q->head && n < GROUP_MAX_JOBS && (q->head->traces != NULL) == traces) {
             ingest_job *job = q->head;
             uint64_t k = traces ? job->traces->n_spans : job->logs->n_records;
-            if (n && items + k > GROUP_MAX_ITEMS) break;
+            if (n && items + k > q->cfg.max_items) break;
             items += k;
             q->head = job->next;
             q->queued_bytes -= job->cost;
+            q->queued_items -= k;
             group[n++] = job;
         }
         if (!q->head) q->tail = NULL;
@@ -150,6 +163,7 @@ int ingest_start(ingest **out, lt_store *store, const ingest_config *cfg)
     q->cfg = *cfg;
     if (!q->cfg.max_bytes) q->cfg.max_bytes = (size_t)64 << 20;
     if (!q->cfg.retention_interval_ns) q->cfg.retention_interval_ns = 60000000000ull;
+    if (!q->cfg.max_items) q->cfg.max_items = GROUP_MAX_ITEMS;
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
     if (pthread_create(&q->thread, NULL, writer_main, q)) {
@@ -178,6 +192,7 @@ int ingest_submit(ingest *q, ingest_job *job)
         q->head = job;
     q->tail = job;
     q->queued_bytes += job->cost;
+    q->queued_items += job->traces ? job->traces->n_spans : job->logs->n_records;
     q->pending++;
     pthread_cond_broadcast(&q->cv);
 out:

@@ -32,6 +32,10 @@ struct ingest_job {
 
 typedef struct {
     size_t max_bytes; /* bound on the cost of queued jobs; 0 = 64 MiB */
+    /* Batching for engines that want large writes (lt_store_ops.batch_items): before a write,
+     * the writer waits up to linger_ns for batch_items spans (records) to be queued; a group
+     * holds at most max_items (0 = 16384) unless one job has more. */
+    uint64_t batch_items, linger_ns, max_items;
     lt_retention retention;
     uint64_t retention_interval_ns; /* 0 = 60 s */
 } ingest_config;

@@ -9,6 +9,7 @@
  * summaries stay append-only: each repriced trace gets a correction part holding the change
  * of its cost and nothing else, which the GROUP BY of every read adds in. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,62 @@ static int group_cmp(const void *pa, const void *pb)
     return gstr_cmp(a->key, b->key);
 }
 
+/* A histogram being read: (bucket, count) rows of one group, buckets ascending. */
+typedef struct {
+    uint32_t *b;
+    uint64_t *n;
+    size_t len, cap;
+} hist;
+
+static int hist_add(hist *h, uint32_t b, uint64_t n)
+{
+    if (h->len == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        uint32_t *nb = lt_realloc(h->b, cap * sizeof *nb);
+        if (!nb) return LT_ENOMEM;
+        h->b = nb;
+        uint64_t *nn = lt_realloc(h->n, cap * sizeof *nn);
+        if (!nn) return LT_ENOMEM;
+        h->n = nn;
+        h->cap = cap;
+    }
+    h->b[h->len] = b;
+    h->n[h->len++] = n;
+    return 0;
+}
+
+/* The middle of the bucket holding the value of nearest rank, as the SQLite engine does. */
+static double hist_quantile(const hist *h, double q, uint64_t total)
+{
+    uint64_t rank = (uint64_t)ceil(q * (double)total), seen = 0;
+    if (rank < 1) rank = 1;
+    for (size_t i = 0; i < h->len; i++) {
+        seen += h->n[i];
+        if (seen >= rank) return st_hist_value(h->b[i]);
+    }
+    return h->len ? st_hist_value(h->b[h->len - 1]) : 0;
+}
+
+static void summary_where(ch_store *s, lt_buf *sql, const lt_genai_query *q)
+{
+    buf_printf(sql, " FROM %s.spans WHERE has_view AND start_ns >= %" PRIu64, s->db, q->start_min);
+    buf_printf(sql, " AND intDiv(start_ns, 3600000000000) >= %" PRIu64,
+               (uint64_t)(q->start_min / CH_HOUR_NS));
+    if (q->start_max)
+        buf_printf(sql,
+                   " AND start_ns <= %" PRIu64 " AND intDiv(start_ns, 3600000000000) <= %" PRIu64,
+                   q->start_max, (uint64_t)(q->start_max / CH_HOUR_NS));
+}
+
+static void summary_head(lt_buf *sql, const lt_genai_query *q)
+{
+    if (q->step_ns)
+        buf_printf(sql, "SELECT intDiv(start_ns, %" PRIu64 ") * %" PRIu64 " AS b, %s AS k, ",
+                   q->step_ns, q->step_ns, dim_expr[q->group_by]);
+    else
+        buf_printf(sql, "SELECT toUInt64(0) AS b, %s AS k, ", dim_expr[q->group_by]);
+}
+
 int ch_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *a, lt_genai_group **out,
                      uint32_t *n)
 {
@@ -79,87 +136,120 @@ int ch_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *a, lt_gena
     *n = 0;
     if ((unsigned)q->group_by >= 8) return LT_EINVAL;
     if (q->step_ns % LT_STEP_MIN_NS) return LT_EINVAL;
+    /* per group and duration bucket: the sums, and the bucket's count */
     lt_buf sql = {0};
-    if (!q->step_ns)
-        buf_printf(&sql, "SELECT toUInt64(0), %s AS k, count(), toUInt64(sum(error)), ",
-                   dim_expr[q->group_by]);
-    else
-        buf_printf(&sql,
-                   "SELECT intDiv(start_ns, %" PRIu64 ") * %" PRIu64
-                   " AS b, %s AS k, count(), toUInt64(sum(error)), ",
-                   q->step_ns, q->step_ns, dim_expr[q->group_by]);
+    summary_head(&sql, q);
+    buf_append_c(&sql, ST_HIST_BUCKET_SQL(
+                           "if(end_ns > start_ns, end_ns - start_ns, 0)") " AS hb, count(), "
+                                                                          "toUInt64(sum(error)), ");
     static const char *const tok[N_TOKENS] = {"input_tokens", "output_tokens", "cache_read_tokens",
                                               "cache_creation_tokens", "reasoning_tokens"};
     for (int i = 0; i < N_TOKENS; i++)
         buf_printf(&sql, "toUInt64(sumIf(%s, bitAnd(facts, %d) != 0 AND %s > 0)), ", tok[i], 1 << i,
                    tok[i]);
-    buf_printf(&sql,
-               "sumIf(cost, bitAnd(facts, 32) != 0), quantilesExact(0.5, 0.95, 0.99)(if(end_ns > "
-               "start_ns, end_ns - start_ns, 0)), countIf(bitAnd(facts, 64) != 0), "
-               "quantilesExactIf(0.5, 0.95)(ttft, bitAnd(facts, 64) != 0) FROM %s.spans WHERE "
-               "has_view AND start_ns >= %" PRIu64,
-               s->db, q->start_min);
-    buf_printf(&sql, " AND intDiv(start_ns, 3600000000000) >= %" PRIu64,
-               (uint64_t)(q->start_min / CH_HOUR_NS));
-    if (q->start_max)
-        buf_printf(&sql,
-                   " AND start_ns <= %" PRIu64 " AND intDiv(start_ns, 3600000000000) <= %" PRIu64,
-                   q->start_max, (uint64_t)(q->start_max / CH_HOUR_NS));
-    buf_printf(&sql, " GROUP BY %s, k LIMIT %d FORMAT RowBinary", q->step_ns ? "b" : "1",
-               MAX_GROUPS + 1);
-    rb_reader r;
+    buf_append_c(&sql, "sumIf(cost, bitAnd(facts, 32) != 0)");
+    summary_where(s, &sql, q);
+    buf_printf(&sql, " GROUP BY b, k, hb ORDER BY b, k, hb FORMAT RowBinary");
+    rb_reader r, rt;
     int rc = run_rb(s, &sql, a, &r);
+    /* per group and TTFT bucket: the count */
+    buf_reset(&sql);
+    summary_head(&sql, q);
+    buf_append_c(&sql, ST_HIST_BUCKET_SQL("ttft * 1000000000") " AS hb, count()");
+    summary_where(s, &sql, q);
+    buf_append_c(&sql, " AND bitAnd(facts, 64) != 0 GROUP BY b, k, hb ORDER BY b, k, hb FORMAT "
+                       "RowBinary");
+    if (!rc) rc = run_rb(s, &sql, a, &rt);
     buf_free(&sql);
     if (rc) return rc;
     size_t cap = 0, k = 0;
     lt_genai_group *g = NULL;
-    while (rd_more(&r)) {
-        if (k == MAX_GROUPS) return LT_ETOOBIG;
-        if (k == cap) {
-            cap = cap ? cap * 2 : 64;
-            lt_genai_group *ng = arena_alloc(a, cap * sizeof *ng);
-            if (!ng) return LT_ENOMEM;
-            if (k) memcpy(ng, g, k * sizeof *g);
-            g = ng;
-        }
-        lt_genai_group *o = &g[k++];
-        memset(o, 0, sizeof *o);
-        o->bucket_start = rd_u64(&r);
+    hist hd = {0}, ht = {0};
+    /* the TTFT row read ahead */
+    uint64_t t_b = 0, t_n = 0;
+    lt_str t_k = LT_STR("");
+    uint32_t t_hb = 0;
+    bool t_have = false;
+#define NEXT_T()                                                                                   \
+    do {                                                                                           \
+        t_have = rd_more(&rt);                                                                     \
+        if (t_have) {                                                                              \
+            t_b = rd_u64(&rt);                                                                     \
+            t_k = rd_str(&rt);                                                                     \
+            t_hb = rd_u32(&rt);                                                                    \
+            t_n = rd_u64(&rt);                                                                     \
+        }                                                                                          \
+    } while (0)
+    NEXT_T();
+    while (!rc && rd_more(&r)) {
+        uint64_t b = rd_u64(&r);
         lt_str key = rd_str(&r);
-        o->key = key.len ? arena_strdup(a, key) : LT_STR("");
-        if (key.len && !o->key.ptr) return LT_ENOMEM;
-        o->calls = rd_u64(&r);
-        o->errors = rd_u64(&r);
-        o->input_tokens = rd_u64(&r);
-        o->output_tokens = rd_u64(&r);
-        o->cache_read_tokens = rd_u64(&r);
-        o->cache_creation_tokens = rd_u64(&r);
-        o->reasoning_tokens = rd_u64(&r);
-        o->cost = rd_f64(&r);
-        uint64_t nq = rd_varint(&r);
-        double dq[3] = {0, 0, 0};
-        for (uint64_t i = 0; i < nq && !r.bad; i++) {
-            /* quantilesExact of a UInt64 gives UInt64 */
-            uint64_t v = rd_u64(&r);
-            if (i < 3) dq[i] = (double)v;
+        uint32_t hb = rd_u32(&r);
+        lt_genai_group *o = k ? &g[k - 1] : NULL;
+        if (!o || o->bucket_start != b || !lt_str_eq(o->key, key)) {
+            if (o) { /* close the previous group */
+                o->duration_p50_ns = (uint64_t)llround(hist_quantile(&hd, 0.50, o->calls));
+                o->duration_p95_ns = (uint64_t)llround(hist_quantile(&hd, 0.95, o->calls));
+                o->duration_p99_ns = (uint64_t)llround(hist_quantile(&hd, 0.99, o->calls));
+            }
+            hd.len = 0;
+            if (k == MAX_GROUPS) {
+                rc = LT_ETOOBIG;
+                break;
+            }
+            if (k == cap) {
+                cap = cap ? cap * 2 : 64;
+                lt_genai_group *ng = arena_alloc(a, cap * sizeof *ng);
+                if (!ng) {
+                    rc = LT_ENOMEM;
+                    break;
+                }
+                if (k) memcpy(ng, g, k * sizeof *g);
+                g = ng;
+            }
+            o = &g[k++];
+            memset(o, 0, sizeof *o);
+            o->bucket_start = b;
+            o->key = key; /* a slice of the answer, which lives in the arena */
+            /* its TTFT histogram: the TTFT rows of this group (both answers are ordered
+             * alike, and every TTFT group is a group of the first answer) */
+            ht.len = 0;
+            uint64_t n_ttft = 0;
+            while (t_have && t_b == b && lt_str_eq(t_k, key)) {
+                if ((rc = hist_add(&ht, t_hb, t_n))) break;
+                n_ttft += t_n;
+                NEXT_T();
+            }
+            o->has_ttft = n_ttft > 0;
+            if (o->has_ttft) {
+                o->ttft_p50_s = hist_quantile(&ht, 0.50, n_ttft) / 1e9;
+                o->ttft_p95_s = hist_quantile(&ht, 0.95, n_ttft) / 1e9;
+            }
         }
-        o->duration_p50_ns = (uint64_t)dq[0];
-        o->duration_p95_ns = (uint64_t)dq[1];
-        o->duration_p99_ns = (uint64_t)dq[2];
-        uint64_t n_ttft = rd_u64(&r);
-        uint64_t nt = rd_varint(&r);
-        double tq[2] = {0, 0};
-        for (uint64_t i = 0; i < nt && !r.bad; i++) {
-            double v = rd_f64(&r);
-            if (i < 2) tq[i] = v;
-        }
-        o->has_ttft = n_ttft > 0;
-        if (o->has_ttft) {
-            o->ttft_p50_s = tq[0];
-            o->ttft_p95_s = tq[1];
-        }
+        uint64_t calls = rd_u64(&r);
+        o->calls += calls;
+        o->errors += rd_u64(&r);
+        o->input_tokens += rd_u64(&r);
+        o->output_tokens += rd_u64(&r);
+        o->cache_read_tokens += rd_u64(&r);
+        o->cache_creation_tokens += rd_u64(&r);
+        o->reasoning_tokens += rd_u64(&r);
+        o->cost += rd_f64(&r);
+        if (!rc) rc = hist_add(&hd, hb, calls);
     }
-    if (r.bad) return LT_EIO;
+#undef NEXT_T
+    if (!rc && k) {
+        lt_genai_group *o = &g[k - 1];
+        o->duration_p50_ns = (uint64_t)llround(hist_quantile(&hd, 0.50, o->calls));
+        o->duration_p95_ns = (uint64_t)llround(hist_quantile(&hd, 0.95, o->calls));
+        o->duration_p99_ns = (uint64_t)llround(hist_quantile(&hd, 0.99, o->calls));
+    }
+    lt_free(hd.b);
+    lt_free(hd.n);
+    lt_free(ht.b);
+    lt_free(ht.n);
+    if (!rc && (r.bad || rt.bad)) rc = LT_EIO;
+    if (rc) return rc;
     if (k > 1) qsort(g, k, sizeof *g, group_cmp);
     *out = g;
     *n = (uint32_t)k;

@@ -451,10 +451,12 @@ int ch_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trace_data 
 
 /* A regular expression (RE2, as ClickHouse's match takes it) for free text: the words of text
  * in this order, separated by anything that is not a letter or digit, the last one as a
- * prefix, case-insensitive. LT_EINVAL when text has no word. */
+ * prefix. It is matched against lowerUTF8 of the text, the words lowercased here: ClickHouse
+ * before 19 looks for a regex's literal part case-sensitively even under (?i). LT_EINVAL when
+ * text has no word. */
 static int text_regex(lt_str text, lt_buf *re)
 {
-    buf_append_c(re, "(?i)(?:^|[^\\pL\\pN])");
+    buf_append_c(re, "(?:^|[^\\pL\\pN])");
     bool any = false, in_word = false;
     for (size_t i = 0; i < text.len; i++) {
         unsigned char c = (unsigned char)text.ptr[i];
@@ -466,7 +468,7 @@ static int text_regex(lt_str text, lt_buf *re)
         }
         if (!in_word && any) buf_append_c(re, "[^\\pL\\pN]+");
         if (c == '_') buf_putc(re, '\\');
-        buf_putc(re, (char)c);
+        buf_putc(re, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
         in_word = any = true;
     }
     return any ? (re->oom ? LT_ENOMEM : 0) : LT_EINVAL;
@@ -507,7 +509,7 @@ static int span_filters(ch_store *s, lt_buf *sql, const lt_trace_query *q)
         sql_str(&k, q->attr_key);
         sql_str(&v, q->attr_value);
         buf_printf(&c,
-                   "(has(attr_keys, %s) AND attr_values[indexOf(attr_keys, %s)] = %s) OR resource "
+                   "(has(attr_keys, %s) AND attr_values[indexOf(attr_keys, %s)] = %s) OR resource GLOBAL "
                    "IN (SELECT hash FROM %s.resources WHERE has(attr_keys, %s) AND "
                    "attr_values[indexOf(attr_keys, %s)] = %s)",
                    k.data, k.data, v.data, s->db, k.data, k.data, v.data);
@@ -545,17 +547,20 @@ static int span_filters(ch_store *s, lt_buf *sql, const lt_trace_query *q)
         rc = text_regex(q->text, &re);
         if (!rc) {
             sql_str(&lit, (lt_str){re.data, re.len});
-            buf_printf(sql,
-                       " AND trace_id IN (SELECT trace_id FROM %s.spans WHERE (match(name, %s) OR "
-                       "match(text, %s) OR hasAny(content, (SELECT groupArray(hash) FROM (SELECT "
-                       "hash FROM %s.content WHERE match(text, %s) LIMIT %d))))",
-                       s->db, lit.data, lit.data, s->db, lit.data, CH_SEARCH_MAX);
+            buf_printf(
+                sql,
+                " AND trace_id IN (SELECT trace_id FROM %s.spans WHERE (match(lowerUTF8(name), %s) "
+                "OR match(lowerUTF8(text), %s) OR hasAny(content, (SELECT groupArray(hash) "
+                "FROM (SELECT hash FROM %s.content WHERE match(lowerUTF8(text), %s) LIMIT "
+                "%d))))",
+                s->db, lit.data, lit.data, s->db, lit.data, CH_SEARCH_MAX);
             time_cond(sql, "start_ns", q->start_min, q->start_max);
-            buf_printf(sql,
-                       " UNION ALL SELECT trace_id FROM %s.logs WHERE match(text, %s) OR "
-                       "hasAny(content, (SELECT groupArray(hash) FROM (SELECT hash FROM %s.content "
-                       "WHERE match(text, %s) LIMIT %d))))",
-                       s->db, lit.data, s->db, lit.data, CH_SEARCH_MAX);
+            buf_printf(
+                sql,
+                " UNION ALL SELECT trace_id FROM %s.logs WHERE match(lowerUTF8(text), %s) OR "
+                "hasAny(content, (SELECT groupArray(hash) FROM (SELECT hash FROM %s.content "
+                "WHERE match(lowerUTF8(text), %s) LIMIT %d))))",
+                s->db, lit.data, s->db, lit.data, CH_SEARCH_MAX);
         }
         buf_free(&re);
         buf_free(&lit);

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -421,15 +422,55 @@ static bool rows_oom(const ch_store *s)
     return s->rows.oom || s->content_rows.oom || s->res_rows.oom || s->scope_rows.oom || s->tmp.oom;
 }
 
+typedef struct {
+    const uint8_t *trace_id;
+    uint32_t pos;
+} span_ref;
+
+static int span_ref_cmp(const void *pa, const void *pb)
+{
+    const span_ref *a = pa, *b = pb;
+    int c = memcmp(a->trace_id, b->trace_id, 16);
+    if (c) return c;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* The arrival rank of every span of b (by position in b): ordered by trace id, then position,
+ * as the SQLite engine lays out the rows of one write, so that both give the live tail in the
+ * same order. A malloc'd array. */
+static uint32_t *arrival_ranks(const lt_trace_batch *b)
+{
+    span_ref *refs = lt_malloc(b->n_spans * sizeof *refs);
+    uint32_t *rank = lt_malloc(b->n_spans * sizeof *rank);
+    if (!refs || !rank) {
+        lt_free(refs);
+        lt_free(rank);
+        return NULL;
+    }
+    uint32_t pos = 0;
+    for (uint32_t i = 0; i < b->n_rs; i++)
+        for (uint32_t j = 0; j < b->rs[i].n_scopes; j++)
+            for (uint32_t k = 0; k < b->rs[i].scopes[j].n_spans; k++, pos++)
+                refs[pos] = (span_ref){b->rs[i].scopes[j].spans[k].trace_id, pos};
+    qsort(refs, pos, sizeof *refs, span_ref_cmp);
+    for (uint32_t i = 0; i < pos; i++)
+        rank[refs[i].pos] = i;
+    lt_free(refs);
+    return rank;
+}
+
 int ch_write_traces(lt_store *st, const lt_trace_batch *b)
 {
     ch_store *s = (ch_store *)st;
     if (s->read_only) return LT_EBUSY;
     if (!b->n_spans) return 0;
+    if (b->n_spans > UINT32_MAX) return LT_ETOOBIG;
+    uint32_t *rank = arrival_ranks(b);
+    if (!rank) return LT_ENOMEM;
     pthread_mutex_lock(&s->wlock);
     reset_rows(s);
     uint64_t seq = next_seq(s, b->n_spans);
-    uint32_t day = ch_day(seq);
+    uint32_t day = ch_day(seq), pos = 0;
     span_scratch x = {0};
     int rc = 0;
     for (uint32_t i = 0; i < b->n_rs && !rc; i++) {
@@ -442,10 +483,11 @@ int ch_write_traces(lt_store *st, const lt_trace_batch *b)
             uint8_t sh[16];
             add_scope(s, seq, day, &ss->scope, ss->schema_url, sh);
             for (uint32_t k = 0; k < ss->n_spans && !rc; k++)
-                rc = add_span(s, &x, seq++, day, &ss->spans[k], service, rh, sh);
+                rc = add_span(s, &x, seq + rank[pos++], day, &ss->spans[k], service, rh, sh);
         }
     }
     scratch_free(&x);
+    lt_free(rank);
     if (!rc && rows_oom(s)) rc = LT_ENOMEM;
     if (!rc) rc = insert_all(s, "spans", SPAN_COLS);
     if (rc == LT_ENOMEM) seen_clear(&s->content_seen);

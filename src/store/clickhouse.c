@@ -231,8 +231,11 @@ static int exec_in(ch_store *s, const char *db, const char *sql, const void *dat
         curl_free(esc);
     } else {
         /* the whole answer is made before it is sent: an error past the first rows becomes
-         * an HTTP error instead of a truncated result */
-        buf_append_c(&url, "&wait_end_of_query=1");
+         * an HTTP error instead of a truncated result. On a cluster (Distributed tables), a
+         * subquery over spans or traces runs on each shard's own tables: a trace lives on
+         * one shard (sharded by trace id); resources and content, sharded by hash, are read
+         * with GLOBAL IN. */
+        buf_append_c(&url, "&wait_end_of_query=1&distributed_product_mode=local");
     }
     if (url.oom) {
         buf_free(&url);
@@ -599,6 +602,9 @@ static int ch_enforce_retention(lt_store *st, const lt_retention *ret, uint64_t 
 
 static const lt_store_ops ch_ops = {
     .name = "clickhouse",
+    .batch_items = 8192,
+    .batch_delay_ms = 200,
+    .batch_max_items = 65536,
     .write_traces = ch_write_traces,
     .write_logs = ch_write_logs,
     .list_traces = ch_list_traces,

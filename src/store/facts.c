@@ -85,3 +85,15 @@ void st_value_text(lt_buf *out, const lt_value *v)
         out->data[out->len] = 0;
     }
 }
+
+uint32_t st_hist_bucket(double v)
+{
+    if (!(v >= 1)) return 0; /* below 1 ns (or NaN): the zero bucket */
+    double b = floor(log(v) / ST_LOG_HIST_R) + 1;
+    return b >= ST_HIST_BUCKETS - 1 ? ST_HIST_BUCKETS - 1 : (uint32_t)b;
+}
+
+double st_hist_value(uint32_t b)
+{
+    return b ? exp(((double)b - 0.5) * ST_LOG_HIST_R) : 0;
+}

@@ -36,6 +36,18 @@ lt_str st_view_str(const lt_genai *g, genai_field f);
 /* A numeric field as a double (INT converted, a finite DOUBLE as is); false otherwise. */
 bool st_view_double(const lt_genai *g, genai_field f, double *out);
 
+/* Latency histograms: log-scale buckets growing by 1.08, so every value of a bucket is within
+ * sqrt(1.08) - 1 < 4% of the bucket's middle. Bucket 0 holds values below 1 (and NaN); a
+ * quantile is the middle of the bucket holding the value of nearest rank (ceil(q * n)). The
+ * ClickHouse engine computes the same buckets in SQL (ST_HIST_BUCKET_SQL) so that both
+ * engines report the same quantiles. */
+#define ST_LOG_HIST_R 0.076961041136128325 /* log(1.08) */
+enum { ST_HIST_BUCKETS = 600 };            /* 1.08^599 ns is far past any duration */
+#define ST_HIST_BUCKET_SQL(x)                                                                      \
+    "if(" x " >= 1, toUInt32(least(floor(log(" x ") / 0.076961041136128325) + 1, 599)), 0)"
+uint32_t st_hist_bucket(double v);
+double st_hist_value(uint32_t b);
+
 /* Appends v rendered as text, the form attr= filters compare: strings as they are, booleans
  * true/false, integers in decimal, doubles, bytes (base64), arrays and maps as JSON shows
  * them, with the quotes of a top-level string dropped; nothing for an empty value. */

@@ -61,8 +61,6 @@ static_assert(LT_GROUP_MODEL == 0 && LT_GROUP_CONVERSATION == 7, "dims follow lt
 enum { N_DIMS = 8 };
 
 #define MINUTE_NS 60000000000ll
-#define HIST_R 1.08
-enum { HIST_BUCKETS = 600 }; /* 1.08^599 ns is far past any duration */
 
 /* genai is the fact table: one row per view, row id = the span's row id. Its dimensions of
  * low cardinality (service, span name, operation, provider, models, agent, cost source) are
@@ -391,25 +389,6 @@ int sq_genai_trace_has(reader *r, int64_t trace_row, const uint8_t *ranges, size
 
 /* ---- histograms: sparse (bucket delta, zigzag count) varint pairs, buckets ascending ---- */
 
-static double log_r(void)
-{
-    static const double v = 0.076961041136128325; /* log(HIST_R) */
-    return v;
-}
-
-static uint32_t hist_bucket(double v)
-{
-    if (!(v >= 1)) return 0; /* below 1 ns (or NaN): the zero bucket */
-    double b = floor(log(v) / log_r()) + 1;
-    return b >= HIST_BUCKETS - 1 ? HIST_BUCKETS - 1 : (uint32_t)b;
-}
-
-/* The middle (geometric) of bucket b: every value of the bucket is within 4% of it. */
-static double hist_value(uint32_t b)
-{
-    return b ? exp(((double)b - 0.5) * log_r()) : 0;
-}
-
 static uint64_t zz(int64_t v)
 {
     return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
@@ -426,7 +405,7 @@ static bool hist_next(const uint8_t **p, const uint8_t *end, uint32_t *bucket, i
     uint64_t d, c;
     if (!*p || *p >= end || !sq_get_varint(p, end, &d) || !sq_get_varint(p, end, &c)) return false;
     uint64_t b = first ? d : *bucket + d;
-    if (b >= HIST_BUCKETS) return false;
+    if (b >= ST_HIST_BUCKETS) return false;
     *bucket = (uint32_t)b;
     *n = unzz(c);
     return true;
@@ -637,7 +616,7 @@ static int acc_cell_add(acc *a, long ent, int hist, uint32_t bucket, int64_t n)
 
 static uint32_t ttft_bucket(double s)
 {
-    return hist_bucket(s * 1e9);
+    return st_hist_bucket(s * 1e9);
 }
 
 /* Adds one view (sign 1) or takes it out (-1): all dimensions, or only dim when
@@ -647,7 +626,7 @@ static int acc_add(acc *a, const gfacts *f, int sign, bool per_minute, int dim_o
     int64_t minute = per_minute ? (int64_t)(sq_clamp_i64(f->start) / MINUTE_NS)
                      : a->step  ? (int64_t)sq_clamp_i64(f->start) / a->step
                                 : 0;
-    uint32_t bd = hist_bucket((double)f->dur), bt = f->has_ttft ? ttft_bucket(f->ttft) : 0;
+    uint32_t bd = st_hist_bucket((double)f->dur), bt = f->has_ttft ? ttft_bucket(f->ttft) : 0;
     for (int d = 0; d < N_DIMS; d++) {
         if (dim_only >= 0 && d != dim_only) continue;
         long i = acc_find(a, (uint32_t)d, minute, f->dim[d]);
@@ -1149,7 +1128,7 @@ static int acc_bump(acc *a, long i, const gfacts *f, uint32_t bd, uint32_t bt)
 static int writer_add(sq_genai_w *gw, int64_t row, int64_t dims, const gfacts *f)
 {
     int64_t minute = (int64_t)(sq_clamp_i64(f->start) / MINUTE_NS);
-    uint32_t bd = hist_bucket((double)f->dur), bt = f->has_ttft ? ttft_bucket(f->ttft) : 0;
+    uint32_t bd = st_hist_bucket((double)f->dur), bt = f->has_ttft ? ttft_bucket(f->ttft) : 0;
     int rc;
     long i = acc_find(&gw->combo, DIM_COMBO, minute, (lt_str){(const char *)&dims, sizeof dims});
     if (i < 0 || (rc = acc_bump(&gw->combo, i, f, bd, bt))) return i < 0 ? LT_ENOMEM : rc;
@@ -1689,9 +1668,9 @@ static double quantile(const acc_cell *c, size_t n, double q, int64_t total)
     for (size_t i = 0; i < n; i++) {
         if (c[i].n <= 0) continue;
         seen += c[i].n;
-        if (seen >= rank) return hist_value((uint32_t)(c[i].k & 1023));
+        if (seen >= rank) return st_hist_value((uint32_t)(c[i].k & 1023));
     }
-    return n ? hist_value((uint32_t)(c[n - 1].k & 1023)) : 0;
+    return n ? st_hist_value((uint32_t)(c[n - 1].k & 1023)) : 0;
 }
 
 static int ggroup_cmp(const void *pa, const void *pb)

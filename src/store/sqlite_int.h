@@ -432,7 +432,6 @@ static inline void sq_put_var(lt_buf *b, uint64_t v)
 
 /* ---- GenAI (sqlite_genai.c) ---- */
 
-
 /* The distinct GenAI values of a trace that list filters test: models (request and
  * response), providers, operations, conversations, users; at most GDIMS_PER_KIND of each,
  * then the kind is marked as overflowing (its filter then looks at the spans). */

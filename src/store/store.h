@@ -219,6 +219,11 @@ typedef struct {
 
 typedef struct {
     const char *name;
+    /* How this engine likes its writes: batch_items spans (records) or more per call, waiting
+     * at most batch_delay_ms for them (0: write whatever is there, at once), at most
+     * batch_max_items per call (0: the writer's default). ClickHouse makes a part of every
+     * insert, so it wants thousands of rows at a time; SQLite commits cheaply. */
+    uint32_t batch_items, batch_delay_ms, batch_max_items;
     int (*write_traces)(lt_store *s, const lt_trace_batch *b);
     int (*write_logs)(lt_store *s, const lt_log_batch *b);
     int (*list_traces)(lt_store *s, const lt_trace_query *q, lt_arena *a, lt_trace_list *out);
@@ -243,9 +248,21 @@ struct lt_store {
 };
 
 /* Opens the store named by url: a directory path (the SQLite engine, created when
- * missing) or, later, "clickhouse://…". Returns 0 and *out, or an error code with a
+ * missing) or "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE" (the ClickHouse engine over
+ * its HTTP interface; user and password may also come from LLMTRACE_CLICKHOUSE_USER and
+ * LLMTRACE_CLICKHOUSE_PASSWORD, a TTL for the schema it creates from LLMTRACE_CLICKHOUSE_TTL).
+ * A ClickHouse that does not answer yet is not an error: the schema is created once it
+ * does, and until then calls fail with LT_EIO. Returns 0 and *out, or an error code with a
  * one-line reason in errbuf. */
 int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen);
+
+/* Appends the DDL of the ClickHouse engine's schema for database db, statements separated by
+ * ";\n\n" and the last one ended by ";\n": single node when cluster is NULL (what the server
+ * creates itself when the schema is missing), else ON CLUSTER cluster with ReplicatedMergeTree
+ * local tables ("{shard}" and "{replica}" macros) and Distributed tables over them, sharded by
+ * trace id; with ttl_ns, TTL clauses (ClickHouse 19.6 and later) dropping rows that arrived
+ * longer ago. LT_EINVAL when db or cluster is not [A-Za-z0-9_]; LT_ENOMEM. */
+int store_clickhouse_schema(lt_buf *out, const char *db, const char *cluster, uint64_t ttl_ns);
 
 /* Bounds what the engines of this process keep in caches, all stores together (0 = no
  * bound). A soft bound: the caches shrink to it, queries still get the memory they need.

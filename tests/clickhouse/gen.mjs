@@ -307,6 +307,61 @@ export async function storedAsSent(server, traces, { width = 8 } = {}) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Comparing answers
+
+const QUANTILE = /^(duration_p\d+_ns|ttft_p\d+_s)$/;
+const TOKEN = /^(next_cursor|next)$/;
+
+/**
+ * Differences between two API answers a and b, as "path: a vs b" lines (at most 40).
+ * Allowed, and only these: latency quantiles (duration_p*_ns, ttft_p*_s) within 5%;
+ * non-integral numbers (costs) within 1e-9 relative, the same floating-point values summed
+ * in another order; opaque position tokens (next_cursor, next) only need to agree on
+ * whether there is more. only: 'exact' leaves the quantiles out, 'quantiles' compares
+ * nothing else.
+ */
+export function differences(a, b, only = 'all', where = '$', out = [], key = '') {
+  if (out.length >= 40) return out;
+  const isQuantile = QUANTILE.test(key);
+  if (only === 'exact' && isQuantile) return out;
+  const show = (v) => JSON.stringify(v)?.slice(0, 300);
+  if (TOKEN.test(key)) {
+    if ((a === null || a === undefined || a === '') !== (b === null || b === undefined || b === '')) {
+      out.push(`${where}: ${show(a)} vs ${show(b)} (one says there is more, the other not)`);
+    }
+    return out;
+  }
+  if (isQuantile && a !== null && b !== null && a !== undefined && b !== undefined) {
+    const x = Number(a);
+    const y = Number(b);
+    if (!(Number.isFinite(x) && Number.isFinite(y) && Math.abs(x - y) <= 0.05 * Math.max(Math.abs(x), Math.abs(y)))) {
+      out.push(`${where}: ${show(a)} vs ${show(b)} (quantiles more than 5% apart)`);
+    }
+    return out;
+  }
+  const leaf = (x) => x === null || typeof x !== 'object';
+  if (only === 'quantiles' && !isQuantile && leaf(a) && leaf(b)) return out;
+  if (typeof a === 'number' && typeof b === 'number' && !(Number.isInteger(a) && Number.isInteger(b))) {
+    if (Math.abs(a - b) > 1e-9 * Math.max(Math.abs(a), Math.abs(b))) out.push(`${where}: ${a} vs ${b}`);
+    return out;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) out.push(`${where}: ${a.length} items vs ${b.length}`);
+    for (let i = 0; i < Math.min(a.length, b.length); i++) differences(a[i], b[i], only, `${where}[${i}]`, out, key);
+    return out;
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (!(k in a) || !(k in b)) out.push(`${where}.${k}: ${k in a ? show(a[k]) : 'absent'} vs ${k in b ? show(b[k]) : 'absent'}`);
+      else differences(a[k], b[k], only, `${where}.${k}`, out, k);
+    }
+    return out;
+  }
+  if (a !== b) out.push(`${where}: ${show(a)} vs ${show(b)}`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
 // Senders that retry like an OTLP SDK
 
 // @grpc/grpc-js is installed with the integration tests' packages

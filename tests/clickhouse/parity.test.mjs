@@ -23,15 +23,13 @@ import {
   startServer,
 } from '../integration/lib.mjs';
 import fs from 'node:fs';
-import { TraceGen, logsRequest, tracesRequest } from './gen.mjs';
+import { TraceGen, differences, logsRequest, tracesRequest } from './gen.mjs';
 
 const SEED = Number(process.env.LT_PARITY_SEED || 20241121);
 const TRACES = 300;
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
 const HOUR = 3_600_000_000_000n;
 const BASE = NOW_NS - 3n * HOUR; // generated traces start within [now - 3 h, now - 1 h)
-const QUANTILE = /^(duration_p\d+_ns|ttft_p\d+_s)$/;
-const TOKEN = /^(next_cursor|next)$/;
 
 let ch; // a ClickHouse of this file's own when not run by run.mjs
 let sqliteDir;
@@ -39,49 +37,6 @@ let lite; // llmtrace on SQLite
 let click; // llmtrace on ClickHouse
 const generated = []; // [{ traceId, spans, logs }]
 const sendLog = []; // [{ what, sqlite, clickhouse }] statuses
-
-/** Differences between a (SQLite) and b (ClickHouse), as "path: a vs b" lines. only:
- * 'exact' leaves the latency quantiles out, 'quantiles' compares nothing else. */
-function differences(a, b, only = 'all', where = '$', out = [], key = '') {
-  if (out.length >= 40) return out;
-  const isQuantile = QUANTILE.test(key);
-  if (only === 'exact' && isQuantile) return out;
-  const show = (v) => JSON.stringify(v)?.slice(0, 300);
-  if (TOKEN.test(key)) {
-    if ((a === null || a === undefined || a === '') !== (b === null || b === undefined || b === '')) {
-      out.push(`${where}: ${show(a)} vs ${show(b)} (one says there is more, the other not)`);
-    }
-    return out;
-  }
-  if (isQuantile && a !== null && b !== null && a !== undefined && b !== undefined) {
-    const x = Number(a);
-    const y = Number(b);
-    if (!(Number.isFinite(x) && Number.isFinite(y) && Math.abs(x - y) <= 0.05 * Math.max(Math.abs(x), Math.abs(y)))) {
-      out.push(`${where}: ${show(a)} vs ${show(b)} (quantiles more than 5% apart)`);
-    }
-    return out;
-  }
-  const leaf = (x) => x === null || typeof x !== 'object';
-  if (only === 'quantiles' && !isQuantile && leaf(a) && leaf(b)) return out;
-  if (typeof a === 'number' && typeof b === 'number' && !(Number.isInteger(a) && Number.isInteger(b))) {
-    if (Math.abs(a - b) > 1e-9 * Math.max(Math.abs(a), Math.abs(b))) out.push(`${where}: ${a} vs ${b}`);
-    return out;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) out.push(`${where}: ${a.length} items vs ${b.length}`);
-    for (let i = 0; i < Math.min(a.length, b.length); i++) differences(a[i], b[i], only, `${where}[${i}]`, out, key);
-    return out;
-  }
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (!(k in a) || !(k in b)) out.push(`${where}.${k}: ${k in a ? show(a[k]) : 'absent'} vs ${k in b ? show(b[k]) : 'absent'}`);
-      else differences(a[k], b[k], only, `${where}.${k}`, out, k);
-    }
-    return out;
-  }
-  if (a !== b) out.push(`${where}: ${show(a)} vs ${show(b)}`);
-  return out;
-}
 
 /** GETs path on both servers: both must answer the same status and equal JSON (only as
  * for differences). */

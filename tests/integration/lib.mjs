@@ -66,12 +66,13 @@ export function removeDir(dir) {
 /**
  * Starts `llmtrace serve` on a fresh (or the given) data directory with every port 0.
  * Under LT_TEST_STORE the store is that ClickHouse's database for the directory instead
- * (storeUrlFor); args naming --data or --store choose the store themselves.
+ * (storeUrlFor); args naming --data or --store choose the store themselves. env adds to
+ * the server's environment.
  * Resolves once the single listening line was printed on stdout.
  * Returns { otlp, http, dataDir, proc, stderr(), stdoutExtra(), alive(), stop() }:
  * otlp/http are base URLs ("http://127.0.0.1:PORT").
  */
-export async function startServer({ args = [], dataDir, keepData = false } = {}) {
+export async function startServer({ args = [], dataDir, keepData = false, env = {} } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`llmtrace binary not found: ${BIN} (set LLMTRACE_BIN)`);
   const ownDir = !dataDir;
   const dir = dataDir || makeTempDir();
@@ -82,7 +83,7 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
   const named = args.includes('--data') || args.includes('--store');
   const store = named ? [] : (TEST_STORE ? ['--store', storeUrlFor(dir)] : ['--data', dir]);
   const argv = ['serve', ...store, '--http', '127.0.0.1:0', ...receivers, ...args];
-  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   let stdout = '';
   let exited = null;

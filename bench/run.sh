@@ -24,7 +24,13 @@
 #    their own (bench_redact) and what tail sampling holds at num_traces = 50,000
 #    (bench_tailsample);
 # 6. the web UI in Chromium (tests/ui/perf.mjs): time to open a 10,000-span trace and a
-#    1,000-trace search page, and the size of the embedded assets.
+#    1,000-trace search page, and the size of the embedded assets;
+# 7. ClickHouse against SQLite, in one run, on a clickhouse-server (Debian's) started here on
+#    a temporary directory: end-to-end ingest over OTLP/gRPC (4 connections x 4 calls, as in
+#    5) into `serve --data` and into `serve --store clickhouse://...`; with --big, bench_store's
+#    10 million spans over 24 hours into ClickHouse (in calls of 8192 spans, the batches the
+#    server's ingest hands that engine) with trace-by-id and GenAI summary latency and bytes
+#    per span on disk, beside the SQLite figures of the same run (section 2).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=10
@@ -63,9 +69,11 @@ for sc in openinference/batch openinference/multi-agent langfuse/multi-agent ote
 done
 shopt -u nullglob
 
+big_sqlite=$(mktemp)
+trap 'rm -f "$big_sqlite"' EXIT
 if [ "$big" = 1 ]; then
     echo "== 10 million spans over 24 hours: trace by id, GenAI summary"
-    "$build/bench_store" 10000000 100 --hours=24 --summary
+    "$build/bench_store" 10000000 100 --hours=24 --summary | tee "$big_sqlite"
 fi
 
 echo "== end to end: OTLP/HTTP protobuf and OTLP/gRPC -> SQLite, acknowledged after commit"
@@ -199,3 +207,81 @@ echo "-- with the default byte bound (64 MiB), OTel JS and OpenInference batches
 echo "== the web UI in Chromium: a 10,000-span trace, a 1,000-trace search page, asset size"
 (cd "$here/tests/ui" && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
 LLMTRACE_BIN="$build/llmtrace" node "$here/tests/ui/perf.mjs"
+
+echo "== ClickHouse (Debian's clickhouse-server) against SQLite"
+# a clickhouse-server on a temporary directory and free ports, configured as the tests'
+# startClickHouse (tests/integration/lib.mjs) does; its HTTP port in ch_port
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+start_clickhouse() {
+    chdir=$(mktemp -d)
+    mkdir -p "$chdir"/{data,tmp,log,user_files,format_schemas}
+    ch_port=$(free_port)
+    cat >"$chdir/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$chdir/log/server.log</log><errorlog>$chdir/log/err.log</errorlog><size>10M</size><count>1</count></logger>
+  <http_port>$ch_port</http_port>
+  <tcp_port>$(free_port)</tcp_port>
+  <interserver_http_port>$(free_port)</interserver_http_port>
+  <listen_host>127.0.0.1</listen_host>
+  <max_connections>256</max_connections>
+  <keep_alive_timeout>10</keep_alive_timeout>
+  <max_concurrent_queries>64</max_concurrent_queries>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <mark_cache_size>268435456</mark_cache_size>
+  <path>$chdir/data/</path>
+  <tmp_path>$chdir/tmp/</tmp_path>
+  <user_files_path>$chdir/user_files/</user_files_path>
+  <format_schema_path>$chdir/format_schemas/</format_schema_path>
+  <users_config>$chdir/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mlock_executable>false</mlock_executable>
+</yandex>
+EOF
+    cat >"$chdir/users.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage><load_balancing>random</load_balancing></default></profiles>
+  <users><default><password></password><networks><ip>::1</ip><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+EOF
+    clickhouse-server --config-file="$chdir/config.xml" >/dev/null 2>"$chdir/stderr" &
+    chpid=$!
+    for _ in $(seq 600); do
+        [ "$(curl -s "http://127.0.0.1:$ch_port/?query=SELECT%201")" = 1 ] && return 0
+        kill -0 "$chpid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "clickhouse-server did not start: $(tail -n 5 "$chdir/log/err.log" 2>/dev/null)" >&2
+    exit 1
+}
+start_clickhouse
+ch_store() { echo "clickhouse://127.0.0.1:$ch_port/$1"; }
+echo "-- ClickHouse $(curl -s "http://127.0.0.1:$ch_port/?query=SELECT%20version()")"
+for engine in sqlite clickhouse; do
+    sdata=$(mktemp -d)
+    if [ "$engine" = sqlite ]; then store=(--data "$sdata"); else store=(--store "$(ch_store e2e)"); fi
+    "$build/llmtrace" serve "${store[@]}" --otlp-http off --otlp-grpc 127.0.0.1:0 \
+        --http 127.0.0.1:0 >"$sdata/out" 2>"$sdata/err" &
+    spid=$!
+    for _ in $(seq 100); do grep -q listening "$sdata/out" 2>/dev/null && break; sleep 0.05; done
+    grpc_addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$sdata/out")
+    echo "-- OTLP/gRPC into $engine, 4 connections x 4 calls in flight, acknowledged after the write"
+    "$build/bench_grpc" "$grpc_addr" "$body" 4 "$secs" 4
+    echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)"
+    kill -TERM "$spid"
+    wait "$spid" || true
+    rm -rf "$sdata"
+done
+if [ "$big" = 1 ]; then
+    echo "-- 10 million spans over 24 hours into ClickHouse, 8192 spans per write"
+    "$build/bench_store" 10000000 8192 --hours=24 --summary --store="$(ch_store big)"
+    echo "-- the same into SQLite, 100 spans per write (section 2 of this run)"
+    grep -E 'spans/s|trace by id|genai_summary|bytes/span on disk' "$big_sqlite"
+fi
+kill -TERM "$chpid"
+wait "$chpid" || true
+rm -rf "$chdir"

@@ -172,6 +172,21 @@ ppid=$!
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null && break; sleep 0.05; done
 sed -e 's/127.0.0.1:4317/127.0.0.1:0/' -e "s/127.0.0.1:9090/127.0.0.1:$pport/" \
     -e "s/127.0.0.1:14317/$jaeger/" "$here/tests/data/config/seed.yaml" >"$pdata/seed.yaml"
+# a fresh `llmtrace serve ARGS...` (its log in DIR), OTLP/gRPC from 4 connections with 4
+# calls in flight each against it, its peak RSS
+grpc_run() { # label dir serve-args...
+    local label=$1 dir=$2 pid addr
+    shift 2
+    "$build/llmtrace" serve --http 127.0.0.1:0 "$@" >"$dir/out" 2>"$dir/err" &
+    pid=$!
+    for _ in $(seq 100); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.05; done
+    addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$dir/out")
+    echo "-- $label"
+    "$build/bench_grpc" "$addr" "$body" 4 "$secs" 4
+    echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
+    kill -TERM "$pid"
+    wait "$pid" || true
+}
 for mode in off on; do
     sdata=$(mktemp -d)
     if [ "$mode" = on ]; then
@@ -179,16 +194,7 @@ for mode in off on; do
     else
         flags=(--otlp-http off --otlp-grpc 127.0.0.1:0)
     fi
-    "$build/llmtrace" serve --data "$sdata" --http 127.0.0.1:0 "${flags[@]}" \
-        >"$sdata/out" 2>"$sdata/err" &
-    spid=$!
-    for _ in $(seq 100); do grep -q listening "$sdata/out" 2>/dev/null && break; sleep 0.05; done
-    grpc_addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$sdata/out")
-    echo "-- seed pipeline $mode"
-    "$build/bench_grpc" "$grpc_addr" "$body" 4 "$secs" 4
-    echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)"
-    kill -TERM "$spid"
-    wait "$spid" || true
+    grpc_run "seed pipeline $mode" "$sdata" --data "$sdata" "${flags[@]}"
     grep -E "tail_sampling|exporter" "$sdata/err" || true
     rm -rf "$sdata"
 done
@@ -209,71 +215,28 @@ echo "== the web UI in Chromium: a 10,000-span trace, a 1,000-trace search page,
 LLMTRACE_BIN="$build/llmtrace" node "$here/tests/ui/perf.mjs"
 
 echo "== ClickHouse (Debian's clickhouse-server) against SQLite"
-# a clickhouse-server on a temporary directory and free ports, configured as the tests'
-# startClickHouse (tests/integration/lib.mjs) does; its HTTP port in ch_port
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-start_clickhouse() {
-    chdir=$(mktemp -d)
-    mkdir -p "$chdir"/{data,tmp,log,user_files,format_schemas}
-    ch_port=$(free_port)
-    cat >"$chdir/config.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>$chdir/log/server.log</log><errorlog>$chdir/log/err.log</errorlog><size>10M</size><count>1</count></logger>
-  <http_port>$ch_port</http_port>
-  <tcp_port>$(free_port)</tcp_port>
-  <interserver_http_port>$(free_port)</interserver_http_port>
-  <listen_host>127.0.0.1</listen_host>
-  <max_connections>256</max_connections>
-  <keep_alive_timeout>10</keep_alive_timeout>
-  <max_concurrent_queries>64</max_concurrent_queries>
-  <uncompressed_cache_size>268435456</uncompressed_cache_size>
-  <mark_cache_size>268435456</mark_cache_size>
-  <path>$chdir/data/</path>
-  <tmp_path>$chdir/tmp/</tmp_path>
-  <user_files_path>$chdir/user_files/</user_files_path>
-  <format_schema_path>$chdir/format_schemas/</format_schema_path>
-  <users_config>$chdir/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mlock_executable>false</mlock_executable>
-</yandex>
-EOF
-    cat >"$chdir/users.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage><load_balancing>random</load_balancing></default></profiles>
-  <users><default><password></password><networks><ip>::1</ip><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
-</yandex>
-EOF
-    clickhouse-server --config-file="$chdir/config.xml" >/dev/null 2>"$chdir/stderr" &
-    chpid=$!
-    for _ in $(seq 600); do
-        [ "$(curl -s "http://127.0.0.1:$ch_port/?query=SELECT%201")" = 1 ] && return 0
-        kill -0 "$chpid" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "clickhouse-server did not start: $(tail -n 5 "$chdir/log/err.log" 2>/dev/null)" >&2
-    exit 1
-}
-start_clickhouse
+# a clickhouse-server on a temporary directory and free ports, as the tests start it
+# (startClickHouse in tests/integration/lib.mjs): its HTTP port in ch_port; SIGTERM to
+# chpid stops it and removes its directory
+chdir=$(mktemp -d)
+node --input-type=module -e "
+  const l = await import('$here/tests/integration/lib.mjs');
+  const ch = await l.startClickHouse();
+  process.on('SIGTERM', async () => { await ch.destroy(); process.exit(0); });
+  console.log(ch.httpPort);
+" >"$chdir/port" &
+chpid=$!
+trap 'kill -TERM "$chpid" 2>/dev/null; rm -f "$big_sqlite"' EXIT
+for _ in $(seq 600); do [ -s "$chdir/port" ] && break; kill -0 "$chpid" 2>/dev/null || break; sleep 0.1; done
+ch_port=$(cat "$chdir/port")
+[ -n "$ch_port" ] || { echo "clickhouse-server did not start" >&2; exit 1; }
 ch_store() { echo "clickhouse://127.0.0.1:$ch_port/$1"; }
 echo "-- ClickHouse $(curl -s "http://127.0.0.1:$ch_port/?query=SELECT%20version()")"
 for engine in sqlite clickhouse; do
     sdata=$(mktemp -d)
     if [ "$engine" = sqlite ]; then store=(--data "$sdata"); else store=(--store "$(ch_store e2e)"); fi
-    "$build/llmtrace" serve "${store[@]}" --otlp-http off --otlp-grpc 127.0.0.1:0 \
-        --http 127.0.0.1:0 >"$sdata/out" 2>"$sdata/err" &
-    spid=$!
-    for _ in $(seq 100); do grep -q listening "$sdata/out" 2>/dev/null && break; sleep 0.05; done
-    grpc_addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$sdata/out")
-    echo "-- OTLP/gRPC into $engine, 4 connections x 4 calls in flight, acknowledged after the write"
-    "$build/bench_grpc" "$grpc_addr" "$body" 4 "$secs" 4
-    echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)"
-    kill -TERM "$spid"
-    wait "$spid" || true
+    grpc_run "OTLP/gRPC into $engine, 4 connections x 4 calls in flight, acknowledged after the write" \
+        "$sdata" "${store[@]}" --otlp-http off --otlp-grpc 127.0.0.1:0
     rm -rf "$sdata"
 done
 if [ "$big" = 1 ]; then

@@ -164,13 +164,8 @@ export async function startServer({ args = [], dataDir, keepData = false, env = 
     async stop({ keep = keepData } = {}) {
       if (stopped) return stopped;
       if (exited === null) proc.kill('SIGTERM');
-      let timer;
-      const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); });
-      const res = await Promise.race([exitPromise, timeout]);
-      clearTimeout(timer);
+      const res = await exitOrKill(proc, exitPromise, STOP_TIMEOUT_MS);
       if (res === null) {
-        proc.kill('SIGKILL');
-        await exitPromise;
         stopped = { code: null, signal: 'SIGKILL', stderr };
         if (ownDir && !keep) removeDir(dir);
         throw new Error(`llmtrace serve did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
@@ -191,6 +186,20 @@ export async function startServer({ args = [], dataDir, keepData = false, env = 
   liveServers.set(server.otlp, server);
   liveServers.set(server.http, server);
   return server;
+}
+
+/** What exitPromise resolves (proc's exit), or null when that takes longer than ms: then
+ * proc is killed with SIGKILL and its exit awaited. */
+async function exitOrKill(proc, exitPromise, ms) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), ms); });
+  const res = await Promise.race([exitPromise, late]);
+  clearTimeout(timer);
+  if (res === null) {
+    proc.kill('SIGKILL');
+    await exitPromise;
+  }
+  return res;
 }
 
 // base URL -> server, so that a failed request can tell whether the server died
@@ -929,13 +938,8 @@ export async function startClickHouse({ dir, users = {}, bin = process.env.CLICK
   const halt = async (signal) => {
     if (!proc || exited) return exited;
     proc.kill(signal);
-    let timer;
-    const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); });
-    const res = await Promise.race([exitPromise, late]);
-    clearTimeout(timer);
+    const res = await exitOrKill(proc, exitPromise, STOP_TIMEOUT_MS);
     if (res === null) {
-      proc.kill('SIGKILL');
-      await exitPromise;
       throw new Error(`clickhouse-server did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}`);
     }
     return res;

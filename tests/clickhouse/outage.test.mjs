@@ -130,7 +130,7 @@ async function ingestThroughOutage({ how, db, seed, httpSenders = 3, grpcSenders
   const result = { ch, s, stats, acked, unacked, requests, before, during };
   console.log(`# ${how}: ${requests} requests (${acked.length} traces acknowledged, ${unacked.length} not), ` +
     `${stats.refused} retryable refusals, ${during.refused - before.refused} of them from the signal to ClickHouse ` +
-    `answering again (${during.acked - before.acked} traces acknowledged meanwhile, before ClickHouse was gone)`);
+    `answering again (${during.acked - before.acked} traces acknowledged in that time: written before ClickHouse went, or once it was back)`);
   return result;
 }
 

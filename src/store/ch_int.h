@@ -60,7 +60,6 @@ typedef struct {
     char *base_url; /* http://host:port/ */
     char *db;       /* database name, checked [A-Za-z0-9_] */
     char *user, *password;
-    uint64_t ttl_ns; /* retention age the schema's TTL was made with (0: none) */
     ch_pool pool;
     bool read_only;
     /* the schema exists (created or found) */

@@ -508,11 +508,12 @@ static int span_filters(ch_store *s, lt_buf *sql, const lt_trace_query *q)
         lt_buf k = {0}, v = {0};
         sql_str(&k, q->attr_key);
         sql_str(&v, q->attr_value);
-        buf_printf(&c,
-                   "(has(attr_keys, %s) AND attr_values[indexOf(attr_keys, %s)] = %s) OR resource GLOBAL "
-                   "IN (SELECT hash FROM %s.resources WHERE has(attr_keys, %s) AND "
-                   "attr_values[indexOf(attr_keys, %s)] = %s)",
-                   k.data, k.data, v.data, s->db, k.data, k.data, v.data);
+        buf_printf(
+            &c,
+            "(has(attr_keys, %s) AND attr_values[indexOf(attr_keys, %s)] = %s) OR resource GLOBAL "
+            "IN (SELECT hash FROM %s.resources WHERE has(attr_keys, %s) AND "
+            "attr_values[indexOf(attr_keys, %s)] = %s)",
+            k.data, k.data, v.data, s->db, k.data, k.data, v.data);
         buf_free(&k);
         buf_free(&v);
         span_filter(s, sql, q, c.data);

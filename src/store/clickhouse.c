@@ -330,9 +330,9 @@ static int ensure_schema(ch_store *s)
         atomic_store(&s->ready, true);
         goto out;
     }
-    bool ttl = s->version_major > 19 || (s->version_major == 19 && s->version_minor >= 6);
+    /* no TTL: the server's own retention drops whole days (--retention-*), on every version */
     lt_buf ddl = {0};
-    ch_schema_ddl(&ddl, s->db, NULL, s->ttl_ns, ttl);
+    ch_schema_ddl(&ddl, s->db, NULL, 0, false);
     if (ddl.oom) {
         buf_free(&ddl);
         rc = LT_ENOMEM;
@@ -489,11 +489,6 @@ int store_clickhouse_open(const char *url, bool read_only, lt_store **out, char 
         const char *pw = getenv("LLMTRACE_CLICKHOUSE_PASSWORD");
         if (u && *u && !(s->user = dup_c(u, strlen(u)))) rc = LT_ENOMEM;
         if (!rc && pw && !(s->password = dup_c(pw, strlen(pw)))) rc = LT_ENOMEM;
-    }
-    const char *ttl = getenv("LLMTRACE_CLICKHOUSE_TTL");
-    if (!rc && ttl && *ttl && parse_duration_ns(ttl, &s->ttl_ns)) {
-        snprintf(err, errlen, "LLMTRACE_CLICKHOUSE_TTL '%s' is not a duration", ttl);
-        rc = LT_EINVAL;
     }
     if (rc) {
         if (rc == LT_ENOMEM) snprintf(err, errlen, "out of memory");

@@ -232,7 +232,13 @@ static const component_sub file_subs[] = {
     {0},
 };
 
-static const cfg_option no_opts[] = {{0}};
+static const cfg_option llmtrace_exporter_opts[] = {
+    {"store", CFG_OPT_STRING,
+     "where to store: a directory or clickhouse://HOST:PORT/DATABASE (--data / --store win)"},
+    {"username", CFG_OPT_STRING, "ClickHouse user (--clickhouse-user wins)"},
+    {"password", CFG_OPT_STRING, "ClickHouse password, e.g. ${env:CH_PASSWORD}"},
+    {0},
+};
 
 /* ---- the registry ------------------------------------------------------------------- */
 
@@ -259,7 +265,8 @@ static const component_def registry[] = {
     {COMP_CONNECTOR, "spanmetrics", "span calls, durations and GenAI usage as metrics", SIG_TRACES,
      SIG_METRICS, spanmetrics_options, NULL},
 
-    {COMP_EXPORTER, "llmtrace", "llmtrace's own storage", SIG_TRACES | SIG_LOGS, 0, no_opts, NULL},
+    {COMP_EXPORTER, "llmtrace", "llmtrace's own storage", SIG_TRACES | SIG_LOGS, 0,
+     llmtrace_exporter_opts, NULL},
     {COMP_EXPORTER, "otlp", "OTLP/gRPC to another endpoint", ALL_SIGNALS, 0, otlp_exporter_opts,
      client_subs},
     {COMP_EXPORTER, "otlphttp", "OTLP/HTTP to another endpoint", ALL_SIGNALS, 0,

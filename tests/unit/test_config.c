@@ -524,7 +524,7 @@ static void test_registry(void **state)
         {"transform", "redaction", "tail_sampling", "probabilistic_sampler", "filter", "attributes",
          "batch", "memory_limiter"},
         {"spanmetrics"},
-        {"llmtrace", "otlp", "otlphttp", "debug", "file", "prometheusremotewrite"},
+        {"llmtrace", "otlp", "otlphttp", "debug", "file", "prometheusremotewrite", "loadbalancing"},
     };
     for (int k = 0; k < COMP_N_KINDS; k++) {
         size_t n = 0;

@@ -208,16 +208,21 @@ void ex_free(exporter *ex)
     exporter_free(ex);
 }
 
+void ex_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 /* An exporter of type named id with nothing configured yet; NULL when out of memory. */
 static exporter *alloc_exporter(ex_type type, const char *id)
 {
     exporter *ex = lt_calloc(1, sizeof *ex);
     if (!ex) return NULL;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ex->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    ex_cond_init(&ex->cv);
     pthread_mutex_init(&ex->mu, NULL);
     ex->type = type;
     ex->dir_lock = -1;

@@ -197,6 +197,8 @@ int ex_clone(const exporter *tmpl, const char *id, const char *hostport, exporte
 void ex_stop_begin(exporter *ex, long grace_ms);
 void ex_halt(exporter *ex);
 void ex_free(exporter *ex);
+/* Initialises cv on the monotonic clock, which every timed wait of export/ uses. */
+void ex_cond_init(pthread_cond_t *cv);
 /* Whether export_stop's grace has run out (any thread, no lock). */
 bool ex_past_deadline(exporter *ex);
 /* Appends it to the queue, counted, arrived now (ex->mu held). */

@@ -338,11 +338,7 @@ int lb_parse(const ex_cfg *c, const cfg_node *s, exporter *ex)
 {
     ex_lb *l = lt_calloc(1, sizeof *l);
     if (!l) return LT_ENOMEM;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    ex_cond_init(&l->cv);
     pthread_mutex_init(&l->mu, NULL);
     ex->lb = l; /* freed by lb_stop, also when this fails */
 
@@ -564,11 +560,7 @@ static int resolve(ex_lb *l, char ***eps, size_t *n, char *why, size_t whylen)
         snprintf(why, whylen, "out of memory");
         return LT_ENOMEM;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&j->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    ex_cond_init(&j->cv);
     pthread_mutex_init(&j->mu, NULL);
     j->refs = 2;
     snprintf(j->host, sizeof j->host, "%s", l->host);

@@ -332,6 +332,19 @@ static void make_traces(traces_in *t)
     t->b = (lt_trace_batch){.rs = rs, .n_rs = N_RES, .n_spans = N_RES * N_SCOPES * SPANS_PER_SCOPE};
 }
 
+/* Decodes a queued batch (protobuf) of signal into out (an lt_trace_batch or lt_log_batch),
+ * in an arena returned for the caller to free. */
+static lt_arena *decode_item(const ex_item *it, unsigned signal, void *out)
+{
+    lt_arena *a = arena_new();
+    uint8_t *copy = arena_alloc(a, it->data.len); /* the decoder may write in place */
+    memcpy(copy, it->data.data, it->data.len);
+    int rc = signal == SIG_TRACES ? otlp_decode_traces(a, OTLP_PROTOBUF, copy, it->data.len, out)
+                                  : otlp_decode_logs(a, OTLP_PROTOBUF, copy, it->data.len, out);
+    assert_int_equal(rc, 0);
+    return a;
+}
+
 /* Decodes every traces batch queued in be, calling fn on each span with its resource. */
 typedef void (*span_fn)(const lt_resource_spans *rs, const lt_scope_spans *sc, const lt_span *sp,
                         void *arg);
@@ -339,18 +352,13 @@ static uint64_t queued_spans(exporter *be, span_fn fn, void *arg)
 {
     uint64_t n = 0;
     for (ex_item *it = be->q[ex_sig_index(SIG_TRACES)].head; it; it = it->next) {
-        lt_arena *a = arena_new();
-        lt_buf copy = {0};
-        buf_append(&copy, it->data.data, it->data.len);
         lt_trace_batch b;
-        assert_int_equal(otlp_decode_traces(a, OTLP_PROTOBUF, (uint8_t *)copy.data, copy.len, &b),
-                         0);
+        lt_arena *a = decode_item(it, SIG_TRACES, &b);
         assert_int_equal(b.n_spans, it->n_items);
         for (uint32_t r = 0; r < b.n_rs; r++)
             for (uint32_t s = 0; s < b.rs[r].n_scopes; s++)
                 for (uint32_t k = 0; k < b.rs[r].scopes[s].n_spans; k++, n++)
                     fn(&b.rs[r], &b.rs[r].scopes[s], &b.rs[r].scopes[s].spans[k], arg);
-        buf_free(&copy);
         arena_free(a);
     }
     return n;
@@ -382,6 +390,14 @@ static const char *const BACKENDS[] = {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:
 
 #define DNS_SETTINGS(routing)                                                                      \
     routing PROTO "    resolver: { dns: { hostname: backends.invalid, port: 4317 } }"
+
+/* An exporter whose resolver (never started) gave BACKENDS[0..n). */
+static exporter *resolved(const char *settings, size_t n)
+{
+    exporter *ex = build(settings);
+    assert_int_equal(lb_apply(ex, BACKENDS, n, 0), 0);
+    return ex;
+}
 
 /* Sends a batch of traces through ex (backends BACKENDS[0..n)) and checks each backend's
  * queue against the ring. */
@@ -434,8 +450,7 @@ static void traces_go_whole_to_their_owner(void **state)
 static void routing_key_service_keeps_resources_whole(void **state)
 {
     (void)state;
-    exporter *ex = build(DNS_SETTINGS("    routing_key: service\n"));
-    assert_int_equal(lb_apply(ex, BACKENDS, 3, 0), 0);
+    exporter *ex = resolved(DNS_SETTINGS("    routing_key: service\n"), 3);
     route_and_check(ex, 3, true);
     export_stop(ex, 0);
 }
@@ -443,8 +458,7 @@ static void routing_key_service_keeps_resources_whole(void **state)
 static void logs_by_trace_id_or_by_service(void **state)
 {
     (void)state;
-    exporter *ex = build(DNS_SETTINGS(""));
-    assert_int_equal(lb_apply(ex, BACKENDS, 3, 0), 0);
+    exporter *ex = resolved(DNS_SETTINGS(""), 3);
     lb_ring *ring = ring_of(BACKENDS, 3);
     lt_arena *a = arena_new();
     enum { N = 200 };
@@ -473,12 +487,8 @@ static void logs_by_trace_id_or_by_service(void **state)
         exporter *be = lb_backend(ex, lb_ring_endpoint(ring, i));
         uint64_t got = 0;
         for (ex_item *it = be->q[ex_sig_index(SIG_LOGS)].head; it; it = it->next) {
-            lt_arena *da = arena_new();
-            lt_buf copy = {0};
-            buf_append(&copy, it->data.data, it->data.len);
             lt_log_batch d;
-            assert_int_equal(
-                otlp_decode_logs(da, OTLP_PROTOBUF, (uint8_t *)copy.data, copy.len, &d), 0);
+            lt_arena *da = decode_item(it, SIG_LOGS, &d);
             for (uint32_t k = 0; k < d.rl[0].scopes[0].n_records; k++) {
                 const lt_log_record *r = &d.rl[0].scopes[0].records[k];
                 size_t o = model_id_is_zero(r->trace_id, 16)
@@ -487,7 +497,6 @@ static void logs_by_trace_id_or_by_service(void **state)
                 assert_int_equal(o, i);
                 got++;
             }
-            buf_free(&copy);
             arena_free(da);
         }
         assert_int_equal(got, want[i]);
@@ -503,8 +512,7 @@ static void logs_by_trace_id_or_by_service(void **state)
 static void a_change_of_backends_keeps_the_unchanged(void **state)
 {
     (void)state;
-    exporter *ex = build(DNS_SETTINGS(""));
-    assert_int_equal(lb_apply(ex, BACKENDS, 2, 0), 0);
+    exporter *ex = resolved(DNS_SETTINGS(""), 2);
     exporter *b0 = lb_backend(ex, BACKENDS[0]), *b1 = lb_backend(ex, BACKENDS[1]);
     assert_non_null(b0);
     assert_non_null(b1);

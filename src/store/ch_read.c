@@ -453,9 +453,18 @@ int ch_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trace_data 
  * in this order, separated by anything that is not a letter or digit, the last one as a
  * prefix. It is matched against lowerUTF8 of the text, the words lowercased here: ClickHouse
  * before 19 looks for a regex's literal part case-sensitively even under (?i). LT_EINVAL when
- * text has no word. */
+ * text has no word or is not UTF-8. */
 static int text_regex(lt_str text, lt_buf *re)
 {
+    /* RE2 refuses a pattern that is not UTF-8: such text matches nothing, as in SQLite */
+    for (size_t i = 0; i < text.len;) {
+        unsigned char c = (unsigned char)text.ptr[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!n || i + n > text.len) return LT_EINVAL;
+        for (size_t k = 1; k < n; k++)
+            if (((unsigned char)text.ptr[i + k] >> 6) != 2) return LT_EINVAL;
+        i += n;
+    }
     buf_append_c(re, "(?:^|[^\\pL\\pN])");
     bool any = false, in_word = false;
     for (size_t i = 0; i < text.len; i++) {
@@ -546,7 +555,10 @@ static int span_filters(ch_store *s, lt_buf *sql, const lt_trace_query *q)
     if (q->text.len) {
         lt_buf re = {0}, lit = {0};
         rc = text_regex(q->text, &re);
-        if (!rc) {
+        if (rc == LT_EINVAL) { /* no word to look for: nothing matches */
+            buf_append_c(sql, " AND 0");
+            rc = 0;
+        } else if (!rc) {
             sql_str(&lit, (lt_str){re.data, re.len});
             buf_printf(
                 sql,

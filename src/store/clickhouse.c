@@ -291,7 +291,12 @@ static int exec_in(ch_store *s, const char *db, const char *sql, const void *dat
         } else {
             char why[600];
             snprintf(why, sizeof why, "HTTP %ld: %.500s", status, msg.data ? msg.data : "");
-            note_down(s, why);
+            /* a refused insert means ClickHouse is in trouble (too many parts, memory, read
+             * only): back off. A failed read is that query's alone, whatever a user asked */
+            if (data)
+                note_down(s, why);
+            else
+                log_warn("clickhouse: query failed: %s", why);
             rc = LT_EIO;
         }
         buf_free(&msg);

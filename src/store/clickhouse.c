@@ -313,6 +313,24 @@ int ch_exec(ch_store *s, const char *sql, const void *data, size_t n, lt_buf *ou
     return exec_in(s, s->db, sql, data, n, out);
 }
 
+/* Runs sql (which ends in FORMAT RowBinary) and copies the answer into the arena, so the
+ * slices read from it live as long as the results. */
+int ch_query(ch_store *s, lt_buf *sql, lt_arena *a, rb_reader *r)
+{
+    if (sql->oom) return LT_ENOMEM;
+    lt_buf res = {0};
+    int rc = ch_run(s, sql->data, NULL, 0, &res);
+    if (!rc && res.oom) rc = LT_ENOMEM;
+    if (!rc) {
+        uint8_t *p = res.len ? arena_alloc(a, res.len) : NULL;
+        if (res.len && !p) rc = LT_ENOMEM;
+        if (p) memcpy(p, res.data, res.len);
+        *r = (rb_reader){p, p ? p + res.len : p, false};
+    }
+    buf_free(&res);
+    return rc;
+}
+
 /* Creates the schema when ClickHouse answers and it is not there yet. */
 static int ensure_schema(ch_store *s)
 {

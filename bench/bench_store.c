@@ -2,19 +2,20 @@
  * what the content store saves.
  *
  * usage: bench_store [N] [SPANS_PER_CALL] [--genai=PCT] [--hours=H] [--agent] [--summary]
- *                    [--writes-only]
- *        bench_store --replay=ROUNDS FILE...
+ *                    [--writes-only] [--store=URL]
+ *        bench_store [--store=URL] --replay=ROUNDS FILE...
  *
  * Writes N synthetic GenAI spans (default 1000000) into a fresh store in a temporary
- * directory, in write calls of SPANS_PER_CALL spans (default 100) spread over about ten
- * traces each (ten spans per trace per call, one root), every trace id random, as an ingest
- * of many concurrent conversations looks. A span carries about 1 KB: 20 attributes in the
- * gen_ai.* shape (operation, provider, models, token counts, finish reasons, response id, a
- * prompt and a completion excerpt). PCT percent of the spans (default 60) also carry a
- * canonical GenAI view (lt_span.genai), as the pipeline's normaliser sets it: conversation
- * per trace, one of 1000 users, one of three models, costs, TTFT on half of them. The batch
- * is built once and only its ids, times and per-trace values change between calls, so the
- * time measured is the store's (the time inside store_write_traces is printed too).
+ * directory (or, with --store=URL, into the store URL names, e.g. an empty ClickHouse
+ * database clickhouse://127.0.0.1:8123/bench), in write calls of SPANS_PER_CALL spans (default 100)
+ * spread over about ten traces each (ten spans per trace per call, one root), every trace id
+ * random, as an ingest of many concurrent conversations looks. A span carries about 1 KB: 20
+ * attributes in the gen_ai.* shape (operation, provider, models, token counts, finish reasons,
+ * response id, a prompt and a completion excerpt). PCT percent of the spans (default 60) also carry
+ * a canonical GenAI view (lt_span.genai), as the pipeline's normaliser sets it: conversation per
+ * trace, one of 1000 users, one of three models, costs, TTFT on half of them. The batch is built
+ * once and only its ids, times and per-trace values change between calls, so the time measured is
+ * the store's (the time inside store_write_traces is printed too).
  *
  * --hours=H spreads span start times evenly over the last H hours (default: 1 ms apart,
  * ending about now). --summary times genai_summary over the last 24 hours for every
@@ -28,7 +29,8 @@
  * .json; traces or logs, by name) ROUNDS times with fresh ids, and prints the same content figures:
  * what deduplication and compression save on real senders' payloads.
  *
- * Prints spans/s (and the CPU time of the writes) and bytes per span on disk, then (unless
+ * Prints spans/s (and the CPU time of the writes) and bytes per span on disk (the directory's
+ * files; for a store that is not a directory, what store_bytes_used counts), then (unless
  * --writes-only) the latency of reads on the full store: trace by id (1000 traces sampled
  * over the run) and pages of the trace list with each kind of filter. */
 #include <dirent.h>
@@ -50,6 +52,9 @@
 #include "store/store.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+/* --store=URL: the store written; NULL = a fresh SQLite store in a temporary directory. */
+static const char *store_url;
 
 static uint64_t next_rand(void)
 {
@@ -479,6 +484,8 @@ static void xor_id(uint8_t *id, const uint8_t *mask, int n)
         id[i] ^= mask[i];
 }
 
+/* dir: the SQLite store's directory, NULL for a store at a URL (then the size is what
+ * store_bytes_used counts, and the content figures, read from the SQLite file, are left out). */
 static int replay(const char *dir, lt_store *store, uint64_t rounds, char **files, int n_files)
 {
     lt_arena *a = arena_new();
@@ -538,15 +545,17 @@ static int replay(const char *dir, lt_store *store, uint64_t rounds, char **file
             arena_reset(a);
         }
     }
+    uint64_t on_disk = 0;
+    if (!dir) store_bytes_used(store, &on_disk);
     store_close(store);
-    uint64_t on_disk = dir_bytes(dir);
+    if (dir) on_disk = dir_bytes(dir);
     printf("bench_store --replay: %d file(s) x %" PRIu64 " rounds: %" PRIu64 " spans, %" PRIu64
            " log records, %.2f s in the store (%.0f items/s)\n",
            n_files, rounds, spans, records, (double)secs_ns / 1e9,
            (double)(spans + records) / ((double)secs_ns / 1e9));
     printf("  %.1f MB on disk (%.0f bytes per item)\n", (double)on_disk / 1e6,
            (double)on_disk / (double)(spans + records ? spans + records : 1));
-    content_report(dir, raw, n_strings);
+    if (dir) content_report(dir, raw, n_strings);
     arena_free(a);
     return 0;
 }
@@ -568,6 +577,9 @@ int main(int argc, char **argv)
             if (parse_u64(lt_str_c(a + 9), &rounds) || !rounds) goto usage;
             first_file = i + 1;
             break;
+        } else if (strncmp(a, "--store=", 8) == 0) {
+            store_url = a + 8;
+            if (!*store_url) goto usage;
         } else if (strcmp(a, "--agent") == 0) {
             agent = true;
         } else if (strcmp(a, "--summary") == 0) {
@@ -587,22 +599,24 @@ int main(int argc, char **argv)
     if (rounds && first_file >= argc) goto usage;
 
     const char *tmp = getenv("TMPDIR");
-    char dirbuf[4096];
-    snprintf(dirbuf, sizeof dirbuf, "%s/bench_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dirbuf)) {
-        perror("mkdtemp");
-        return 1;
+    char dirbuf[4096] = "";
+    if (!store_url) {
+        snprintf(dirbuf, sizeof dirbuf, "%s/bench_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dirbuf)) {
+            perror("mkdtemp");
+            return 1;
+        }
     }
     lt_store *store = NULL;
     char err[256];
-    int rc = store_open(dirbuf, &store, err, sizeof err);
+    int rc = store_open(store_url ? store_url : dirbuf, &store, err, sizeof err);
     if (rc) {
         fprintf(stderr, "bench_store: %s\n", err);
         return 1;
     }
     if (rounds) {
-        rc = replay(dirbuf, store, rounds, argv + first_file, argc - first_file);
-        remove_dir(dirbuf);
+        rc = replay(store_url ? NULL : dirbuf, store, rounds, argv + first_file, argc - first_file);
+        if (!store_url) remove_dir(dirbuf);
         return rc;
     }
 
@@ -740,24 +754,36 @@ int main(int argc, char **argv)
            " %.2f us per span)\n",
            secs, (double)total / secs, (double)in_store / 1e9,
            (double)total / ((double)in_store / 1e9), cpu, cpu * 1e6 / (double)total);
-    printf("  %.0f bytes/span written to files (segments, WAL, checkpoints)\n",
-           (double)wrote / (double)total);
+    /* a store at a URL is written through sockets, which /proc/self/io does not count */
+    if (!store_url)
+        printf("  %.0f bytes/span written to files (segments, WAL, checkpoints)\n",
+               (double)wrote / (double)total);
     if (reads && read_latency(store, sample, n_sample)) return 1;
     if (summary) summary_latency(store, now);
-    store_close(store);
-    uint64_t on_disk = dir_bytes(dirbuf);
-    printf("  %.0f bytes/span on disk (%.1f MB after close), %.0f bytes/span used pages\n",
-           (double)on_disk / (double)total, (double)on_disk / 1e6, (double)used / (double)total);
-    if (agent) content_report(dirbuf, raw, n_strings);
+    if (store_url) {
+        /* after the reads: the engine had time to merge what it wrote */
+        store_bytes_used(store, &used);
+        store_close(store);
+        printf("  %.0f bytes/span on disk (%.1f MB in the store's tables)\n",
+               (double)used / (double)total, (double)used / 1e6);
+    } else {
+        store_close(store);
+        uint64_t on_disk = dir_bytes(dirbuf);
+        printf("  %.0f bytes/span on disk (%.1f MB after close), %.0f bytes/span used pages\n",
+               (double)on_disk / (double)total, (double)on_disk / 1e6,
+               (double)used / (double)total);
+        if (agent) content_report(dirbuf, raw, n_strings);
+        remove_dir(dirbuf);
+    }
     buf_free(&probe);
     buf_free(&content);
-    remove_dir(dirbuf);
     free(spans);
     free(attrs);
     free(agent_kv);
     return 0;
 usage:
     fprintf(stderr, "usage: bench_store [N] [SPANS_PER_CALL] [--genai=PCT] [--hours=H] [--agent]"
-                    " [--summary] [--writes-only]\n       bench_store --replay=ROUNDS FILE...\n");
+                    " [--summary] [--writes-only] [--store=URL]\n"
+                    "       bench_store [--store=URL] --replay=ROUNDS FILE...\n");
     return 2;
 }

@@ -24,7 +24,13 @@
 #    their own (bench_redact) and what tail sampling holds at num_traces = 50,000
 #    (bench_tailsample);
 # 6. the web UI in Chromium (tests/ui/perf.mjs): time to open a 10,000-span trace and a
-#    1,000-trace search page, and the size of the embedded assets.
+#    1,000-trace search page, and the size of the embedded assets;
+# 7. ClickHouse against SQLite, in one run, on a clickhouse-server (Debian's) started here on
+#    a temporary directory: end-to-end ingest over OTLP/gRPC (4 connections x 4 calls, as in
+#    5) into `serve --data` and into `serve --store clickhouse://...`; with --big, bench_store's
+#    10 million spans over 24 hours into ClickHouse (in calls of 8192 spans, the batches the
+#    server's ingest hands that engine) with trace-by-id and GenAI summary latency and bytes
+#    per span on disk, beside the SQLite figures of the same run (section 2).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=10
@@ -63,9 +69,11 @@ for sc in openinference/batch openinference/multi-agent langfuse/multi-agent ote
 done
 shopt -u nullglob
 
+big_sqlite=$(mktemp)
+trap 'rm -f "$big_sqlite"' EXIT
 if [ "$big" = 1 ]; then
     echo "== 10 million spans over 24 hours: trace by id, GenAI summary"
-    "$build/bench_store" 10000000 100 --hours=24 --summary
+    "$build/bench_store" 10000000 100 --hours=24 --summary | tee "$big_sqlite"
 fi
 
 echo "== end to end: OTLP/HTTP protobuf and OTLP/gRPC -> SQLite, acknowledged after commit"
@@ -164,6 +172,21 @@ ppid=$!
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null && break; sleep 0.05; done
 sed -e 's/127.0.0.1:4317/127.0.0.1:0/' -e "s/127.0.0.1:9090/127.0.0.1:$pport/" \
     -e "s/127.0.0.1:14317/$jaeger/" "$here/tests/data/config/seed.yaml" >"$pdata/seed.yaml"
+# a fresh `llmtrace serve ARGS...` (its log in DIR), OTLP/gRPC from 4 connections with 4
+# calls in flight each against it, its peak RSS
+grpc_run() { # label dir serve-args...
+    local label=$1 dir=$2 pid addr
+    shift 2
+    "$build/llmtrace" serve --http 127.0.0.1:0 "$@" >"$dir/out" 2>"$dir/err" &
+    pid=$!
+    for _ in $(seq 100); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.05; done
+    addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$dir/out")
+    echo "-- $label"
+    "$build/bench_grpc" "$addr" "$body" 4 "$secs" 4
+    echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
+    kill -TERM "$pid"
+    wait "$pid" || true
+}
 for mode in off on; do
     sdata=$(mktemp -d)
     if [ "$mode" = on ]; then
@@ -171,16 +194,7 @@ for mode in off on; do
     else
         flags=(--otlp-http off --otlp-grpc 127.0.0.1:0)
     fi
-    "$build/llmtrace" serve --data "$sdata" --http 127.0.0.1:0 "${flags[@]}" \
-        >"$sdata/out" 2>"$sdata/err" &
-    spid=$!
-    for _ in $(seq 100); do grep -q listening "$sdata/out" 2>/dev/null && break; sleep 0.05; done
-    grpc_addr=$(sed -n 's/.*otlp_grpc=\([^ ]*\).*/\1/p' "$sdata/out")
-    echo "-- seed pipeline $mode"
-    "$build/bench_grpc" "$grpc_addr" "$body" 4 "$secs" 4
-    echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)"
-    kill -TERM "$spid"
-    wait "$spid" || true
+    grpc_run "seed pipeline $mode" "$sdata" --data "$sdata" "${flags[@]}"
     grep -E "tail_sampling|exporter" "$sdata/err" || true
     rm -rf "$sdata"
 done
@@ -199,3 +213,38 @@ echo "-- with the default byte bound (64 MiB), OTel JS and OpenInference batches
 echo "== the web UI in Chromium: a 10,000-span trace, a 1,000-trace search page, asset size"
 (cd "$here/tests/ui" && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
 LLMTRACE_BIN="$build/llmtrace" node "$here/tests/ui/perf.mjs"
+
+echo "== ClickHouse (Debian's clickhouse-server) against SQLite"
+# a clickhouse-server on a temporary directory and free ports, as the tests start it
+# (startClickHouse in tests/integration/lib.mjs): its HTTP port in ch_port; SIGTERM to
+# chpid stops it and removes its directory
+chdir=$(mktemp -d)
+node --input-type=module -e "
+  const l = await import('$here/tests/integration/lib.mjs');
+  const ch = await l.startClickHouse();
+  process.on('SIGTERM', async () => { await ch.destroy(); process.exit(0); });
+  console.log(ch.httpPort);
+" >"$chdir/port" &
+chpid=$!
+trap 'kill -TERM "$chpid" 2>/dev/null; rm -f "$big_sqlite"' EXIT
+for _ in $(seq 600); do [ -s "$chdir/port" ] && break; kill -0 "$chpid" 2>/dev/null || break; sleep 0.1; done
+ch_port=$(cat "$chdir/port")
+[ -n "$ch_port" ] || { echo "clickhouse-server did not start" >&2; exit 1; }
+ch_store() { echo "clickhouse://127.0.0.1:$ch_port/$1"; }
+echo "-- ClickHouse $(curl -s "http://127.0.0.1:$ch_port/?query=SELECT%20version()")"
+for engine in sqlite clickhouse; do
+    sdata=$(mktemp -d)
+    if [ "$engine" = sqlite ]; then store=(--data "$sdata"); else store=(--store "$(ch_store e2e)"); fi
+    grpc_run "OTLP/gRPC into $engine, 4 connections x 4 calls in flight, acknowledged after the write" \
+        "$sdata" "${store[@]}" --otlp-http off --otlp-grpc 127.0.0.1:0
+    rm -rf "$sdata"
+done
+if [ "$big" = 1 ]; then
+    echo "-- 10 million spans over 24 hours into ClickHouse, 8192 spans per write"
+    "$build/bench_store" 10000000 8192 --hours=24 --summary --store="$(ch_store big)"
+    echo "-- the same into SQLite, 100 spans per write (section 2 of this run)"
+    grep -E 'spans/s|trace by id|genai_summary|bytes/span on disk' "$big_sqlite"
+fi
+kill -TERM "$chpid"
+wait "$chpid" || true
+rm -rf "$chdir"

@@ -37,7 +37,7 @@ say() { printf '==> %s\n' "$*"; }
 
 PKGS=(build-essential cmake pkg-config libevent-dev libsqlite3-dev zlib1g-dev libjansson-dev
       libcurl4-openssl-dev libnghttp2-dev libyaml-dev libpcre2-dev libsnappy-dev libssl-dev libcmocka-dev clang libclang-rt-14-dev clang-format curl
-      prometheus chromium)
+      prometheus chromium clickhouse-server clickhouse-client)
 # Node and npm often come preinstalled (not from Debian); Debian's nodejs would conflict.
 if ! command -v node >/dev/null 2>&1; then
   PKGS+=(nodejs npm)

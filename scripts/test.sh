@@ -2,9 +2,13 @@
 # test.sh — the whole test suite, as CI runs it (through .ci/run).
 #
 #   release  release build in build/, `npm ci` in tests/integration and tests/ui, ctest -j2
-#            (the UI tests drive Debian's Chromium; screenshots in build/ui-artifacts/)
+#            (the UI tests drive Debian's Chromium; screenshots in build/ui-artifacts/; the
+#            clickhouse.* tests run the engine-independent integration suites and
+#            tests/clickhouse/ against Debian's clickhouse-server, one per test file)
 #   asan     ASan+UBSan build in build-asan/ (-DLT_SANITIZE=ON), ctest -j2 there (the
-#            integration tests then drive the sanitized server)
+#            integration tests then drive the sanitized server); of the clickhouse.* tests
+#            only those of tests/clickhouse/ (the label clickhouse-suites marks the integration
+#            suites run again on ClickHouse: they would double the step's time)
 #   tsan     ThreadSanitizer build in build-tsan/ (-DLT_TSAN=ON): the unit tests and the
 #            integration tests that drive the threads hardest (ingest under overload,
 #            tenants, gRPC, the configured pipelines with their exporter threads) against
@@ -126,7 +130,7 @@ if wanted asan; then
     saved_asan="${ASAN_OPTIONS-}" saved_ubsan="${UBSAN_OPTIONS-}"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-    run_ctest build-asan asan
+    run_ctest build-asan asan -LE clickhouse-suites
     export ASAN_OPTIONS="$saved_asan" UBSAN_OPTIONS="$saved_ubsan"
   fi
 else

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import {
   getOk, getTrace, listAllTraces, loadScenarios, makeTempDir, postFixtureFile, removeDir, runCli,
-  startServer, successProblem,
+  sqliteOnly, startServer, successProblem,
 } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -168,7 +168,7 @@ describe('against the running server (--server)', () => {
   });
 });
 
-describe('against the data directory after the server stopped (--data)', () => {
+describe('against the data directory after the server stopped (--data)', { skip: sqliteOnly('reads the data directory') }, () => {
   before(async () => {
     await server.stop();
   });
@@ -488,7 +488,7 @@ describe('GenAI: demo, traces, show, cost, reprice', () => {
     for (const g of costJson.groups) assertMoney(rows.get(g.key || '(none)').COST, g.cost, `${g.key} cost`);
   });
 
-  test('cost --by provider, service, agent', async () => {
+  test('cost --by provider, service, agent', { skip: sqliteOnly('cost --data on the data directory') }, async () => {
     let r = await runCli(['cost', '--by', 'provider', '--server', srv.http], { env: TEXT_ENV });
     assert.equal(r.code, 0, r.stderr);
     let t = parseCostTable(r.stdout);
@@ -518,7 +518,7 @@ describe('GenAI: demo, traces, show, cost, reprice', () => {
     assert.equal(empty.stdout, '');
   });
 
-  test('reprice and demo --data refuse while the server holds the store', async () => {
+  test('reprice and demo --data refuse while the server holds the store', { skip: sqliteOnly('reprice --data on the data directory') }, async () => {
     let r = await runCli(['reprice', '--data', dir]);
     assertOneLineError(r, 'reprice while serving');
     assert.match(r.stderr, /stop the server first/);
@@ -530,7 +530,7 @@ describe('GenAI: demo, traces, show, cost, reprice', () => {
     await srv.stop();
   });
 
-  test('reprice with the same prices changes nothing', async () => {
+  test('reprice with the same prices changes nothing', { skip: sqliteOnly('reprice --data on the data directory') }, async () => {
     const r = await runCli(['reprice', '--data', dir]);
     assert.equal(r.code, 0, r.stderr);
     const m = /^repriced (\d+) spans, total cost before \$([\d.]+) after \$([\d.]+)\n$/.exec(r.stdout);
@@ -541,7 +541,8 @@ describe('GenAI: demo, traces, show, cost, reprice', () => {
     assert.ok(Math.abs(Number(m[3]) - Number(m[2])) < 2e-6, `before ${m[2]}, after ${m[3]}`);
   });
 
-  test('reprice --prices: the overlay\'s model costs change by its factor, the others not', async () => {
+  test('reprice --prices: the overlay\'s model costs change by its factor, the others not',
+    { skip: sqliteOnly('reprice --data on the data directory') }, async () => {
     const model = 'gpt-4o-mini-2024-07-18';
     const overlay = path.join(makeTempDir('lt-prices-'), 'prices.json');
     scratch.push(path.dirname(overlay));
@@ -571,7 +572,7 @@ describe('GenAI: demo, traces, show, cost, reprice', () => {
     assert.ok(Math.abs(rag.cost - (summaries.rag.cost + 9 * old.get(model))) < 1e-9, `RAG trace cost ${rag.cost}`);
   });
 
-  test('reprice: errors', async () => {
+  test('reprice: errors', { skip: sqliteOnly('reprice --data on the data directory') }, async () => {
     assertOneLineError(await runCli(['reprice', '--data', dir, '--prices', path.join(dir, 'no-such-prices.json')]), 'reprice missing --prices');
     const bad = path.join(makeTempDir('lt-prices-'), 'bad.json');
     scratch.push(path.dirname(bad));

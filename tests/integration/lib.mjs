@@ -7,6 +7,7 @@
 // ctest sets both (see CMakeLists.txt).
 
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -28,6 +29,32 @@ const LISTEN_RE = /^llmtrace listening otlp_http=(\S+) http=(\S+) otlp_grpc=(\S+
 // Reports that ASan/UBSan/LeakSanitizer/TSan print on stderr; any of them fails the test.
 const SANITIZER_RE = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer|WARNING: ThreadSanitizer)/;
 
+/** The base URL of the store the tests run against ("clickhouse://127.0.0.1:PORT"), or ''
+ * for SQLite in each server's data directory (tests/clickhouse/run.mjs sets it). */
+export const TEST_STORE = (process.env.LT_TEST_STORE || '').replace(/\/+$/, '');
+
+/** node:test's skip option for a test that checks SQLite itself (its files, the CLI on a
+ * --data directory, kill -9 and a full disk): the reason when the tests run on another
+ * engine, false on SQLite (node:test skips on null too). */
+export function sqliteOnly(what) {
+  return TEST_STORE ? `SQLite-specific (${what}); the store under test is ${TEST_STORE}` : false;
+}
+
+/** A ClickHouse database name for a data directory: its basename folded to [a-z0-9_], with
+ * a short hash of the exact name so that two directories never share a database, and the
+ * same directory (a restart with dataDir) always finds its own. */
+export function databaseFor(dir) {
+  const base = path.basename(path.resolve(dir));
+  const folded = base.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 40);
+  const hash = crypto.createHash('sha256').update(base).digest('hex').slice(0, 8);
+  return `lt_${folded}_${hash}`;
+}
+
+/** The --store URL of a data directory's database under LT_TEST_STORE. */
+export function storeUrlFor(dir) {
+  return `${TEST_STORE}/${databaseFor(dir)}`;
+}
+
 export function makeTempDir(prefix = 'lt-it-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -38,19 +65,25 @@ export function removeDir(dir) {
 
 /**
  * Starts `llmtrace serve` on a fresh (or the given) data directory with every port 0.
+ * Under LT_TEST_STORE the store is that ClickHouse's database for the directory instead
+ * (storeUrlFor); args naming --data or --store choose the store themselves. env adds to
+ * the server's environment.
  * Resolves once the single listening line was printed on stdout.
  * Returns { otlp, http, dataDir, proc, stderr(), stdoutExtra(), alive(), stop() }:
  * otlp/http are base URLs ("http://127.0.0.1:PORT").
  */
-export async function startServer({ args = [], dataDir, keepData = false } = {}) {
+export async function startServer({ args = [], dataDir, keepData = false, env = {} } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`llmtrace binary not found: ${BIN} (set LLMTRACE_BIN)`);
   const ownDir = !dataDir;
   const dir = dataDir || makeTempDir();
   // with --config the file gives the receivers' endpoints
   const configured = args.includes('--config');
   const receivers = configured ? [] : ['--otlp-http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0'];
-  const argv = ['serve', '--data', dir, '--http', '127.0.0.1:0', ...receivers, ...args];
-  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A caller that names its store keeps it; otherwise LT_TEST_STORE picks the engine.
+  const named = args.includes('--data') || args.includes('--store');
+  const store = named ? [] : (TEST_STORE ? ['--store', storeUrlFor(dir)] : ['--data', dir]);
+  const argv = ['serve', ...store, '--http', '127.0.0.1:0', ...receivers, ...args];
+  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   let stdout = '';
   let exited = null;
@@ -116,6 +149,8 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
     httpAddr: listening.http,
     grpcAddr: listening.grpc, // "off" when the receiver is off
     dataDir: dir,
+    // what the server stores into: a directory or a clickhouse:// URL
+    store: store.length ? store[1] : args[Math.max(args.indexOf('--data'), args.indexOf('--store')) + 1],
     proc,
     stderr: () => stderr,
     stdoutExtra: () => stdoutExtra,
@@ -129,13 +164,8 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
     async stop({ keep = keepData } = {}) {
       if (stopped) return stopped;
       if (exited === null) proc.kill('SIGTERM');
-      let timer;
-      const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); });
-      const res = await Promise.race([exitPromise, timeout]);
-      clearTimeout(timer);
+      const res = await exitOrKill(proc, exitPromise, STOP_TIMEOUT_MS);
       if (res === null) {
-        proc.kill('SIGKILL');
-        await exitPromise;
         stopped = { code: null, signal: 'SIGKILL', stderr };
         if (ownDir && !keep) removeDir(dir);
         throw new Error(`llmtrace serve did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
@@ -156,6 +186,20 @@ export async function startServer({ args = [], dataDir, keepData = false } = {})
   liveServers.set(server.otlp, server);
   liveServers.set(server.http, server);
   return server;
+}
+
+/** What exitPromise resolves (proc's exit), or null when that takes longer than ms: then
+ * proc is killed with SIGKILL and its exit awaited. */
+async function exitOrKill(proc, exitPromise, ms) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), ms); });
+  const res = await Promise.race([exitPromise, late]);
+  clearTimeout(timer);
+  if (res === null) {
+    proc.kill('SIGKILL');
+    await exitPromise;
+  }
+  return res;
 }
 
 // base URL -> server, so that a failed request can tell whether the server died
@@ -777,4 +821,170 @@ export async function promQuery(prom, query) {
   const body = await r.json();
   if (body.status !== 'success') throw new Error(`PromQL ${query}: ${JSON.stringify(body)}`);
   return body.data.result.map((x) => ({ metric: x.metric, value: Number(x.value[1]) }));
+}
+
+// ---------------------------------------------------------------------------------------
+// ClickHouse (Debian's `clickhouse-server`, started by the tests themselves)
+
+const CLICKHOUSE_START_TIMEOUT_MS = 60_000;
+const xmlEscape = (v) => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+// every ClickHouse this process started and has not seen exit: killed when the process
+// exits, so a failed test never leaves one running
+const liveClickHouses = new Set();
+process.on('exit', () => { for (const p of liveClickHouses) p.kill('SIGKILL'); });
+
+/** One statement over ClickHouse's HTTP interface (url "http://127.0.0.1:PORT"); resolves
+ * the answer's text, rejects with ClickHouse's message on any other status than 200. */
+export async function queryClickHouse(url, sql, { user, password } = {}) {
+  const q = new URLSearchParams();
+  if (user) q.set('user', user);
+  if (password) q.set('password', password);
+  const r = await request('POST', url, `/?${q}`, { body: sql, timeoutMs: REQUEST_TIMEOUT_MS });
+  if (r.status !== 200) throw new Error(`ClickHouse ${r.status} for ${sql.slice(0, 200)}: ${r.text().slice(0, 1000)}`);
+  return r.text();
+}
+
+/**
+ * Starts a clickhouse-server on dir (a new temporary directory when not given; removed by
+ * destroy()) with free ports (HTTP, native TCP, interserver) on 127.0.0.1 only, small
+ * caches, its logs in dir/log and time zone UTC. users: { name: password } added to the
+ * password-less `default` (or giving `default` a password). Resolves once `SELECT 1` answers over HTTP (bounded); fails,
+ * never skips, when the binary is missing (setup.sh installs it). Returns
+ * { httpPort, url, storeUrl(db), query(sql, {user, password}), stop(), kill(), start(),
+ * destroy(), running(), errLog() }: stop is SIGTERM (bounded, then SIGKILL), kill is
+ * SIGKILL, start runs it again on the same data and ports.
+ */
+export async function startClickHouse({ dir, users = {}, bin = process.env.CLICKHOUSE_BIN || 'clickhouse-server' } = {}) {
+  const ownDir = !dir;
+  const root = dir || makeTempDir('lt-ch-');
+  for (const d of ['data', 'tmp', 'log', 'user_files', 'format_schemas']) fs.mkdirSync(path.join(root, d), { recursive: true });
+  const userXml = Object.entries({ default: '', ...users }).map(([name, password]) =>
+    `<${name}><password>${xmlEscape(password)}</password><networks><ip>::1</ip><ip>127.0.0.1</ip></networks>` +
+    `<profile>default</profile><quota>default</quota></${name}>`).join('');
+  fs.writeFileSync(path.join(root, 'users.xml'), `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage><load_balancing>random</load_balancing></default></profiles>
+  <users>${userXml}</users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+`);
+  const writeConfig = (ports) => fs.writeFileSync(path.join(root, 'config.xml'), `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>${root}/log/server.log</log><errorlog>${root}/log/err.log</errorlog><size>10M</size><count>1</count></logger>
+  <http_port>${ports.http}</http_port>
+  <tcp_port>${ports.tcp}</tcp_port>
+  <interserver_http_port>${ports.interserver}</interserver_http_port>
+  <listen_host>127.0.0.1</listen_host>
+  <max_connections>256</max_connections>
+  <keep_alive_timeout>10</keep_alive_timeout>
+  <max_concurrent_queries>64</max_concurrent_queries>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <mark_cache_size>268435456</mark_cache_size>
+  <path>${root}/data/</path>
+  <tmp_path>${root}/tmp/</tmp_path>
+  <user_files_path>${root}/user_files/</user_files_path>
+  <format_schema_path>${root}/format_schemas/</format_schema_path>
+  <users_config>${root}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mlock_executable>false</mlock_executable>
+</yandex>
+`);
+
+  let ports = null;
+  let proc = null;
+  let exited = null;
+  let exitPromise = null;
+  let stderr = '';
+  const base = () => `http://127.0.0.1:${ports.http}`;
+  const errLog = () => {
+    try { return fs.readFileSync(path.join(root, 'log', 'err.log'), 'utf8').slice(-4000); } catch { return ''; }
+  };
+
+  // as `default` (with its password when users gives it one) unless told otherwise
+  const query = (sql, { user = 'default', password = users[user] } = {}) => queryClickHouse(base(), sql, { user, password });
+
+  const launch = async () => {
+    stderr = '';
+    exited = null;
+    proc = spawn(bin, [`--config-file=${path.join(root, 'config.xml')}`], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = proc;
+    liveClickHouses.add(p);
+    p.stderr.setEncoding('utf8');
+    p.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20000); });
+    exitPromise = new Promise((resolve) => {
+      p.on('error', (e) => { liveClickHouses.delete(p); exited = { error: e }; resolve(exited); });
+      p.on('exit', (code, signal) => { liveClickHouses.delete(p); exited = { code, signal }; resolve(exited); });
+    });
+    const until = Date.now() + CLICKHOUSE_START_TIMEOUT_MS;
+    for (;;) {
+      if (exited) {
+        throw new Error(`clickhouse-server exited at start: ${exited.error || `code ${exited.code} signal ${exited.signal}`}; ` +
+          `stderr: ${stderr.slice(-2000)} err.log: ${errLog()}`);
+      }
+      try {
+        if ((await query('SELECT 1')).trim() === '1') return;
+      } catch { /* not answering yet */ }
+      if (Date.now() > until) {
+        p.kill('SIGKILL');
+        await exitPromise;
+        throw new Error(`clickhouse-server did not answer SELECT 1 within ${CLICKHOUSE_START_TIMEOUT_MS} ms; err.log: ${errLog()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const halt = async (signal) => {
+    if (!proc || exited) return exited;
+    proc.kill(signal);
+    const res = await exitOrKill(proc, exitPromise, STOP_TIMEOUT_MS);
+    if (res === null) {
+      throw new Error(`clickhouse-server did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}`);
+    }
+    return res;
+  };
+
+  // A port found free may be taken before the server binds it: then try other ports.
+  for (let attempt = 1; ; attempt++) {
+    ports = { http: await freePort(), tcp: await freePort(), interserver: await freePort() };
+    writeConfig(ports);
+    try {
+      await launch();
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/.test(errLog())) {
+        if (ownDir) removeDir(root);
+        throw e;
+      }
+      fs.rmSync(path.join(root, 'log', 'err.log'), { force: true });
+    }
+  }
+
+  return {
+    dir: root,
+    httpPort: ports.http,
+    url: base(),
+    storeUrl: (db) => `clickhouse://127.0.0.1:${ports.http}/${db}`,
+    query,
+    errLog,
+    running: () => exited === null,
+    /** SIGTERM and wait (bounded, then SIGKILL and fail). */
+    stop: () => halt('SIGTERM'),
+    /** SIGKILL and wait. */
+    kill: () => halt('SIGKILL'),
+    /** Runs it again on the same data and ports; resolves when it answers. */
+    async start() {
+      if (proc && !exited) throw new Error('clickhouse-server is already running');
+      await launch();
+    },
+    /** Stops it and removes its directory when startClickHouse made it. */
+    async destroy() {
+      try {
+        await halt('SIGTERM');
+      } finally {
+        if (ownDir) removeDir(root);
+      }
+    },
+  };
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { getOk, makeTempDir, removeDir, runCli, startServer } from './lib.mjs';
+import { getOk, makeTempDir, removeDir, runCli, sqliteOnly, startServer } from './lib.mjs';
 import { delta, diffLines, figures, foldDiff, isLlmCall, matchTraces, messageLines } from '../../src/ui/pages/compare_model.js';
 
 // ---- spans as GET /api/traces/{id} gives them ----
@@ -85,7 +85,7 @@ function checkOps(a, b, ops) {
 
 // ---- real traces ----
 
-describe('comparing traces that llmtrace serves', () => {
+describe('comparing traces that llmtrace serves', { skip: sqliteOnly('demo --data writes the data directory the server then opens') }, () => {
   let server;
   let dataDir;
   before(async () => {

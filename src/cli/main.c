@@ -16,7 +16,8 @@ static const struct {
     {"reprice", cmd_reprice, "recompute stored costs with the current prices"},
     {"check", cmd_check, "verify a store's consistency (read-only)"},
     {"check-config", cmd_check_config, "validate a configuration file without starting"},
-    {"clickhouse-schema", cmd_clickhouse_schema, "print the ClickHouse DDL (single node or cluster)"},
+    {"clickhouse-schema", cmd_clickhouse_schema,
+     "print the ClickHouse DDL (single node or cluster)"},
     {"demo", cmd_demo, "send realistic demo GenAI traces (RAG, agents, streaming, errors)"},
 };
 

@@ -95,7 +95,7 @@ int cmd_reprice(int argc, char **argv)
     char err[512] = "";
     int status = 1;
     struct stat sb;
-    if (stat(data, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    if (!strstr(data, "://") && (stat(data, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
         fprintf(stderr, "llmtrace reprice: %s: no such store directory\n", data);
         goto out;
     }

@@ -24,7 +24,7 @@ static const char *addr_or_off(const char *a)
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *data = "./llmtrace-data";
+    const char *data = NULL;      /* --data, else the configuration's, else ./llmtrace-data */
     const char *otlp_http = NULL; /* defaults below, so --config can tell a flag from none */
     const char *http = "127.0.0.1:16686";
     const char *otlp_grpc = NULL;
@@ -86,9 +86,6 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "llmtrace serve: unexpected argument '%s' (see --help)\n", argv[1]);
         return 2;
     }
-    /* the engine reads its credentials from the environment (a URL's own win) */
-    if (ch_user) setenv("LLMTRACE_CLICKHOUSE_USER", ch_user, 1);
-    if (ch_password) setenv("LLMTRACE_CLICKHOUSE_PASSWORD", ch_password, 1);
     if (max_memory < (4u << 20)) {
         fprintf(stderr, "llmtrace serve: --max-memory: at least 4MiB\n");
         return 2;
@@ -110,8 +107,15 @@ int cmd_serve(int argc, char **argv)
             return 2;
         }
         otlp_grpc = pc->grpc_endpoint ? pc->grpc_endpoint : "off";
+        if (!data) data = pc->store;
+        if (!ch_user) ch_user = pc->store_user;
+        if (!ch_password) ch_password = pc->store_password;
         otlp_http = pc->http_endpoint ? pc->http_endpoint : "off";
     }
+    if (!data) data = "./llmtrace-data";
+    /* the engine reads its credentials from the environment (a URL's own win) */
+    if (ch_user) setenv("LLMTRACE_CLICKHOUSE_USER", ch_user, 1);
+    if (ch_password) setenv("LLMTRACE_CLICKHOUSE_PASSWORD", ch_password, 1);
     if (!otlp_grpc) otlp_grpc = "127.0.0.1:4317";
     if (!otlp_http) otlp_http = "127.0.0.1:4318";
     server_config cfg = {

@@ -234,6 +234,7 @@ int ex_client_parse(const ex_cfg *c, const cfg_node *settings, ex_type type, uns
     int rc;
     const char *ep = NULL, *te = NULL, *me = NULL, *le = NULL, *comp = NULL;
     if ((rc = ex_opt_string(c, settings, "endpoint", &ep))) return rc;
+    if (!ep) ep = c->endpoint;
     if (type == EX_OTLPHTTP && ((rc = ex_opt_string(c, settings, "traces_endpoint", &te)) ||
                                 (rc = ex_opt_string(c, settings, "metrics_endpoint", &me)) ||
                                 (rc = ex_opt_string(c, settings, "logs_endpoint", &le))))
@@ -364,6 +365,30 @@ const char *ex_client_url(const ex_client *cl, unsigned signal)
     return signal == SIG_TRACES    ? cl->url_traces
            : signal == SIG_METRICS ? cl->url_metrics
                                    : cl->url_logs;
+}
+
+int ex_client_copy(ex_client *dst, const ex_client *src, const char *hostport)
+{
+    *dst = *src;
+    dst->url_traces = dst->url_metrics = dst->url_logs = NULL;
+    dst->ca_file = dst->cert_file = dst->key_file = NULL;
+    dst->headers = NULL;
+    const char *const from[] = {src->ca_file, src->cert_file, src->key_file};
+    char **const to[] = {&dst->ca_file, &dst->cert_file, &dst->key_file};
+    for (int i = 0; i < 3; i++)
+        if (from[i] && !(*to[i] = str_dup(from[i]))) return LT_ENOMEM;
+    for (const struct curl_slist *h = src->headers; h; h = h->next)
+        if (add_header(&dst->headers, h->data)) return LT_ENOMEM;
+    /* the scheme of the original, the paths of gRPC */
+    bool tls = src->url_traces && !strncmp(src->url_traces, "https:", 6);
+    char base[1100];
+    if ((size_t)snprintf(base, sizeof base, "%s://%s", tls ? "https" : "http", hostport) >=
+        sizeof base)
+        return LT_ENOMEM;
+    if (!(dst->url_traces = join(base, GRPC_TRACES)) ||
+        !(dst->url_metrics = join(base, GRPC_METRICS)) || !(dst->url_logs = join(base, GRPC_LOGS)))
+        return LT_ENOMEM;
+    return 0;
 }
 
 void ex_client_free(ex_client *cl)

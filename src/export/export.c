@@ -180,7 +180,7 @@ static const struct {
     ex_type type;
 } types[] = {
     {"otlp", EX_OTLP}, {"otlphttp", EX_OTLPHTTP},         {"debug", EX_DEBUG},
-    {"file", EX_FILE}, {"prometheusremotewrite", EX_PRW},
+    {"file", EX_FILE}, {"prometheusremotewrite", EX_PRW}, {"loadbalancing", EX_LB},
 };
 
 static void exporter_free(exporter *ex)
@@ -203,6 +203,45 @@ static void exporter_free(exporter *ex)
     lt_free(ex);
 }
 
+void ex_free(exporter *ex)
+{
+    exporter_free(ex);
+}
+
+void ex_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+/* An exporter of type named id with nothing configured yet; NULL when out of memory. */
+static exporter *alloc_exporter(ex_type type, const char *id)
+{
+    exporter *ex = lt_calloc(1, sizeof *ex);
+    if (!ex) return NULL;
+    ex_cond_init(&ex->cv);
+    pthread_mutex_init(&ex->mu, NULL);
+    ex->type = type;
+    ex->dir_lock = -1;
+    ex->next_seq = 1;
+    if (!(ex->id = lt_strndup(id, strlen(id)))) {
+        exporter_free(ex);
+        return NULL;
+    }
+    return ex;
+}
+
+/* The consumers' slots, once their number is known. */
+static int alloc_consumers(exporter *ex)
+{
+    if (!ex->n_consumers) return 0;
+    ex->consumers = lt_calloc((size_t)ex->n_consumers, sizeof *ex->consumers);
+    return ex->consumers ? 0 : LT_ENOMEM;
+}
+
 /* The signals of the pipelines whose exporters list names id (pipecfg_build has checked
  * the document's shape). */
 static unsigned signals_used(const cfg_doc *d, const char *id)
@@ -222,6 +261,73 @@ static unsigned signals_used(const cfg_doc *d, const char *id)
     return sig;
 }
 
+int ex_create(const ex_cfg *cc, const cfg_node *s, ex_type type, const char *id, unsigned signals,
+              exporter **out)
+{
+    *out = NULL;
+    exporter *ex = alloc_exporter(type, id);
+    if (!ex) return LT_ENOMEM;
+    int rc = 0;
+    switch (ex->type) {
+    case EX_OTLP:
+    case EX_OTLPHTTP:
+        if ((rc = ex_client_parse(cc, s, ex->type, signals, &ex->client)) ||
+            (rc = parse_retry(cc, s, &ex->retry)) || (rc = parse_queue(cc, s, ex)))
+            goto out;
+        break;
+    case EX_PRW:
+        if ((rc = ex_client_parse(cc, s, ex->type, signals, &ex->client)) ||
+            (rc = parse_retry(cc, s, &ex->retry)) || (rc = prw_parse(cc, s, &ex->prw)))
+            goto out;
+        /* the snapshots' thread, and one consumer of a memory queue of the default size */
+        ex->queue_enabled = true;
+        ex->queue_size = EX_DEFAULT_QUEUE_SIZE;
+        ex->n_consumers = 2;
+        break;
+    case EX_DEBUG:
+    case EX_FILE:
+        /* no retry or queue options: one consumer, a memory queue of the default size, and
+         * a failed write is not retried */
+        if (ex->type == EX_DEBUG ? (rc = debug_parse(cc, s, &ex->verbosity))
+                                 : (rc = file_parse(cc, s, &ex->file)))
+            goto out;
+        ex->queue_enabled = true;
+        ex->queue_size = EX_DEFAULT_QUEUE_SIZE;
+        ex->n_consumers = 1;
+        break;
+    case EX_LB:
+        /* no queue or threads of its own: its backends have them */
+        if ((rc = lb_parse(cc, s, ex))) goto out;
+        break;
+    }
+    if ((rc = alloc_consumers(ex))) goto out;
+    *out = ex;
+    ex = NULL;
+out:
+    if (ex && ex->lb) lb_stop(ex, 0);
+    exporter_free(ex);
+    return rc;
+}
+
+int ex_clone(const exporter *tmpl, const char *id, const char *hostport, exporter **out)
+{
+    *out = NULL;
+    exporter *ex = alloc_exporter(tmpl->type, id);
+    if (!ex) return LT_ENOMEM;
+    int rc = ex_client_copy(&ex->client, &tmpl->client, hostport);
+    ex->retry = tmpl->retry;
+    ex->queue_enabled = tmpl->queue_enabled;
+    ex->n_consumers = tmpl->n_consumers;
+    ex->queue_size = tmpl->queue_size;
+    if (!rc) rc = alloc_consumers(ex);
+    if (rc) {
+        exporter_free(ex);
+        return rc;
+    }
+    *out = ex;
+    return 0;
+}
+
 int export_create(const cfg_doc *d, const pipecfg_component *c, exporter **out, char *err,
                   size_t errlen)
 {
@@ -236,64 +342,10 @@ int export_create(const cfg_doc *d, const pipecfg_component *c, exporter **out, 
         if (err) snprintf(err, errlen, "exporters.%s: not an exporter of export/", c->id);
         return LT_EUNSUPPORTED;
     }
-    exporter *ex = lt_calloc(1, sizeof *ex);
-    if (!ex) return LT_ENOMEM;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ex->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&ex->mu, NULL);
-    ex->type = types[t].type;
-    ex->dir_lock = -1;
-    ex->next_seq = 1;
-    if (!(ex->id = lt_strndup(c->id, strlen(c->id)))) {
-        rc = LT_ENOMEM;
-        goto out;
-    }
     char where[256];
     snprintf(where, sizeof where, "exporters.%s", c->id);
-    ex_cfg cc = {d, where, err, errlen};
-    const cfg_node *s = c->settings;
-    unsigned signals = signals_used(d, c->id);
-
-    switch (ex->type) {
-    case EX_OTLP:
-    case EX_OTLPHTTP:
-        if ((rc = ex_client_parse(&cc, s, ex->type, signals, &ex->client)) ||
-            (rc = parse_retry(&cc, s, &ex->retry)) || (rc = parse_queue(&cc, s, ex)))
-            goto out;
-        break;
-    case EX_PRW:
-        if ((rc = ex_client_parse(&cc, s, ex->type, signals, &ex->client)) ||
-            (rc = parse_retry(&cc, s, &ex->retry)) || (rc = prw_parse(&cc, s, &ex->prw)))
-            goto out;
-        /* the snapshots' thread, and one consumer of a memory queue of the default size */
-        ex->queue_enabled = true;
-        ex->queue_size = EX_DEFAULT_QUEUE_SIZE;
-        ex->n_consumers = 2;
-        break;
-    case EX_DEBUG:
-    case EX_FILE:
-        /* no retry or queue options: one consumer, a memory queue of the default size, and
-         * a failed write is not retried */
-        if (ex->type == EX_DEBUG ? (rc = debug_parse(&cc, s, &ex->verbosity))
-                                 : (rc = file_parse(&cc, s, &ex->file)))
-            goto out;
-        ex->queue_enabled = true;
-        ex->queue_size = EX_DEFAULT_QUEUE_SIZE;
-        ex->n_consumers = 1;
-        break;
-    }
-    if (!(ex->consumers = lt_calloc((size_t)ex->n_consumers, sizeof *ex->consumers))) {
-        rc = LT_ENOMEM;
-        goto out;
-    }
-    *out = ex;
-    ex = NULL;
-out:
-    exporter_free(ex);
-    return rc;
+    ex_cfg cc = {d, where, err, errlen, NULL};
+    return ex_create(&cc, c->settings, types[t].type, c->id, signals_used(d, c->id), out);
 }
 
 int export_add_metrics(exporter *ex, spanmetrics *sm)
@@ -367,6 +419,7 @@ static bool room_locked(const exporter *ex, size_t bytes)
 bool export_has_room(const exporter *ex, size_t bytes)
 {
     exporter *m = (exporter *)ex; /* the lock only */
+    if (ex->type == EX_LB) return lb_has_room(m, bytes);
     pthread_mutex_lock(&m->mu);
     bool ok = room_locked(ex, bytes);
     pthread_mutex_unlock(&m->mu);
@@ -463,6 +516,7 @@ static int encode(const exporter *ex, unsigned signal, const void *b, lt_buf *ou
 /* Encodes a batch of signal for ex and queues it. */
 static int export_batch(exporter *ex, unsigned signal, const void *b)
 {
+    if (ex->type == EX_LB) return lb_export(ex, signal, b);
     uint64_t n = items_of(signal, b);
     if (ex->type == EX_PRW && signal != SIG_METRICS) return LT_EUNSUPPORTED;
     if ((ex->type == EX_OTLP || ex->type == EX_OTLPHTTP) && !ex_client_url(&ex->client, signal))
@@ -514,6 +568,10 @@ int export_metrics(exporter *ex, const lt_metric_batch *b)
 void export_get_stats(const exporter *ex, export_stats *out)
 {
     exporter *m = (exporter *)ex; /* the lock only */
+    if (ex->type == EX_LB) {
+        lb_get_stats(m, out);
+        return;
+    }
     pthread_mutex_lock(&m->mu);
     *out = ex->st;
     out->queued_requests = ex->n_queued;
@@ -937,6 +995,11 @@ int export_start(exporter *ex, char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
     if (ex->started) return LT_EINVAL;
+    if (ex->type == EX_LB) {
+        int rc = lb_start(ex, err, errlen);
+        ex->started = true; /* export_stop stops what started */
+        return rc;
+    }
     int rc = 0;
     if (ex->type == EX_FILE && (rc = file_open(ex, err, errlen))) return rc;
     if (ex->dir && (rc = dq_open(ex, err, errlen))) return rc;
@@ -960,15 +1023,20 @@ int export_start(exporter *ex, char *err, size_t errlen)
     return rc;
 }
 
-void export_stop(exporter *ex, long grace_ms)
+void ex_stop_begin(exporter *ex, long grace_ms)
 {
-    if (!ex) return;
     pthread_mutex_lock(&ex->mu);
-    uint64_t grace = grace_ms > 0 ? (uint64_t)grace_ms * 1000000u : 0;
-    __atomic_store_n(&ex->deadline_ns, time_mono_ns() + grace, __ATOMIC_RELEASE);
-    __atomic_store_n(&ex->stopping, true, __ATOMIC_RELEASE);
+    if (!ex->stopping) {
+        uint64_t grace = grace_ms > 0 ? (uint64_t)grace_ms * 1000000u : 0;
+        __atomic_store_n(&ex->deadline_ns, time_mono_ns() + grace, __ATOMIC_RELEASE);
+        __atomic_store_n(&ex->stopping, true, __ATOMIC_RELEASE);
+    }
     pthread_cond_broadcast(&ex->cv);
     pthread_mutex_unlock(&ex->mu);
+}
+
+void ex_halt(exporter *ex)
+{
     for (int i = 0; i < ex->n_consumers; i++) {
         ex_consumer *c = &ex->consumers[i];
         if (c->running) pthread_join(c->th, NULL);
@@ -983,7 +1051,9 @@ void export_stop(exporter *ex, long grace_ms)
             else
                 dropped += it->n_items;
         }
+    pthread_mutex_lock(&ex->mu); /* export_get_stats may be reading */
     ex->st.failed_items += dropped;
+    pthread_mutex_unlock(&ex->mu);
     if (kept)
         log_info("exporter %s: stopped with %" PRIu64 " batches (%" PRIu64
                  " items) kept in %s for the next start",
@@ -993,5 +1063,16 @@ void export_stop(exporter *ex, long grace_ms)
                  dropped);
     if (ex->type == EX_FILE) file_close(ex);
     dq_close(ex);
+}
+
+void export_stop(exporter *ex, long grace_ms)
+{
+    if (!ex) return;
+    if (ex->type == EX_LB) {
+        lb_stop(ex, grace_ms);
+    } else {
+        ex_stop_begin(ex, grace_ms);
+        ex_halt(ex);
+    }
     exporter_free(ex);
 }

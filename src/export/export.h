@@ -2,8 +2,10 @@
  *
  * The exporter types of the configuration (pipeline/components.h): otlp (OTLP/gRPC to another
  * endpoint), otlphttp (OTLP/HTTP), debug (a summary of what passes, to the log), file (OTLP
- * JSON lines, rotated) and prometheusremotewrite (OTLP metrics and span metrics as remote
- * write; see export_add_metrics). Each exporter has a bounded queue and threads of its own
+ * JSON lines, rotated), prometheusremotewrite (OTLP metrics and span metrics as remote
+ * write; see export_add_metrics) and loadbalancing (traces and logs routed by trace id over
+ * a consistent-hash ring of backends, each an otlp exporter of its own, found by a static
+ * list or by DNS on a thread of its own). Each exporter has a bounded queue and threads of its own
  * that send (libcurl, blocking) with retries and backoff as the collector's
  * retry_on_failure; the pipeline hands it data with a non-blocking call that encodes at once
  * (the batch's arena is freed afterwards) and queues the bytes, or refuses when the queue is
@@ -44,9 +46,9 @@ typedef struct exporter exporter;
 int export_global_init(void);
 
 /* Builds the exporter of component c (its type one of otlp, otlphttp, debug, file,
- * prometheusremotewrite) from its settings, checking every option and value (endpoint URL
- * or HOST:PORT, headers, compression, timeout, tls, retry_on_failure, sending_queue, file
- * path and rotation, verbosity ...). Returns 0, LT_EINVAL with a positioned message ("FILE:
+ * prometheusremotewrite, loadbalancing) from its settings, checking every option and value
+ * (endpoint URL or HOST:PORT, headers, compression, timeout, tls, retry_on_failure, sending_queue,
+ * file path and rotation, verbosity ...). Returns 0, LT_EINVAL with a positioned message ("FILE:
  * LINE:COL: exporters.otlp/jaeger.endpoint: ...") in err, LT_EUNSUPPORTED for a type that is
  * not one of these (the llmtrace storage), or LT_ENOMEM. Does not connect or open anything
  * yet. d and c are not kept. */
@@ -79,7 +81,8 @@ int export_set_batching(exporter *ex, uint64_t timeout_ns, uint64_t send_batch_s
 int export_start(exporter *ex, char *err, size_t errlen);
 
 /* Whether bytes more would fit in the queue now (a hint for the caller, which checks all the
- * exporters of a pipeline before handing data to any). */
+ * exporters of a pipeline before handing data to any). loadbalancing: in every backend's
+ * queue; false before its DNS name first resolves. */
 bool export_has_room(const exporter *ex, size_t bytes);
 
 /* Encodes b now (protobuf for otlp/otlphttp, OTLP JSON for file, a summary for debug) and
@@ -87,7 +90,9 @@ bool export_has_room(const exporter *ex, size_t bytes);
  * 0 when queued (or when b holds nothing to send); LT_EBUSY when the queue is full (nothing
  * queued, counted in refused_items); LT_EIO when the disk queue could not write the batch
  * (not queued, logged); LT_EUNSUPPORTED for prometheusremotewrite (traces and logs);
- * LT_ENOMEM. b is not kept. */
+ * LT_ENOMEM. b is not kept. loadbalancing splits b by owner and queues each part in its
+ * backend only when every backend concerned has room (else LT_EBUSY, nothing queued), and
+ * answers LT_EBUSY before its DNS name first resolves, LT_EUNSUPPORTED for metrics. */
 int export_traces(exporter *ex, const lt_trace_batch *b);
 int export_logs(exporter *ex, const lt_log_batch *b);
 /* The same for OTLP metrics (an ExportMetricsServiceRequest; items are data points).

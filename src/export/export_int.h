@@ -4,7 +4,7 @@
  * export.c owns the life cycle, the queue and the consumer threads (retries, backoff);
  * queue.c the on-disk queue's files; client.c the HTTP transport (libcurl);
  * otlp_client.c OTLP over gRPC and HTTP on top of it; file.c, debug.c and prw.c the other
- * types. */
+ * types; loadbalancing.c an exporter made of otlp exporters, one per backend. */
 #ifndef LT_EXPORT_EXPORT_INT_H
 #define LT_EXPORT_EXPORT_INT_H
 
@@ -27,7 +27,7 @@ enum {
     EX_MAX_HEADER_LEN = 8192, /* headers: one name and value */
 };
 
-typedef enum { EX_OTLP, EX_OTLPHTTP, EX_DEBUG, EX_FILE, EX_PRW } ex_type;
+typedef enum { EX_OTLP, EX_OTLPHTTP, EX_DEBUG, EX_FILE, EX_PRW, EX_LB } ex_type;
 
 /* One batch in the queue. */
 typedef struct ex_item {
@@ -119,9 +119,13 @@ typedef struct {
     size_t n_sm;
 } ex_prw;
 
+typedef struct ex_lb ex_lb; /* loadbalancing.c */
+
 struct exporter {
     char *id;
     ex_type type;
+    ex_lb *lb; /* loadbalancing: the ring and its backends; the rest of this struct but id,
+               type, the batching settings and mu is unused */
     ex_client client;
     ex_retry retry;
     ex_verbosity verbosity;
@@ -164,6 +168,9 @@ typedef struct {
     const char *where;
     char *err;
     size_t errlen;
+    /* otlp: the endpoint when the settings have none (the template of loadbalancing's
+     * backends, whose endpoints come from its resolver) */
+    const char *endpoint;
 } ex_cfg;
 int ex_error(const ex_cfg *c, const cfg_node *at, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -176,6 +183,22 @@ int ex_opt_int(const ex_cfg *c, const cfg_node *map, const char *key, int64_t mi
 int ex_opt_duration(const ex_cfg *c, const cfg_node *map, const char *key, bool positive,
                     uint64_t *out);
 
+/* Builds an exporter of type (not EX_LB) named id from settings, as export_create does; the
+ * pipelines using it send signals. 0, LT_EINVAL (message in c->err) or LT_ENOMEM. */
+int ex_create(const ex_cfg *c, const cfg_node *settings, ex_type type, const char *id,
+              unsigned signals, exporter **out);
+/* A new otlp exporter named id with tmpl's settings (an otlp exporter's, never started)
+ * but sending to hostport ("HOST:PORT", "[V6]:PORT"). 0 or LT_ENOMEM. */
+int ex_clone(const exporter *tmpl, const char *id, const char *hostport, exporter **out);
+/* export_stop in three steps, so that an exporter made of others stops them together and
+ * reads their last counts: ex_stop_begin sets the deadline now + grace_ms (one set before
+ * stays) and wakes the threads; ex_halt joins them, counts what is left, closes files;
+ * ex_free frees (NULL-tolerant). */
+void ex_stop_begin(exporter *ex, long grace_ms);
+void ex_halt(exporter *ex);
+void ex_free(exporter *ex);
+/* Initialises cv on the monotonic clock, which every timed wait of export/ uses. */
+void ex_cond_init(pthread_cond_t *cv);
 /* Whether export_stop's grace has run out (any thread, no lock). */
 bool ex_past_deadline(exporter *ex);
 /* Appends it to the queue, counted, arrived now (ex->mu held). */
@@ -293,6 +316,53 @@ int split_init(ex_split *sp, unsigned signal, const void *batch, uint64_t max);
  * those of batch, in order) with its item count in *items; NULL after the last. */
 const void *split_next(ex_split *sp, uint64_t *items);
 void split_free(ex_split *sp);
+
+/* ---- client.c: a copy for another endpoint ---- */
+/* dst becomes src's settings with its URLs pointed at hostport (gRPC: the scheme kept).
+ * 0 or LT_ENOMEM (dst then holds what was copied, for ex_client_free). */
+int ex_client_copy(ex_client *dst, const ex_client *src, const char *hostport);
+
+/* ---- loadbalancing.c ---- */
+/* Parses the settings (routing_key, protocol.otlp, resolver) into ex->lb; a static resolver's
+ * backends are created here. 0, LT_EINVAL with a positioned message, LT_ENOMEM. */
+int lb_parse(const ex_cfg *c, const cfg_node *settings, exporter *ex);
+int lb_start(exporter *ex, char *err, size_t errlen);
+bool lb_has_room(exporter *ex, size_t bytes);
+/* signal SIG_TRACES or SIG_LOGS (b an lt_trace_batch or lt_log_batch); LT_EUNSUPPORTED for
+ * metrics. */
+int lb_export(exporter *ex, unsigned signal, const void *b);
+void lb_get_stats(exporter *ex, export_stats *out);
+/* Stops the resolver and every backend within grace_ms, frees ex->lb. */
+void lb_stop(exporter *ex, long grace_ms);
+
+/* The consistent-hash ring: each endpoint owns LB_POINTS points, at hashes of its own
+ * name, and a key belongs to the endpoint of the first point at or after it (wrapping).
+ * A point depends only on its endpoint's name, so the order endpoints are given in does
+ * not matter, and removing an endpoint moves only the keys of its points (to the next
+ * points); adding one takes about 1/N of the keys. Read-only once built. */
+enum { LB_POINTS = 1000 };
+typedef struct lb_ring lb_ring;
+/* eps: n endpoints (duplicates are kept once). Endpoint i of the ring is the i-th in byte
+ * order. 0 or LT_ENOMEM. */
+int lb_ring_new(const char *const *eps, size_t n, lb_ring **out);
+size_t lb_ring_size(const lb_ring *r);
+const char *lb_ring_endpoint(const lb_ring *r, size_t i);
+/* The index of the endpoint owning key; the ring holds one endpoint at least. */
+size_t lb_ring_owner(const lb_ring *r, uint64_t key);
+/* The share of all keys endpoint i owns (its arcs of the ring, 0 to 1). */
+double lb_ring_share(const lb_ring *r, size_t i);
+void lb_ring_free(lb_ring *r);
+/* Keys: a trace id, and a service name (routing_key service, and log records without a
+ * trace id). */
+uint64_t lb_key_trace(const uint8_t id[16]);
+uint64_t lb_key_service(lt_str name);
+/* The resolver's step, for the DNS thread and for tests: makes eps (n HOST:PORT
+ * endpoints, any order) the backends: new ones created and started, unchanged ones kept,
+ * removed ones stopped after sending for at most drain_ms. Logs a change. 0 or LT_ENOMEM
+ * (the backends then stay as they were). */
+int lb_apply(exporter *ex, const char *const *eps, size_t n, long drain_ms);
+/* The backend of endpoint ep, or NULL; for tests (between calls of the resolver). */
+exporter *lb_backend(exporter *ex, const char *ep);
 
 /* ---- prw.c ---- */
 int prw_parse(const ex_cfg *c, const cfg_node *settings, ex_prw *p);

@@ -360,7 +360,13 @@ static int open_tenants(runtime *rt, const server_config *cfg, const auth *au, c
         if (i == 0) {
             snprintf(dir, sizeof dir, "%s", cfg->data);
         } else if (strncmp(cfg->data, "clickhouse://", 13) == 0) {
-            snprintf(dir, sizeof dir, "%s_%s", cfg->data, name); /* database DB_TENANT */
+            /* database DB_t_TENANT, with '_' and '-' of the name written _5f and _2d so that no
+             * two tenants share a database */
+            size_t k = (size_t)snprintf(dir, sizeof dir, "%s_t_", cfg->data);
+            for (const char *c = name; *c && k + 4 < sizeof dir; c++)
+                k += (size_t)(*c == '_' || *c == '-'
+                                  ? snprintf(dir + k, sizeof dir - k, "_%02x", (unsigned char)*c)
+                                  : snprintf(dir + k, sizeof dir - k, "%c", *c));
         } else {
             snprintf(dir, sizeof dir, "%s/tenants", cfg->data);
             mkdir(cfg->data, 0755);

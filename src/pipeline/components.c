@@ -137,14 +137,14 @@ static const cfg_option memory_limiter_opts[] = {
 
 /* export/ implements these (docs/exporters.md). Remote write is always snappy, so
  * prometheusremotewrite has no compression option. */
-#define EXPORTER_CLIENT_OPTS                                                                       \
-    {"endpoint", CFG_OPT_STRING, "where to send"},                                                 \
-        {"tls", CFG_OPT_MAP, "insecure, insecure_skip_verify, ca_file, cert_file, key_file"},      \
+#define EXPORTER_CONN_OPTS                                                                         \
+    {"tls", CFG_OPT_MAP, "insecure, insecure_skip_verify, ca_file, cert_file, key_file"},          \
         {"headers", CFG_OPT_MAP, "extra request headers"},                                         \
         {"timeout", CFG_OPT_DURATION, "per request (5s)"},                                         \
     {                                                                                              \
         "retry_on_failure", CFG_OPT_MAP, "enabled, initial_interval, max_interval, ..."            \
     }
+#define EXPORTER_CLIENT_OPTS {"endpoint", CFG_OPT_STRING, "where to send"}, EXPORTER_CONN_OPTS
 
 static const cfg_option otlp_exporter_opts[] = {
     EXPORTER_CLIENT_OPTS,
@@ -187,10 +187,14 @@ static const cfg_option retry_opts[] = {
     {"max_elapsed_time", CFG_OPT_DURATION, "give up after (300s; 0: never)"},
     {0},
 };
+#define MEMORY_QUEUE_OPTS                                                                          \
+    {"enabled", CFG_OPT_BOOL, "queue before sending (true)"},                                      \
+        {"num_consumers", CFG_OPT_INT, "concurrent senders (10)"},                                 \
+    {                                                                                              \
+        "queue_size", CFG_OPT_INT, "batches held (1000)"                                           \
+    }
 static const cfg_option queue_opts[] = {
-    {"enabled", CFG_OPT_BOOL, "queue before sending (true)"},
-    {"num_consumers", CFG_OPT_INT, "concurrent senders (10)"},
-    {"queue_size", CFG_OPT_INT, "batches held (1000)"},
+    MEMORY_QUEUE_OPTS,
     /* llmtrace's own: the collector persists its queue through a storage extension */
     {"directory", CFG_OPT_STRING, "keep the queue on disk there (default: in memory)"},
     {0},
@@ -206,6 +210,55 @@ static const component_sub prw_subs[] = {
     {"tls", tls_opts},
     {"retry_on_failure", retry_opts},
     {"target_info", target_info_opts},
+    {0},
+};
+
+/* loadbalancing: the collector-contrib exporter's options, with the resolvers static and dns
+ * and the protocol otlp. Each backend is an otlp exporter: protocol.otlp takes the otlp
+ * exporter's options but the endpoint (the resolver gives it) and the disk queue (one
+ * directory per backend coming and going with DNS is not supported). */
+static const cfg_option lb_opts[] = {
+    {"routing_key", CFG_OPT_STRING, "traceID (the default) or service"},
+    {"protocol", CFG_OPT_MAP, "otlp: the otlp exporter's settings, for every backend"},
+    {"resolver", CFG_OPT_MAP, "static or dns: where the backends are"},
+    {0},
+};
+static const cfg_option lb_protocol_opts[] = {
+    {"otlp", CFG_OPT_MAP, "tls, headers, timeout, retry_on_failure, compression, sending_queue"},
+    {0},
+};
+static const cfg_option lb_otlp_opts[] = {
+    EXPORTER_CONN_OPTS,
+    {"compression", CFG_OPT_STRING, "gzip (the default) or none"},
+    {"sending_queue", CFG_OPT_MAP, "enabled, num_consumers, queue_size (each backend's)"},
+    {0},
+};
+static const cfg_option lb_queue_opts[] = {MEMORY_QUEUE_OPTS, {0}};
+static const cfg_option lb_resolver_opts[] = {
+    {"static", CFG_OPT_MAP, "hostnames: a fixed list of backends"},
+    {"dns", CFG_OPT_MAP, "hostname, port, interval, timeout: the addresses of a name"},
+    {0},
+};
+static const cfg_option lb_static_opts[] = {
+    {"hostnames", CFG_OPT_LIST, "HOST:PORT of each backend (port 4317 when absent)"},
+    {0},
+};
+static const cfg_option lb_dns_opts[] = {
+    {"hostname", CFG_OPT_STRING, "the name whose addresses are the backends"},
+    {"port", CFG_OPT_INT, "the backends' port (4317)"},
+    {"interval", CFG_OPT_DURATION, "how often the name is resolved again (5s)"},
+    {"timeout", CFG_OPT_DURATION, "longest wait for a resolution (1s)"},
+    {0},
+};
+static const component_sub lb_subs[] = {
+    {"protocol", lb_protocol_opts},
+    {"protocol.otlp", lb_otlp_opts},
+    {"protocol.otlp.tls", tls_opts},
+    {"protocol.otlp.retry_on_failure", retry_opts},
+    {"protocol.otlp.sending_queue", lb_queue_opts},
+    {"resolver", lb_resolver_opts},
+    {"resolver.static", lb_static_opts},
+    {"resolver.dns", lb_dns_opts},
     {0},
 };
 
@@ -232,7 +285,13 @@ static const component_sub file_subs[] = {
     {0},
 };
 
-static const cfg_option no_opts[] = {{0}};
+static const cfg_option llmtrace_exporter_opts[] = {
+    {"store", CFG_OPT_STRING,
+     "where to store: a directory or clickhouse://HOST:PORT/DATABASE (--data / --store win)"},
+    {"username", CFG_OPT_STRING, "ClickHouse user (--clickhouse-user wins)"},
+    {"password", CFG_OPT_STRING, "ClickHouse password, e.g. ${env:CH_PASSWORD}"},
+    {0},
+};
 
 /* ---- the registry ------------------------------------------------------------------- */
 
@@ -259,7 +318,8 @@ static const component_def registry[] = {
     {COMP_CONNECTOR, "spanmetrics", "span calls, durations and GenAI usage as metrics", SIG_TRACES,
      SIG_METRICS, spanmetrics_options, NULL},
 
-    {COMP_EXPORTER, "llmtrace", "llmtrace's own storage", SIG_TRACES | SIG_LOGS, 0, no_opts, NULL},
+    {COMP_EXPORTER, "llmtrace", "llmtrace's own storage", SIG_TRACES | SIG_LOGS, 0,
+     llmtrace_exporter_opts, NULL},
     {COMP_EXPORTER, "otlp", "OTLP/gRPC to another endpoint", ALL_SIGNALS, 0, otlp_exporter_opts,
      client_subs},
     {COMP_EXPORTER, "otlphttp", "OTLP/HTTP to another endpoint", ALL_SIGNALS, 0,
@@ -269,6 +329,8 @@ static const component_def registry[] = {
      file_subs},
     {COMP_EXPORTER, "prometheusremotewrite", "Prometheus remote write (snappy protobuf)",
      SIG_METRICS, 0, prw_exporter_opts, prw_subs},
+    {COMP_EXPORTER, "loadbalancing", "OTLP/gRPC to peers, routed by trace id over a hash ring",
+     SIG_TRACES | SIG_LOGS, 0, lb_opts, lb_subs},
 };
 
 const component_def *components_find(component_kind kind, const char *type)

@@ -362,6 +362,13 @@ static int build_pipelines(ctx *c, const cfg_node *svc)
                              "(name it in the exporters of a %s pipeline)",
                              cn->id, components_signal_name(cn->def->signals));
     }
+    const pipecfg_component *own = pipecfg_find(p, COMP_EXPORTER, "llmtrace");
+    if (own && own->settings) {
+        const cfg_node *v;
+        if ((v = cfg_get(own->settings, "store"))) p->store = v->scalar;
+        if ((v = cfg_get(own->settings, "username"))) p->store_user = v->scalar;
+        if ((v = cfg_get(own->settings, "password"))) p->store_password = v->scalar;
+    }
     if (used_otlp) {
         const cfg_node *protos = cfg_get(used_otlp, "protocols");
         const cfg_node *g = cfg_get(protos, "grpc"), *h = cfg_get(protos, "http");

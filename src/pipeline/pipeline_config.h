@@ -61,6 +61,8 @@ typedef struct pipecfg {
      * can position an address it cannot parse or bind: the loader knows YAML, not addresses
      * (the net layer's parser is above this one). */
     const cfg_node *grpc_endpoint_at, *http_endpoint_at;
+    /* The llmtrace exporter's store, username and password settings (NULL when not set). */
+    const char *store, *store_user, *store_password;
 } pipecfg;
 
 /* Checks doc and describes it. Returns 0 and *out (free with pipecfg_free), or writes a

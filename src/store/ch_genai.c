@@ -24,22 +24,6 @@
 #include "store/ch_int.h"
 #include "store/facts.h"
 
-static int run_rb(ch_store *s, lt_buf *sql, lt_arena *a, rb_reader *r)
-{
-    if (sql->oom) return LT_ENOMEM;
-    lt_buf res = {0};
-    int rc = ch_run(s, sql->data, NULL, 0, &res);
-    if (!rc && res.oom) rc = LT_ENOMEM;
-    if (!rc) {
-        uint8_t *p = res.len ? arena_alloc(a, res.len) : NULL;
-        if (res.len && !p) rc = LT_ENOMEM;
-        if (p) memcpy(p, res.data, res.len);
-        *r = (rb_reader){p, p ? p + res.len : p, false};
-    }
-    buf_free(&res);
-    return rc;
-}
-
 /* ---- summary ---------------------------------------------------------------------------- */
 
 #define MAX_GROUPS 100000
@@ -151,7 +135,7 @@ int ch_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *a, lt_gena
     summary_where(s, &sql, q);
     buf_printf(&sql, " GROUP BY b, k, hb ORDER BY b, k, hb FORMAT RowBinary");
     rb_reader r, rt;
-    int rc = run_rb(s, &sql, a, &r);
+    int rc = ch_query(s, &sql, a, &r);
     /* per group and TTFT bucket: the count */
     buf_reset(&sql);
     summary_head(&sql, q);
@@ -159,7 +143,7 @@ int ch_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *a, lt_gena
     summary_where(s, &sql, q);
     buf_append_c(&sql, " AND bitAnd(facts, 64) != 0 GROUP BY b, k, hb ORDER BY b, k, hb FORMAT "
                        "RowBinary");
-    if (!rc) rc = run_rb(s, &sql, a, &rt);
+    if (!rc) rc = ch_query(s, &sql, a, &rt);
     buf_free(&sql);
     if (rc) return rc;
     size_t cap = 0, k = 0;
@@ -359,7 +343,7 @@ int ch_rederive(lt_store *st, lt_rederive_fn fn, void *ctx, lt_progress_fn progr
     lt_buf sql = {0};
     buf_printf(&sql, "SELECT count() FROM %s.spans WHERE has_view FORMAT RowBinary", s->db);
     rb_reader r;
-    int rc = run_rb(s, &sql, a, &r);
+    int rc = ch_query(s, &sql, a, &r);
     uint64_t total = rc ? 0 : rd_u64(&r), done = 0, after = 0;
     change *c = lt_calloc(REDERIVE_CHUNK, sizeof *c);
     if (!c) rc = LT_ENOMEM;
@@ -372,7 +356,7 @@ int ch_rederive(lt_store *st, lt_rederive_fn fn, void *ctx, lt_progress_fn progr
                    "AND seq "
                    "> %" PRIu64 " ORDER BY seq LIMIT %d FORMAT RowBinary",
                    s->db, after, REDERIVE_CHUNK);
-        if ((rc = run_rb(s, &sql, a, &r))) break;
+        if ((rc = ch_query(s, &sql, a, &r))) break;
         size_t n = 0, rows = 0;
         while (!rc && rd_more(&r)) {
             change *x = &c[n];
@@ -445,7 +429,7 @@ static uint64_t count_of(ch_store *s, lt_arena *a, const char *fmt, int *rc)
     buf_printf(&sql, fmt, s->db, s->db);
     buf_append_c(&sql, " FORMAT RowBinary");
     rb_reader r;
-    *rc = run_rb(s, &sql, a, &r);
+    *rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     uint64_t v = *rc ? 0 : rd_u64(&r);
     if (!*rc && r.bad) *rc = LT_EIO;
@@ -516,7 +500,7 @@ int ch_check(lt_store *st, lt_arena *a, lt_check_report *out)
                    " ORDER BY seq LIMIT 20000 FORMAT RowBinary",
                    s->db, after);
         rb_reader r;
-        rc = run_rb(s, &sql, scratch, &r);
+        rc = ch_query(s, &sql, scratch, &r);
         size_t rows = 0;
         while (!rc && rd_more(&r)) {
             uint64_t seq = rd_u64(&r);

@@ -60,7 +60,6 @@ typedef struct {
     char *base_url; /* http://host:port/ */
     char *db;       /* database name, checked [A-Za-z0-9_] */
     char *user, *password;
-    uint64_t ttl_ns; /* retention age the schema's TTL was made with (0: none) */
     ch_pool pool;
     bool read_only;
     /* the schema exists (created or found) */
@@ -88,6 +87,11 @@ int ch_exec(ch_store *s, const char *sql, const void *data, size_t n, lt_buf *ou
 /* ch_exec after making sure the schema exists (created once ClickHouse answers); a missing
  * table (ClickHouse lost its data) creates the schema again and retries once. */
 int ch_run(ch_store *s, const char *sql, const void *data, size_t n, lt_buf *out);
+
+/* Runs sql (which ends in FORMAT RowBinary) with ch_run and copies the answer into the arena,
+ * so that the slices read from it live as long as the results; r reads it. */
+typedef struct rb_reader rb_reader;
+int ch_query(ch_store *s, lt_buf *sql, lt_arena *a, rb_reader *r);
 
 /* ---- ch_schema.c ---- */
 
@@ -122,10 +126,10 @@ static inline void rb_str(lt_buf *b, lt_str s)
 }
 
 /* A RowBinary result being read; any read past the end sets bad and yields zeros. */
-typedef struct {
+struct rb_reader {
     const uint8_t *p, *end;
     bool bad;
-} rb_reader;
+};
 
 uint8_t rd_u8(rb_reader *r);
 uint32_t rd_u32(rb_reader *r);

@@ -16,24 +16,6 @@
 #include "model/pb.h"
 #include "store/ch_int.h"
 
-/* Runs sql (which ends in FORMAT RowBinary) and copies the answer into the arena, so the
- * slices read from it live as long as the results. */
-static int query_into(ch_store *s, lt_buf *sql, lt_arena *a, rb_reader *r)
-{
-    if (sql->oom) return LT_ENOMEM;
-    lt_buf res = {0};
-    int rc = ch_run(s, sql->data, NULL, 0, &res);
-    if (!rc && res.oom) rc = LT_ENOMEM;
-    if (!rc) {
-        uint8_t *p = res.len ? arena_alloc(a, res.len) : NULL;
-        if (res.len && !p) rc = LT_ENOMEM;
-        if (p) memcpy(p, res.data, res.len);
-        *r = (rb_reader){p, p ? p + res.len : p, false};
-    }
-    buf_free(&res);
-    return rc;
-}
-
 static lt_str keep(lt_arena *a, lt_str s, int *rc)
 {
     if (!s.len) return LT_STR("");
@@ -89,7 +71,7 @@ static int load_hashed(ch_store *s, const char *table, const char *col, hashes *
     }
     buf_append_c(&sql, ") GROUP BY hash FORMAT RowBinary");
     rb_reader r;
-    int rc = query_into(s, &sql, a, &r);
+    int rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     while (!rc && rd_more(&r)) {
         uint8_t h[16];
@@ -287,7 +269,7 @@ static int load_rows(ch_store *s, lt_buf *sql, bool spans, lt_arena *a, trows *t
                      hashes *res, hashes *scopes)
 {
     rb_reader r;
-    int rc = query_into(s, sql, a, &r);
+    int rc = ch_query(s, sql, a, &r);
     while (!rc && rd_more(&r)) {
         trow *w;
         if ((rc = trows_push(t, &w))) break;
@@ -404,7 +386,7 @@ int ch_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trace_data 
     sql_hex(&sql, id, 16);
     buf_append_c(&sql, " FORMAT RowBinary");
     rb_reader r;
-    int rc = query_into(s, &sql, a, &r);
+    int rc = ch_query(s, &sql, a, &r);
     uint64_t first = rd_u64(&r), last = rd_u64(&r), n = rd_u64(&r);
     if (!rc && r.bad) rc = LT_EIO;
     if (!rc && !n) rc = LT_ENOTFOUND;
@@ -453,9 +435,18 @@ int ch_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trace_data 
  * in this order, separated by anything that is not a letter or digit, the last one as a
  * prefix. It is matched against lowerUTF8 of the text, the words lowercased here: ClickHouse
  * before 19 looks for a regex's literal part case-sensitively even under (?i). LT_EINVAL when
- * text has no word. */
+ * text has no word or is not UTF-8. */
 static int text_regex(lt_str text, lt_buf *re)
 {
+    /* RE2 refuses a pattern that is not UTF-8: such text matches nothing, as in SQLite */
+    for (size_t i = 0; i < text.len;) {
+        unsigned char c = (unsigned char)text.ptr[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!n || i + n > text.len) return LT_EINVAL;
+        for (size_t k = 1; k < n; k++)
+            if (((unsigned char)text.ptr[i + k] >> 6) != 2) return LT_EINVAL;
+        i += n;
+    }
     buf_append_c(re, "(?:^|[^\\pL\\pN])");
     bool any = false, in_word = false;
     for (size_t i = 0; i < text.len; i++) {
@@ -508,11 +499,12 @@ static int span_filters(ch_store *s, lt_buf *sql, const lt_trace_query *q)
         lt_buf k = {0}, v = {0};
         sql_str(&k, q->attr_key);
         sql_str(&v, q->attr_value);
-        buf_printf(&c,
-                   "(has(attr_keys, %s) AND attr_values[indexOf(attr_keys, %s)] = %s) OR resource GLOBAL "
-                   "IN (SELECT hash FROM %s.resources WHERE has(attr_keys, %s) AND "
-                   "attr_values[indexOf(attr_keys, %s)] = %s)",
-                   k.data, k.data, v.data, s->db, k.data, k.data, v.data);
+        buf_printf(
+            &c,
+            "(has(attr_keys, %s) AND attr_values[indexOf(attr_keys, %s)] = %s) OR resource GLOBAL "
+            "IN (SELECT hash FROM %s.resources WHERE has(attr_keys, %s) AND "
+            "attr_values[indexOf(attr_keys, %s)] = %s)",
+            k.data, k.data, v.data, s->db, k.data, k.data, v.data);
         buf_free(&k);
         buf_free(&v);
         span_filter(s, sql, q, c.data);
@@ -545,7 +537,10 @@ static int span_filters(ch_store *s, lt_buf *sql, const lt_trace_query *q)
     if (q->text.len) {
         lt_buf re = {0}, lit = {0};
         rc = text_regex(q->text, &re);
-        if (!rc) {
+        if (rc == LT_EINVAL) { /* no word to look for: nothing matches */
+            buf_append_c(sql, " AND 0");
+            rc = 0;
+        } else if (!rc) {
             sql_str(&lit, (lt_str){re.data, re.len});
             buf_printf(
                 sql,
@@ -661,7 +656,7 @@ int ch_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt_trace_
     }
     buf_printf(&sql, " ORDER BY s DESC, trace_id DESC LIMIT %u FORMAT RowBinary", limit + 1);
     rb_reader r;
-    rc = query_into(s, &sql, a, &r);
+    rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     if (rc) return rc;
     out->items = arena_calloc(a, limit + 1, sizeof *out->items);
@@ -731,7 +726,7 @@ static int fill(ch_store *s, const lt_trace_query *q, const brief *b, uint32_t n
     lt_free(ids);
     buf_append_c(&sql, " FORMAT RowBinary");
     rb_reader r;
-    if (!rc) rc = query_into(s, &sql, a, &r);
+    if (!rc) rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     lt_trace_summary *t = arena_calloc(a, n, sizeof *t);
     if (!rc && !t) rc = LT_ENOMEM;
@@ -761,7 +756,7 @@ int ch_trace_stats(lt_store *st, const lt_trace_query *q, uint32_t k, lt_arena *
     buf_printf(&sql, " ORDER BY s DESC, trace_id DESC LIMIT %d) FORMAT RowBinary",
                CH_STATS_MAX + 1);
     rb_reader r;
-    rc = query_into(s, &sql, a, &r);
+    rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     if (rc) return rc;
     size_t cap = 1024, n = 0;
@@ -818,7 +813,7 @@ static int newest_seq(ch_store *s, uint64_t after, lt_arena *a, uint64_t *out)
     buf_printf(&sql, "SELECT max(seq) FROM %s.spans WHERE seq > %llu FORMAT RowBinary", s->db,
                (unsigned long long)after);
     rb_reader r;
-    int rc = query_into(s, &sql, a, &r);
+    int rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     *out = rc ? 0 : rd_u64(&r);
     return rc ? rc : r.bad ? LT_EIO : 0;
@@ -861,7 +856,7 @@ int ch_tail_spans(lt_store *st, const lt_tail_query *q, lt_arena *a, lt_tail *ou
                s->db, cond.data, q->has_after ? "ASC" : "DESC", limit);
     buf_free(&cond);
     rb_reader r;
-    rc = query_into(s, &sql, a, &r);
+    rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     if (rc) return rc;
     while (!rc && rd_more(&r) && out->n < limit) {
@@ -911,7 +906,7 @@ int ch_list_services(lt_store *st, lt_arena *a, lt_str **out, uint32_t *n)
     buf_printf(&sql, "SELECT DISTINCT service FROM %s.operations ORDER BY service FORMAT RowBinary",
                s->db);
     rb_reader r;
-    int rc = query_into(s, &sql, a, &r);
+    int rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     size_t cap = 0;
     while (!rc && rd_more(&r)) {
@@ -940,7 +935,7 @@ int ch_list_operations(lt_store *st, lt_str service, lt_arena *a, lt_operation *
     }
     buf_append_c(&sql, " ORDER BY name, kind FORMAT RowBinary");
     rb_reader r;
-    int rc = query_into(s, &sql, a, &r);
+    int rc = ch_query(s, &sql, a, &r);
     buf_free(&sql);
     size_t cap = 0;
     while (!rc && rd_more(&r)) {

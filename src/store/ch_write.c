@@ -410,6 +410,10 @@ static int insert_all(ch_store *s, const char *table, const char *cols)
 
 static void reset_rows(ch_store *s)
 {
+    /* a burst's buffers are not kept past it */
+    lt_buf *bufs[] = {&s->rows, &s->content_rows, &s->res_rows, &s->scope_rows, &s->tmp};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        if (bufs[i]->cap > ((size_t)8 << 20)) buf_free(bufs[i]);
     buf_reset(&s->rows);
     buf_reset(&s->content_rows);
     buf_reset(&s->res_rows);

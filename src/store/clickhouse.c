@@ -291,7 +291,12 @@ static int exec_in(ch_store *s, const char *db, const char *sql, const void *dat
         } else {
             char why[600];
             snprintf(why, sizeof why, "HTTP %ld: %.500s", status, msg.data ? msg.data : "");
-            note_down(s, why);
+            /* a refused insert means ClickHouse is in trouble (too many parts, memory, read
+             * only): back off. A failed read is that query's alone, whatever a user asked */
+            if (data)
+                note_down(s, why);
+            else
+                log_warn("clickhouse: query failed: %s", why);
             rc = LT_EIO;
         }
         buf_free(&msg);
@@ -306,6 +311,24 @@ static int exec_in(ch_store *s, const char *db, const char *sql, const void *dat
 int ch_exec(ch_store *s, const char *sql, const void *data, size_t n, lt_buf *out)
 {
     return exec_in(s, s->db, sql, data, n, out);
+}
+
+/* Runs sql (which ends in FORMAT RowBinary) and copies the answer into the arena, so the
+ * slices read from it live as long as the results. */
+int ch_query(ch_store *s, lt_buf *sql, lt_arena *a, rb_reader *r)
+{
+    if (sql->oom) return LT_ENOMEM;
+    lt_buf res = {0};
+    int rc = ch_run(s, sql->data, NULL, 0, &res);
+    if (!rc && res.oom) rc = LT_ENOMEM;
+    if (!rc) {
+        uint8_t *p = res.len ? arena_alloc(a, res.len) : NULL;
+        if (res.len && !p) rc = LT_ENOMEM;
+        if (p) memcpy(p, res.data, res.len);
+        *r = (rb_reader){p, p ? p + res.len : p, false};
+    }
+    buf_free(&res);
+    return rc;
 }
 
 /* Creates the schema when ClickHouse answers and it is not there yet. */
@@ -330,9 +353,9 @@ static int ensure_schema(ch_store *s)
         atomic_store(&s->ready, true);
         goto out;
     }
-    bool ttl = s->version_major > 19 || (s->version_major == 19 && s->version_minor >= 6);
+    /* no TTL: the server's own retention drops whole days (--retention-*), on every version */
     lt_buf ddl = {0};
-    ch_schema_ddl(&ddl, s->db, NULL, s->ttl_ns, ttl);
+    ch_schema_ddl(&ddl, s->db, NULL, 0, false);
     if (ddl.oom) {
         buf_free(&ddl);
         rc = LT_ENOMEM;
@@ -490,11 +513,6 @@ int store_clickhouse_open(const char *url, bool read_only, lt_store **out, char 
         if (u && *u && !(s->user = dup_c(u, strlen(u)))) rc = LT_ENOMEM;
         if (!rc && pw && !(s->password = dup_c(pw, strlen(pw)))) rc = LT_ENOMEM;
     }
-    const char *ttl = getenv("LLMTRACE_CLICKHOUSE_TTL");
-    if (!rc && ttl && *ttl && parse_duration_ns(ttl, &s->ttl_ns)) {
-        snprintf(err, errlen, "LLMTRACE_CLICKHOUSE_TTL '%s' is not a duration", ttl);
-        rc = LT_EINVAL;
-    }
     if (rc) {
         if (rc == LT_ENOMEM) snprintf(err, errlen, "out of memory");
         ch_close(&s->base);
@@ -604,7 +622,7 @@ static const lt_store_ops ch_ops = {
     .name = "clickhouse",
     .batch_items = 8192,
     .batch_delay_ms = 200,
-    .batch_max_items = 65536,
+    .batch_max_items = 0, /* the writer's 16384: an insert's rows are built in memory */
     .write_traces = ch_write_traces,
     .write_logs = ch_write_logs,
     .list_traces = ch_list_traces,

@@ -250,7 +250,7 @@ struct lt_store {
 /* Opens the store named by url: a directory path (the SQLite engine, created when
  * missing) or "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE" (the ClickHouse engine over
  * its HTTP interface; user and password may also come from LLMTRACE_CLICKHOUSE_USER and
- * LLMTRACE_CLICKHOUSE_PASSWORD, a TTL for the schema it creates from LLMTRACE_CLICKHOUSE_TTL).
+ * LLMTRACE_CLICKHOUSE_PASSWORD).
  * A ClickHouse that does not answer yet is not an error: the schema is created once it
  * does, and until then calls fail with LT_EIO. Returns 0 and *out, or an error code with a
  * one-line reason in errbuf. */

@@ -524,7 +524,7 @@ static void test_registry(void **state)
         {"transform", "redaction", "tail_sampling", "probabilistic_sampler", "filter", "attributes",
          "batch", "memory_limiter"},
         {"spanmetrics"},
-        {"llmtrace", "otlp", "otlphttp", "debug", "file", "prometheusremotewrite"},
+        {"llmtrace", "otlp", "otlphttp", "debug", "file", "prometheusremotewrite", "loadbalancing"},
     };
     for (int k = 0; k < COMP_N_KINDS; k++) {
         size_t n = 0;
@@ -980,7 +980,7 @@ static const struct {
      "service: { pipelines: { traces: { receivers: [otlp] } } }\n",
      "t.yaml:1:80: receivers.otlp.protocols.http.endpoint: the same as grpc's"},
     {"options on our storage", "exporters: { llmtrace: { path: /tmp } }\n",
-     "t.yaml:1:26: exporters.llmtrace: unknown option 'path' (this component takes no options)"},
+     "t.yaml:1:26: exporters.llmtrace: unknown option 'path' (options: store, username, password)"},
     {"a section that is a list", "processors: [batch]\n",
      "t.yaml:1:13: processors: expected a mapping of components"},
 };

@@ -177,7 +177,7 @@ static void test_group_commit(void **state)
     remove_dir(dir);
 }
 
-/* Spans only: the queued jobs behind job 0 are written in groups of at most 64 jobs. */
+/* Spans only: the queued jobs behind job 0 are written in groups of at most 256 jobs. */
 static void test_groups_are_batched(void **state)
 {
     (void)state;
@@ -208,8 +208,8 @@ static void test_groups_are_batched(void **state)
     while (done_count < N_JOBS)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
-    /* 1 (job 0) + ceil(199 / 64) = 5 */
-    assert_int_equal(ingest_writes(q), 5);
+    /* 1 (job 0) + ceil(199 / 256) = 2 */
+    assert_int_equal(ingest_writes(q), 2);
     ingest_stop(q);
     lt_trace_list list = {0};
     lt_trace_query qry = {.limit = 1000};
@@ -252,12 +252,63 @@ static void test_failed_group(void **state)
     remove_dir(dir);
 }
 
+/* An engine that wants large writes: the writer waits (bounded) for batch_items spans, so
+ * jobs submitted one by one are written together; max_items still splits groups. */
+static void test_linger(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), err[256];
+    lt_store *st = NULL;
+    assert_int_equal(store_open(dir, &st, err, sizeof err), 0);
+    enum { N = 12 };
+    test_job *jobs = calloc(N, sizeof *jobs);
+    assert_non_null(jobs);
+    ingest *q = NULL;
+    /* a delay far longer than submitting takes: the group forms from the count alone */
+    ingest_config cfg = {.batch_items = N, .linger_ns = 60000000000ull, .max_items = N / 2};
+    assert_int_equal(ingest_start(&q, st, &cfg), 0);
+    release_first = true;
+    first_job = NULL;
+    done_count = 0;
+    for (unsigned k = 0; k < N; k++) {
+        make_job(&jobs[k], 2 * k + 1); /* one span each */
+        assert_int_equal(ingest_submit(q, &jobs[k].job), 0);
+    }
+    pthread_mutex_lock(&mu);
+    while (done_count < N)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    /* N spans waited for, then written in groups of max_items: N / (N / 2) = 2 writes */
+    assert_int_equal(ingest_writes(q), 2);
+    /* fewer than batch_items: written once the delay passes (stop cuts it short here) */
+    ingest_stop(q);
+    cfg.linger_ns = 1000000ull;
+    cfg.batch_items = 1000;
+    assert_int_equal(ingest_start(&q, st, &cfg), 0);
+    done_count = 0;
+    test_job one = {0};
+    make_job(&one, 1001);
+    assert_int_equal(ingest_submit(q, &one.job), 0);
+    pthread_mutex_lock(&mu);
+    while (done_count < 1)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(one.result, 0);
+    ingest_stop(q);
+    for (unsigned k = 0; k < N; k++)
+        assert_int_equal(jobs[k].result, 0);
+    store_close(st);
+    free(jobs);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_groups_are_batched),
         cmocka_unit_test(test_failed_group),
+        cmocka_unit_test(test_linger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

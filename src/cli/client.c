@@ -30,7 +30,9 @@ int client_open(client *c, const char *cmd, const char *server, const char *data
     char err[256] = "";
     int rc = store_open(data, &c->store, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "llmtrace %s: cannot open store %s: %s\n", cmd, data,
+        char shown[512];
+        store_url_shown(data, shown, sizeof shown);
+        fprintf(stderr, "llmtrace %s: cannot open store %s: %s\n", cmd, shown,
                 err[0] ? err : lt_strerror(rc));
         c->store = NULL;
         return -1;

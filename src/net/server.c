@@ -377,7 +377,9 @@ static int open_tenants(runtime *rt, const server_config *cfg, const auth *au, c
         if (rc) {
             char why[256];
             snprintf(why, sizeof why, "%s", err);
-            snprintf(err, errlen, "cannot open store %.200s: %s", dir, why);
+            char shown[256];
+            store_url_shown(dir, shown, sizeof shown);
+            snprintf(err, errlen, "cannot open store %.200s: %s", shown, why);
             return rc;
         }
         const lt_store_ops *ops = rt->tenants[i].store->ops;
@@ -385,7 +387,9 @@ static int open_tenants(runtime *rt, const server_config *cfg, const auth *au, c
         icfg.linger_ns = (uint64_t)ops->batch_delay_ms * 1000000ull;
         icfg.max_items = ops->batch_max_items;
         if ((rc = ingest_start(&rt->tenants[i].q, rt->tenants[i].store, &icfg))) {
-            snprintf(err, errlen, "cannot start the writer of %.200s: %s", dir, lt_strerror(rc));
+            char shown[256];
+            store_url_shown(dir, shown, sizeof shown);
+            snprintf(err, errlen, "cannot start the writer of %.200s: %s", shown, lt_strerror(rc));
             return rc;
         }
     }
@@ -560,9 +564,10 @@ int server_run(const server_config *cfg)
     printf("llmtrace listening otlp_http=%s http=%s otlp_grpc=%s\n", otlp_shown, http_shown,
            grpc_shown);
     fflush(stdout);
+    char shown[512];
+    store_url_shown(cfg->data, shown, sizeof shown);
     log_info("storing in %s (%zu tenant%s); OTLP/HTTP on %s, OTLP/gRPC on %s; API on http://%s%s",
-             cfg->data, rt.n_tenants, rt.n_tenants == 1 ? "" : "s", otlp_shown, grpc_shown,
-             http_shown,
+             shown, rt.n_tenants, rt.n_tenants == 1 ? "" : "s", otlp_shown, grpc_shown, http_shown,
              cfg->ack_before_commit ? "; acknowledging before commit (--ack-before-commit)" : "");
     event_base_dispatch(rt.base);
     size_t peak = 0;

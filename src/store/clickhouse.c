@@ -445,10 +445,12 @@ static const lt_store_ops ch_ops;
 /* Parses clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE into s. */
 static int parse_url(ch_store *s, const char *url, char *err, size_t errlen)
 {
+    char shown[300];
+    store_url_shown(url, shown, sizeof shown); /* messages never show the password */
     const char *p = url + strlen("clickhouse://");
     const char *slash = strchr(p, '/');
     if (!slash) {
-        snprintf(err, errlen, "'%s' names no database: clickhouse://HOST:PORT/DATABASE", url);
+        snprintf(err, errlen, "'%s' names no database: clickhouse://HOST:PORT/DATABASE", shown);
         return LT_EINVAL;
     }
     const char *at = memchr(p, '@', (size_t)(slash - p));
@@ -462,7 +464,7 @@ static int parse_url(ch_store *s, const char *url, char *err, size_t errlen)
     }
     size_t hlen = (size_t)(slash - host);
     if (!hlen || memchr(host, '?', hlen) || memchr(host, '#', hlen)) {
-        snprintf(err, errlen, "'%s' names no host: clickhouse://HOST:PORT/DATABASE", url);
+        snprintf(err, errlen, "'%s' names no host: clickhouse://HOST:PORT/DATABASE", shown);
         return LT_EINVAL;
     }
     const char *colon = memchr(host, ']', hlen) ? NULL : memchr(host, ':', hlen);
@@ -470,7 +472,7 @@ static int parse_url(ch_store *s, const char *url, char *err, size_t errlen)
         uint64_t port;
         if (parse_u64((lt_str){colon + 1, (size_t)(slash - colon - 1)}, &port) || !port ||
             port > 65535) {
-            snprintf(err, errlen, "'%s': the port is not a number from 1 to 65535", url);
+            snprintf(err, errlen, "'%s': the port is not a number from 1 to 65535", shown);
             return LT_EINVAL;
         }
     }
@@ -483,12 +485,12 @@ static int parse_url(ch_store *s, const char *url, char *err, size_t errlen)
     if (!name_ok(s->db)) {
         snprintf(err, errlen,
                  "'%s': the database name must be letters, digits and underscores (at most 200)",
-                 url);
+                 shown);
         return LT_EINVAL;
     }
     return 0;
 bad_auth:
-    snprintf(err, errlen, "'%s': bad percent-encoding in the user or password", url);
+    snprintf(err, errlen, "'%s': bad percent-encoding in the user or password", shown);
     return LT_EINVAL;
 }
 

@@ -63,3 +63,18 @@ void store_set_cache_limit(size_t bytes)
      * soft limit SQLite gives cache pages back before it takes new memory */
     sqlite3_soft_heap_limit64((sqlite3_int64)bytes);
 }
+
+void store_url_shown(const char *url, char *out, size_t n)
+{
+    if (!n) return;
+    const char *scheme = strstr(url, "://");
+    const char *host = scheme ? scheme + 3 : NULL;
+    const char *slash = host ? strchr(host, '/') : NULL;
+    const char *at = host ? memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host)) : NULL;
+    const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+    if (!colon) {
+        snprintf(out, n, "%s", url);
+        return;
+    }
+    snprintf(out, n, "%.*s:***%s", (int)(colon - url), url, at);
+}

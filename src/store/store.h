@@ -256,6 +256,10 @@ struct lt_store {
  * one-line reason in errbuf. */
 int store_open(const char *url, lt_store **out, char *errbuf, size_t errlen);
 
+/* The store URL as logs and messages show it: a password in it (scheme://USER:PASSWORD@...)
+ * replaced by "***". Always NUL-terminated (truncated to n - 1 bytes). */
+void store_url_shown(const char *url, char *out, size_t n);
+
 /* Appends the DDL of the ClickHouse engine's schema for database db, statements separated by
  * ";\n\n" and the last one ended by ";\n": single node when cluster is NULL (what the server
  * creates itself when the schema is missing), else ON CLUSTER cluster with ReplicatedMergeTree

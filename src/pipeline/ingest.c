@@ -99,7 +99,7 @@ static int write_group(ingest *q, ingest_job **group, size_t n, bool traces)
 static void *writer_main(void *arg)
 {
     ingest *q = arg;
-    uint64_t last_retention = 0;
+    uint64_t last_retention = 0, last_write = 0;
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (!q->head && !q->stopping) {
@@ -114,16 +114,21 @@ static void *writer_main(void *arg)
             }
         }
         if (!q->head) break; /* stopping and drained */
-        if (q->cfg.linger_ns && q->queued_items < q->cfg.batch_items) {
-            /* bounded delay: let a larger group gather */
-            struct timespec dl;
-            clock_gettime(CLOCK_REALTIME, &dl);
-            uint64_t ns = (uint64_t)dl.tv_nsec + q->cfg.linger_ns;
-            dl.tv_sec += (time_t)(ns / 1000000000ull);
-            dl.tv_nsec = (long)(ns % 1000000000ull);
-            while (!q->stopping && q->queued_items < q->cfg.batch_items)
-                if (pthread_cond_timedwait(&q->cv, &q->mu, &dl) == ETIMEDOUT) break;
+        if (q->cfg.linger_ns && q->queued_items < q->cfg.batch_items && last_write) {
+            /* bounded delay: writes at most once per linger_ns unless batch_items wait, so
+             * a busy engine gets fewer, larger writes and a quiet one writes at once */
+            uint64_t due = last_write + q->cfg.linger_ns, now = time_mono_ns();
+            if (due > now) {
+                struct timespec dl;
+                clock_gettime(CLOCK_REALTIME, &dl);
+                uint64_t ns = (uint64_t)dl.tv_nsec + (due - now);
+                dl.tv_sec += (time_t)(ns / 1000000000ull);
+                dl.tv_nsec = (long)(ns % 1000000000ull);
+                while (!q->stopping && q->queued_items < q->cfg.batch_items)
+                    if (pthread_cond_timedwait(&q->cv, &q->mu, &dl) == ETIMEDOUT) break;
+            }
         }
+        last_write = time_mono_ns();
         ingest_job *group[GROUP_MAX_JOBS];
         size_t n = 0;
         uint64_t items = 0;

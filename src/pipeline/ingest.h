@@ -32,9 +32,10 @@ struct ingest_job {
 
 typedef struct {
     size_t max_bytes; /* bound on the cost of queued jobs; 0 = 64 MiB */
-    /* Batching for engines that want large writes (lt_store_ops.batch_items): before a write,
-     * the writer waits up to linger_ns for batch_items spans (records) to be queued; a group
-     * holds at most max_items (0 = 16384) unless one job has more. */
+    /* Batching for engines that want few, large writes (lt_store_ops.batch_items): a write
+     * starts at least linger_ns after the previous one began, unless batch_items spans
+     * (records) are queued; a group holds at most max_items (0 = 16384) unless one job has
+     * more. The first write, and one after a quiet spell, start at once. */
     uint64_t batch_items, linger_ns, max_items;
     lt_retention retention;
     uint64_t retention_interval_ns; /* 0 = 60 s */

@@ -623,7 +623,7 @@ static int ch_enforce_retention(lt_store *st, const lt_retention *ret, uint64_t 
 static const lt_store_ops ch_ops = {
     .name = "clickhouse",
     .batch_items = 8192,
-    .batch_delay_ms = 200,
+    .batch_delay_ms = 50, /* at most 20 inserts a second */
     .batch_max_items = 0, /* the writer's 16384: an insert's rows are built in memory */
     .write_traces = ch_write_traces,
     .write_logs = ch_write_logs,

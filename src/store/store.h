@@ -219,10 +219,10 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    /* How this engine likes its writes: batch_items spans (records) or more per call, waiting
-     * at most batch_delay_ms for them (0: write whatever is there, at once), at most
+    /* How this engine likes its writes: at most one call per batch_delay_ms unless
+     * batch_items spans (records) wait (0: write whatever is there, at once), at most
      * batch_max_items per call (0: the writer's default). ClickHouse makes a part of every
-     * insert, so it wants thousands of rows at a time; SQLite commits cheaply. */
+     * insert, so it wants few inserts of many rows; SQLite commits cheaply. */
     uint32_t batch_items, batch_delay_ms, batch_max_items;
     int (*write_traces)(lt_store *s, const lt_trace_batch *b);
     int (*write_logs)(lt_store *s, const lt_log_batch *b);

@@ -252,8 +252,9 @@ static void test_failed_group(void **state)
     remove_dir(dir);
 }
 
-/* An engine that wants large writes: the writer waits (bounded) for batch_items spans, so
- * jobs submitted one by one are written together; max_items still splits groups. */
+/* An engine that wants few, large writes: the first write starts at once; the next waits
+ * (bounded) for batch_items spans, so jobs submitted one by one are written together;
+ * max_items still splits groups; fewer than batch_items are written once the delay is over. */
 static void test_linger(void **state)
 {
     (void)state;
@@ -261,39 +262,48 @@ static void test_linger(void **state)
     lt_store *st = NULL;
     assert_int_equal(store_open(dir, &st, err, sizeof err), 0);
     enum { N = 12 };
-    test_job *jobs = calloc(N, sizeof *jobs);
+    test_job *jobs = calloc(N + 2, sizeof *jobs);
     assert_non_null(jobs);
     ingest *q = NULL;
     /* a delay far longer than submitting takes: the group forms from the count alone */
-    ingest_config cfg = {.batch_items = N, .linger_ns = 60000000000ull, .max_items = N / 2};
+    ingest_config cfg = {.batch_items = N / 2, .linger_ns = 60000000000ull, .max_items = N / 2};
     assert_int_equal(ingest_start(&q, st, &cfg), 0);
     release_first = true;
     first_job = NULL;
     done_count = 0;
+    make_job(&jobs[N], 2001);
+    assert_int_equal(ingest_submit(q, &jobs[N].job), 0);
+    pthread_mutex_lock(&mu);
+    while (done_count < 1)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(ingest_writes(q), 1); /* no delay before the first write */
     for (unsigned k = 0; k < N; k++) {
         make_job(&jobs[k], 2 * k + 1); /* one span each */
         assert_int_equal(ingest_submit(q, &jobs[k].job), 0);
     }
     pthread_mutex_lock(&mu);
-    while (done_count < N)
+    while (done_count < N + 1)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
-    /* N spans waited for, then written in groups of max_items: N / (N / 2) = 2 writes */
-    assert_int_equal(ingest_writes(q), 2);
-    /* fewer than batch_items: written once the delay passes (stop cuts it short here) */
+    /* written batch_items (= max_items) at a time: 1 + N / (N / 2) = 3 writes */
+    assert_int_equal(ingest_writes(q), 3);
     ingest_stop(q);
+    /* fewer than batch_items after a write: written once the (short) delay is over */
     cfg.linger_ns = 1000000ull;
     cfg.batch_items = 1000;
     assert_int_equal(ingest_start(&q, st, &cfg), 0);
     done_count = 0;
-    test_job one = {0};
-    make_job(&one, 1001);
-    assert_int_equal(ingest_submit(q, &one.job), 0);
+    for (unsigned k = 0; k < 2; k++) {
+        make_job(k ? &jobs[N + 1] : &jobs[N], 3001 + 2 * k);
+        assert_int_equal(ingest_submit(q, k ? &jobs[N + 1].job : &jobs[N].job), 0);
+    }
     pthread_mutex_lock(&mu);
-    while (done_count < 1)
+    while (done_count < 2)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
-    assert_int_equal(one.result, 0);
+    assert_int_equal(jobs[N].result, 0);
+    assert_int_equal(jobs[N + 1].result, 0);
     ingest_stop(q);
     for (unsigned k = 0; k < N; k++)
         assert_int_equal(jobs[k].result, 0);

@@ -431,36 +431,102 @@ int ch_get_trace(lt_store *st, const uint8_t id[16], lt_arena *a, lt_trace_data 
 
 /* ---- listing traces ------------------------------------------------------------------ */
 
+/* Accents, as SQLite's index (unicode61, remove_diacritics) ignores them: the Latin letters
+ * of U+00C0..U+017F that decompose into an ASCII letter and combining marks, with that letter,
+ * and per ASCII letter its lowercase accented forms. */
+static const struct {
+    uint16_t cp;
+    char base;
+} folds[] = {{0xC0, 'a'},  {0xC1, 'a'},  {0xC2, 'a'},  {0xC3, 'a'},  {0xC4, 'a'},  {0xC5, 'a'},
+             {0xC7, 'c'},  {0xC8, 'e'},  {0xC9, 'e'},  {0xCA, 'e'},  {0xCB, 'e'},  {0xCC, 'i'},
+             {0xCD, 'i'},  {0xCE, 'i'},  {0xCF, 'i'},  {0xD1, 'n'},  {0xD2, 'o'},  {0xD3, 'o'},
+             {0xD4, 'o'},  {0xD5, 'o'},  {0xD6, 'o'},  {0xD9, 'u'},  {0xDA, 'u'},  {0xDB, 'u'},
+             {0xDC, 'u'},  {0xDD, 'y'},  {0xE0, 'a'},  {0xE1, 'a'},  {0xE2, 'a'},  {0xE3, 'a'},
+             {0xE4, 'a'},  {0xE5, 'a'},  {0xE7, 'c'},  {0xE8, 'e'},  {0xE9, 'e'},  {0xEA, 'e'},
+             {0xEB, 'e'},  {0xEC, 'i'},  {0xED, 'i'},  {0xEE, 'i'},  {0xEF, 'i'},  {0xF1, 'n'},
+             {0xF2, 'o'},  {0xF3, 'o'},  {0xF4, 'o'},  {0xF5, 'o'},  {0xF6, 'o'},  {0xF9, 'u'},
+             {0xFA, 'u'},  {0xFB, 'u'},  {0xFC, 'u'},  {0xFD, 'y'},  {0xFF, 'y'},  {0x100, 'a'},
+             {0x101, 'a'}, {0x102, 'a'}, {0x103, 'a'}, {0x104, 'a'}, {0x105, 'a'}, {0x106, 'c'},
+             {0x107, 'c'}, {0x108, 'c'}, {0x109, 'c'}, {0x10A, 'c'}, {0x10B, 'c'}, {0x10C, 'c'},
+             {0x10D, 'c'}, {0x10E, 'd'}, {0x10F, 'd'}, {0x112, 'e'}, {0x113, 'e'}, {0x114, 'e'},
+             {0x115, 'e'}, {0x116, 'e'}, {0x117, 'e'}, {0x118, 'e'}, {0x119, 'e'}, {0x11A, 'e'},
+             {0x11B, 'e'}, {0x11C, 'g'}, {0x11D, 'g'}, {0x11E, 'g'}, {0x11F, 'g'}, {0x120, 'g'},
+             {0x121, 'g'}, {0x122, 'g'}, {0x123, 'g'}, {0x124, 'h'}, {0x125, 'h'}, {0x128, 'i'},
+             {0x129, 'i'}, {0x12A, 'i'}, {0x12B, 'i'}, {0x12C, 'i'}, {0x12D, 'i'}, {0x12E, 'i'},
+             {0x12F, 'i'}, {0x130, 'i'}, {0x134, 'j'}, {0x135, 'j'}, {0x136, 'k'}, {0x137, 'k'},
+             {0x139, 'l'}, {0x13A, 'l'}, {0x13B, 'l'}, {0x13C, 'l'}, {0x13D, 'l'}, {0x13E, 'l'},
+             {0x143, 'n'}, {0x144, 'n'}, {0x145, 'n'}, {0x146, 'n'}, {0x147, 'n'}, {0x148, 'n'},
+             {0x14C, 'o'}, {0x14D, 'o'}, {0x14E, 'o'}, {0x14F, 'o'}, {0x150, 'o'}, {0x151, 'o'},
+             {0x154, 'r'}, {0x155, 'r'}, {0x156, 'r'}, {0x157, 'r'}, {0x158, 'r'}, {0x159, 'r'},
+             {0x15A, 's'}, {0x15B, 's'}, {0x15C, 's'}, {0x15D, 's'}, {0x15E, 's'}, {0x15F, 's'},
+             {0x160, 's'}, {0x161, 's'}, {0x162, 't'}, {0x163, 't'}, {0x164, 't'}, {0x165, 't'},
+             {0x168, 'u'}, {0x169, 'u'}, {0x16A, 'u'}, {0x16B, 'u'}, {0x16C, 'u'}, {0x16D, 'u'},
+             {0x16E, 'u'}, {0x16F, 'u'}, {0x170, 'u'}, {0x171, 'u'}, {0x172, 'u'}, {0x173, 'u'},
+             {0x174, 'w'}, {0x175, 'w'}, {0x176, 'y'}, {0x177, 'y'}, {0x178, 'y'}, {0x179, 'z'},
+             {0x17A, 'z'}, {0x17B, 'z'}, {0x17C, 'z'}, {0x17D, 'z'}, {0x17E, 'z'}};
+static const char *const accented[26] = {
+    ['a' - 'a'] = "àáâãäåāăą",  ['c' - 'a'] = "çćĉċč", ['d' - 'a'] = "ď",
+    ['e' - 'a'] = "èéêëēĕėęě",  ['g' - 'a'] = "ĝğġģ",  ['h' - 'a'] = "ĥ",
+    ['i' - 'a'] = "ìíîïĩīĭį",   ['j' - 'a'] = "ĵ",     ['k' - 'a'] = "ķ",
+    ['l' - 'a'] = "ĺļľ",        ['n' - 'a'] = "ñńņň",  ['o' - 'a'] = "òóôõöōŏő",
+    ['r' - 'a'] = "ŕŗř",        ['s' - 'a'] = "śŝşš",  ['t' - 'a'] = "ţť",
+    ['u' - 'a'] = "ùúûüũūŭůűų", ['w' - 'a'] = "ŵ",     ['y' - 'a'] = "ýÿŷ",
+    ['z' - 'a'] = "źżž",
+};
+
+/* Decodes the UTF-8 sequence at p (n bytes left): its length, or 0 when it is not one. */
+static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    size_t len = p[0] < 0x80         ? 1
+                 : (p[0] >> 5) == 6  ? 2
+                 : (p[0] >> 4) == 14 ? 3
+                 : (p[0] >> 3) == 30 ? 4
+                                     : 0;
+    if (!len || len > n) return 0;
+    uint32_t v = len == 1 ? p[0] : p[0] & (0x7f >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] >> 6) != 2) return 0;
+        v = v << 6 | (p[k] & 0x3f);
+    }
+    *cp = v;
+    return len;
+}
+
 /* A regular expression (RE2, as ClickHouse's match takes it) for free text: the words of text
  * in this order, separated by anything that is not a letter or digit, the last one as a
- * prefix. It is matched against lowerUTF8 of the text, the words lowercased here: ClickHouse
- * before 19 looks for a regex's literal part case-sensitively even under (?i). LT_EINVAL when
- * text has no word or is not UTF-8. */
+ * prefix, each letter also matching its accented forms. It is matched against lowerUTF8 of
+ * the text, the words lowercased here: ClickHouse before 19 looks for a regex's literal part
+ * case-sensitively even under (?i). LT_EINVAL when text has no word or is not UTF-8. */
 static int text_regex(lt_str text, lt_buf *re)
 {
-    /* RE2 refuses a pattern that is not UTF-8: such text matches nothing, as in SQLite */
-    for (size_t i = 0; i < text.len;) {
-        unsigned char c = (unsigned char)text.ptr[i];
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!n || i + n > text.len) return LT_EINVAL;
-        for (size_t k = 1; k < n; k++)
-            if (((unsigned char)text.ptr[i + k] >> 6) != 2) return LT_EINVAL;
-        i += n;
-    }
     buf_append_c(re, "(?:^|[^\\pL\\pN])");
     bool any = false, in_word = false;
-    for (size_t i = 0; i < text.len; i++) {
-        unsigned char c = (unsigned char)text.ptr[i];
-        bool word = c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                    (c >= 'A' && c <= 'Z') || c == '_';
+    const unsigned char *p = (const unsigned char *)text.ptr;
+    for (size_t i = 0; i < text.len;) {
+        uint32_t cp;
+        size_t len = utf8_next(p + i, text.len - i, &cp);
+        if (!len) return LT_EINVAL; /* RE2 refuses a pattern that is not UTF-8 */
+        char base = 0;
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) base = (char)(cp | 0x20);
+        for (size_t k = 0; !base && k < sizeof folds / sizeof *folds; k++)
+            if (folds[k].cp == cp) base = folds[k].base;
+        bool word = base || cp >= 0x80 || (cp >= '0' && cp <= '9') || cp == '_';
         if (!word) {
             in_word = false;
+            i += len;
             continue;
         }
         if (!in_word && any) buf_append_c(re, "[^\\pL\\pN]+");
-        if (c == '_') buf_putc(re, '\\');
-        buf_putc(re, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
+        if (base && accented[base - 'a'])
+            buf_printf(re, "[%c%s]", base, accented[base - 'a']);
+        else if (base)
+            buf_putc(re, base);
+        else if (cp == '_')
+            buf_append_c(re, "\\_");
+        else
+            buf_append(re, p + i, len);
         in_word = any = true;
+        i += len;
     }
     return any ? (re->oom ? LT_ENOMEM : 0) : LT_EINVAL;
 }

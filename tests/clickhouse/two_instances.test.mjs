@@ -6,7 +6,7 @@
 // both APIs list every trace with its whole span count, give every trace back whole and
 // as sent, and answer the same GenAI summary, service list and filtered lists. Tenants:
 // a tenant's data written through one instance is read through the other, kept in the
-// tenant's own database (DATABASE_TENANT) and not seen by the default tenant.
+// tenant's own database (DATABASE_t_TENANT) and not seen by the default tenant.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -163,5 +163,5 @@ async function tenantAcrossInstances(a, b) {
   assert.equal((await api(b, `/api/traces/${t.traceId}`, 'api-default')).status, 404, 'the default tenant sees the tenant\'s trace');
   const http = base.replace(/^clickhouse:/, 'http:');
   const dbs = (await queryClickHouse(http, 'SELECT name FROM system.databases FORMAT TSV')).split('\n');
-  assert.ok(dbs.includes(`${DB}_acme`), `no database ${DB}_acme: ${dbs.join(' ')}`);
+  assert.ok(dbs.includes(`${DB}_t_acme`), `no database ${DB}_t_acme: ${dbs.join(" ")}`);
 }

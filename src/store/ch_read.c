@@ -298,6 +298,14 @@ static int load_rows(ch_store *s, lt_buf *sql, bool spans, lt_arena *a, trows *t
     return rc;
 }
 
+/* The resource and scope of group g, decoded from their stored bodies. */
+static int group_meta(const tgroup *g, const hashes *res, const hashes *scopes, lt_arena *a,
+                      lt_resource *r, lt_str *r_url, lt_scope *sc, lt_str *sc_url)
+{
+    int rc = decode_meta(hashes_find(res, g->res), false, a, r, r_url);
+    return rc ? rc : decode_meta(hashes_find(scopes, g->scope), true, a, sc, sc_url);
+}
+
 static int build_spans(const trows *t, const hashes *content, const hashes *res,
                        const hashes *scopes, lt_arena *a, lt_trace_batch *out)
 {
@@ -314,9 +322,8 @@ static int build_spans(const trows *t, const hashes *content, const hashes *res,
         lt_scope_spans *ss = rs[k].scopes;
         if (!ss || !(ss->spans = arena_calloc(a, g[k].n, sizeof *ss->spans))) return LT_ENOMEM;
         ss->n_spans = g[k].n;
-        rc = decode_meta(hashes_find(res, g[k].res), false, a, &rs[k].resource, &rs[k].schema_url);
-        if (!rc)
-            rc = decode_meta(hashes_find(scopes, g[k].scope), true, a, &ss->scope, &ss->schema_url);
+        rc = group_meta(&g[k], res, scopes, a, &rs[k].resource, &rs[k].schema_url, &ss->scope,
+                        &ss->schema_url);
         for (uint32_t i = 0; i < g[k].n && !rc; i++) {
             const trow *w = &t->v[idx[g[k].first + i]];
             lt_span *sp = &ss->spans[i];
@@ -352,9 +359,8 @@ static int build_logs(const trows *t, const hashes *content, const hashes *res,
         lt_scope_logs *sl = rl[k].scopes;
         if (!sl || !(sl->records = arena_calloc(a, g[k].n, sizeof *sl->records))) return LT_ENOMEM;
         sl->n_records = g[k].n;
-        rc = decode_meta(hashes_find(res, g[k].res), false, a, &rl[k].resource, &rl[k].schema_url);
-        if (!rc)
-            rc = decode_meta(hashes_find(scopes, g[k].scope), true, a, &sl->scope, &sl->schema_url);
+        rc = group_meta(&g[k], res, scopes, a, &rl[k].resource, &rl[k].schema_url, &sl->scope,
+                        &sl->schema_url);
         for (uint32_t i = 0; i < g[k].n && !rc; i++) {
             const trow *w = &t->v[idx[g[k].first + i]];
             lt_log_record *lr = &sl->records[i];

@@ -8,7 +8,9 @@
 // (b) several concurrent senders (OTLP/HTTP and gRPC, each request its own traces, retried
 //     with backoff as an SDK does), ClickHouse killed with SIGKILL in the middle, down a few
 //     seconds, started again: no answer but 200 or a retryable refusal, and every trace of
-//     every acknowledged request reads back whole and exactly as sent;
+//     every acknowledged request reads back whole and exactly as sent (at least once: a
+//     request answered 503 / UNAVAILABLE after a write ClickHouse made without confirming it
+//     may be stored again by its retry, as identical copies);
 // (c) the same with a plain stop (SIGTERM) of ClickHouse.
 
 import assert from 'node:assert/strict';
@@ -92,6 +94,7 @@ async function ingestThroughOutage({ how, db, seed, httpSenders = 3, grpcSenders
   const stats = { refused: 0, bad: [] };
   const acked = [];
   const unacked = [];
+  const retried = new Set(); // traces whose request got a failed write answered before its acknowledgement
   let requests = 0;
   let stopping = false;
   let until = Infinity; // once stopping, a request still refused a minute later is given up
@@ -104,8 +107,10 @@ async function ingestThroughOutage({ how, db, seed, httpSenders = 3, grpcSenders
         const traces = Array.from({ length: 1 + (n % 4) }, () => gen.trace());
         const req = tracesRequest(traces.flatMap((t) => t.spans), { proto: viaGrpc || n % 2 === 1 });
         requests++;
-        const ok = await sendUntilAcked({ server: s, grpcClient: gc, body: req.body, headers: req.headers, stats, expired });
+        const tally = {};
+        const ok = await sendUntilAcked({ server: s, grpcClient: gc, body: req.body, headers: req.headers, stats, expired, tally });
         (ok ? acked : unacked).push(...traces);
+        if (tally.writeFailed) for (const t of traces) retried.add(t.traceId);
       }
     } finally {
       if (gc) gc.close();
@@ -127,7 +132,7 @@ async function ingestThroughOutage({ how, db, seed, httpSenders = 3, grpcSenders
   until = Date.now() + 60_000;
   await Promise.all(senders);
   assertHealthy(s);
-  const result = { ch, s, stats, acked, unacked, requests, before, during };
+  const result = { ch, s, stats, acked, unacked, requests, before, during, retried };
   console.log(`# ${how}: ${requests} requests (${acked.length} traces acknowledged, ${unacked.length} not), ` +
     `${stats.refused} retryable refusals, ${during.refused - before.refused} of them from the signal to ClickHouse ` +
     `answering again (${during.acked - before.acked} traces acknowledged in that time: written before ClickHouse went, or once it was back)`);
@@ -141,13 +146,17 @@ for (const [label, how] of [['killed (SIGKILL)', 'kill'], ['stopped (SIGTERM)', 
       assert.deepEqual(r.stats.bad, [], 'answers other than 200 or a retryable refusal');
       assert.deepEqual(r.unacked.map((t) => t.traceId), [], 'requests never acknowledged');
       assert.ok(r.during.refused > r.before.refused, 'no request was refused while ClickHouse was down: the outage was not seen');
-      const problems = await storedAsSent(r.s, r.acked);
+      // at least once: a write ClickHouse made but could not confirm is stored again by the
+      // sender's retry (docs/clickhouse.md); nothing acknowledged may be missing or changed
+      const problems = await storedAsSent(r.s, r.acked, { retried: r.retried });
       assert.ok(problems.length === 0, `${problems.length} of ${r.acked.length} acknowledged traces are not as sent:\n  ${problems.slice(0, 10).join('\n  ')}`);
       const listed = await getJson(r.s.http, '/api/traces?start=0&limit=1000');
       assert.equal(listed.status, 200);
       const counts = new Map(listed.json.traces.map((t) => [t.trace_id, t.span_count]));
       for (const t of r.acked.slice(0, 1000)) {
-        if (counts.has(t.traceId)) assert.equal(counts.get(t.traceId), t.spans.length, `trace ${t.traceId}: span count in the list`);
+        if (!counts.has(t.traceId)) continue;
+        if (r.retried.has(t.traceId)) assert.ok(counts.get(t.traceId) >= t.spans.length, `trace ${t.traceId}: span count in the list`);
+        else assert.equal(counts.get(t.traceId), t.spans.length, `trace ${t.traceId}: span count in the list`);
       }
       await r.s.stop();
     });

@@ -14,7 +14,8 @@
 #            tenants, gRPC, the configured pipelines with their exporter threads) against
 #            the instrumented server
 #   fuzz     clang libFuzzer build in build-fuzz/ (-DLT_FUZZ=ON -DLT_SANITIZE=ON); every
-#            fuzz_* target runs LT_FUZZ_SECONDS (default 45; 0 = the seeds once) seeded from
+#            fuzz_* target runs LT_FUZZ_SECONDS (default 45; 0 = the seeds once), two at a
+#            time (a fuzzer is one thread), seeded from
 #            the fixture bodies (.pb/.grpc.bin for fuzz_pb, .json for fuzz_json, gzipped
 #            bodies for fuzz_gzip, protobuf bodies in a gRPC frame behind three zero bytes
 #            of options for fuzz_grpc, tests/data/config/*.yaml and the JSON bodies for
@@ -215,22 +216,26 @@ if wanted fuzz; then
     bad "fuzz: cmake configure failed"
   else
     mkdir -p build-fuzz/artifacts
+    runnable=()
     for t in "${targets[@]}"; do
-      banner "$t: build + ${FUZZ_SECONDS}s  [$(elapsed)]"
       if [ ! -e "tests/fuzz/$t.c" ]; then
         bad "$t: no fuzz target (tests/fuzz/$t.c does not exist)"
         continue
       fi
-      if ! cmake --build build-fuzz -j"$JOBS" --target "$t"; then
-        bad "$t: build failed"
-        continue
-      fi
+      runnable+=("$t")
+    done
+    # all targets in one build (both cores), then the fuzzers JOBS at a time (each is one
+    # thread)
+    cmake --build build-fuzz -j"$JOBS" --target "${runnable[@]}" || true
+    ready=()
+    for t in "${runnable[@]}"; do
       if [ ! -x "build-fuzz/$t" ]; then
-        bad "$t: binary build-fuzz/$t missing after the build"
+        bad "$t: build failed (no binary build-fuzz/$t)"
         continue
       fi
       corpus="$TMP/corpus-$t"
       n="$(seed_corpus "$t" "$corpus")"
+      echo "$n" >"$TMP/$t.seeds"
       # inputs that made this target fail before are seeds too (regressions show at once)
       old=0
       for a in build-fuzz/artifacts/"$t"-*; do
@@ -239,14 +244,32 @@ if wanted fuzz; then
         old=$((old + 1))
       done
       echo "$t: $n seed inputs, $old from earlier failures"
+      ready+=("$t")
+    done
+    if [ "$FUZZ_SECONDS" -eq 0 ]; then limit=(-runs=0); else limit=(-max_total_time="$FUZZ_SECONDS"); fi
+    run_fuzzer() { # target: exit status in $TMP/target.rc, output in $TMP/target.log
+      local t="$1" rc=0
+      timeout -k 10 $((FUZZ_SECONDS + 300)) "build-fuzz/$t" "${limit[@]}" -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$ROOT/build-fuzz/artifacts/$t-" \
+        "$TMP/corpus-$t" >"$TMP/$t.log" 2>&1 || rc=$?
+      echo "$rc" >"$TMP/$t.rc"
+    }
+    banner "fuzz: ${#ready[@]} targets, ${FUZZ_SECONDS}s each, $JOBS at a time  [$(elapsed)]"
+    k=0
+    for t in "${ready[@]}"; do
+      run_fuzzer "$t" &
+      k=$((k + 1))
+      if [ $((k % JOBS)) -eq 0 ]; then wait; fi
+    done
+    wait
+    for t in "${ready[@]}"; do
       log="$TMP/$t.log"
-      if [ "$FUZZ_SECONDS" -eq 0 ]; then limit=(-runs=0); else limit=(-max_total_time="$FUZZ_SECONDS"); fi
-      if timeout -k 10 $((FUZZ_SECONDS + 300)) "build-fuzz/$t" "${limit[@]}" -timeout=10 \
-          -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$ROOT/build-fuzz/artifacts/$t-" \
-          "$corpus" >"$log" 2>&1; then
+      n="$(cat "$TMP/$t.seeds")"
+      if [ "$(cat "$TMP/$t.rc" 2>/dev/null || echo 1)" = 0 ]; then
         grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+.*DONE)' "$log" | sed "s/^/  $t: /"
         if [ "$FUZZ_SECONDS" -eq 0 ]; then ok "$t: $n seeds, no crash"; else ok "$t: ${FUZZ_SECONDS}s, no crash"; fi
       else
+        echo "---- $t"
         tail -n 60 "$log"
         ls -1 build-fuzz/artifacts/ | grep "^$t-" | sed "s|^|  artifact: build-fuzz/artifacts/|" || true
         bad "$t: crashed or failed (see the log above)"

@@ -111,6 +111,7 @@ async function ingestThroughOutage({ how, db, seed, httpSenders = 3, grpcSenders
         const ok = await sendUntilAcked({ server: s, grpcClient: gc, body: req.body, headers: req.headers, stats, expired, tally });
         (ok ? acked : unacked).push(...traces);
         if (tally.writeFailed) for (const t of traces) retried.add(t.traceId);
+        await sleep(50); // a steady load, not a flood: every acknowledged trace is read back
       }
     } finally {
       if (gc) gc.close();

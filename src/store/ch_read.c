@@ -715,26 +715,58 @@ static int read_summary(rb_reader *r, lt_arena *a, lt_trace_summary *t)
     return rc ? rc : r->bad ? LT_EIO : 0;
 }
 
+/* One page of q's list, trying only traces that started at or after from. */
+static int list_page(ch_store *s, const lt_trace_query *q, uint64_t from, uint32_t limit,
+                     lt_arena *a, lt_trace_list *out)
+{
+    lt_trace_query w = *q;
+    w.start_min = from;
+    lt_buf sql = {0};
+    int rc = summary_query(s, &sql, &w, NULL, 0, true);
+    if (!rc)
+        buf_printf(&sql, " ORDER BY s DESC, trace_id DESC LIMIT %u FORMAT RowBinary", limit + 1);
+    rb_reader r;
+    if (!rc) rc = ch_query(s, &sql, a, &r);
+    buf_free(&sql);
+    if (rc) return rc;
+    out->n = 0;
+    while (!rc && rd_more(&r) && out->n < limit + 1)
+        rc = read_summary(&r, a, &out->items[out->n++]);
+    return rc;
+}
+
+/* The newest trace start of the store (0 when it is empty). */
+static int newest_start(ch_store *s, lt_arena *a, uint64_t *out)
+{
+    lt_buf sql = {0};
+    buf_printf(&sql, "SELECT max(start_min) FROM %s.traces FORMAT RowBinary", s->db);
+    rb_reader r;
+    int rc = ch_query(s, &sql, a, &r);
+    buf_free(&sql);
+    *out = rc ? 0 : rd_u64(&r);
+    return rc ? rc : r.bad ? LT_EIO : 0;
+}
+
+/* Newest first. Summing every trace of a long range to keep the newest few would read all of
+ * them: the page is looked for in the newest hour below the range's end (or the cursor)
+ * first, then in windows 16 times wider, until it is full or the window is the range. A page
+ * found in a window is the page of the whole range: every trace outside it is older. */
 int ch_list_traces(lt_store *st, const lt_trace_query *q, lt_arena *a, lt_trace_list *out)
 {
     ch_store *s = (ch_store *)st;
     memset(out, 0, sizeof *out);
     uint32_t limit = q->limit ? (q->limit > 1000 ? 1000 : q->limit) : 20;
-    lt_buf sql = {0};
-    int rc = summary_query(s, &sql, q, NULL, 0, true);
-    if (rc) {
-        buf_free(&sql);
-        return rc;
-    }
-    buf_printf(&sql, " ORDER BY s DESC, trace_id DESC LIMIT %u FORMAT RowBinary", limit + 1);
-    rb_reader r;
-    rc = ch_query(s, &sql, a, &r);
-    buf_free(&sql);
-    if (rc) return rc;
     out->items = arena_calloc(a, limit + 1, sizeof *out->items);
     if (!out->items) return LT_ENOMEM;
-    while (!rc && rd_more(&r) && out->n < limit + 1)
-        rc = read_summary(&r, a, &out->items[out->n++]);
+    uint64_t hi = q->start_max, lo = q->start_min;
+    int rc = 0;
+    if (q->has_cursor && (!hi || q->cursor_start < hi)) hi = q->cursor_start;
+    if (!hi) rc = newest_start(s, a, &hi);
+    for (uint64_t width = CH_HOUR_NS; !rc;) {
+        uint64_t from = hi > lo && hi - lo > width ? hi - width : lo;
+        if ((rc = list_page(s, q, from, limit, a, out)) || out->n > limit || from == lo) break;
+        width = width > UINT64_MAX / 16 ? UINT64_MAX : width * 16;
+    }
     if (rc) return rc;
     if (out->n > limit) {
         out->n = limit;

@@ -39,23 +39,6 @@ static const char *const dim_expr[8] = {
     [LT_GROUP_CONVERSATION] = "conversation",
 };
 
-static int gstr_cmp(lt_str a, lt_str b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c) return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
-static int group_cmp(const void *pa, const void *pb)
-{
-    const lt_genai_group *a = pa, *b = pb;
-    if (a->bucket_start != b->bucket_start) return a->bucket_start < b->bucket_start ? -1 : 1;
-    if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
-    if (a->calls != b->calls) return a->calls > b->calls ? -1 : 1;
-    return gstr_cmp(a->key, b->key);
-}
-
 /* A histogram being read: (bucket, count) rows of one group, buckets ascending. */
 typedef struct {
     uint32_t *b;
@@ -234,7 +217,7 @@ int ch_genai_summary(lt_store *st, const lt_genai_query *q, lt_arena *a, lt_gena
     lt_free(ht.n);
     if (!rc && (r.bad || rt.bad)) rc = LT_EIO;
     if (rc) return rc;
-    if (k > 1) qsort(g, k, sizeof *g, group_cmp);
+    if (k > 1) qsort(g, k, sizeof *g, st_genai_group_cmp);
     *out = g;
     *n = (uint32_t)k;
     return 0;

@@ -64,7 +64,6 @@ typedef struct {
     bool read_only;
     /* the schema exists (created or found) */
     atomic_bool ready;
-    int version_major, version_minor;
     pthread_mutex_t schema_mu;
     /* backoff after failures: requests fail fast until then */
     _Atomic uint64_t down_until_ns;
@@ -95,10 +94,12 @@ int ch_query(ch_store *s, lt_buf *sql, lt_arena *a, rb_reader *r);
 
 /* ---- ch_schema.c ---- */
 
+/* The name of the schema's table i (materialized views aside), NULL past the last. */
+const char *ch_table_name(size_t i);
 /* Appends the DDL statements, separated by ";\n\n", for database db: single node when
  * cluster is NULL, else ON CLUSTER with Replicated local tables and Distributed ones; with
- * TTL clauses when ttl_ns (only for ClickHouse that has TTL: 19.6 and later). */
-void ch_schema_ddl(lt_buf *out, const char *db, const char *cluster, uint64_t ttl_ns, bool ttl);
+ * TTL clauses when ttl_ns is not 0 (ClickHouse 19.6 and later have TTL). */
+void ch_schema_ddl(lt_buf *out, const char *db, const char *cluster, uint64_t ttl_ns);
 
 /* ---- RowBinary ---- */
 

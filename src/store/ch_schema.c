@@ -91,7 +91,12 @@ static const struct {
      "SELECT max(seq) AS seq, service, name, kind FROM %s GROUP BY service, name, kind"},
 };
 
-void ch_schema_ddl(lt_buf *out, const char *db, const char *cluster, uint64_t ttl_ns, bool ttl)
+const char *ch_table_name(size_t i)
+{
+    return i < sizeof tables / sizeof *tables ? tables[i].name : NULL;
+}
+
+void ch_schema_ddl(lt_buf *out, const char *db, const char *cluster, uint64_t ttl_ns)
 {
     char on[300] = "";
     if (cluster) snprintf(on, sizeof on, " ON CLUSTER %s", cluster);
@@ -110,7 +115,7 @@ void ch_schema_ddl(lt_buf *out, const char *db, const char *cluster, uint64_t tt
         buf_printf(out,
                    "\nPARTITION BY toYYYYMMDD(toDateTime(intDiv(%s, 1000000000)))\nORDER BY %s",
                    t->seq, t->order_by);
-        if (ttl && ttl_ns)
+        if (ttl_ns)
             buf_printf(out, "\nTTL toDateTime(intDiv(%s, 1000000000)) + INTERVAL %llu SECOND",
                        t->seq, (unsigned long long)(ttl_ns / 1000000000ull));
         if (cluster)

@@ -345,19 +345,18 @@ static int ensure_schema(ch_store *s)
         buf_free(&v);
         goto out;
     }
-    s->version_major = v.data ? (int)strtol(v.data, NULL, 10) : 0;
-    const char *dot = v.data ? strchr(v.data, '.') : NULL;
-    s->version_minor = dot ? (int)strtol(dot + 1, NULL, 10) : 0;
-    buf_free(&v);
+    if (v.len && v.data[v.len - 1] == '\n') v.data[--v.len] = 0;
     if (s->read_only) {
         atomic_store(&s->ready, true);
+        buf_free(&v);
         goto out;
     }
     /* no TTL: the server's own retention drops whole days (--retention-*), on every version */
     lt_buf ddl = {0};
-    ch_schema_ddl(&ddl, s->db, NULL, 0, false);
+    ch_schema_ddl(&ddl, s->db, NULL, 0);
     if (ddl.oom) {
         buf_free(&ddl);
+        buf_free(&v);
         rc = LT_ENOMEM;
         goto out;
     }
@@ -371,9 +370,10 @@ static int ensure_schema(ch_store *s)
     buf_free(&ddl);
     if (!rc) {
         atomic_store(&s->ready, true);
-        log_info("clickhouse %s: schema of database %s ready (ClickHouse %d.%d)", s->base_url,
-                 s->db, s->version_major, s->version_minor);
+        log_info("clickhouse %s: schema of database %s ready (ClickHouse %s)", s->base_url, s->db,
+                 v.data ? v.data : "?");
     }
+    buf_free(&v);
 out:
     pthread_mutex_unlock(&s->schema_mu);
     return rc;
@@ -599,16 +599,15 @@ static int ch_enforce_retention(lt_store *st, const lt_retention *ret, uint64_t 
     buf_free(&res);
     uint32_t today = ch_day(now_ns);
     uint32_t cutoff = ret->max_age_ns ? ch_day(now_ns - ret->max_age_ns) : 0;
-    static const char *const names[] = {"spans",  "logs",        "content",    "resources",
-                                        "scopes", "trace_index", "operations", "traces"};
     for (size_t i = 0; i < n && !rc; i++) {
         /* a day is whole past the age when the day after it began before the cutoff */
         bool old = cutoff && days[i] < cutoff;
         bool big = ret->max_bytes && total > ret->max_bytes;
         if (days[i] >= today || (!old && !big)) break;
-        for (size_t t = 0; t < sizeof names / sizeof *names && !rc; t++) {
+        for (size_t t = 0; ch_table_name(t) && !rc; t++) {
             char q[300];
-            snprintf(q, sizeof q, "ALTER TABLE %s.%s DROP PARTITION %u", s->db, names[t], days[i]);
+            snprintf(q, sizeof q, "ALTER TABLE %s.%s DROP PARTITION %u", s->db, ch_table_name(t),
+                     days[i]);
             rc = ch_run(s, q, NULL, 0, NULL);
         }
         if (!rc) {
@@ -644,7 +643,7 @@ static const lt_store_ops ch_ops = {
 int store_clickhouse_schema(lt_buf *out, const char *db, const char *cluster, uint64_t ttl_ns)
 {
     if (!name_ok(db) || (cluster && !name_ok(cluster))) return LT_EINVAL;
-    ch_schema_ddl(out, db, cluster, ttl_ns, ttl_ns != 0);
+    ch_schema_ddl(out, db, cluster, ttl_ns);
     buf_append_c(out, ";\n");
     return out->oom ? LT_ENOMEM : 0;
 }

@@ -97,3 +97,20 @@ double st_hist_value(uint32_t b)
 {
     return b ? exp(((double)b - 0.5) * ST_LOG_HIST_R) : 0;
 }
+
+int st_str_cmp(lt_str a, lt_str b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c) return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+int st_genai_group_cmp(const void *pa, const void *pb)
+{
+    const lt_genai_group *a = pa, *b = pb;
+    if (a->bucket_start != b->bucket_start) return a->bucket_start < b->bucket_start ? -1 : 1;
+    if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
+    if (a->calls != b->calls) return a->calls > b->calls ? -1 : 1;
+    return st_str_cmp(a->key, b->key);
+}

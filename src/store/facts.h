@@ -36,6 +36,12 @@ lt_str st_view_str(const lt_genai *g, genai_field f);
 /* A numeric field as a double (INT converted, a finite DOUBLE as is); false otherwise. */
 bool st_view_double(const lt_genai *g, genai_field f, double *out);
 
+/* Byte order, then the shorter first (as SQL's binary collation sorts strings). */
+int st_str_cmp(lt_str a, lt_str b);
+/* The order of genai_summary's groups (qsort): by bucket, then cost and calls descending,
+ * then key. */
+int st_genai_group_cmp(const void *pa, const void *pb);
+
 /* Latency histograms: log-scale buckets growing by 1.08, so every value of a bucket is within
  * sqrt(1.08) - 1 < 4% of the bucket's middle. Bucket 0 holds values below 1 (and NaN); a
  * quantile is the middle of the bucket holding the value of nearest rank (ceil(q * n)). The

@@ -437,17 +437,9 @@ static void buf_range(lt_buf *b, int64_t first, int64_t last)
     buf_append(b, tmp, n);
 }
 
-static int str_cmp(lt_str a, lt_str b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c) return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
 static int str_cmp_q(const void *a, const void *b)
 {
-    return str_cmp(*(const lt_str *)a, *(const lt_str *)b);
+    return st_str_cmp(*(const lt_str *)a, *(const lt_str *)b);
 }
 
 /* Appends the list of n sorted distinct names to out. */
@@ -477,7 +469,7 @@ static void fn_services_merge(sqlite3_context *ctx, int argc, sqlite3_value **ar
     lt_str a = LT_STR_NULL, b = LT_STR_NULL;
     bool ha = sq_next_service(&pa, ea, &a), hb = sq_next_service(&pb, eb, &b);
     while ((ha || hb) && count < MAX_SERVICES) {
-        int c = !ha ? 1 : !hb ? -1 : str_cmp(a, b);
+        int c = !ha ? 1 : !hb ? -1 : st_str_cmp(a, b);
         lt_str take = c <= 0 ? a : b;
         n += sq_put_varint(out + n, take.len);
         if (take.len) memcpy(out + n, take.ptr, take.len);

@@ -219,14 +219,6 @@ void sq_gtotals_add(gtotals *t, const lt_genai *g, const gfacts *f)
 /* ---- the gdims column: (kind, varint length, bytes) entries, sorted by kind then bytes;
  * an overflowing kind adds an entry of kind | 0x80 with no bytes, after all values. */
 
-static int gstr_cmp(lt_str a, lt_str b)
-{
-    size_t n = a.len < b.len ? a.len : b.len;
-    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
-    if (c) return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
 typedef struct {
     uint8_t kind;
     lt_str v;
@@ -235,7 +227,7 @@ typedef struct {
 static int gdim_cmp(gdim a, gdim b)
 {
     if (a.kind != b.kind) return a.kind < b.kind ? -1 : 1;
-    return gstr_cmp(a.v, b.v);
+    return st_str_cmp(a.v, b.v);
 }
 
 static int gdim_qcmp(const void *pa, const void *pb)
@@ -1673,15 +1665,6 @@ static double quantile(const acc_cell *c, size_t n, double q, int64_t total)
     return n ? st_hist_value((uint32_t)(c[n - 1].k & 1023)) : 0;
 }
 
-static int ggroup_cmp(const void *pa, const void *pb)
-{
-    const lt_genai_group *a = pa, *b = pb;
-    if (a->bucket_start != b->bucket_start) return a->bucket_start < b->bucket_start ? -1 : 1;
-    if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
-    if (a->calls != b->calls) return a->calls > b->calls ? -1 : 1;
-    return gstr_cmp(a->key, b->key);
-}
-
 static uint64_t nonneg(int64_t v)
 {
     return v > 0 ? (uint64_t)v : 0;
@@ -1733,7 +1716,7 @@ static int acc_groups(acc *a, lt_arena *ar, lt_genai_group **out, uint32_t *n_ou
             o->ttft_p95_s = quantile(a->c + h1, h2 - h1, 0.95, nt) / 1e9;
         }
     }
-    if (n > 1) qsort(g, n, sizeof *g, ggroup_cmp);
+    if (n > 1) qsort(g, n, sizeof *g, st_genai_group_cmp);
     *out = n ? g : NULL;
     *n_out = (uint32_t)n;
     return 0;
